@@ -1,0 +1,3 @@
+"""AllToken: a self-hostable LLM gateway."""
+
+__version__ = "0.1.0"

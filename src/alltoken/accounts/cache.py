@@ -1,0 +1,78 @@
+"""In-process cache of API keys and account states for the hot path.
+
+The data plane never waits on the database for a key it has seen; the change feed
+(gateway/sync.py) drops entries the control plane changed, within one poll interval.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    id: str
+    account_id: str
+    name: str | None
+    hint: str
+    models: frozenset[str] | None
+    limit_units: int | None
+    spent_units: int
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: str
+    status: str
+    status_reason: str | None
+
+
+KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]
+AccountLoader = Callable[[str], Awaitable[AccountRecord | None]]
+
+_MAX_NEGATIVE = 10_000
+
+
+class AuthCache:
+    def __init__(self, load_key: KeyLoader, load_account: AccountLoader):
+        self._load_key = load_key
+        self._load_account = load_account
+        self._keys: dict[str, KeyRecord] = {}          # secret hash -> key
+        self._hash_by_id: dict[str, str] = {}
+        self._accounts: dict[str, AccountRecord] = {}
+        self._unknown: set[str] = set()                # well-formed hashes with no key behind them
+
+    async def lookup(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
+        key = self._keys.get(secret_hash)
+        if key is None:
+            if secret_hash in self._unknown:
+                return None
+            loaded = await self._load_key(secret_hash)
+            if loaded is None:
+                if len(self._unknown) >= _MAX_NEGATIVE:
+                    self._unknown.clear()
+                self._unknown.add(secret_hash)
+                return None
+            key, account = loaded
+            self._keys[secret_hash] = key
+            self._hash_by_id[key.id] = secret_hash
+            self._accounts.setdefault(account.id, account)
+        account = self._accounts.get(key.account_id)
+        if account is None:
+            account = await self._load_account(key.account_id)
+            if account is None:
+                return None
+            self._accounts[account.id] = account
+        return key, account
+
+    def drop_key(self, key_id: str) -> None:
+        secret_hash = self._hash_by_id.pop(key_id, None)
+        if secret_hash:
+            self._keys.pop(secret_hash, None)
+        self._unknown.clear()  # a new key may now exist behind a hash we remembered as unknown
+
+    def drop_account(self, account_id: str) -> None:
+        self._accounts.pop(account_id, None)

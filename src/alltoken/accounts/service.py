@@ -1,0 +1,76 @@
+"""Control-plane operations on accounts and keys (used by the CLI, later by the management API)."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..billing.money import usd_to_units
+from ..ids import new_id, utcnow
+from ..store.changes import record_change
+from ..store.models import Account, ApiKey
+from . import keys
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+async def create_account(session: AsyncSession, email: str, name: str | None = None) -> Account:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise ValueError(f"not an email address: {email!r}")
+    if (await session.execute(select(Account.id).where(Account.email == email))).first():
+        raise Conflict(f"an account with email {email} already exists")
+    account = Account(id=new_id("acct_", 8), email=email, name=name, status="active", created_at=utcnow())
+    session.add(account)
+    return account
+
+
+async def get_account(session: AsyncSession, account_id: str) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+@dataclass
+class NewKey:
+    row: ApiKey
+    secret: str
+
+
+async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
+                     limit_usd: str | None = None, models: list[str] | None = None,
+                     expires_at: datetime | None = None) -> NewKey:
+    await get_account(session, account_id)
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValueError("expiry must be in the future")
+    limit_units = usd_to_units(limit_usd) if limit_usd is not None else None
+    if limit_units is not None and limit_units <= 0:
+        raise ValueError("a key limit must be a positive USD amount")
+    secret = keys.generate_key()
+    row = ApiKey(id=new_id("key_", 8), account_id=account_id, name=name, secret_hash=keys.hash_key(secret),
+                 hint=keys.hint(secret), models=models or None, limit_units=limit_units, spent_units=0,
+                 created_at=utcnow(), expires_at=expires_at)
+    session.add(row)
+    await record_change(session, "key", row.id)
+    return NewKey(row, secret)
+
+
+async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
+    row = await session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no key {key_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await record_change(session, "key", key_id)
+    return row

@@ -1,0 +1,126 @@
+"""Usage records and their charges, written off the hot path in batches.
+
+A request appends one event (and its charge) to memory; a background task writes everything
+queued in one transaction every `interval` seconds. A failed write keeps the batch and retries,
+so nothing is dropped; `close()` writes what is left (SIGTERM path). On a hard kill, at most
+the last `interval` seconds of records are at risk.
+"""
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..billing.ledger import Charge, write_charges
+from ..store.models import ApiKey, UsageRecord
+from ..store.upsert import insert_ignoring_duplicates
+
+log = logging.getLogger("alltoken.usage")
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    """Exactly the columns of usage_records. No prompt or completion text, by construction."""
+
+    id: str
+    account_id: str
+    key_id: str | None
+    model: str
+    provider: str | None
+    upstream_model: str | None
+    endpoint: str
+    streamed: bool
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_units: int
+    latency_ms: int
+    ttft_ms: int | None
+    status: str
+    http_status: int
+    error_code: str | None
+    finish_reason: str | None
+    created_at: datetime
+
+
+class UsageRecorder:
+    def __init__(self, sessions: async_sessionmaker, interval: float = 0.2, max_batch: int = 5000):
+        self._sessions = sessions
+        self._interval = interval
+        self._max_batch = max_batch
+        self._events: list[UsageEvent] = []
+        self._charges: list[Charge] = []
+        self._recent: dict[str, UsageEvent] = {}   # queued or being written: readable before it lands
+        self._task: asyncio.Task | None = None
+        self._write_lock = asyncio.Lock()
+
+    def record(self, event: UsageEvent, charge: Charge | None = None) -> None:
+        self._events.append(event)
+        self._recent[event.id] = event
+        if charge is not None and charge.units:
+            self._charges.append(charge)
+
+    def pending(self, request_id: str) -> UsageEvent | None:
+        return self._recent.get(request_id)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-recorder")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        while self._events or self._charges:
+            if not await self.flush():
+                await asyncio.sleep(self._interval)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Write everything queued; True on success. On failure the batch stays queued."""
+        async with self._write_lock:
+            events, charges = self._events[: self._max_batch], self._charges[: self._max_batch]
+            if not events and not charges:
+                return True
+            try:
+                await self._write(events, charges)
+            except Exception as exc:  # keep the batch; the next tick retries
+                log.error("usage write failed, will retry: %s", type(exc).__name__)
+                return False
+            del self._events[: len(events)]
+            del self._charges[: len(charges)]
+            for event in events:
+                self._recent.pop(event.id, None)
+            return True
+
+    async def _write(self, events: list[UsageEvent], charges: list[Charge]) -> None:
+        async with self._sessions.begin() as session:
+            await insert_ignoring_duplicates(session, UsageRecord.__table__, [asdict(e) for e in events], unique="id")
+            await write_charges(session, charges)
+            spend = _key_spend(events)
+            if spend:
+                keys = ApiKey.__table__
+                await session.execute(
+                    update(keys).where(keys.c.id == bindparam("key"))
+                    .values(spent_units=keys.c.spent_units + bindparam("units"), last_used_at=bindparam("used")),
+                    spend)
+
+
+def _key_spend(events: list[UsageEvent]) -> list[dict]:
+    per_key: dict[str, dict] = {}
+    for event in events:
+        if event.key_id is None:
+            continue
+        row = per_key.setdefault(event.key_id, {"key": event.key_id, "units": 0, "used": event.created_at})
+        row["units"] += event.cost_units
+        row["used"] = max(row["used"], event.created_at)
+    return list(per_key.values())

@@ -1,0 +1,42 @@
+"""Assembles the ASGI application."""
+
+import contextlib
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from .config import Settings
+from .gateway import chat, health, info
+from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
+from .gateway.state import GatewayState
+
+
+def create_app(settings: Settings, state: GatewayState | None = None) -> Starlette:
+    state = state or GatewayState.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.close()
+
+    routes = [
+        Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
+        Route("/v1/models", info.list_models, methods=["GET"]),
+        Route("/v1/credits", info.credits, methods=["GET"]),
+        Route("/v1/key", info.current_key, methods=["GET"]),
+        Route("/v1/generation", info.generation, methods=["GET"]),
+        Route("/health/live", health.live, methods=["GET"]),
+        Route("/health/ready", health.ready, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers={404: not_found_handler, 405: not_found_handler, Exception: server_error_handler},
+        lifespan=lifespan,
+    )
+    app.state.gateway = state
+    return app

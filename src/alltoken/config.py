@@ -1,0 +1,203 @@
+"""Settings: flags > environment > config file > defaults, in one place."""
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROVIDER_TYPES = ("openai", "anthropic", "gemini", "bedrock", "mistral", "llama", "openai_compatible", "demo")
+
+# Standard variables that enable a provider when no config file lists providers.
+ENV_PROVIDERS = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "llama": "LLAMA_API_KEY",
+}
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    id: str
+    type: str
+    api_key: str | None = None
+    base_url: str | None = None
+    region: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    provider: str
+    model: str
+    pricing: dict | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    id: str
+    routes: tuple[RouteConfig, ...]
+    name: str | None = None
+    context_length: int | None = None
+    max_output_tokens: int | None = None
+
+
+@dataclass
+class Settings:
+    database_url: str = "sqlite:///alltoken.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    providers: list[ProviderConfig] = field(default_factory=list)
+    models: list[ModelConfig] = field(default_factory=list)
+    demo_enabled: bool = False
+    shutdown_grace_seconds: float = 30.0
+    usage_flush_interval: float = 0.2
+    cache_refresh_interval: float = 0.25
+    upstream_timeout_seconds: float = 600.0
+    config_path: Path | None = None
+
+
+def load_settings(config_path: str | None = None, overrides: dict | None = None, env: dict | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = _config_path(config_path, env)
+    raw = _read_yaml(path, env) if path else {}
+    settings = Settings(config_path=path)
+    _apply_scalars(settings, raw, source="config file")
+    _apply_scalars(settings, _env_scalars(env), source="environment")
+    _apply_scalars(settings, {k: v for k, v in (overrides or {}).items() if v is not None}, source="flag")
+    settings.providers = _providers(raw.get("providers"), env)
+    settings.models = _models(raw.get("models"))
+    settings.demo_enabled = not settings.providers
+    if settings.demo_enabled:
+        settings.providers = [ProviderConfig(id="demo", type="demo")]
+    _check(settings)
+    return settings
+
+
+def _config_path(flag: str | None, env) -> Path | None:
+    chosen = flag or env.get("ALLTOKEN_CONFIG")
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    default = Path("alltoken.yaml")
+    return default if default.is_file() else None
+
+
+def _read_yaml(path: Path, env) -> dict:
+    text = _ENV_REF.sub(lambda m: env.get(m.group(1), ""), path.read_text())
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return data
+
+
+def _env_scalars(env) -> dict:
+    names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
+             "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS"}
+    return {key: env[var] for key, var in names.items() if env.get(var)}
+
+
+_SCALARS = {"database_url": str, "redis_url": str, "host": str, "port": int, "workers": int,
+            "shutdown_grace_seconds": float, "usage_flush_interval": float,
+            "cache_refresh_interval": float, "upstream_timeout_seconds": float}
+
+
+def _apply_scalars(settings: Settings, values: dict, source: str) -> None:
+    for key, kind in _SCALARS.items():
+        if key in values and values[key] is not None:
+            try:
+                setattr(settings, key, kind(values[key]))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{key} from {source}: expected {kind.__name__}, got {values[key]!r}") from exc
+
+
+def _providers(raw, env) -> list[ProviderConfig]:
+    if raw is None:
+        return _providers_from_env(env)
+    if not isinstance(raw, list):
+        raise ConfigError("providers: expected a list")
+    providers = [_provider(entry) for entry in raw]
+    ids = [p.id for p in providers]
+    if len(ids) != len(set(ids)):
+        raise ConfigError(f"providers: ids must be unique, got {ids}")
+    return providers
+
+
+def _provider(entry) -> ProviderConfig:
+    if not isinstance(entry, dict) or not entry.get("id") or not entry.get("type"):
+        raise ConfigError(f"providers: each entry needs an id and a type, got {entry!r}")
+    if entry["type"] not in PROVIDER_TYPES:
+        raise ConfigError(f"provider {entry['id']}: unknown type {entry['type']!r}; one of {', '.join(PROVIDER_TYPES)}")
+    known = {"id", "type", "api_key", "base_url", "region", "aws_access_key_id", "aws_secret_access_key"}
+    fields = {k: (str(v) if v is not None else None) for k, v in entry.items() if k in known}
+    options = {k: v for k, v in entry.items() if k not in known}
+    return ProviderConfig(**fields, options=options)
+
+
+def _providers_from_env(env) -> list[ProviderConfig]:
+    found = [ProviderConfig(id=kind, type=kind, api_key=env[var]) for kind, var in ENV_PROVIDERS.items() if env.get(var)]
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        found.append(ProviderConfig(id="bedrock", type="bedrock", region=env.get("AWS_REGION", "us-east-1"),
+                                    aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]))
+    return found
+
+
+def _models(raw) -> list[ModelConfig]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError("models: expected a list")
+    return [_model(entry) for entry in raw]
+
+
+def _model(entry) -> ModelConfig:
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise ConfigError(f"models: each entry needs an id, got {entry!r}")
+    routes = entry.get("routes")
+    if not isinstance(routes, list) or not routes:
+        raise ConfigError(f"model {entry['id']}: routes must be a non-empty list")
+    parsed = []
+    for route in routes:
+        if not isinstance(route, dict) or not route.get("provider") or not route.get("model"):
+            raise ConfigError(f"model {entry['id']}: each route needs provider and model, got {route!r}")
+        pricing = route.get("pricing")
+        if pricing is not None and not isinstance(pricing, dict):
+            raise ConfigError(f"model {entry['id']}: pricing must be a mapping of USD-per-token strings")
+        parsed.append(RouteConfig(provider=str(route["provider"]), model=str(route["model"]), pricing=pricing))
+    return ModelConfig(id=entry["id"], routes=tuple(parsed), name=entry.get("name"),
+                       context_length=entry.get("context_length"), max_output_tokens=entry.get("max_output_tokens"))
+
+
+def _check(settings: Settings) -> None:
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port must be 1-65535, got {settings.port}")
+    if settings.workers < 1:
+        raise ConfigError("workers must be at least 1")
+    if settings.workers > 1 and not settings.redis_url:
+        raise ConfigError(
+            f"--workers {settings.workers} needs shared state: set ALLTOKEN_REDIS_URL (or redis_url:) "
+            "so rate limits, balances and revocations hold across processes; without Redis run one worker")
+    provider_ids = {p.id for p in settings.providers}
+    for model in settings.models:
+        for route in model.routes:
+            if route.provider not in provider_ids:
+                raise ConfigError(f"model {model.id}: route names unknown provider {route.provider!r}")

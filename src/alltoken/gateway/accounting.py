@@ -1,0 +1,54 @@
+"""After the upstream answered (or failed): settle the hold and record the usage, exactly once."""
+
+import time
+from dataclasses import dataclass, field
+
+from ..analytics.recorder import UsageEvent
+from ..billing.ledger import Charge
+from ..billing.money import units_to_usd_number
+from ..billing.pricing import Usage, cost_units
+from ..ids import utcnow
+from .admission import Admission
+from .auth import Caller
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str                 # ok | error | cancelled
+    http_status: int
+    usage: Usage = field(default_factory=Usage)
+    error_code: str | None = None
+    finish_reason: str | None = None
+    ttft_ms: int | None = None
+
+
+def finish(state, request_id: str, caller: Caller, admission: Admission, outcome: Outcome, *,
+           endpoint: str, streamed: bool, started: float) -> int:
+    """Charge for a served request (nothing for a failed one) and queue its usage record. Returns the cost."""
+    cost = cost_units(admission.route.price, outcome.usage) if outcome.status != "error" else 0
+    if outcome.status == "error":
+        state.book.release(admission.hold)
+        charge = None
+    else:
+        state.book.settle(admission.hold, cost)
+        charge = Charge(caller.account.id, request_id, cost)
+    usage = outcome.usage
+    state.recorder.record(UsageEvent(
+        id=request_id, account_id=caller.account.id, key_id=caller.key.id, model=admission.model.id,
+        provider=admission.route.provider.id, upstream_model=admission.route.upstream_model, endpoint=endpoint,
+        streamed=streamed, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        cached_tokens=usage.cached_tokens, cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens, cost_units=cost,
+        latency_ms=int((time.perf_counter() - started) * 1000), ttft_ms=outcome.ttft_ms, status=outcome.status,
+        http_status=outcome.http_status, error_code=outcome.error_code, finish_reason=outcome.finish_reason,
+        created_at=utcnow()), charge)
+    return cost
+
+
+def with_cost(usage_body: dict | None, usage: Usage, cost: int) -> dict:
+    """The provider's usage object as reported, plus `cost` in USD."""
+    body = dict(usage_body) if usage_body else {
+        "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens}
+    body["cost"] = units_to_usd_number(cost)
+    return body

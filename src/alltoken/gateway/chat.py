@@ -1,0 +1,51 @@
+"""POST /v1/chat/completions."""
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..providers.base import ChatCall, ProviderError
+from .accounting import Outcome, finish, with_cost
+from .admission import admit
+from .auth import authenticate
+from .errors import ApiError
+from .http import endpoint, json_response, read_json_object, request_id
+from .streaming import open_stream
+from .validation import validate_chat
+
+
+@endpoint
+async def chat_completions(request: Request) -> Response:
+    started = time.perf_counter()
+    state = request.app.state.gateway
+    rid = request_id(request)
+    caller = await authenticate(request, state.auth)
+    body, _ = await read_json_object(request)
+    validate_chat(body)
+    admission = await admit(state, rid, body, caller)
+    route = admission.route
+    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id}
+    call = ChatCall({**body, "model": route.upstream_model}, rid)
+    context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
+    if body.get("stream"):
+        return await open_stream(call, body, headers, **context)
+    try:
+        result = await route.provider.chat(call)
+    except ProviderError as exc:
+        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="chat", streamed=False, **context)
+        return provider_error_response(exc, headers)
+    choices = result.body.get("choices") or [{}]
+    outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
+    cost = finish(outcome=outcome, endpoint="chat", streamed=False, **context)
+    result.body["id"] = rid
+    result.body["model"] = admission.model.id
+    result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
+    return json_response(result.body, headers=headers)
+
+
+def provider_error_response(exc: ProviderError, headers: dict) -> Response:
+    extra = dict(headers)
+    if exc.retry_after is not None:
+        extra["retry-after"] = str(max(1, round(exc.retry_after)))
+    return ApiError(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param).response(extra)

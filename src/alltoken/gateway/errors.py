@@ -1,0 +1,47 @@
+"""API errors in OpenAI's shape: {"error": {"message", "type", "code", "param"}}."""
+
+import orjson
+from starlette.responses import Response
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, type: str, code: str | None = None,
+                 param: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type, "code": self.code, "param": self.param}}
+
+    def response(self, headers: dict | None = None) -> Response:
+        return Response(orjson.dumps(self.body()), status_code=self.status, media_type="application/json",
+                        headers={**self.headers, **(headers or {})})
+
+
+def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> ApiError:
+    return ApiError(400, message, type="invalid_request_error", code=code, param=param)
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, type="authentication_error", code="invalid_api_key")
+
+
+def payment_required(message: str, code: str = "insufficient_credits") -> ApiError:
+    return ApiError(402, message, type="insufficient_credits", code=code)
+
+
+def forbidden(message: str, code: str) -> ApiError:
+    return ApiError(403, message, type="permission_error", code=code)
+
+
+def not_found(message: str, param: str | None = None, code: str = "not_found") -> ApiError:
+    return ApiError(404, message, type="not_found_error", code=code, param=param)
+
+
+def too_large(message: str) -> ApiError:
+    return ApiError(413, message, type="invalid_request_error", code="request_too_large")

@@ -1,0 +1,43 @@
+"""Database reads behind the hot-path caches (run on a cache miss only)."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..accounts.cache import AccountRecord, KeyRecord
+from ..billing.ledger import balance_units
+from ..store.models import Account, ApiKey
+
+
+class Loaders:
+    def __init__(self, sessions: async_sessionmaker):
+        self._sessions = sessions
+
+    async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
+        async with self._sessions() as session:
+            row = (await session.execute(
+                select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id)
+                .where(ApiKey.secret_hash == secret_hash))).first()
+        if row is None:
+            return None
+        key, account = row
+        return _key_record(key), _account_record(account)
+
+    async def account(self, account_id: str) -> AccountRecord | None:
+        async with self._sessions() as session:
+            account = await session.get(Account, account_id)
+        return _account_record(account) if account else None
+
+    async def balance(self, account_id: str, up_to_id: int) -> int:
+        async with self._sessions() as session:
+            return await balance_units(session, account_id, up_to_id)
+
+
+def _key_record(key: ApiKey) -> KeyRecord:
+    return KeyRecord(id=key.id, account_id=key.account_id, name=key.name, hint=key.hint,
+                     models=frozenset(key.models) if key.models else None, limit_units=key.limit_units,
+                     spent_units=key.spent_units, created_at=key.created_at, expires_at=key.expires_at,
+                     revoked=key.revoked_at is not None)
+
+
+def _account_record(account: Account) -> AccountRecord:
+    return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason)

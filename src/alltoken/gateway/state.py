@@ -1,0 +1,63 @@
+"""Everything a running gateway process holds, opened at start and closed at shutdown."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from ..accounts.cache import AuthCache
+from ..analytics.recorder import UsageRecorder
+from ..billing.reservations import LocalCreditBook
+from ..config import Settings
+from ..providers.base import Provider
+from ..providers.registry import build_providers
+from ..providers.transport import Transport
+from ..routing.models import ModelTable, build_model_table
+from ..store.db import create_engine, session_factory
+from ..store.migrate import upgrade_to_head
+from .loaders import Loaders
+from .sync import CacheSync
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    transport: Transport
+    providers: dict[str, Provider]
+    models: ModelTable
+    auth: AuthCache
+    book: LocalCreditBook
+    recorder: UsageRecorder
+    sync: CacheSync
+
+    @classmethod
+    def build(cls, settings: Settings) -> "GatewayState":
+        """Everything that can fail on bad configuration fails here, before the server binds."""
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        transport = Transport(total_timeout=settings.upstream_timeout_seconds)
+        providers = build_providers(settings.providers, transport)
+        models = build_model_table(settings, providers)
+        loaders = Loaders(sessions)
+        auth = AuthCache(loaders.key, loaders.account)
+        book = LocalCreditBook(load_balance=loaders.balance)
+        recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
+        sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
+        return cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync)
+
+    async def start(self) -> None:
+        await upgrade_to_head(self.engine)
+        for provider in self.providers.values():
+            await provider.start()
+        await self.sync.start()
+        self.recorder.start()
+
+    async def close(self) -> None:
+        """Runs after the server stopped taking requests and in-flight ones finished."""
+        await self.recorder.close()
+        await self.sync.close()
+        for provider in self.providers.values():
+            await provider.close()
+        await self.transport.close()
+        await self.engine.dispose()

@@ -1,0 +1,57 @@
+"""Keeps this process's caches in step with the database: polls the ledger and the change feed.
+
+This is how the CLI (another process) takes effect on a running server within one second:
+a grant shows up in balances, a revoked key or a changed account drops out of the cache.
+"""
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..accounts.cache import AuthCache
+from ..billing import ledger
+from ..billing.reservations import LocalCreditBook
+from ..store.changes import changes_after, latest_change
+
+log = logging.getLogger("alltoken.sync")
+
+
+class CacheSync:
+    def __init__(self, sessions: async_sessionmaker, book: LocalCreditBook, auth: AuthCache, interval: float):
+        self._sessions = sessions
+        self._book = book
+        self._auth = auth
+        self._interval = interval
+        self._change_cursor = 0
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        async with self._sessions() as session:
+            self._book.cursor = await ledger.latest_entry_id(session)
+            self._change_cursor = await latest_change(session)
+        self._task = asyncio.create_task(self._run(), name="cache-sync")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.poll()
+            except Exception as exc:  # the database may be briefly locked or away; try again next tick
+                log.warning("cache sync failed, retrying: %s", type(exc).__name__)
+
+    async def poll(self) -> None:
+        async with self._sessions() as session:
+            async with self._book.lock:
+                self._book.apply_ledger_entries(await ledger.entries_after(session, self._book.cursor))
+            for event_id, entity, entity_id in await changes_after(session, self._change_cursor):
+                if entity == "key":
+                    self._auth.drop_key(entity_id)
+                elif entity == "account":
+                    self._auth.drop_account(entity_id)
+                self._change_cursor = event_id

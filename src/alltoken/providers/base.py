@@ -1,0 +1,61 @@
+"""The one interface every provider module implements.
+
+Our canonical request and response shapes are OpenAI Chat Completions; a provider translates
+to and from its own wire format and reports usage in OpenAI's inclusive convention.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ..billing.pricing import Usage
+from ..config import ProviderConfig
+
+
+@dataclass(slots=True)
+class ChatCall:
+    body: dict            # validated OpenAI-shape request; "model" already set to the upstream model
+    request_id: str
+
+
+@dataclass(slots=True)
+class ChatResult:
+    body: dict            # OpenAI chat.completion object
+    usage: Usage
+
+
+class ProviderError(Exception):
+    """An upstream failure, already classified for the client and for the router."""
+
+    def __init__(self, status: int, message: str, *, type: str = "upstream_error", code: str | None = None,
+                 param: str | None = None, retryable: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Provider(ABC):
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+        self.id = config.id
+
+    @abstractmethod
+    async def chat(self, call: ChatCall) -> ChatResult:
+        """One non-streaming completion."""
+
+    @abstractmethod
+    def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
+        """OpenAI chunk objects; the last one has `choices: []` and the full `usage`.
+
+        Raises ProviderError before the first chunk for failures the router may retry."""
+
+    async def start(self) -> None:
+        """Open connections; called once the event loop runs."""
+
+    async def close(self) -> None:
+        """Release connections."""

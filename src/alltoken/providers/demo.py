@@ -1,0 +1,125 @@
+"""The offline demo provider: deterministic replies, real streaming, real token counts.
+
+It lets every feature (keys, credits, usage, streaming, tools) be tried without a provider
+account. Tokens are counted with a simple word/punctuation split, which is what it bills.
+"""
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+
+from ..billing.pricing import Usage
+from ..config import ProviderConfig
+from .base import ChatCall, ChatResult, Provider
+
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+DEFAULT_MAX_TOKENS = 4096
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+class DemoProvider(Provider):
+    def __init__(self, config: ProviderConfig, transport=None):
+        super().__init__(config)
+        self._delay = float(config.options.get("stream_delay_ms", 0)) / 1000
+
+    async def chat(self, call: ChatCall) -> ChatResult:
+        reply = _Reply.build(call.body)
+        message = {"role": "assistant", "content": reply.text or None}
+        if reply.tool_call:
+            message["tool_calls"] = [reply.tool_call]
+        body = {
+            "id": call.request_id, "object": "chat.completion", "created": int(time.time()),
+            "model": call.body["model"],
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}],
+            "usage": reply.usage_dict(),
+        }
+        return ChatResult(body, reply.usage)
+
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
+        reply = _Reply.build(call.body)
+        base = {"id": call.request_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": call.body["model"]}
+        yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        for piece in reply.pieces:
+            if self._delay:
+                await asyncio.sleep(self._delay)
+            yield {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        if reply.tool_call:
+            delta = {"tool_calls": [{"index": 0, **reply.tool_call}]}
+            yield {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]}
+        yield {**base, "choices": [], "usage": reply.usage_dict()}
+
+
+class _Reply:
+    """What the demo model answers to a conversation, worked out once."""
+
+    def __init__(self, pieces: list[str], tool_call: dict | None, finish_reason: str, usage: Usage):
+        self.pieces = pieces
+        self.text = "".join(pieces)
+        self.tool_call = tool_call
+        self.finish_reason = finish_reason
+        self.usage = usage
+
+    @classmethod
+    def build(cls, body: dict) -> "_Reply":
+        messages = body["messages"]
+        prompt_tokens = sum(count_tokens(_text_of(m)) + 3 for m in messages)
+        tool_call = _tool_call(body)
+        text = "" if tool_call else _answer(messages)
+        pieces = _pieces(text)
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
+        finish = "tool_calls" if tool_call else "stop"
+        if len(pieces) > limit:
+            pieces, finish = pieces[:limit], "length"
+        completion_tokens = len(pieces) + (count_tokens(orjson.dumps(tool_call).decode()) if tool_call else 0)
+        return cls(pieces, tool_call, finish, Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens))
+
+    def usage_dict(self) -> dict:
+        return {"prompt_tokens": self.usage.prompt_tokens, "completion_tokens": self.usage.completion_tokens,
+                "total_tokens": self.usage.total_tokens}
+
+
+def _answer(messages: list[dict]) -> str:
+    last = messages[-1]
+    if last.get("role") == "tool":
+        return f"The tool answered: {_text_of(last)[:200]}"
+    said = _text_of(last).strip()
+    if not said:
+        return "Hello from the AllToken demo model. Send me a message and I will echo it back."
+    return f"Hello from the AllToken demo model. You said: {said[:500]}"
+
+
+def _pieces(text: str) -> list[str]:
+    """Split into tokens that keep their leading whitespace, so joining them restores the text."""
+    return re.findall(r"\s*(?:\w+|[^\w\s])", text) if text else []
+
+
+def _tool_call(body: dict) -> dict | None:
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice", "auto")
+    if not tools or choice == "none" or body["messages"][-1].get("role") == "tool":
+        return None
+    function = tools[0].get("function", {})
+    if isinstance(choice, dict):
+        function = next((t["function"] for t in tools if t.get("function", {}).get("name")
+                         == choice.get("function", {}).get("name")), function)
+    required = (function.get("parameters") or {}).get("required") or []
+    arguments = orjson.dumps({name: "demo" for name in required}).decode()
+    return {"id": "call_demo0001", "type": "function", "function": {"name": function.get("name", "tool"),
+                                                                       "arguments": arguments}}
+
+
+def _text_of(message: dict) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""

@@ -1,0 +1,86 @@
+"""Public models and their routes: built once at start from the catalog and the config file."""
+
+from dataclasses import dataclass
+
+from ..billing.catalog import CatalogEntry, catalog_price, load_catalog
+from ..billing.pricing import Price
+from ..config import ConfigError, ModelConfig, Settings
+from ..providers.base import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    provider: Provider
+    upstream_model: str
+    price: Price
+
+
+@dataclass(frozen=True, slots=True)
+class PublicModel:
+    id: str
+    name: str
+    kind: str
+    context_length: int | None
+    max_output_tokens: int | None
+    routes: tuple[Route, ...]
+
+    @property
+    def price(self) -> Price:
+        """The price shown in /v1/models: the first route's, which is the one normally charged."""
+        return self.routes[0].price
+
+
+class ModelTable:
+    def __init__(self, models: dict[str, PublicModel]):
+        self._models = models
+
+    def get(self, model_id: str) -> PublicModel | None:
+        return self._models.get(model_id)
+
+    def all(self) -> list[PublicModel]:
+        return list(self._models.values())
+
+
+def build_model_table(settings: Settings, providers: dict[str, Provider]) -> ModelTable:
+    """Catalog models for every configured provider of their family, then the config's own models
+    (which replace a catalog model of the same id)."""
+    types = {config.id: config.type for config in settings.providers}
+    models: dict[str, PublicModel] = {}
+    for entry in load_catalog():
+        routes = tuple(Route(providers[pid], entry.upstream_model, entry.price)
+                       for pid, ptype in types.items() if ptype == entry.provider_type)
+        if routes:
+            models[entry.id] = _from_catalog(entry, routes)
+    for model in settings.models:
+        models[model.id] = _from_config(model, providers, types)
+    return ModelTable(models)
+
+
+def _from_catalog(entry: CatalogEntry, routes: tuple[Route, ...]) -> PublicModel:
+    return PublicModel(entry.id, entry.name, entry.kind, entry.context_length, entry.max_output_tokens, routes)
+
+
+def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str]) -> PublicModel:
+    routes, first_entry = [], None
+    for route in model.routes:
+        entry = catalog_price(types[route.provider], route.model)
+        first_entry = first_entry or entry
+        if route.pricing is not None:
+            try:
+                price = Price.from_usd_strings(route.pricing)
+            except ValueError as exc:
+                raise ConfigError(f"model {model.id}: route {route.provider}/{route.model}: {exc}") from exc
+        elif entry is not None:
+            price = entry.price
+        else:
+            raise ConfigError(f"model {model.id}: no price known for {route.model!r} on provider {route.provider}; "
+                              "add pricing: {prompt: ..., completion: ...} (USD per token) to the route")
+        routes.append(Route(providers[route.provider], route.model, price))
+    return PublicModel(
+        id=model.id,
+        name=model.name or (first_entry.name if first_entry else model.id),
+        kind=first_entry.kind if first_entry else "chat",
+        context_length=model.context_length or (first_entry.context_length if first_entry else None),
+        max_output_tokens=model.max_output_tokens or (first_entry.max_output_tokens if first_entry else None),
+        routes=tuple(routes),
+    )

@@ -1,0 +1,84 @@
+"""`alltoken serve`: prepare the database, announce what is enabled, run uvicorn, drain on SIGTERM."""
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from . import __version__
+from .accounts.bootstrap import CreatedAdmin, ensure_admin
+from .app import create_app
+from .config import ConfigError, Settings
+from .gateway.state import GatewayState
+from .store.db import session_factory
+from .store.migrate import upgrade_to_head
+
+log = logging.getLogger("alltoken")
+
+
+def run_server(settings: Settings) -> int:
+    _configure_logging()
+    if settings.workers > 1:
+        log.error("--workers %d: multi-process serving is not available in this release; run one worker",
+                  settings.workers)
+        return 2
+    try:
+        state = GatewayState.build(settings)
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return 2
+    admin = asyncio.run(_prepare_database(state))
+    _announce(settings, state, admin)
+    config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, loop="uvloop",
+                            http="httptools", lifespan="on", access_log=False, log_level="warning", server_header=False,
+                            timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has drained; a drained shutdown is a clean exit.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not server.started:
+        log.error("could not start on %s:%d (is the port in use?)", settings.host, settings.port)
+        return 1
+    log.info("stopped cleanly; usage records flushed")
+    return 0
+
+
+async def _prepare_database(state: GatewayState) -> CreatedAdmin | None:
+    await upgrade_to_head(state.engine)
+    admin = await ensure_admin(session_factory(state.engine))
+    await state.engine.dispose()  # the server's own loop opens fresh connections
+    return admin
+
+
+def _announce(settings: Settings, state: GatewayState, admin: CreatedAdmin | None) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    log.info("AllToken %s on %s (database %s)", __version__, base, _safe_url(settings.database_url))
+    log.info("providers: %s; %d models", ", ".join(f"{p.id} ({p.type})" for p in settings.providers),
+             len(state.models.all()))
+    if settings.demo_enabled:
+        log.info("no provider credentials configured: the offline demo provider is enabled (model alltoken/demo)")
+    if admin:
+        log.info("created the admin user %s", admin.email)
+        if admin.password:
+            log.info("admin password (shown once): %s", admin.password)
+        log.info("this user signs in to the web console at %s/ once it ships; until then manage accounts, "
+                 "keys and credits with `alltoken accounts|keys|credits` (see `alltoken --help`)", base)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable)"
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)

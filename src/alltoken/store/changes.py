@@ -1,0 +1,24 @@
+"""The change feed: control-plane writes append an event; running servers poll it and drop stale cache."""
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..ids import utcnow
+from .models import ChangeEvent
+
+
+async def record_change(session: AsyncSession, entity: str, entity_id: str) -> None:
+    await session.execute(insert(ChangeEvent).values(entity=entity, entity_id=entity_id, created_at=utcnow()))
+
+
+async def changes_after(session: AsyncSession, cursor: int) -> list[tuple[int, str, str]]:
+    rows = await session.execute(
+        select(ChangeEvent.id, ChangeEvent.entity, ChangeEvent.entity_id).where(ChangeEvent.id > cursor)
+        .order_by(ChangeEvent.id))
+    return [tuple(row) for row in rows]
+
+
+async def latest_change(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return (await session.execute(select(func.coalesce(func.max(ChangeEvent.id), 0)))).scalar_one()
