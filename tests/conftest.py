@@ -1,0 +1,35 @@
+import pytest
+
+from .fakes.openai_upstream import API_KEY, FakeOpenAI
+from .harness import Gateway
+
+
+@pytest.fixture(scope="session")
+def fake_openai():
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def upstream(fake_openai):
+    fake_openai.reset()
+    return fake_openai
+
+
+def openai_config(fake: FakeOpenAI, **extra) -> dict:
+    return {"providers": [{"id": "openai", "type": "openai", "api_key": API_KEY, "base_url": fake.base_url}], **extra}
+
+
+@pytest.fixture(scope="session")
+def demo_gateway(tmp_path_factory):
+    gateway = Gateway(tmp_path_factory.mktemp("demo")).start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_gateway(tmp_path_factory, fake_openai):
+    gateway = Gateway(tmp_path_factory.mktemp("openai"), openai_config(fake_openai)).start()
+    yield gateway
+    gateway.stop()
