@@ -35,13 +35,13 @@ def units_to_decimal(units: int) -> Decimal:
     return (Decimal(units) * _QUANTUM).normalize() if units else Decimal(0)
 
 
-def units_to_usd_str(units: int, places: int = 6) -> str:
-    """Decimal string for people and APIs, e.g. '12.345678'. Rounds toward zero only for display."""
-    exact = Decimal(units) * _QUANTUM
-    if places >= 12:
-        return f"{exact:.12f}"
-    shown = exact.quantize(Decimal(1).scaleb(-places), rounding="ROUND_DOWN")
-    return f"{shown:.{places}f}"
+def units_to_usd_str(units: int, min_places: int = 6) -> str:
+    """Exact decimal string for people and APIs: at least `min_places` decimals, more only when
+    the amount has them (e.g. '12.345678', '1.9994897'). Never rounded."""
+    text = f"{Decimal(units) * _QUANTUM:.12f}"
+    whole, fraction = text.split(".")
+    fraction = fraction.rstrip("0").ljust(min_places, "0")
+    return f"{whole}.{fraction}" if fraction else whole
 
 
 def units_to_usd_number(units: int) -> float:

@@ -36,12 +36,8 @@ class Price:
         for name in PRICE_FIELDS:
             value = getattr(self, name)
             if value is not None and (value or name in ("prompt", "completion")):
-                out[name] = _plain(units_to_usd_str(value, places=12))
+                out[name] = units_to_usd_str(value, min_places=0)
         return out
-
-
-def _plain(text: str) -> str:
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True, slots=True)

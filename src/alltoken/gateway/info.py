@@ -88,7 +88,7 @@ def _generation_entry(record) -> dict:
         "tokens_prompt": record.prompt_tokens, "tokens_completion": record.completion_tokens,
         "tokens_cached": record.cached_tokens, "tokens_cache_write": record.cache_write_tokens,
         "tokens_reasoning": record.reasoning_tokens,
-        "cost": units_to_usd_number(record.cost_units), "cost_usd": units_to_usd_str(record.cost_units, places=12),
+        "cost": units_to_usd_number(record.cost_units), "cost_usd": units_to_usd_str(record.cost_units),
         "latency_ms": record.latency_ms, "time_to_first_token_ms": record.ttft_ms,
         "key_id": record.key_id, "created_at": record.created_at.isoformat(),
     }

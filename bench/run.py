@@ -1,0 +1,186 @@
+"""Throughput and latency of the gateway against a bare pass-through proxy and the upstream itself.
+
+    .venv/bin/python bench/run.py [--duration 5] [--warmup 1] [--connections 1,16,64]
+
+Prints a table and writes the raw results to bench/results/<timestamp>.json. See bench/README.md.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import harness
+
+TARGETS = ("direct", "proxy", "gateway")
+RESULTS_DIR = harness.BENCH_DIR / "results"
+# The project's targets for one gateway process with auth, reservation and usage recording on.
+GOAL_RPS_AT_16 = 2500
+GOAL_ADDED_P50_MS_AT_1 = 0.5
+
+
+def main() -> int:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="alltoken-bench-"))
+    try:
+        rows, accounting = measure(work, args)
+    except BaseException:
+        print(f"benchmark failed; servers stopped, logs kept in {work}", file=sys.stderr)
+        raise
+    shutil.rmtree(work)
+    add_overhead(rows)
+    goals = check_goals(rows)
+    print_table(rows, goals, accounting)
+    path = write_results(rows, goals, accounting, args)
+    print(f"\nraw results: {path.relative_to(harness.BENCH_DIR.parent)}")
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds measured per point (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each point")
+    parser.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
+    args = parser.parse_args()
+    args.connections = [int(c) for c in args.connections.split(",")]
+    return args
+
+
+def measure(work: Path, args) -> tuple[list[dict], dict]:
+    """Every (mode, target, connections) point; and, per mode, the gateway's usage records
+    against the requests it completed, so a gateway that skipped its bookkeeping shows."""
+    rows, accounting = [], {}
+    gateway = harness.Gateway(work)
+    with harness.nginx_upstream(work) as upstreams:
+        gateway.configure(upstreams["json"])
+        api_key = gateway.provision_key()
+        for mode in harness.MODES:
+            script = harness.wrk_script(work, mode, api_key)
+            for target in TARGETS:
+                records_before = gateway.usage_record_count()
+                with start(target, work, gateway, upstreams[mode]) as url:
+                    harness.check_response(url, mode, api_key)
+                    completed = 1
+                    for connections in args.connections:
+                        log = work / f"wrk-{mode}-{target}.log"
+                        warm = harness.run_wrk(url, script, connections, args.warmup, log)
+                        result = harness.run_wrk(url, script, connections, args.duration, log)
+                        completed += warm["requests"] + result["requests"]
+                        rows.append({"target": target, "mode": mode, "connections": connections, **result})
+                        print(f"  {target:8} {mode:6} c={connections:<3} {result['requests_per_s']:9,.0f} req/s",
+                              file=sys.stderr)
+                if target == "gateway":  # read after it stopped: SIGTERM flushes every record
+                    accounting[mode] = {"requests_completed": completed,
+                                        "usage_records": gateway.usage_record_count() - records_before}
+    return rows, accounting
+
+
+@contextlib.contextmanager
+def start(target: str, work: Path, gateway: harness.Gateway, upstream_base: str):
+    """The URL to load for `target`, with its server running while the block runs."""
+    if target == "direct":
+        yield upstream_base + "/chat/completions"
+    elif target == "proxy":
+        with harness.passthrough_proxy(work, upstream_base) as url:
+            yield url
+    else:
+        with gateway.serve(upstream_base) as url:
+            yield url
+
+
+def add_overhead(rows: list[dict]) -> None:
+    """Latency a target adds over calling the upstream directly, at the same mode and connections."""
+    direct = {(r["mode"], r["connections"]): r["latency_us"] for r in rows if r["target"] == "direct"}
+    for row in rows:
+        base = direct.get((row["mode"], row["connections"]))
+        if row["target"] != "direct" and base:
+            row["added_latency_us"] = {p: row["latency_us"][p] - base[p] for p in ("p50", "p99")}
+
+
+def check_goals(rows: list[dict]) -> list[dict]:
+    def gateway_row(connections: int) -> dict | None:
+        return next((r for r in rows if r["target"] == "gateway" and r["mode"] == "json"
+                     and r["connections"] == connections), None)
+
+    goals = []
+    at_16, at_1 = gateway_row(16), gateway_row(1)
+    if at_16:
+        rps = at_16["requests_per_s"]
+        goals.append({"goal": f"gateway json, 16 connections: >= {GOAL_RPS_AT_16:,} req/s",
+                      "measured": f"{rps:,.0f} req/s", "met": rps >= GOAL_RPS_AT_16})
+    if at_1 and "added_latency_us" in at_1:
+        added = at_1["added_latency_us"]["p50"] / 1000
+        goals.append({"goal": f"gateway json, 1 connection: <= {GOAL_ADDED_P50_MS_AT_1} ms added p50",
+                      "measured": f"{added:.3f} ms", "met": added <= GOAL_ADDED_P50_MS_AT_1})
+    return goals
+
+
+def print_table(rows: list[dict], goals: list[dict], accounting: dict) -> None:
+    header = ("target", "mode", "conns", "req/s", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "errors")
+    widths = (8, 6, 5, 9, 8, 8, 8, 8, 6)
+    print("  ".join(h.rjust(w) if i > 1 else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    for row in rows:
+        added = row.get("added_latency_us")
+        cells = (row["target"], row["mode"], str(row["connections"]), f"{row['requests_per_s']:,.0f}",
+                 _ms(row["latency_us"]["p50"]), _ms(row["latency_us"]["p99"]),
+                 _ms(added["p50"]) if added else "-", _ms(added["p99"]) if added else "-",
+                 str(sum(row["errors"].values())))
+        print("  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+    print()
+    for goal in goals:
+        print(f"{'MET ' if goal['met'] else 'MISS'}  {goal['goal']}: {goal['measured']}")
+    for mode, counts in accounting.items():
+        print(f"gateway {mode}: {counts['usage_records']:,} usage records for "
+              f"{counts['requests_completed']:,} completed requests")
+
+
+def _ms(microseconds: float) -> str:
+    return f"{microseconds / 1000:.3f}"
+
+
+def write_results(rows: list[dict], goals: list[dict], accounting: dict, args) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"{stamp}.json"
+    payload = {"started_at": stamp, "machine": machine(), "settings": {
+        "duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
+        "request": {mode: harness.request_body(mode) for mode in harness.MODES}},
+        "results": rows, "goals": goals, "gateway_accounting": accounting}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def machine() -> dict:
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu": _cpu_model(), "platform": platform.platform(),
+            "python": sys.version.split()[0], "nginx": _version([harness.NGINX, "-v"]),
+            "wrk": _version([harness.WRK, "-v"]), "git_commit": _version(["git", "rev-parse", "HEAD"]),
+            "git_dirty": bool(_version(["git", "status", "--porcelain", "--", "src"])),
+            "load_average_at_end": os.getloadavg()}
+
+
+def _cpu_model() -> str | None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return None
+
+
+def _version(argv: list[str]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=harness.BENCH_DIR)
+    return (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else ""
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    status = main()
+    print(f"took {time.monotonic() - started:.0f}s", file=sys.stderr)
+    sys.exit(status)
