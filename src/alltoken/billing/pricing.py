@@ -94,7 +94,7 @@ def cost_units(price: Price, usage: Usage) -> int:
 
 def worst_case_units(price: Price, max_prompt_tokens: int, max_completion_tokens: int) -> int:
     """Upper bound for a reservation: every input token at the dearest input rate."""
-    input_rate = max(price.prompt, price.input_cache_write or 0)
+    input_rate = max(price.prompt, price.input_cache_read or 0, price.input_cache_write or 0)
     output_rate = max(price.completion, price.internal_reasoning or 0)
     return max_prompt_tokens * input_rate + max_completion_tokens * output_rate + price.request
 

@@ -1,0 +1,100 @@
+"""Settings precedence and clear configuration errors."""
+
+import pytest
+
+from alltoken.config import ConfigError, load_settings
+from alltoken.gateway.state import GatewayState
+
+
+def write(tmp_path, text):
+    path = tmp_path / "alltoken.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_and_demo_when_nothing_is_configured(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={})
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8080, 1)
+    assert settings.database_url == "sqlite:///alltoken.db"
+    assert settings.demo_enabled and [p.type for p in settings.providers] == ["demo"]
+
+
+def test_flags_beat_environment_beat_file(tmp_path):
+    path = write(tmp_path, "port: 9000\nhost: 0.0.0.0\ndatabase_url: sqlite:///file.db\n")
+    env = {"ALLTOKEN_PORT": "9100", "ALLTOKEN_DATABASE_URL": "sqlite:///env.db"}
+    settings = load_settings(path, {"port": 9200}, env=env)
+    assert settings.port == 9200 and settings.host == "0.0.0.0" and settings.database_url == "sqlite:///env.db"
+    assert load_settings(path, env=env).port == 9100
+    assert load_settings(path, env={}).port == 9000
+
+
+def test_env_references_in_the_file_are_expanded(tmp_path):
+    path = write(tmp_path, "providers:\n  - {id: openai, type: openai, api_key: '${MY_KEY}'}\n")
+    settings = load_settings(path, env={"MY_KEY": "sk-123"})
+    assert settings.providers[0].api_key == "sk-123" and not settings.demo_enabled
+
+
+def test_standard_variables_enable_providers_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={"OPENAI_API_KEY": "sk-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+                                  "AWS_REGION": "eu-west-1"})
+    assert {(p.id, p.type) for p in settings.providers} == {("openai", "openai"), ("bedrock", "bedrock")}
+    assert next(p for p in settings.providers if p.type == "bedrock").region == "eu-west-1"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("providers: [{id: x, type: nosuch}]", "unknown type"),
+    ("providers: [{id: x, type: openai}, {id: x, type: openai}]", "unique"),
+    ("providers: [{type: openai}]", "needs an id"),
+    ("models: [{id: a/b, routes: [{provider: ghost, model: m}]}]", "unknown provider"),
+    ("models: [{id: a/b, routes: []}]", "non-empty"),
+    ("port: banana", "port"),
+    ("port: 70000", "port"),
+    ("workers: 3", "Redis"),
+    ("just a string", "mapping"),
+    ("key: [unclosed", "YAML"),
+])
+def test_bad_configuration_is_refused_with_a_reason(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), env={})
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(str(tmp_path / "nope.yaml"), env={})
+
+
+def test_a_route_without_a_known_price_is_refused_at_start(tmp_path):
+    path = write(tmp_path, """
+providers: [{id: local, type: openai_compatible, base_url: "http://127.0.0.1:1/v1"}]
+models: [{id: local/llama, routes: [{provider: local, model: llama3}]}]
+""")
+    with pytest.raises(ConfigError, match="no price known"):
+        GatewayState.build(load_settings(path, env={}))
+
+
+def test_route_pricing_and_catalog_pricing(tmp_path):
+    path = write(tmp_path, """
+providers:
+  - {id: openai, type: openai, api_key: k}
+  - {id: local, type: openai_compatible, base_url: "http://127.0.0.1:1/v1"}
+models:
+  - id: acme/house
+    routes:
+      - {provider: openai, model: gpt-4o-mini, pricing: {prompt: "0.000001", completion: "0.000002"}}
+  - id: local/llama
+    routes: [{provider: local, model: llama3, pricing: {prompt: "0", completion: "0"}}]
+""")
+    state = GatewayState.build(load_settings(path, env={}))
+    house = state.models.get("acme/house")
+    assert house.price.prompt == 1_000_000 and house.context_length == 128_000
+    assert state.models.get("local/llama").price.completion == 0
+    assert state.models.get("openai/gpt-4o-mini").routes[0].provider.id == "openai"
+    assert state.models.get("alltoken/demo") is None
+
+
+def test_openai_compatible_needs_a_base_url(tmp_path):
+    path = write(tmp_path, "providers: [{id: local, type: openai_compatible}]")
+    with pytest.raises(ConfigError, match="base_url"):
+        GatewayState.build(load_settings(path, env={}))

@@ -1,0 +1,78 @@
+"""The in-process credit book: holds never overspend, settlement happens once."""
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alltoken.billing.reservations import InsufficientCredits, KeyLimitReached, LocalCreditBook
+
+
+def book_with(balances: dict[str, int]) -> LocalCreditBook:
+    async def load(account_id, up_to_id):
+        return balances[account_id]
+
+    return LocalCreditBook(load_balance=load)
+
+
+async def test_reserve_settle_release():
+    book = book_with({"a": 1000})
+    first = await book.reserve("r1", "a", None, None, 600)
+    with pytest.raises(InsufficientCredits) as caught:
+        await book.reserve("r2", "a", None, None, 500)
+    assert caught.value.available_units == 400
+    assert book.settle(first, 250) and not book.settle(first, 250)
+    book.release(first)  # after settlement: no effect
+    assert await book.available_units("a") == 750
+    second = await book.reserve("r2", "a", None, None, 700)
+    book.release(second)
+    book.release(second)
+    assert await book.available_units("a") == 750 and book.reserved_units("a") == 0
+
+
+async def test_key_limit_counts_spend_and_holds():
+    book = book_with({"a": 10**6})
+    hold = await book.reserve("r1", "a", "k", 100, 60, key_spent_at_load=30)
+    with pytest.raises(KeyLimitReached) as caught:
+        await book.reserve("r2", "a", "k", 100, 20)
+    assert caught.value.remaining_units == 10
+    book.settle(hold, 50)
+    assert book.key_spent_units("k") == 80
+    await book.reserve("r3", "a", "k", 100, 20)
+
+
+@settings(max_examples=50, deadline=None)
+@given(balance=st.integers(0, 10_000), asks=st.lists(st.tuples(st.integers(1, 3_000), st.integers(0, 3_000)),
+                                                      max_size=60))
+def test_concurrent_holds_never_exceed_the_balance(balance, asks):
+    async def scenario():
+        book = book_with({"a": balance})
+
+        async def one(number, units, cost):
+            try:
+                hold = await book.reserve(f"r{number}", "a", None, None, units)
+            except InsufficientCredits:
+                return 0
+            await asyncio.sleep(0)
+            charged = min(cost, units)
+            book.settle(hold, charged)
+            return charged
+
+        charged = await asyncio.gather(*(one(i, u, c) for i, (u, c) in enumerate(asks)))
+        assert sum(charged) <= balance
+        assert await book.balance_units("a") == balance - sum(charged)
+        assert book.reserved_units("a") == 0
+
+    asyncio.run(scenario())
+
+
+async def test_ledger_feed_moves_pending_charges_exactly_once():
+    book = book_with({"a": 1000})
+    hold = await book.reserve("r1", "a", None, None, 100)
+    book.settle(hold, 40)
+    async with book.lock:
+        book.apply_ledger_entries([(5, "a", -40, "r1"), (6, "a", 500, None), (7, "b", 999, None)])
+    assert await book.balance_units("a") == 1460
+    assert book.cursor == 7
+    assert book.reserved_units("b") == 0  # rows of accounts not loaded here are left to their load
