@@ -277,6 +277,12 @@ def _stream_problem(content_type: str, text: str) -> str | None:
 
 # --- processes -----------------------------------------------------------------------------------
 
+def exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every server is stopped: they run in their own sessions and
+    would otherwise outlive us."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

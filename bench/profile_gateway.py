@@ -10,6 +10,7 @@ on). Sampling slows the gateway a little; the req/s printed is for reading the p
 
 import argparse
 import collections
+import re
 import shutil
 import subprocess
 import sys
@@ -23,17 +24,24 @@ TOP = 25
 
 def main() -> int:
     args = parse_args()
+    harness.exit_on_sigterm()
     py_spy = shutil.which("py-spy", path=str(harness.BIN)) or shutil.which("py-spy")
     if not py_spy:
         sys.exit("py-spy not found: .venv/bin/pip install py-spy")
     with tempfile.TemporaryDirectory(prefix="alltoken-profile-") as tmp:
         work = Path(tmp)
         stacks, load = profile(work, py_spy, args)
-    own, total, samples = summarize(stacks)
+    threads, own, total, samples = summarize(stacks)
     print(f"gateway {args.mode}, {args.connections} connections: {load['requests_per_s']:,.0f} req/s while "
-          f"sampled; {samples:,} samples in {args.seconds}s at {args.rate}/s (idle samples excluded)\n")
+          f"sampled; {samples:,} non-idle samples in {args.seconds}s at {args.rate}/s\n")
+    print("busy share of wall time, per thread (100% = one core)")
+    for name, count in threads.most_common():
+        print(f"  {100 * count / (args.seconds * args.rate):5.1f}%  {name}")
+    print()
     print_top("own time (the function itself was running)", own, samples)
     print_top("total time (the function or anything it called)", total, samples)
+    ours = collections.Counter({frame: count for frame, count in total.items() if "(alltoken/" in frame})
+    print_top("total time, AllToken's own functions", ours, samples)
     return 0
 
 
@@ -58,7 +66,7 @@ def profile(work: Path, py_spy: str, args) -> tuple[list[tuple[list[str], int]],
             harness.run_wrk(url, script, args.connections, 2, log)  # warm caches and the upstream pool
             raw = work / "profile.txt"
             sampler = subprocess.Popen([py_spy, "record", "--pid", str(gateway.pid), "--duration", str(args.seconds),
-                                        "--rate", str(args.rate), "--format", "raw", "--nolineno", "--output",
+                                        "--rate", str(args.rate), "--format", "raw", "--nolineno", "--threads", "--output",
                                         str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             # The load outlasts the sampling by a second, so every sample is taken under load.
             load = harness.run_wrk(url, script, args.connections, args.seconds + 1, log)
@@ -69,7 +77,7 @@ def profile(work: Path, py_spy: str, args) -> tuple[list[tuple[list[str], int]],
 
 
 def parse_collapsed(text: str) -> list[tuple[list[str], int]]:
-    """py-spy's raw format: one `outermost;...;innermost count` line per distinct stack."""
+    """py-spy's raw format: one `thread;outermost;...;innermost count` line per distinct stack."""
     stacks = []
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
@@ -78,13 +86,21 @@ def parse_collapsed(text: str) -> list[tuple[list[str], int]]:
     return stacks
 
 
-def summarize(stacks: list[tuple[list[str], int]]) -> tuple[collections.Counter, collections.Counter, int]:
-    own, total = collections.Counter(), collections.Counter()
-    for frames, count in stacks:
+def summarize(stacks: list[tuple[list[str], int]]
+              ) -> tuple[collections.Counter, collections.Counter, collections.Counter, int]:
+    """Samples per thread, per function as the innermost frame (own), per function anywhere (total)."""
+    threads, own, total = collections.Counter(), collections.Counter(), collections.Counter()
+    for (thread, *frames), count in stacks:
+        threads[_thread_name(thread)] += count
         own[frames[-1]] += count
         for frame in set(frames):  # a recursive function counts once per sample
             total[frame] += count
-    return own, total, sum(count for _, count in stacks)
+    return threads, own, total, sum(count for _, count in stacks)
+
+
+def _thread_name(frame: str) -> str:
+    """`thread (0x7f..): Thread-7 (worker)` -> `Thread-N (worker)`: one line per kind of thread."""
+    return re.sub(r"Thread-\d+", "Thread-N", frame.partition(": ")[2] or frame)
 
 
 def print_top(title: str, counts: collections.Counter, samples: int) -> None:

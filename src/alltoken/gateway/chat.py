@@ -9,7 +9,7 @@ from ..providers.base import ChatCall, ProviderError
 from .accounting import Outcome, finish, with_cost
 from .admission import admit
 from .auth import authenticate
-from .errors import ApiError
+from .errors import provider_error_response
 from .http import endpoint, json_response, read_json_object, request_id
 from .streaming import open_stream
 from .validation import validate_chat
@@ -42,10 +42,3 @@ async def chat_completions(request: Request) -> Response:
     result.body["model"] = admission.model.id
     result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
     return json_response(result.body, headers=headers)
-
-
-def provider_error_response(exc: ProviderError, headers: dict) -> Response:
-    extra = dict(headers)
-    if exc.retry_after is not None:
-        extra["retry-after"] = str(max(1, round(exc.retry_after)))
-    return ApiError(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param).response(extra)

@@ -3,6 +3,8 @@
 import orjson
 from starlette.responses import Response
 
+from ..providers.base import ProviderError
+
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, type: str, code: str | None = None,
@@ -45,3 +47,11 @@ def not_found(message: str, param: str | None = None, code: str = "not_found") -
 
 def too_large(message: str) -> ApiError:
     return ApiError(413, message, type="invalid_request_error", code="request_too_large")
+
+
+def provider_error_response(exc: ProviderError, headers: dict) -> Response:
+    """An upstream failure, already classified by the provider module, in our shape."""
+    extra = dict(headers)
+    if exc.retry_after is not None:
+        extra["retry-after"] = str(max(1, round(exc.retry_after)))
+    return ApiError(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param).response(extra)

@@ -15,14 +15,13 @@ from ..billing.pricing import Usage
 from ..providers.base import ChatCall, ProviderError
 from ..providers.sse import DONE, encode_data
 from .accounting import Outcome, finish, with_cost
+from .errors import provider_error_response
 from .estimate import rough_tokens
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 async def open_stream(call: ChatCall, body: dict, headers: dict, **context) -> Response:
-    from .chat import provider_error_response
-
     chunks = context["admission"].route.provider.chat_stream(call)
     try:
         first = await anext(chunks)
