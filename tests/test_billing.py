@@ -195,3 +195,33 @@ def _recorded_statuses(gateway, account) -> list[str]:
 
     with sqlite3.connect(gateway.db_path) as db:
         return [row[0] for row in db.execute("SELECT status FROM usage_records WHERE account_id = ?", (account,))]
+
+
+def test_the_suggested_max_tokens_is_accepted(tmp_path, fake_openai):
+    from .conftest import openai_config
+    from .harness import Gateway
+
+    config = openai_config(fake_openai, models=[{"id": "acme/reasoner", "routes": [{
+        "provider": "openai", "model": "o-fake",
+        "pricing": {"prompt": "0.000001", "completion": "0.000002", "internal_reasoning": "0.00001"}}]}])
+    gateway = Gateway(tmp_path, config).start()
+    try:
+        _, key = gateway.new_key(usd="0.01")
+        body = {"model": "acme/reasoner", "messages": [{"role": "user", "content": "x"}], "max_tokens": 100_000}
+        refused = _post(gateway, key, body)
+        assert refused.status_code == 402
+        message = refused.json()["error"]["message"]
+        assert "100000 output tokens" in message  # the request's own limit is reserved, not a default
+        suggested = int(message.split("set max_tokens to ")[1].split(" ")[0])
+        assert _post(gateway, key, {**body, "max_tokens": suggested}).status_code == 200
+        assert _post(gateway, key, {**body, "max_tokens": suggested + 1}).status_code == 402
+    finally:
+        gateway.stop()
+
+
+def test_embedding_models_do_not_serve_chat(openai_gateway, upstream):
+    _, key = openai_gateway.new_key()
+    response = _post(openai_gateway, key, {"model": "openai/text-embedding-3-small",
+                                           "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "wrong_model_kind"
+    assert upstream.requests == []

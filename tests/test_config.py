@@ -4,6 +4,7 @@ import pytest
 
 from alltoken.config import ConfigError, load_settings
 from alltoken.gateway.state import GatewayState
+from alltoken.store.db import DatabaseUrlError, async_url
 
 
 def write(tmp_path, text):
@@ -39,8 +40,31 @@ def test_standard_variables_enable_providers_without_a_file(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={"OPENAI_API_KEY": "sk-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
                                   "AWS_REGION": "eu-west-1"})
-    assert {(p.id, p.type) for p in settings.providers} == {("openai", "openai"), ("bedrock", "bedrock")}
-    assert next(p for p in settings.providers if p.type == "bedrock").region == "eu-west-1"
+    assert [(p.id, p.type) for p in settings.providers] == [("openai", "openai")]
+    assert not settings.demo_enabled
+
+
+def test_credentials_for_providers_not_in_this_release_are_ignored_with_a_notice(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={"ANTHROPIC_API_KEY": "sk-ant", "AWS_ACCESS_KEY_ID": "a",
+                                  "AWS_SECRET_ACCESS_KEY": "b"})
+    assert settings.demo_enabled and [p.type for p in settings.providers] == ["demo"]
+    assert len(settings.notices) == 2 and "anthropic" in settings.notices[0]
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("sqlite:///a.db", "sqlite+aiosqlite:///a.db"),
+    ("postgres://u@h:5432/d", "postgresql+asyncpg://u@h:5432/d"),
+    ("postgresql://u:p@h/d", "postgresql+asyncpg://u:p@h/d"),
+])
+def test_database_urls_in_the_plain_spellings(url, expected):
+    assert async_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url"])
+def test_unsupported_database_urls_are_refused(url):
+    with pytest.raises(DatabaseUrlError):
+        async_url(url)
 
 
 @pytest.mark.parametrize("text,message", [

@@ -99,12 +99,14 @@ def keys():
 @_admin_command
 async def keys_create(session, account_id, name, limit_usd, models, expires):
     from .accounts.service import create_key
+    from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
                            expires_at=_parse_time(expires, "--expires"))
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
-          "limit_usd": limit_usd, "models": row.models, "expires_at": _iso(row.expires_at)},
+          "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
+          "models": row.models, "expires_at": _iso(row.expires_at)},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")
 

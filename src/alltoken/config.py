@@ -63,6 +63,7 @@ class Settings:
     providers: list[ProviderConfig] = field(default_factory=list)
     models: list[ModelConfig] = field(default_factory=list)
     demo_enabled: bool = False
+    notices: list[str] = field(default_factory=list)    # logged at start
     shutdown_grace_seconds: float = 30.0
     usage_flush_interval: float = 0.2
     cache_refresh_interval: float = 0.25
@@ -78,7 +79,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     _apply_scalars(settings, raw, source="config file")
     _apply_scalars(settings, _env_scalars(env), source="environment")
     _apply_scalars(settings, {k: v for k, v in (overrides or {}).items() if v is not None}, source="flag")
-    settings.providers = _providers(raw.get("providers"), env)
+    settings.providers = _providers(raw.get("providers"), env, settings.notices)
     settings.models = _models(raw.get("models"))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
@@ -129,9 +130,9 @@ def _apply_scalars(settings: Settings, values: dict, source: str) -> None:
                 raise ConfigError(f"{key} from {source}: expected {kind.__name__}, got {values[key]!r}") from exc
 
 
-def _providers(raw, env) -> list[ProviderConfig]:
+def _providers(raw, env, notices: list[str]) -> list[ProviderConfig]:
     if raw is None:
-        return _providers_from_env(env)
+        return _providers_from_env(env, notices)
     if not isinstance(raw, list):
         raise ConfigError("providers: expected a list")
     providers = [_provider(entry) for entry in raw]
@@ -152,13 +153,19 @@ def _provider(entry) -> ProviderConfig:
     return ProviderConfig(**fields, options=options)
 
 
-def _providers_from_env(env) -> list[ProviderConfig]:
+def _providers_from_env(env, notices: list[str]) -> list[ProviderConfig]:
+    from .providers.registry import AVAILABLE_TYPES
+
     found = [ProviderConfig(id=kind, type=kind, api_key=env[var]) for kind, var in ENV_PROVIDERS.items() if env.get(var)]
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         found.append(ProviderConfig(id="bedrock", type="bedrock", region=env.get("AWS_REGION", "us-east-1"),
                                     aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                                     aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]))
-    return found
+    for provider in found:
+        if provider.type not in AVAILABLE_TYPES:
+            notices.append(f"credentials for {provider.type} are set in the environment, but that provider is not "
+                           "available in this release; ignoring them")
+    return [provider for provider in found if provider.type in AVAILABLE_TYPES]
 
 
 def _models(raw) -> list[ModelConfig]:

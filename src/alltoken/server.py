@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import signal
+import socket
 
 import uvicorn
 
@@ -11,7 +12,7 @@ from .accounts.bootstrap import CreatedAdmin, ensure_admin
 from .app import create_app
 from .config import ConfigError, Settings
 from .gateway.state import GatewayState
-from .store.db import session_factory
+from .store.db import DatabaseUrlError, session_factory
 from .store.migrate import upgrade_to_head
 
 log = logging.getLogger("alltoken")
@@ -25,10 +26,17 @@ def run_server(settings: Settings) -> int:
         return 2
     try:
         state = GatewayState.build(settings)
-    except ConfigError as exc:
+    except (ConfigError, DatabaseUrlError) as exc:
         log.error("configuration error: %s", exc)
         return 2
-    admin = asyncio.run(_prepare_database(state))
+    if not _port_is_free(settings.host, settings.port):
+        log.error("cannot listen on %s:%d: the address is in use or not available", settings.host, settings.port)
+        return 1
+    try:
+        admin = asyncio.run(_prepare_database(state))
+    except Exception as exc:  # unreachable server, missing database, bad credentials, ...
+        log.error("cannot open the database %s: %s: %s", _safe_url(settings.database_url), type(exc).__name__, exc)
+        return 2
     _announce(settings, state, admin)
     config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, loop="uvloop",
                             http="httptools", lifespan="on", access_log=False, log_level="warning", server_header=False,
@@ -38,14 +46,30 @@ def run_server(settings: Settings) -> int:
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run()
+    except SystemExit:  # uvicorn exits on a bind failure it has already logged
+        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not server.started:
-        log.error("could not start on %s:%d (is the port in use?)", settings.host, settings.port)
+        return 1
+    if state.recorder.unwritten:
+        log.error("stopped, but %d usage records could not be written: the database stayed unreachable",
+                  state.recorder.unwritten)
         return 1
     log.info("stopped cleanly; usage records flushed")
     return 0
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 async def _prepare_database(state: GatewayState) -> CreatedAdmin | None:
@@ -60,6 +84,8 @@ def _announce(settings: Settings, state: GatewayState, admin: CreatedAdmin | Non
     log.info("AllToken %s on %s (database %s)", __version__, base, _safe_url(settings.database_url))
     log.info("providers: %s; %d models", ", ".join(f"{p.id} ({p.type})" for p in settings.providers),
              len(state.models.all()))
+    for notice in settings.notices:
+        log.warning("%s", notice)
     if settings.demo_enabled:
         log.info("no provider credentials configured: the offline demo provider is enabled (model alltoken/demo)")
     if admin:

@@ -58,6 +58,7 @@ class UsageRecorder:
         self._recent: dict[str, UsageEvent] = {}   # queued or being written: readable before it lands
         self._task: asyncio.Task | None = None
         self._write_lock = asyncio.Lock()
+        self._failing = False
 
     def record(self, event: UsageEvent, charge: Charge | None = None) -> None:
         self._events.append(event)
@@ -71,14 +72,24 @@ class UsageRecorder:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="usage-recorder")
 
-    async def close(self) -> None:
+    @property
+    def unwritten(self) -> int:
+        return len(self._events)
+
+    async def close(self, deadline_seconds: float = 30.0) -> None:
+        """Stop the timer and write what is queued, retrying until the deadline."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + deadline_seconds
         while self._events or self._charges:
-            if not await self.flush():
-                await asyncio.sleep(self._interval)
+            if not await self.flush() and loop.time() >= give_up_at:
+                log.error("giving up on %d usage records after %.0f s of failed writes", len(self._events),
+                          deadline_seconds)
+                return
+            await asyncio.sleep(0 if not self._events else self._interval)
 
     async def _run(self) -> None:
         while True:
@@ -94,8 +105,13 @@ class UsageRecorder:
             try:
                 await self._write(events, charges)
             except Exception as exc:  # keep the batch; the next tick retries
-                log.error("usage write failed, will retry: %s", type(exc).__name__)
+                if not self._failing:
+                    log.error("usage write failed, retrying until it succeeds: %s", type(exc).__name__)
+                self._failing = True
                 return False
+            if self._failing:
+                log.info("usage writes recovered")
+                self._failing = False
             del self._events[: len(events)]
             del self._charges[: len(charges)]
             for event in events:

@@ -99,5 +99,14 @@ def worst_case_units(price: Price, max_prompt_tokens: int, max_completion_tokens
     return max_prompt_tokens * input_rate + max_completion_tokens * output_rate + price.request
 
 
+def affordable_output_tokens(price: Price, budget_units: int, max_prompt_tokens: int, choices: int = 1) -> int:
+    """The largest output limit whose worst case fits the budget (0 if none does)."""
+    rate = max(price.completion, price.internal_reasoning or 0) * choices
+    left = budget_units - worst_case_units(price, max_prompt_tokens, 0)
+    if left <= 0:
+        return 0
+    return left // rate if rate else 0
+
+
 def _or(value: int | None, fallback: int) -> int:
     return fallback if value is None else value

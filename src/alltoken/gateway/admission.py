@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 
 from ..billing.money import units_to_usd_str
-from ..billing.pricing import worst_case_units
+from ..billing.pricing import affordable_output_tokens, worst_case_units
 from ..billing.reservations import Hold, InsufficientCredits, KeyLimitReached
 from ..routing.models import PublicModel, Route
 from .auth import Caller
-from .errors import forbidden, not_found, payment_required
+from .errors import bad_request, forbidden, not_found, payment_required
 from .estimate import output_token_bound, prompt_token_bound
 
 
@@ -24,6 +24,9 @@ def resolve_model(state, model_id: str, caller: Caller) -> PublicModel:
     if model is None:
         raise not_found(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
                         param="model", code="model_not_found")
+    if model.kind != "chat":
+        raise bad_request(f"model '{model_id}' is an {model.kind} model; it cannot serve chat completions",
+                          param="model", code="wrong_model_kind")
     if caller.key.models is not None and model_id not in caller.key.models:
         raise forbidden(f"this API key may not use model '{model_id}'", code="model_not_allowed")
     return model
@@ -60,10 +63,8 @@ def _credit_message(available, units, route, prompt_bound, output_bound, body) -
     message = (f"insufficient credits: this request may cost up to {units_to_usd_str(units)} USD "
                f"({prompt_bound} input and {output_bound} output tokens at most), "
                f"and the account has {units_to_usd_str(max(available, 0))} USD available")
-    rate = route.price.completion * (body.get("n") or 1)
-    affordable = (available - prompt_bound * route.price.prompt - route.price.request) // rate if rate else 0
+    affordable = affordable_output_tokens(route.price, available, prompt_bound, body.get("n") or 1)
     if affordable > 0:
-        message += f"; set max_tokens to {affordable} or less, or add credits"
-    else:
-        message += "; add credits"
-    return message
+        field = "max_completion_tokens" if body.get("max_completion_tokens") else "max_tokens"
+        return message + f"; set {field} to {affordable} or less, or add credits"
+    return message + "; add credits"

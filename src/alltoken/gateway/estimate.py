@@ -42,10 +42,15 @@ def _content_bound(content) -> int:
 
 
 def output_token_bound(body: dict, model_max_output: int | None, context_length: int | None) -> int:
-    """The most tokens the request can produce: its own limit, capped by the model's."""
+    """The most tokens the request can produce: its own limit, capped by the model's when known.
+    With neither, a default; the request's own limit is never cut below what it asked for,
+    since the provider may honour it."""
     requested = body.get("max_completion_tokens") or body.get("max_tokens")
-    ceiling = model_max_output or context_length or DEFAULT_OUTPUT_TOKENS
-    per_choice = min(requested, ceiling) if requested else ceiling
+    ceiling = model_max_output or context_length
+    if requested:
+        per_choice = min(requested, ceiling) if ceiling else requested
+    else:
+        per_choice = ceiling or DEFAULT_OUTPUT_TOKENS
     return per_choice * (body.get("n") or 1)
 
 

@@ -55,7 +55,7 @@ class GatewayState:
 
     async def close(self) -> None:
         """Runs after the server stopped taking requests and in-flight ones finished."""
-        await self.recorder.close()
+        await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.sync.close()
         for provider in self.providers.values():
             await provider.close()

@@ -25,6 +25,7 @@ class CacheSync:
         self._interval = interval
         self._change_cursor = 0
         self._task: asyncio.Task | None = None
+        self._failing = False
 
     async def start(self) -> None:
         async with self._sessions() as session:
@@ -43,7 +44,13 @@ class CacheSync:
             try:
                 await self.poll()
             except Exception as exc:  # the database may be briefly locked or away; try again next tick
-                log.warning("cache sync failed, retrying: %s", type(exc).__name__)
+                if not self._failing:
+                    log.warning("cache sync failed, retrying: %s", type(exc).__name__)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.info("cache sync recovered")
+                self._failing = False
 
     async def poll(self) -> None:
         async with self._sessions() as session:

@@ -108,12 +108,11 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Provid
     if status in (401, 403):
         return ProviderError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
     if status == 429:
-        quota = detail.get("code") == "insufficient_quota" or detail.get("type") == "insufficient_quota"
-        return ProviderError(429 if not quota else 502,
-                             f"provider {provider_id} is rate limiting requests" if not quota
-                             else f"provider {provider_id} account is out of quota",
-                             type="rate_limit_error", code="upstream_rate_limited",
-                             retryable=not quota, retry_after=retry_after)
+        if "insufficient_quota" in (detail.get("code"), detail.get("type")):
+            return ProviderError(502, f"provider {provider_id} account is out of quota",
+                                 code="upstream_quota_exhausted")
+        return ProviderError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
+                             code="upstream_rate_limited", retryable=True, retry_after=retry_after)
     if status == 408 or status >= 500:
         return ProviderError(502 if status != 504 else 504, f"provider {provider_id} failed with HTTP {status}",
                              code="upstream_error", retryable=True, retry_after=retry_after)

@@ -11,6 +11,7 @@ _IMPLEMENTATIONS = {
     "openai_compatible": OpenAIProvider,
     "demo": DemoProvider,
 }
+AVAILABLE_TYPES = frozenset(_IMPLEMENTATIONS)
 
 
 def build_providers(configs: list[ProviderConfig], transport: Transport) -> dict[str, Provider]:

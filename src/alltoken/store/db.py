@@ -17,6 +17,8 @@ def async_url(url: str) -> str:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a vague message
         raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
+    if parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql")
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
