@@ -4,10 +4,8 @@ Our canonical shape is this wire format, so translation is a pass-through; the w
 asking for usage on streams, and classifying upstream errors.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 import orjson
 
 from ..billing.pricing import Usage
@@ -15,6 +13,7 @@ from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, Provider, ProviderError
 from .sse import read_events
 from .transport import Transport
+from .upstream import parse_json, retry_after_seconds, transport_errors
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -36,29 +35,29 @@ class OpenAIProvider(Provider):
     async def chat(self, call: ChatCall) -> ChatResult:
         body = {**call.body, "stream": False}
         body.pop("stream_options", None)
-        async with _guard(self.id):
+        async with transport_errors(self.id):
             async with self._transport.session.post(self._chat_url, data=orjson.dumps(body),
                                                     headers=self._headers) as response:
                 raw = await response.read()
                 if response.status >= 400:
                     raise upstream_error(self.id, response.status, raw, response.headers)
-        data = _json(self.id, raw)
+        data = parse_json(self.id, raw)
         return ChatResult(data, Usage.from_openai(data.get("usage")))
 
     async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
         options = {**(call.body.get("stream_options") or {}), "include_usage": True}
         body = {**call.body, "stream": True, "stream_options": options}
         headers = {**self._headers, "Accept": "text/event-stream"}
-        async with _guard(self.id):
+        async with transport_errors(self.id):
             response = await self._transport.session.post(self._chat_url, data=orjson.dumps(body), headers=headers)
         try:
             if response.status >= 400:
                 raise upstream_error(self.id, response.status, await response.read(), response.headers)
-            async with _guard(self.id):
+            async with transport_errors(self.id):
                 async for event in read_events(response.content):
                     if event.data.startswith("[DONE]"):
                         break
-                    chunk = _json(self.id, event.data.encode())
+                    chunk = parse_json(self.id, event.data.encode())
                     if "error" in chunk:
                         raise _mid_stream_error(self.id, chunk["error"])
                     yield chunk
@@ -66,42 +65,12 @@ class OpenAIProvider(Provider):
             response.release()
 
 
-class _guard:
-    """Turn transport failures into classified ProviderErrors."""
-
-    def __init__(self, provider_id: str):
-        self._provider_id = provider_id
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, kind, exc, tb):
-        if isinstance(exc, asyncio.TimeoutError):
-            raise ProviderError(504, f"provider {self._provider_id} timed out", code="upstream_timeout",
-                                retryable=True) from exc
-        if isinstance(exc, aiohttp.ClientError):
-            raise ProviderError(502, f"could not reach provider {self._provider_id}: {type(exc).__name__}",
-                                code="upstream_unreachable", retryable=True) from exc
-        return False
-
-
-def _json(provider_id: str, raw: bytes) -> dict:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ProviderError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed",
-                            retryable=True) from exc
-    if not isinstance(data, dict):
-        raise ProviderError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed")
-    return data
-
-
 def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
     """Map an upstream HTTP error to ours. Client mistakes keep their message; our own
     credential or quota problems are not the caller's business and get a neutral one."""
     detail = _error_detail(raw)
     message = detail.get("message") or f"provider {provider_id} answered HTTP {status}"
-    retry_after = _retry_after(headers)
+    retry_after = retry_after_seconds(headers)
     if status in (400, 404, 409, 413, 422):
         return ProviderError(status, message, type="invalid_request_error", code=detail.get("code"),
                              param=detail.get("param"))
@@ -136,17 +105,3 @@ def _error_detail(raw: bytes) -> dict:
     if isinstance(error, str):
         return {"message": error}
     return {}
-
-
-def _retry_after(headers) -> float | None:
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return float(value) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
