@@ -35,7 +35,8 @@ def run_server(settings: Settings) -> int:
     try:
         admin = asyncio.run(_prepare_database(state))
     except Exception as exc:  # unreachable server, missing database, bad credentials, ...
-        log.error("cannot open the database %s: %s: %s", _safe_url(settings.database_url), type(exc).__name__, exc)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]  # without SQLAlchemy's help-link line
+        log.error("cannot open the database %s: %s: %s", _safe_url(settings.database_url), type(exc).__name__, reason)
         return 2
     _announce(settings, state, admin)
     config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, loop="uvloop",
