@@ -19,13 +19,16 @@ class Admission:
     prompt_bound: int
 
 
-def resolve_model(state, model_id: str, caller: Caller) -> PublicModel:
+_SERVES = {"chat": "chat completions", "embedding": "embeddings"}
+
+
+def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
     model = state.models.get(model_id)
     if model is None:
         raise not_found(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
                         param="model", code="model_not_found")
-    if model.kind != "chat":
-        raise bad_request(f"model '{model_id}' is an {model.kind} model; it cannot serve chat completions",
+    if model.kind != kind:
+        raise bad_request(f"model '{model_id}' is a {model.kind} model; it cannot serve {_SERVES[kind]}",
                           param="model", code="wrong_model_kind")
     if caller.key.models is not None and model_id not in caller.key.models:
         raise forbidden(f"this API key may not use model '{model_id}'", code="model_not_allowed")
@@ -33,12 +36,18 @@ def resolve_model(state, model_id: str, caller: Caller) -> PublicModel:
 
 
 async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission:
+    """A chat completion: the prompt and output bounds come from the request and the model."""
     model = resolve_model(state, body["model"], caller)
-    route = model.routes[0]
     prompt_bound = prompt_token_bound(body)
     if model.context_length:
         prompt_bound = min(prompt_bound, model.context_length)
     output_bound = output_token_bound(body, model.max_output_tokens, model.context_length)
+    return await admit_bounded(state, request_id, body, caller, model, prompt_bound, output_bound)
+
+
+async def admit_bounded(state, request_id: str, body: dict, caller: Caller, model: PublicModel,
+                        prompt_bound: int, output_bound: int) -> Admission:
+    route = model.routes[0]
     units = worst_case_units(route.price, prompt_bound, output_bound)
     hold = await _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body)
     return Admission(model, route, hold, prompt_bound)

@@ -55,3 +55,32 @@ def _optional(body: dict, name: str, kind: type, described: str) -> None:
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+MAX_EMBEDDING_INPUTS = 2048
+
+
+def validate_embeddings(body: dict) -> None:
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise bad_request("'model' is required: an embedding model id (see GET /v1/models)", param="model")
+    if not _is_embedding_input(body.get("input")):
+        raise bad_request("'input' is required: a string, an array of strings, an array of token ids, or an array "
+                          f"of token-id arrays (at most {MAX_EMBEDDING_INPUTS} items, none empty)", param="input")
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        raise bad_request("'encoding_format' must be 'float' or 'base64'", param="encoding_format")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (not _is_int(dimensions) or dimensions < 1):
+        raise bad_request("'dimensions' must be a positive integer", param="dimensions")
+
+
+def _is_embedding_input(value) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_EMBEDDING_INPUTS:
+        return False
+    if all(isinstance(item, str) and item for item in value):
+        return True
+    if all(_is_int(item) for item in value):
+        return True
+    return all(isinstance(item, list) and item and all(_is_int(t) for t in item) for item in value)

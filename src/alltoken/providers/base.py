@@ -59,3 +59,23 @@ class Provider(ABC):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+@dataclass(slots=True)
+class EmbeddingCall:
+    body: dict            # validated OpenAI-shape embeddings request; "model" set to the upstream model
+    request_id: str
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    vectors: list[list[float]]   # one per input, in input order
+    usage: Usage
+
+
+class EmbeddingProvider(ABC):
+    """Mixed into providers that offer embeddings."""
+
+    @abstractmethod
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        """Float vectors for every input; the gateway does the response shape and encoding."""

@@ -5,6 +5,8 @@ account. Tokens are counted with a simple word/punctuation split, which is what 
 """
 
 import asyncio
+import hashlib
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -13,17 +15,18 @@ import orjson
 
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
-from .base import ChatCall, ChatResult, Provider
+from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 DEFAULT_MAX_TOKENS = 4096
+DEFAULT_DIMENSIONS = 64
 
 
 def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-class DemoProvider(Provider):
+class DemoProvider(Provider, EmbeddingProvider):
     def __init__(self, config: ProviderConfig, transport=None):
         super().__init__(config)
         self._delay = float(config.options.get("stream_delay_ms", 0)) / 1000
@@ -55,6 +58,23 @@ class DemoProvider(Provider):
             yield {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
         yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]}
         yield {**base, "choices": [], "usage": reply.usage_dict()}
+
+
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        """Deterministic unit vectors from a hash of each input: the same text, the same vector."""
+        inputs = call.body["input"]
+        items = [inputs] if isinstance(inputs, str) or (inputs and isinstance(inputs[0], int)) else inputs
+        dimensions = call.body.get("dimensions") or DEFAULT_DIMENSIONS
+        vectors = [_vector(str(item), dimensions) for item in items]
+        tokens = sum(len(item) if isinstance(item, list) else count_tokens(item) for item in items)
+        return EmbeddingResult(vectors, Usage(prompt_tokens=tokens))
+
+
+def _vector(text: str, dimensions: int) -> list[float]:
+    raw = hashlib.shake_256(text.encode()).digest(dimensions * 2)
+    values = [int.from_bytes(raw[i:i + 2], "little") / 32768 - 1 for i in range(0, len(raw), 2)]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
 
 
 class _Reply:

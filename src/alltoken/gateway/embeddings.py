@@ -1,0 +1,68 @@
+"""POST /v1/embeddings: OpenAI's shape for every provider that offers embeddings.
+
+Providers return float vectors; the `base64` encoding the official SDK asks for by default
+(little-endian float32, base64) is done here, once, for all of them.
+"""
+
+import base64
+import sys
+import time
+from array import array
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..providers.base import EmbeddingCall, EmbeddingProvider, ProviderError
+from .accounting import Outcome, finish, with_cost
+from .admission import admit_bounded, resolve_model
+from .auth import authenticate
+from .errors import bad_request, provider_error_response
+from .http import endpoint, json_response, read_json_object, request_id
+from .validation import validate_embeddings
+
+
+@endpoint
+async def embeddings(request: Request) -> Response:
+    started = time.perf_counter()
+    state = request.app.state.gateway
+    rid = request_id(request)
+    caller = await authenticate(request, state.auth)
+    body, _ = await read_json_object(request)
+    validate_embeddings(body)
+    model = resolve_model(state, body["model"], caller, kind="embedding")
+    provider = model.routes[0].provider
+    if not isinstance(provider, EmbeddingProvider):
+        raise bad_request(f"provider {provider.id} does not offer embeddings", param="model")
+    admission = await admit_bounded(state, rid, body, caller, model, input_token_bound(body["input"]), 0)
+    route = admission.route
+    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id}
+    context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
+    try:
+        result = await provider.embed(EmbeddingCall({**body, "model": route.upstream_model}, rid))
+    except ProviderError as exc:
+        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings", streamed=False,
+               **context)
+        return provider_error_response(exc, headers)
+    cost = finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False, **context)
+    encode = _base64 if body.get("encoding_format") == "base64" else list
+    return json_response({
+        "object": "list", "model": model.id,
+        "data": [{"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(result.vectors)],
+        "usage": with_cost({"prompt_tokens": result.usage.prompt_tokens, "total_tokens": result.usage.prompt_tokens},
+                           result.usage, cost),
+    }, headers=headers)
+
+
+def input_token_bound(inputs) -> int:
+    """No tokenizer makes more tokens than UTF-8 bytes; token-id inputs are their own count."""
+    items = [inputs] if isinstance(inputs, str) else inputs
+    if items and all(isinstance(i, int) for i in items):
+        return len(items)
+    return sum(len(i.encode()) if isinstance(i, str) else len(i) for i in items)
+
+
+def _base64(vector: list[float]) -> str:
+    packed = array("f", vector)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode()

@@ -1,0 +1,59 @@
+"""POST /v1/embeddings with the official SDK (which asks for base64 by default) and raw floats."""
+
+import math
+from decimal import Decimal
+
+import httpx
+import openai
+import pytest
+
+from .pricing_helpers import catalog_prices
+
+
+def test_sdk_default_base64_decodes_to_the_same_vectors_as_float(demo_gateway):
+    _, key = demo_gateway.new_key()
+    sdk = openai.OpenAI(base_url=demo_gateway.url + "/v1", api_key=key, max_retries=0)
+    texts = ["héllo wörld", "second input"]
+    decoded = sdk.embeddings.create(model="alltoken/demo-embed", input=texts)
+    floats = sdk.embeddings.create(model="alltoken/demo-embed", input=texts, encoding_format="float")
+    assert [d.index for d in decoded.data] == [0, 1]
+    for a, b in zip(decoded.data, floats.data):
+        assert len(a.embedding) == 64 and a.embedding == pytest.approx(b.embedding, abs=1e-6)
+    assert math.isclose(sum(v * v for v in floats.data[0].embedding), 1.0, rel_tol=1e-6)
+    assert floats.data[0].embedding != floats.data[1].embedding
+    usage = floats.usage
+    assert usage.prompt_tokens == 4  # two words each
+    assert Decimal(str(usage.model_extra["cost"])) == 4 * catalog_prices("alltoken/demo-embed")["prompt"]
+
+
+def test_dimensions_and_token_inputs(demo_gateway):
+    _, key = demo_gateway.new_key()
+    response = httpx.post(demo_gateway.url + "/v1/embeddings", headers={"Authorization": f"Bearer {key}"},
+                          json={"model": "alltoken/demo-embed", "input": [[1, 2, 3], [4]], "dimensions": 8,
+                                "encoding_format": "float"})
+    body = response.json()
+    assert response.status_code == 200 and response.headers["x-alltoken-provider"] == "demo"
+    assert [len(d["embedding"]) for d in body["data"]] == [8, 8] and body["usage"]["prompt_tokens"] == 4
+    assert body["model"] == "alltoken/demo-embed"
+
+
+@pytest.mark.parametrize("body,param", [
+    ({"input": "x"}, "model"),
+    ({"model": "alltoken/demo-embed"}, "input"),
+    ({"model": "alltoken/demo-embed", "input": ""}, "input"),
+    ({"model": "alltoken/demo-embed", "input": ["a", 3]}, "input"),
+    ({"model": "alltoken/demo-embed", "input": "x", "encoding_format": "int8"}, "encoding_format"),
+    ({"model": "alltoken/demo-embed", "input": "x", "dimensions": 0}, "dimensions"),
+    ({"model": "alltoken/demo", "input": "x"}, "model"),
+])
+def test_bad_embedding_requests_are_400(demo_gateway, body, param):
+    _, key = demo_gateway.new_key()
+    response = httpx.post(demo_gateway.url + "/v1/embeddings", headers={"Authorization": f"Bearer {key}"}, json=body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == param
+
+
+def test_chat_models_refuse_embeddings_and_embedding_models_refuse_chat(demo_gateway):
+    _, key = demo_gateway.new_key()
+    chat = httpx.post(demo_gateway.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                      json={"model": "alltoken/demo-embed", "messages": [{"role": "user", "content": "x"}]})
+    assert chat.status_code == 400 and chat.json()["error"]["code"] == "wrong_model_kind"
