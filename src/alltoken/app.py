@@ -7,7 +7,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from .config import Settings
-from .gateway import chat, embeddings, health, info
+from .gateway import chat, embeddings, health, info, messages
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.state import GatewayState
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     routes = [
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings.embeddings, methods=["POST"]),
+        Route("/v1/messages", messages.messages, methods=["POST"]),
         Route("/v1/models", info.list_models, methods=["GET"]),
         Route("/v1/credits", info.credits, methods=["GET"]),
         Route("/v1/key", info.current_key, methods=["GET"]),

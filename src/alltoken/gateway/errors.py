@@ -24,6 +24,23 @@ class ApiError(Exception):
         return Response(orjson.dumps(self.body()), status_code=self.status, media_type="application/json",
                         headers={**self.headers, **(headers or {})})
 
+    def anthropic_body(self) -> dict:
+        return {"type": "error", "error": {"type": anthropic_error_type(self.status), "message": self.message}}
+
+    def anthropic_response(self, headers: dict | None = None) -> Response:
+        """The same error in Anthropic's shape, for /v1/messages."""
+        return Response(orjson.dumps(self.anthropic_body()), status_code=self.status, media_type="application/json",
+                        headers={**self.headers, **(headers or {})})
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                    403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+                    429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}
+
+
+def anthropic_error_type(status: int) -> str:
+    return _ANTHROPIC_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+
 
 def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> ApiError:
     return ApiError(400, message, type="invalid_request_error", code=code, param=param)
@@ -49,9 +66,11 @@ def too_large(message: str) -> ApiError:
     return ApiError(413, message, type="invalid_request_error", code="request_too_large")
 
 
+def from_provider_error(exc: ProviderError) -> ApiError:
+    """An upstream failure, already classified by the provider module, as one of ours."""
+    headers = {"retry-after": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
+    return ApiError(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param, headers=headers)
+
+
 def provider_error_response(exc: ProviderError, headers: dict) -> Response:
-    """An upstream failure, already classified by the provider module, in our shape."""
-    extra = dict(headers)
-    if exc.retry_after is not None:
-        extra["retry-after"] = str(max(1, round(exc.retry_after)))
-    return ApiError(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param).response(extra)
+    return from_provider_error(exc).response(headers)

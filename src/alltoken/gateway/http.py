@@ -50,17 +50,25 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def endpoint(handler: Handler) -> Handler:
-    """Every failure becomes an error in our shape; a crash is logged without its message,
+    """Every failure becomes an error in OpenAI's shape; a crash is logged without its message,
     which could quote request content."""
+    return _guarded(handler, ApiError.response)
 
+
+def anthropic_endpoint(handler: Handler) -> Handler:
+    """The same, with errors in Anthropic's shape."""
+    return _guarded(handler, ApiError.anthropic_response)
+
+
+def _guarded(handler: Handler, render: Callable[[ApiError], Response]) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
         except ApiError as exc:
-            return exc.response()
+            return render(exc)
         except Exception as exc:
             log.error("unhandled %s in %s\n%s", type(exc).__name__, request.url.path, _frames(exc))
-            return internal_error().response()
+            return render(internal_error())
 
     wrapped.__name__ = handler.__name__
     return wrapped

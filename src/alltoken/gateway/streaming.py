@@ -1,13 +1,17 @@
-"""Streaming chat completions: relay the provider's chunks, then always a usage chunk with cost.
+"""Streaming completions: relay the provider's chunks, then always the usage with its cost.
 
 The first chunk is awaited before the response starts, so an upstream failure at the start is
 a proper HTTP error (and leaves the router free to try elsewhere). After the first byte, a failure
 ends the stream with an error event, and the request costs nothing. A client that goes away is
 billed for the usage the provider reported, or else an estimate from the text relayed.
+
+What goes on the wire is the `Wire`'s business: OpenAI chunks here, Anthropic events in
+gateway/messages_stream.py.
 """
 
 import time
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from starlette.responses import Response, StreamingResponse
 
@@ -21,23 +25,63 @@ from .estimate import rough_tokens
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-async def open_stream(call: ChatCall, body: dict, headers: dict, **context) -> Response:
+class Wire(Protocol):
+    endpoint: str
+
+    def chunk(self, chunk: dict) -> bytes:
+        """Bytes for one canonical chunk (ids and model already rewritten)."""
+
+    def error(self, exc: ProviderError) -> bytes:
+        """The closing bytes after a mid-stream failure."""
+
+    def finish(self, usage: dict, finish_reason: str | None) -> bytes:
+        """The closing bytes: usage (with cost) and the end marker."""
+
+    def http_error(self, exc: ProviderError, headers: dict) -> Response:
+        """A failure before the first byte, as a plain HTTP error."""
+
+
+class OpenAIWire:
+    endpoint = "chat"
+
+    def __init__(self, request_id: str, public_model: str):
+        self._request_id = request_id
+        self._public_model = public_model
+
+    def chunk(self, chunk: dict) -> bytes:
+        return encode_data(chunk)
+
+    def error(self, exc: ProviderError) -> bytes:
+        return encode_data({"error": {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}}) + DONE
+
+    def finish(self, usage: dict, finish_reason: str | None) -> bytes:
+        return encode_data({"id": self._request_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                            "model": self._public_model, "choices": [], "usage": usage}) + DONE
+
+    def http_error(self, exc: ProviderError, headers: dict) -> Response:
+        return provider_error_response(exc, headers)
+
+
+async def open_stream(call: ChatCall, body: dict, headers: dict, wire: Wire | None = None, **context) -> Response:
+    wire = wire or OpenAIWire(context["request_id"], context["admission"].model.id)
     chunks = context["admission"].route.provider.chat_stream(call)
     try:
         first = await anext(chunks)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="chat", streamed=True, **context)
-        return provider_error_response(exc, headers)
+        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint, streamed=True,
+               **context)
+        return wire.http_error(exc, headers)
     except StopAsyncIteration:
         first = None
-    relay = _Relay(chunks, first, body, context)
+    relay = _Relay(chunks, first, body, wire, context)
     return StreamingResponse(relay.events(), media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
 
 
 class _Relay:
-    def __init__(self, chunks: AsyncIterator[dict], first: dict | None, body: dict, context: dict):
+    def __init__(self, chunks: AsyncIterator[dict], first: dict | None, body: dict, wire: Wire, context: dict):
         self._chunks = chunks
         self._first = first
+        self._wire = wire
         self._context = context
         self._public_model = context["admission"].model.id
         self._request_id = context["request_id"]
@@ -54,25 +98,21 @@ class _Relay:
             chunk = self._first
             while chunk is not None:
                 if self._take(chunk):
-                    yield encode_data(chunk)
+                    yield self._wire.chunk(chunk)
                 chunk = await anext(self._chunks, None)
             completed = True
         except ProviderError as exc:
             self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
-            yield encode_data({"error": {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}})
-            yield DONE
+            yield self._wire.error(exc)
             return
         finally:
             if not completed and not self._settled:  # the client went away mid-stream
                 self._settle(Outcome("cancelled", 499, self._estimated_usage(), error_code="client_disconnected",
                                      ttft_ms=self._ttft_ms))
             await self._chunks.aclose()
-        usage = Usage.from_openai(self._usage_body) if self._usage_body else self._estimated_usage()
+        usage = self._estimated_usage()
         cost = self._settle(Outcome("ok", 200, usage, finish_reason=self._finish_reason, ttft_ms=self._ttft_ms))
-        yield encode_data({"id": self._request_id, "object": "chat.completion.chunk", "created": int(time.time()),
-                           "model": self._public_model, "choices": [],
-                           "usage": with_cost(self._usage_body, usage, cost)})
-        yield DONE
+        yield self._wire.finish(with_cost(self._usage_body, usage, cost), self._finish_reason)
 
     def _take(self, chunk: dict) -> bool:
         """Track what billing needs; rewrite ids; True if the chunk goes to the client now."""
@@ -99,7 +139,7 @@ class _Relay:
 
     def _settle(self, outcome: Outcome) -> int:
         self._settled = True
-        return finish(outcome=outcome, endpoint="chat", streamed=True, **self._context)
+        return finish(outcome=outcome, endpoint=self._wire.endpoint, streamed=True, **self._context)
 
     def _estimated_usage(self) -> Usage:
         """Real usage if the provider sent it; otherwise an estimate of what was produced
