@@ -16,9 +16,12 @@ def catalog_prices(public_id: str) -> dict[str, Decimal]:
     raise KeyError(public_id)
 
 
-def expected_cost(public_id: str, prompt: int, completion: int, cached: int = 0, reasoning: int = 0) -> Decimal:
+def expected_cost(public_id: str, prompt: int, completion: int, cached: int = 0, reasoning: int = 0,
+                  cache_write: int = 0) -> Decimal:
+    """prompt includes cached and cache_write tokens; completion includes reasoning (OpenAI's convention)."""
     price = catalog_prices(public_id)
     cache_rate = price.get("input_cache_read", price["prompt"])
+    write_rate = price.get("input_cache_write", price["prompt"])
     reasoning_rate = price.get("internal_reasoning", price["completion"])
-    return ((prompt - cached) * price["prompt"] + cached * cache_rate
+    return ((prompt - cached - cache_write) * price["prompt"] + cached * cache_rate + cache_write * write_rate
             + (completion - reasoning) * price["completion"] + reasoning * reasoning_rate)

@@ -40,16 +40,8 @@ def test_standard_variables_enable_providers_without_a_file(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={"OPENAI_API_KEY": "sk-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
                                   "AWS_REGION": "eu-west-1"})
-    assert [(p.id, p.type) for p in settings.providers] == [("openai", "openai")]
-    assert not settings.demo_enabled
-
-
-def test_credentials_for_providers_not_in_this_release_are_ignored_with_a_notice(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    settings = load_settings(env={"ANTHROPIC_API_KEY": "sk-ant", "AWS_ACCESS_KEY_ID": "a",
-                                  "AWS_SECRET_ACCESS_KEY": "b"})
-    assert settings.demo_enabled and [p.type for p in settings.providers] == ["demo"]
-    assert len(settings.notices) == 2 and "anthropic" in settings.notices[0]
+    assert [(p.id, p.type) for p in settings.providers] == [("openai", "openai"), ("bedrock", "bedrock")]
+    assert settings.providers[1].region == "eu-west-1" and not settings.demo_enabled
 
 
 @pytest.mark.parametrize("url,expected", [

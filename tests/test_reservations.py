@@ -13,7 +13,10 @@ def book_with(balances: dict[str, int]) -> LocalCreditBook:
     async def load(account_id, up_to_id):
         return balances[account_id]
 
-    return LocalCreditBook(load_balance=load)
+    async def no_entries(after_id):
+        return []
+
+    return LocalCreditBook(load_balance=load, new_entries=no_entries)
 
 
 async def test_reserve_settle_release():

@@ -148,7 +148,7 @@ async def test_cache_sync_brings_grants_and_revocations_from_other_processes(eng
         new = await create_key(session, account.id)
         await ledger.grant(session, account.id, "1")
     loaders = Loaders(sessions)
-    book = LocalCreditBook(load_balance=loaders.balance)
+    book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
     auth = AuthCache(loaders.key, loaders.account)
     sync = CacheSync(sessions, book, auth, interval=60)
     await sync.start()
@@ -175,3 +175,19 @@ def _event(rid, account_id, key_id, cost):
                       completion_tokens=5, cached_tokens=0, cache_write_tokens=0, reasoning_tokens=0,
                       cost_units=cost, latency_ms=12, ttft_ms=None, status="ok", http_status=200, error_code=None,
                       finish_reason="stop", created_at=datetime.now(UTC))
+
+
+async def test_a_first_use_right_after_a_grant_sees_the_grant(engine):
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        account = await create_account(session, "fresh@example.com")
+    loaders = Loaders(sessions)
+    book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
+    sync = CacheSync(sessions, book, AuthCache(loaders.key, loaders.account), interval=60)
+    await sync.start()
+    async with sessions.begin() as session:
+        await ledger.grant(session, account.id, "3")
+    assert await book.available_units(account.id) == 3 * 10**12  # no poll has run yet
+    await sync.poll()
+    assert await book.available_units(account.id) == 3 * 10**12  # and the poll does not count it twice
+    await sync.close()

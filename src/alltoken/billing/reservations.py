@@ -70,15 +70,19 @@ class _KeyFunds:
 
 # (account_id, up_to_ledger_id) -> sum of that account's ledger entries with id <= up_to_ledger_id
 BalanceLoader = Callable[[str, int], Awaitable[int]]
+# after_ledger_id -> rows (id, account_id, amount_units, request_id) with a greater id, in id order
+EntryFeed = Callable[[int], Awaitable[list[tuple[int, str, int, str | None]]]]
 
 
 @dataclass
 class LocalCreditBook:
-    """In-process book. The ledger is the source of truth; `apply_ledger_entries` is fed every new
-    ledger row in id order (see gateway/sync.py), so grants made by the CLI show up here and our own
-    charges move from `pending` to `committed` exactly once. `lock` orders loads against that feed."""
+    """In-process book. The ledger is the source of truth: `catch_up` applies every new ledger row
+    in id order (gateway/sync.py calls it on a timer, and a first use of an account calls it too),
+    so grants made by the CLI show up here and our own charges move from `pending` to `committed`
+    exactly once. `lock` orders account loads against that feed."""
 
     load_balance: BalanceLoader
+    new_entries: EntryFeed
     cursor: int = 0             # id of the last ledger row applied
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _accounts: dict[str, _AccountFunds] = field(default_factory=dict)
@@ -129,6 +133,10 @@ class LocalCreditBook:
         funds = self._keys.get(key_id)
         return funds.spent if funds else None
 
+    async def catch_up(self) -> None:
+        async with self.lock:
+            self.apply_ledger_entries(await self.new_entries(self.cursor))
+
     def apply_ledger_entries(self, entries: list[tuple[int, str, int, str | None]]) -> None:
         """Rows (id, account_id, amount_units, request_id) newer than `cursor`; call with `lock` held."""
         for entry_id, account_id, amount_units, request_id in entries:
@@ -152,5 +160,7 @@ class LocalCreditBook:
     async def _load(self, account_id: str) -> _AccountFunds:
         async with self.lock:
             if account_id not in self._accounts:
+                # Catch up first, so a grant made a moment ago is already in the balance.
+                self.apply_ledger_entries(await self.new_entries(self.cursor))
                 self._accounts[account_id] = _AccountFunds(committed=await self.load_balance(account_id, self.cursor))
             return self._accounts[account_id]

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AccountRecord, KeyRecord
-from ..billing.ledger import balance_units
+from ..billing.ledger import balance_units, entries_after
 from ..store.models import Account, ApiKey
 
 
@@ -30,6 +30,10 @@ class Loaders:
     async def balance(self, account_id: str, up_to_id: int) -> int:
         async with self._sessions() as session:
             return await balance_units(session, account_id, up_to_id)
+
+    async def ledger_entries(self, after_id: int) -> list[tuple[int, str, int, str | None]]:
+        async with self._sessions() as session:
+            return await entries_after(session, after_id)
 
 
 def _key_record(key: ApiKey) -> KeyRecord:

@@ -1,4 +1,7 @@
-"""POST /v1/messages: Anthropic's Messages API in front of every configured model."""
+"""POST /v1/messages: Anthropic's Messages API in front of every configured model.
+
+Anthropic models get the request untranslated (messages_native.py); every other model gets it
+translated to the canonical shape and back (messages_translate.py, messages_stream.py)."""
 
 import time
 
@@ -6,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number
+from ..providers.anthropic import AnthropicProvider
 from ..providers.base import ChatCall, ProviderError
 from .accounting import Outcome, finish
-from .admission import admit
+from .admission import admit, admit_bounded, resolve_model
 from .auth import authenticate
-from .errors import from_provider_error
+from .errors import bad_request, from_provider_error
 from .http import anthropic_endpoint, json_response, read_json_object, request_id
+from .messages_native import native_message, native_prompt_bound, native_stream
 from .messages_stream import AnthropicWire
 from .messages_translate import to_chat_request, to_message
 from .streaming import open_stream
@@ -25,11 +30,16 @@ async def messages(request: Request) -> Response:
     rid = request_id(request)
     caller = await authenticate(request, state.auth)
     body, _ = await read_json_object(request)
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise bad_request("model: field required", param="model")
+    model = resolve_model(state, body["model"], caller)
+    if isinstance(model.routes[0].provider, AnthropicProvider):
+        return await _native(request, body, model, caller, rid, started)
     chat = to_chat_request(body)
     validate_chat(chat)
     admission = await admit(state, rid, chat, caller)
     route = admission.route
-    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id, "request-id": rid}
+    headers = _headers(rid, route)
     call = ChatCall({**chat, "model": route.upstream_model}, rid)
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if chat.get("stream"):
@@ -45,3 +55,25 @@ async def messages(request: Request) -> Response:
     cost = finish(outcome=outcome, endpoint="messages", streamed=False, **context)
     return json_response(to_message(result.body, result.usage, units_to_usd_number(cost), rid, admission.model.id),
                          headers=headers)
+
+
+async def _native(request: Request, body: dict, model, caller, rid: str, started: float) -> Response:
+    """An Anthropic model: pass the request through untranslated, for full fidelity."""
+    state = request.app.state.gateway
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise bad_request("max_tokens: field required, a positive integer", param="max_tokens")
+    if not isinstance(body.get("messages"), list) or not body["messages"]:
+        raise bad_request("messages: field required, a non-empty array", param="messages")
+    prompt_bound = min(native_prompt_bound(body), model.context_length or 10**9)
+    admission = await admit_bounded(state, rid, body, caller, model, prompt_bound, max_tokens)
+    route = admission.route
+    context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
+    upstream_body = {**body, "model": route.upstream_model}
+    beta = request.headers.get("anthropic-beta")
+    serve = native_stream if body.get("stream") else native_message
+    return await serve(route.provider, upstream_body, beta, _headers(rid, route), **context)
+
+
+def _headers(rid: str, route) -> dict:
+    return {"x-request-id": rid, "x-alltoken-provider": route.provider.id, "request-id": rid}

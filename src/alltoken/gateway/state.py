@@ -41,7 +41,7 @@ class GatewayState:
         models = build_model_table(settings, providers)
         loaders = Loaders(sessions)
         auth = AuthCache(loaders.key, loaders.account)
-        book = LocalCreditBook(load_balance=loaders.balance)
+        book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         return cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync)

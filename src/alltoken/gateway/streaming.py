@@ -125,10 +125,9 @@ class _Relay:
         elif "usage" in chunk and not self._client_wants_usage:
             del chunk["usage"]
         for choice in choices:
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            if content:
-                self._chars += len(content)
+            produced = _produced_chars(choice.get("delta") or {})
+            if produced:
+                self._chars += produced
                 if self._ttft_ms is None:
                     self._ttft_ms = int((time.perf_counter() - self._context["started"]) * 1000)
             if choice.get("finish_reason"):
@@ -148,3 +147,11 @@ class _Relay:
             return Usage.from_openai(self._usage_body)
         prompt_bound = self._context["admission"].prompt_bound
         return Usage(prompt_tokens=rough_tokens(prompt_bound), completion_tokens=rough_tokens(self._chars))
+
+
+def _produced_chars(delta: dict) -> int:
+    """Characters the model produced in one delta: text, reasoning and tool-call arguments."""
+    count = len(delta.get("content") or "") + len(delta.get("reasoning_content") or "")
+    for call in delta.get("tool_calls") or ():
+        count += len((call.get("function") or {}).get("arguments") or "")
+    return count

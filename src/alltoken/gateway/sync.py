@@ -53,9 +53,8 @@ class CacheSync:
                 self._failing = False
 
     async def poll(self) -> None:
+        await self._book.catch_up()
         async with self._sessions() as session:
-            async with self._book.lock:
-                self._book.apply_ledger_entries(await ledger.entries_after(session, self._book.cursor))
             for event_id, entity, entity_id in await changes_after(session, self._change_cursor):
                 if entity == "key":
                     self._auth.drop_key(entity_id)

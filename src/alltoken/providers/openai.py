@@ -6,6 +6,7 @@ asking for usage on streams, and classifying upstream errors.
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import orjson
 
 from ..billing.pricing import Usage
@@ -33,42 +34,70 @@ class OpenAIProvider(Provider):
             self._headers["OpenAI-Organization"] = str(organization)
 
     async def chat(self, call: ChatCall) -> ChatResult:
-        body = {**call.body, "stream": False}
-        body.pop("stream_options", None)
+        body = self._upstream_body(call.body, stream=False)
         async with transport_errors(self.id):
             async with self._transport.session.post(self._chat_url, data=orjson.dumps(body),
                                                     headers=self._headers) as response:
                 raw = await response.read()
                 if response.status >= 400:
-                    raise upstream_error(self.id, response.status, raw, response.headers)
-        data = parse_json(self.id, raw)
+                    raise self._upstream_error(response.status, raw, response.headers)
+        data = self._adapt_response(parse_json(self.id, raw))
         return ChatResult(data, Usage.from_openai(data.get("usage")))
 
     async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
-        options = {**(call.body.get("stream_options") or {}), "include_usage": True}
-        body = {**call.body, "stream": True, "stream_options": options}
+        body = self._upstream_body(call.body, stream=True)
         headers = {**self._headers, "Accept": "text/event-stream"}
         async with transport_errors(self.id):
             response = await self._transport.session.post(self._chat_url, data=orjson.dumps(body), headers=headers)
         try:
             if response.status >= 400:
-                raise upstream_error(self.id, response.status, await response.read(), response.headers)
+                raise self._upstream_error(response.status, await response.read(), response.headers)
             async with transport_errors(self.id):
-                async for event in read_events(response.content):
-                    if event.data.startswith("[DONE]"):
-                        break
-                    chunk = parse_json(self.id, event.data.encode())
-                    if "error" in chunk:
-                        raise _mid_stream_error(self.id, chunk["error"])
+                async for chunk in self._adapt_stream(self._upstream_chunks(response)):
                     yield chunk
         finally:
             response.release()
 
+    async def _upstream_chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict]:
+        async for event in read_events(response.content):
+            if event.data.startswith("[DONE]"):
+                break
+            chunk = parse_json(self.id, event.data.encode())
+            if "error" in chunk:
+                raise mid_stream_error(self.id, chunk["error"])
+            yield chunk
+
+    # Hooks for servers that speak a dialect of this API (mistral, llama): the defaults are OpenAI's own.
+
+    def _upstream_body(self, body: dict, *, stream: bool) -> dict:
+        """The request as the upstream takes it. Streams always ask for usage, so billing is exact."""
+        if not stream:
+            upstream = {**body, "stream": False}
+            upstream.pop("stream_options", None)
+            return upstream
+        options = {**(body.get("stream_options") or {}), "include_usage": True}
+        return {**body, "stream": True, "stream_options": options}
+
+    def _adapt_response(self, data: dict) -> dict:
+        """A non-streaming answer in our canonical shape."""
+        return data
+
+    def _adapt_stream(self, chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
+        """The upstream's chunks (already parsed, error events raised) as our canonical chunks."""
+        return chunks
+
+    def _upstream_error(self, status: int, raw: bytes, headers) -> ProviderError:
+        return upstream_error(self.id, status, raw, headers)
+
 
 def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
-    """Map an upstream HTTP error to ours. Client mistakes keep their message; our own
-    credential or quota problems are not the caller's business and get a neutral one."""
-    detail = _error_detail(raw)
+    return classify_upstream_error(provider_id, status, _error_detail(raw), headers)
+
+
+def classify_upstream_error(provider_id: str, status: int, detail: dict, headers) -> ProviderError:
+    """Map an upstream HTTP error (its body read into message/type/code/param) to ours. Client mistakes
+    keep their message; our own credential or quota problems are not the caller's business and get a
+    neutral one."""
     message = detail.get("message") or f"provider {provider_id} answered HTTP {status}"
     retry_after = retry_after_seconds(headers)
     if status in (400, 404, 409, 413, 422):
@@ -88,7 +117,7 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Provid
     return ProviderError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
 
 
-def _mid_stream_error(provider_id: str, error) -> ProviderError:
+def mid_stream_error(provider_id: str, error) -> ProviderError:
     message = error.get("message") if isinstance(error, dict) else str(error)
     return ProviderError(502, f"provider {provider_id} failed mid-stream: {message}", code="upstream_stream_error",
                          retryable=True)

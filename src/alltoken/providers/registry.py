@@ -1,15 +1,25 @@
 """Build provider instances from configuration."""
 
 from ..config import ConfigError, ProviderConfig
+from .anthropic import AnthropicProvider
 from .base import Provider
+from .bedrock import BedrockProvider
 from .demo import DemoProvider
+from .gemini import GeminiProvider
+from .llama import LlamaProvider
+from .mistral import MistralProvider
 from .openai import OpenAIProvider
 from .transport import Transport
 
 _IMPLEMENTATIONS = {
     "openai": OpenAIProvider,
+    "mistral": MistralProvider,
+    "llama": LlamaProvider,
+    "anthropic": AnthropicProvider,
     "openai_compatible": OpenAIProvider,
     "demo": DemoProvider,
+    "bedrock": BedrockProvider,
+    "gemini": GeminiProvider,
 }
 AVAILABLE_TYPES = frozenset(_IMPLEMENTATIONS)
 

@@ -43,14 +43,17 @@ class ModelTable:
 
 def build_model_table(settings: Settings, providers: dict[str, Provider]) -> ModelTable:
     """Catalog models for every configured provider of their family, then the config's own models
-    (which replace a catalog model of the same id)."""
+    (which replace a catalog model of the same id). A public id offered by several families
+    (a Claude model natively and on Bedrock) gets one route per provider, in catalog file order."""
     types = {config.id: config.type for config in settings.providers}
     models: dict[str, PublicModel] = {}
     for entry in load_catalog():
         routes = tuple(Route(providers[pid], entry.upstream_model, entry.price)
                        for pid, ptype in types.items() if ptype == entry.provider_type)
-        if routes:
-            models[entry.id] = _from_catalog(entry, routes)
+        if not routes:
+            continue
+        known = models.get(entry.id)
+        models[entry.id] = _from_catalog(entry, known.routes + routes if known else routes)
     for model in settings.models:
         models[model.id] = _from_config(model, providers, types)
     return ModelTable(models)

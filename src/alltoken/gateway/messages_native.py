@@ -1,0 +1,128 @@
+"""/v1/messages to an Anthropic route: the caller's request goes upstream untranslated, and
+Anthropic's answer or event stream comes back as it was sent, plus `usage.cost`.
+
+Billing is the same as everywhere: the hold was taken at admission; usage comes from
+message_start and the cumulative message_delta; a failure costs nothing.
+"""
+
+import time
+from collections.abc import AsyncIterator
+
+from starlette.responses import Response, StreamingResponse
+
+from ..billing.money import units_to_usd_number
+from ..billing.pricing import Usage, cost_units
+from ..providers.anthropic import native_usage
+from ..providers.base import ProviderError
+from .accounting import Outcome, finish
+from .errors import anthropic_error_type, from_provider_error
+from .estimate import IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, rough_tokens
+from .http import json_response
+from .messages_stream import event
+from .streaming import SSE_HEADERS
+
+
+def native_prompt_bound(body: dict) -> int:
+    """Upper bound on input tokens of an Anthropic request: UTF-8 bytes of its text, a fixed
+    allowance per image or document, a few tokens per message."""
+    parts = [body.get("system"), body.get("tools")] + [m.get("content") for m in body.get("messages") or ()]
+    return sum(_bound(part) for part in parts) + PER_MESSAGE_OVERHEAD * len(body.get("messages") or ())
+
+
+def _bound(value) -> int:
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, list):
+        return sum(_bound(item) for item in value)
+    if isinstance(value, dict):
+        if value.get("type") in ("image", "document"):
+            return IMAGE_TOKEN_ALLOWANCE
+        return sum(_bound(item) for item in value.values())
+    return 0
+
+
+async def native_message(provider, body: dict, beta: str | None, headers: dict, **context) -> Response:
+    try:
+        data, usage = await provider.native_message(body, beta)
+    except ProviderError as exc:
+        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=False,
+               **context)
+        return from_provider_error(exc).anthropic_response(headers)
+    outcome = Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
+    cost = finish(outcome=outcome, endpoint="messages", streamed=False, **context)
+    data["model"] = context["admission"].model.id
+    data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
+    return json_response(data, headers=headers)
+
+
+async def native_stream(provider, body: dict, beta: str | None, headers: dict, **context) -> Response:
+    events = provider.native_stream(body, beta)
+    try:
+        first = await anext(events)
+    except ProviderError as exc:
+        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=True,
+               **context)
+        return from_provider_error(exc).anthropic_response(headers)
+    relay = _NativeRelay(events, first, context)
+    return StreamingResponse(relay.events(), media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+
+
+class _NativeRelay:
+    def __init__(self, events: AsyncIterator[tuple[str, dict]], first: tuple[str, dict], context: dict):
+        self._events = events
+        self._first = first
+        self._context = context
+        self._usage: dict = {}
+        self._stop_reason: str | None = None
+        self._ttft_ms: int | None = None
+        self._chars = 0
+        self._settled = False
+
+    async def events(self) -> AsyncIterator[bytes]:
+        try:
+            item = self._first
+            while item is not None:
+                name, data = item
+                self._take(data)
+                yield event(name, data)
+                item = await anext(self._events, None)
+        except ProviderError as exc:
+            self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+            error = from_provider_error(exc)
+            yield event("error", {"type": "error", "error": {"type": anthropic_error_type(error.status),
+                                                             "message": error.message}})
+        finally:
+            if not self._settled:  # the client went away before message_stop
+                self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",
+                                     ttft_ms=self._ttft_ms))
+            await self._events.aclose()
+
+    def _take(self, data: dict) -> None:
+        kind = data.get("type")
+        if kind == "message_start":
+            self._usage.update((data.get("message") or {}).get("usage") or {})
+        elif kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            produced = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""
+            self._chars += len(produced)
+            if produced and self._ttft_ms is None:
+                self._ttft_ms = int((time.perf_counter() - self._context["started"]) * 1000)
+        elif kind == "message_delta":
+            self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            self._stop_reason = (data.get("delta") or {}).get("stop_reason") or self._stop_reason
+            cost = cost_units(self._context["admission"].route.price, native_usage(self._usage))
+            data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
+        elif kind == "message_stop":
+            self._settle(Outcome("ok", 200, native_usage(self._usage), finish_reason=self._stop_reason,
+                                 ttft_ms=self._ttft_ms))
+
+    def _usage_so_far(self) -> Usage:
+        usage = native_usage(self._usage)
+        if usage.completion_tokens:
+            return usage
+        return Usage(prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
+                     cache_write_tokens=usage.cache_write_tokens, completion_tokens=rough_tokens(self._chars))
+
+    def _settle(self, outcome: Outcome) -> None:
+        self._settled = True
+        finish(outcome=outcome, endpoint="messages", streamed=True, **self._context)

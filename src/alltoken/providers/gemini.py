@@ -1,0 +1,163 @@
+"""Google Gemini API (generativelanguage): transport, errors and stream reading.
+
+Translation lives in gemini_translate; https image URLs are fetched here first, through
+image_fetch, because Gemini takes image bytes inline.
+"""
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import orjson
+
+from ..billing.pricing import Usage
+from ..config import ProviderConfig
+from .base import ChatCall, ChatResult, Provider, ProviderError
+from .gemini_translate import (StreamTranslator, first_call_number, image_urls, to_gemini_request,
+                               to_openai_completion)
+from .image_fetch import fetch_image
+from .transport import Transport
+from .upstream import parse_json, retry_after_seconds, transport_errors
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+_RETRY_DELAY = re.compile(r"([\d.]+)s")
+
+
+class GeminiProvider(Provider):
+    def __init__(self, config: ProviderConfig, transport: Transport):
+        super().__init__(config)
+        if not config.api_key:
+            raise ValueError(f"provider {config.id}: gemini needs an api_key")
+        self._transport = transport
+        self._models_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models/"
+        self._headers = {"Content-Type": "application/json", "x-goog-api-key": config.api_key}
+
+    async def chat(self, call: ChatCall) -> ChatResult:
+        request = await self._native_request(call)
+        async with transport_errors(self.id):
+            async with self._transport.session.post(self._url(call, "generateContent"), data=orjson.dumps(request),
+                                                    headers=self._headers) as response:
+                raw = await response.read()
+                if response.status >= 400:
+                    raise upstream_error(self.id, response.status, raw, response.headers)
+        data = parse_json(self.id, raw)
+        if "error" in data:
+            raise error_from_body(self.id, data["error"], None)
+        body = to_openai_completion(data, call.body["model"], first_call_number(call.body))
+        return ChatResult(body, Usage.from_openai(body["usage"]))
+
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
+        request = await self._native_request(call)
+        translator = StreamTranslator(call.body["model"], first_call_number(call.body))
+        url = self._url(call, "streamGenerateContent") + "?alt=sse"
+        headers = {**self._headers, "Accept": "text/event-stream"}
+        async with transport_errors(self.id):
+            response = await self._transport.session.post(url, data=orjson.dumps(request), headers=headers)
+        try:
+            if response.status >= 400:
+                raise upstream_error(self.id, response.status, await response.read(), response.headers)
+            async with transport_errors(self.id):
+                async for payload in read_payloads(response.content):
+                    event = parse_json(self.id, payload)
+                    if "error" in event:
+                        raise error_from_body(self.id, event["error"], None, mid_stream=True)
+                    for chunk in translator.chunks(event):
+                        yield chunk
+            for chunk in translator.final_chunks():
+                yield chunk
+        finally:
+            response.release()
+
+    async def _native_request(self, call: ChatCall) -> dict:
+        urls = image_urls(call.body)
+        fetched = await asyncio.gather(*(fetch_image(self._transport.session, url) for url in urls))
+        return to_gemini_request(call.body, dict(zip(urls, fetched, strict=True)))
+
+    def _url(self, call: ChatCall, method: str) -> str:
+        model = call.body["model"].removeprefix("models/")
+        return f"{self._models_url}{quote(model, safe='')}:{method}"
+
+
+async def read_payloads(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """JSON payloads of an `alt=sse` stream: each event's data lines, and also an error object that
+    arrives bare over several lines with no `data:` prefix (seen from the API; the official SDK
+    accepts it too)."""
+    data: list[bytes] = []
+    bare: list[bytes] = []
+    async for raw in lines:
+        line = raw.rstrip(b"\r\n")
+        if bare or (not data and line.lstrip().startswith(b"{")):
+            bare.append(line)
+            joined = b"\n".join(bare)
+            if joined.count(b"{") == joined.count(b"}"):
+                bare = []
+                yield joined
+        elif line.startswith(b"data:"):
+            data.append(line[5:].removeprefix(b" "))
+        elif not line and data:
+            yield b"\n".join(data)
+            data = []
+    if data:
+        yield b"\n".join(data)
+    if bare:
+        yield b"\n".join(bare)
+
+
+def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, list) and data:      # errors on the non-SSE stream come wrapped in an array
+        data = data[0]
+    error = data.get("error") if isinstance(data, dict) else None
+    error = error if isinstance(error, dict) else {}
+    return error_from_body(provider_id, {**error, "code": status}, retry_after_seconds(headers))
+
+
+def error_from_body(provider_id: str, error, retry_after: float | None, *, mid_stream: bool = False) -> ProviderError:
+    """Map a Google RPC error ({code, message, status, details}) to ours. Client mistakes keep
+    their message; our own key, billing or region problems get a neutral one."""
+    error = error if isinstance(error, dict) else {"message": str(error)}
+    status = error.get("code") if isinstance(error.get("code"), int) else 500
+    rpc_status = error.get("status") or ""
+    message = error.get("message") or f"provider {provider_id} answered HTTP {status}"
+    retry_after = _retry_delay(error) or retry_after
+    if status in (401, 403) or "API_KEY_INVALID" in _reasons(error):
+        return ProviderError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
+    if rpc_status == "FAILED_PRECONDITION":
+        return ProviderError(502, f"provider {provider_id} cannot serve this account or region now",
+                             code="upstream_unavailable", retryable=True)
+    if status in (400, 404, 409, 413, 422) and not mid_stream:
+        return ProviderError(status, message, type="invalid_request_error", code=rpc_status.lower() or None)
+    if status == 429:
+        return ProviderError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
+                             code="upstream_rate_limited", retryable=True, retry_after=retry_after)
+    if status == 402:
+        return ProviderError(502, f"provider {provider_id} account is out of credits", code="upstream_quota_exhausted")
+    if status == 503:
+        return ProviderError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
+                             retryable=True, retry_after=retry_after)
+    if status == 504:
+        return ProviderError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
+    if mid_stream:
+        return ProviderError(502, f"provider {provider_id} failed mid-stream: {message}",
+                             code="upstream_stream_error", retryable=True)
+    return ProviderError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
+                         retryable=status >= 500 or status in (408, 499), retry_after=retry_after)
+
+
+def _reasons(error: dict) -> set[str]:
+    details = error.get("details")
+    return {d.get("reason") for d in details if isinstance(d, dict)} if isinstance(details, list) else set()
+
+
+def _retry_delay(error: dict) -> float | None:
+    """google.rpc.RetryInfo's retryDelay (e.g. "23s" or "1.5s"), which Gemini sends on 429s."""
+    for detail in error.get("details") or []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        match = _RETRY_DELAY.fullmatch(delay) if isinstance(delay, str) else None
+        if match:
+            return float(match[1])
+    return None
