@@ -57,3 +57,43 @@ def test_chat_models_refuse_embeddings_and_embedding_models_refuse_chat(demo_gat
     chat = httpx.post(demo_gateway.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
                       json={"model": "alltoken/demo-embed", "messages": [{"role": "user", "content": "x"}]})
     assert chat.status_code == 400 and chat.json()["error"]["code"] == "wrong_model_kind"
+
+
+def test_openai_embeddings_with_exact_cost_and_float_upstream(openai_gateway, upstream):
+    account, key = openai_gateway.new_key()
+    sdk = openai.OpenAI(base_url=openai_gateway.url + "/v1", api_key=key, max_retries=0)
+    result = sdk.embeddings.create(model="openai/text-embedding-3-small", input=["one two", "three"], dimensions=3)
+    assert upstream.requests[-1] == {"model": "text-embedding-3-small", "input": ["one two", "three"],
+                                     "dimensions": 3, "encoding_format": "float"}
+    assert [d.embedding for d in result.data] == [[0.0, 7.0, 0.5], [1.0, 5.0, 0.5]]  # re-ordered by index
+    price = catalog_prices("openai/text-embedding-3-small")["prompt"]
+    assert result.usage.prompt_tokens == 3 and Decimal(str(result.usage.model_extra["cost"])) == 3 * price
+
+
+def test_openai_embedding_failure_costs_nothing(openai_gateway, upstream):
+    account, key = openai_gateway.new_key(usd="1")
+    upstream.plan(status=429, error_type="requests", error_code="rate_limit_exceeded", headers={"retry-after": "3"})
+    response = httpx.post(openai_gateway.url + "/v1/embeddings", headers={"Authorization": f"Bearer {key}"},
+                          json={"model": "openai/text-embedding-3-small", "input": "x"})
+    assert response.status_code == 429 and response.headers["retry-after"] == "3"
+    assert openai_gateway.cli("credits", "balance", "--account", account)["balance_usd"] == "1.000000"
+
+
+def test_an_openai_compatible_server_can_serve_embeddings(tmp_path, fake_openai):
+    from .fakes.openai_upstream import API_KEY
+    from .harness import Gateway
+
+    fake_openai.reset()
+    config = {"providers": [{"id": "local", "type": "openai_compatible", "base_url": fake_openai.base_url,
+                             "api_key": API_KEY}],
+              "models": [{"id": "local/embed", "kind": "embedding",
+                          "routes": [{"provider": "local", "model": "nomic-embed", "pricing": {
+                              "prompt": "0", "completion": "0"}}]}]}
+    gateway = Gateway(tmp_path, config).start()
+    try:
+        _, key = gateway.new_key()
+        sdk = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+        result = sdk.embeddings.create(model="local/embed", input="hello there")
+        assert result.data[0].embedding == [0.0, 11.0, 0.5] and result.usage.model_extra["cost"] == 0
+    finally:
+        gateway.stop()

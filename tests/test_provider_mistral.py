@@ -15,7 +15,7 @@ from alltoken.providers.mistral import (MistralStream, from_mistral_response, mi
 
 from .fakes.mistral_upstream import API_KEY, FakeMistral
 from .harness import Gateway, wait_for
-from .pricing_helpers import expected_cost
+from .pricing_helpers import catalog_prices, expected_cost
 
 MODEL = "mistralai/mistral-small-latest"
 MISTRAL_ID = re.compile(r"[A-Za-z0-9]{9}")
@@ -473,3 +473,11 @@ def test_the_default_base_url_is_mistrals():
 
     provider = MistralProvider(ProviderConfig(id="m", type="mistral", api_key="k"), Transport())
     assert provider._chat_url == "https://api.mistral.ai/v1/chat/completions"
+
+
+def test_embeddings_reach_mistral_in_its_own_fields_and_cost_the_catalog_price(client, upstream):
+    result = client.embeddings.create(model="mistralai/mistral-embed", input=["un deux", "trois"], dimensions=2)
+    assert upstream.requests[-1] == {"model": "mistral-embed", "input": ["un deux", "trois"], "output_dimension": 2}
+    assert [d.embedding for d in result.data] == [[0.0, 7.0], [1.0, 5.0]]
+    price = catalog_prices("mistralai/mistral-embed")["prompt"]
+    assert result.usage.prompt_tokens == 3 and Decimal(str(result.usage.model_extra["cost"])) == 3 * price

@@ -51,6 +51,7 @@ class ModelConfig:
     name: str | None = None
     context_length: int | None = None
     max_output_tokens: int | None = None
+    kind: str | None = None        # chat | embedding; from the catalog when the route's model is there
 
 
 @dataclass
@@ -190,7 +191,10 @@ def _model(entry) -> ModelConfig:
         if pricing is not None and not isinstance(pricing, dict):
             raise ConfigError(f"model {entry['id']}: pricing must be a mapping of USD-per-token strings")
         parsed.append(RouteConfig(provider=str(route["provider"]), model=str(route["model"]), pricing=pricing))
-    return ModelConfig(id=entry["id"], routes=tuple(parsed), name=entry.get("name"),
+    kind = entry.get("kind")
+    if kind not in (None, "chat", "embedding"):
+        raise ConfigError(f"model {entry['id']}: kind must be chat or embedding, got {kind!r}")
+    return ModelConfig(id=entry["id"], routes=tuple(parsed), name=entry.get("name"), kind=kind,
                        context_length=entry.get("context_length"), max_output_tokens=entry.get("max_output_tokens"))
 
 

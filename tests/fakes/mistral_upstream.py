@@ -34,6 +34,7 @@ MESSAGE_FIELDS = {
     "tool": {"role", "content", "tool_call_id", "name"},
 }
 PART_FIELDS = {"text": {"type", "text"}, "image_url": {"type", "image_url"}, "thinking": {"type", "thinking", "closed"}}
+EMBEDDING_FIELDS = frozenset(("model", "input", "output_dimension", "output_dtype", "encoding_format", "metadata"))
 TOOL_CHOICES = {"auto", "none", "any", "required"}
 TOOL_CALL_ID = re.compile(r"[A-Za-z0-9]{9}")
 
@@ -62,6 +63,7 @@ class FakeMistral:
         self._plans: collections.deque[Plan] = collections.deque()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._server = ThreadedServer(app)
 
     @property
@@ -103,6 +105,24 @@ class FakeMistral:
         if body.get("stream"):
             return await _stream(request, body, plan)
         return _json(200, _completion(body, plan))
+
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Mistral's embeddings: its own fields only (422 otherwise); vectors [index, len(text)]."""
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return _json(401, {"message": "Unauthorized", "request_id": uuid.uuid4().hex})
+        body = orjson.loads(await request.read())
+        extra = [_extra(["body", name], value) for name, value in body.items() if name not in EMBEDDING_FIELDS]
+        if extra:
+            return _unprocessable(extra)
+        self.requests.append(body)
+        inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        size = body.get("output_dimension", 2)
+        data = [{"object": "embedding", "index": i, "embedding": ([float(i), float(len(text))] + [0.0] * size)[:size]}
+                for i, text in enumerate(inputs)]
+        tokens = sum(len(text.split()) for text in inputs)
+        return _json(200, {"id": uuid.uuid4().hex, "object": "list", "data": data, "model": body["model"],
+                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens, "completion_tokens": 0}})
 
 
 # --------------------------------------------------------------------------------------------- validation

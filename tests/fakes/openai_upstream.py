@@ -42,6 +42,7 @@ class FakeOpenAI:
         self.default = Plan()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._server = ThreadedServer(app)
 
     @property
@@ -88,6 +89,25 @@ class FakeOpenAI:
         if body.get("stream"):
             return await self._stream(request, body, plan)
         return web.json_response(_completion(body, plan), dumps=lambda o: orjson.dumps(o).decode())
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Vectors [index, len(text), 0.5] per input; usage one token per word."""
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        body = orjson.loads(await request.read())
+        if not isinstance(body.get("model"), str) or "input" not in body:
+            return _error(400, "Missing required parameter: 'model' or 'input'.", "invalid_request_error",
+                          "missing_required_parameter")
+        self.requests.append(body)
+        plan = self._plans.popleft() if self._plans else self.default
+        if plan.status != 200:
+            return _error(plan.status, f"fake failure {plan.status}", plan.error_type, plan.error_code, plan.headers)
+        inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        data = [{"object": "embedding", "index": i, "embedding": [float(i), float(len(str(text))), 0.5]}
+                for i, text in enumerate(inputs)]
+        tokens = sum(len(str(text).split()) for text in inputs)
+        return web.json_response({"object": "list", "data": list(reversed(data)), "model": body["model"],
+                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     async def _stream(self, request: web.Request, body: dict, plan: Plan) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

@@ -53,6 +53,13 @@ class MistralProvider(OpenAIProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(dataclasses.replace(config, base_url=config.base_url or DEFAULT_BASE_URL), transport)
 
+    def _embedding_body(self, body: dict) -> dict:
+        """Mistral takes only its own fields (422 otherwise); `dimensions` is `output_dimension`."""
+        upstream = {"model": body["model"], "input": body["input"]}
+        if body.get("dimensions"):
+            upstream["output_dimension"] = body["dimensions"]
+        return upstream
+
     def _upstream_body(self, body: dict, *, stream: bool) -> dict:
         return to_mistral_request(body, stream=stream)
 

@@ -11,7 +11,7 @@ import orjson
 
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
-from .base import ChatCall, ChatResult, Provider, ProviderError
+from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
 from .sse import read_events
 from .transport import Transport
 from .upstream import parse_json, retry_after_seconds, transport_errors
@@ -19,13 +19,15 @@ from .upstream import parse_json, retry_after_seconds, transport_errors
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(Provider, EmbeddingProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         if config.type == "openai_compatible" and not config.base_url:
             raise ValueError(f"provider {config.id}: openai_compatible needs a base_url")
         self._transport = transport
-        self._chat_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
+        base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._chat_url = base_url + "/chat/completions"
+        self._embeddings_url = base_url + "/embeddings"
         self._headers = {"Content-Type": "application/json"}
         if config.api_key:
             self._headers["Authorization"] = f"Bearer {config.api_key}"
@@ -57,6 +59,26 @@ class OpenAIProvider(Provider):
                     yield chunk
         finally:
             response.release()
+
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        request = orjson.dumps(self._embedding_body(call.body))
+        async with transport_errors(self.id):
+            async with self._transport.session.post(self._embeddings_url, data=request,
+                                                    headers=self._headers) as response:
+                raw = await response.read()
+                if response.status >= 400:
+                    raise self._upstream_error(response.status, raw, response.headers)
+        data = parse_json(self.id, raw)
+        items = sorted(data.get("data") or [], key=lambda item: item.get("index", 0))
+        vectors = [item.get("embedding") for item in items]
+        if not all(isinstance(v, list) for v in vectors) or len(vectors) != _input_count(call.body["input"]):
+            raise ProviderError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
+        return EmbeddingResult(vectors, Usage(prompt_tokens=Usage.from_openai(data.get("usage")).prompt_tokens))
+
+    def _embedding_body(self, body: dict) -> dict:
+        """Floats from upstream always: the gateway does base64 itself, the same way for every provider."""
+        upstream = {name: body[name] for name in ("model", "input", "dimensions", "user") if name in body}
+        return {**upstream, "encoding_format": "float"}
 
     async def _upstream_chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict]:
         async for event in read_events(response.content):
@@ -134,3 +156,9 @@ def _error_detail(raw: bytes) -> dict:
     if isinstance(error, str):
         return {"message": error}
     return {}
+
+
+def _input_count(inputs) -> int:
+    if isinstance(inputs, str) or (inputs and isinstance(inputs[0], int)):
+        return 1
+    return len(inputs)

@@ -82,7 +82,7 @@ def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict
     return PublicModel(
         id=model.id,
         name=model.name or (first_entry.name if first_entry else model.id),
-        kind=first_entry.kind if first_entry else "chat",
+        kind=model.kind or (first_entry.kind if first_entry else "chat"),
         context_length=model.context_length or (first_entry.context_length if first_entry else None),
         max_output_tokens=model.max_output_tokens or (first_entry.max_output_tokens if first_entry else None),
         routes=tuple(routes),
