@@ -104,3 +104,15 @@ def test_max_tokens_bounds_the_hold(gateway, fake):
     with pytest.raises(anthropic.APIStatusError) as caught:
         client(gateway, key).messages.create(**simple, max_tokens=20000)
     assert caught.value.status_code == 402 and caught.value.body["error"]["type"] == "billing_error"
+
+
+def test_count_tokens_for_anthropic_models_and_a_clear_400_for_others(gateway, fake, demo_gateway):
+    _, key = gateway.new_key(usd="0")  # counting is free
+    counted = client(gateway, key).messages.count_tokens(
+        model=MODEL, messages=[{"role": "user", "content": "three words here"}])
+    assert counted.input_tokens == 3 and fake.requests[-1]["model"] == "claude-haiku-4-5"
+    _, demo_key = demo_gateway.new_key()
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client(demo_gateway, demo_key).messages.count_tokens(model="alltoken/demo",
+                                                             messages=[{"role": "user", "content": "x"}])
+    assert "Anthropic models" in caught.value.body["error"]["message"]

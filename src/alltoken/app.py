@@ -27,6 +27,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings.embeddings, methods=["POST"]),
         Route("/v1/messages", messages.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         Route("/v1/models", info.list_models, methods=["GET"]),
         Route("/v1/credits", info.credits, methods=["GET"]),
         Route("/v1/key", info.current_key, methods=["GET"]),

@@ -57,6 +57,7 @@ class FakeAnthropic:
         self.default = Plan()
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         self._server = ThreadedServer(app)
 
     @property
@@ -103,6 +104,18 @@ class FakeAnthropic:
         if body.get("stream"):
             return await _stream(request, body, plan, blocks)
         return web.Response(body=orjson.dumps(_message(body, plan, blocks)), content_type="application/json")
+
+
+    async def _count_tokens(self, request: web.Request) -> web.Response:
+        """Counts one token per whitespace-separated word of the user text (max_tokens not required)."""
+        if request.headers.get("x-api-key") != API_KEY or request.headers.get("anthropic-version") != VERSION:
+            return error_response(401, "authentication_error", "invalid x-api-key")
+        body = orjson.loads(await request.read())
+        if not isinstance(body.get("model"), str) or not isinstance(body.get("messages"), list):
+            return error_response(400, "invalid_request_error", "model and messages: Field required")
+        self.requests.append(body)
+        words = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+        return web.Response(body=orjson.dumps({"input_tokens": words}), content_type="application/json")
 
 
 # ---------------------------------------------------------------- request checks

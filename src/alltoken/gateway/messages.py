@@ -75,5 +75,26 @@ async def _native(request: Request, body: dict, model, caller, rid: str, started
     return await serve(route.provider, upstream_body, beta, _headers(rid, route), **context)
 
 
+@anthropic_endpoint
+async def count_tokens(request: Request) -> Response:
+    """POST /v1/messages/count_tokens: exact counts come from Anthropic, so only its models have them."""
+    state = request.app.state.gateway
+    caller = await authenticate(request, state.auth)
+    body, _ = await read_json_object(request)
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise bad_request("model: field required", param="model")
+    model = resolve_model(state, body["model"], caller)
+    route = model.routes[0]
+    if not isinstance(route.provider, AnthropicProvider):
+        raise bad_request(f"token counting is available for Anthropic models; {model.id} is served by "
+                          f"{route.provider.id}", param="model")
+    try:
+        counted = await route.provider.native_count_tokens({**body, "model": route.upstream_model},
+                                                           request.headers.get("anthropic-beta"))
+    except ProviderError as exc:
+        raise from_provider_error(exc) from None
+    return json_response(counted, headers=_headers(request_id(request), route))
+
+
 def _headers(rid: str, route) -> dict:
     return {"x-request-id": rid, "x-alltoken-provider": route.provider.id, "request-id": rid}

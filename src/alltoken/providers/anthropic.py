@@ -111,6 +111,16 @@ class AnthropicProvider(Provider):
         finally:
             response.release()
 
+    async def native_count_tokens(self, body: dict, beta: str | None = None) -> dict:
+        """Anthropic's own count (free of charge there, so free here)."""
+        async with transport_errors(self.id):
+            async with self._transport.session.post(self._messages_url + "/count_tokens", data=orjson.dumps(body),
+                                                    headers=self._native_headers(beta)) as response:
+                raw = await response.read()
+                if response.status >= 400:
+                    raise anthropic_error(self.id, response.status, raw, response.headers)
+        return parse_json(self.id, raw)
+
     def _native_headers(self, beta: str | None) -> dict:
         return {**self._headers, "anthropic-beta": beta} if beta else self._headers
 
