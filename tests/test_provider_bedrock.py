@@ -1,6 +1,7 @@
 """The `bedrock` provider: pure translation units, the SigV4 and event-stream machinery, and the
 real gateway in front of a fake Bedrock that verifies signatures and speaks the binary stream."""
 
+import asyncio
 import base64
 from decimal import Decimal
 
@@ -28,6 +29,7 @@ from alltoken.providers.bedrock_translate import (
     usage_from_bedrock,
 )
 from alltoken.providers.transport import Transport
+from alltoken.providers.upstream import all_or_first_error
 
 from .fakes.bedrock_upstream import (
     ACCESS_KEY_ID,
@@ -38,8 +40,11 @@ from .fakes.bedrock_upstream import (
     ToolCall,
     encode_event,
     encode_exception,
+    embedding_for,
+    embedding_tokens,
     encode_frame,
     validate_converse,
+    validate_titan,
     verify_signature,
 )
 from .harness import Gateway, wait_for
@@ -679,3 +684,89 @@ async def test_a_session_token_from_options_is_signed_and_sent(bedrock):
         await transport.close()
     assert bedrock.headers[0]["X-Amz-Security-Token"] == SESSION_TOKEN
     assert chunks[-1]["usage"]["total_tokens"] == 34
+
+
+# ================================================================ embeddings: Titan Text Embeddings V2 (InvokeModel)
+
+
+TITAN = "amazon/titan-embed-text-v2"
+TITAN_UPSTREAM = "amazon.titan-embed-text-v2:0"
+
+
+def _embed(gateway, key, **body):
+    return httpx.post(gateway.url + "/v1/embeddings", headers={"Authorization": f"Bearer {key}"},
+                      json={"model": TITAN, **body}, timeout=30)
+
+
+def test_the_fake_checks_titan_bodies_as_bedrock_does():
+    for model, body in [(TITAN_UPSTREAM, {}), (TITAN_UPSTREAM, {"inputText": "  "}),
+                        (TITAN_UPSTREAM, {"inputText": "x" * 50_001}), (TITAN_UPSTREAM, {"inputText": "x", "dims": 8}),
+                        (TITAN_UPSTREAM, {"inputText": "x", "dimensions": 300}),
+                        ("amazon.titan-embed-text-v1", {"inputText": "x", "dimensions": 256}),
+                        (NOVA_UPSTREAM, {"inputText": "x"})]:
+        assert validate_titan(model, body), (model, body)
+    assert validate_titan(TITAN_UPSTREAM, {"inputText": "x", "dimensions": 256, "normalize": True}) is None
+
+
+def test_sdk_embeddings_are_signed_invocations_decoded_to_titans_vectors_at_the_exact_price(gateway, bedrock):
+    account, key = gateway.new_key(usd="1")
+    texts = ["first text", "the second text, in ünïcode 日本語", "3"]
+    result = sdk(gateway, key).embeddings.create(model=TITAN, input=texts)     # base64 on the wire
+    assert sorted(b["inputText"] for b in bedrock.requests) == sorted(texts)  # concurrent: any arrival order
+    assert all(b == {"inputText": b["inputText"]} for b in bedrock.requests)
+    assert bedrock.model_ids == [TITAN_UPSTREAM] * 3 and bedrock.operations == ["invoke"] * 3
+    assert [d.index for d in result.data] == [0, 1, 2] and result.model == TITAN
+    for item, text in zip(result.data, texts):
+        assert item.embedding == pytest.approx(embedding_for(text, 1024), rel=1e-6, abs=1e-7)
+    tokens = sum(embedding_tokens(t) for t in texts)
+    cost = tokens * catalog_prices(TITAN)["prompt"]
+    assert result.usage.prompt_tokens == result.usage.total_tokens == tokens
+    assert Decimal(str(result.usage.model_extra["cost"])) == cost
+    assert wait_for(lambda: balance(gateway, account) == 1 - cost, timeout=3)
+
+
+def test_float_embeddings_with_dimensions_keep_input_order_across_many_calls(gateway, bedrock, key):
+    texts = [f"text number {n}" for n in range(40)]
+    result = sdk(gateway, key).embeddings.create(model=TITAN, input=texts, dimensions=256, encoding_format="float")
+    assert sorted(bedrock.requests, key=lambda b: int(b["inputText"].split()[-1])) == [
+        {"inputText": t, "dimensions": 256} for t in texts]
+    assert [d.embedding for d in result.data] == [embedding_for(t, 256) for t in texts]
+    assert result.usage.prompt_tokens == 3 * 40
+
+
+@pytest.mark.parametrize("body,param", [({"input": "x", "dimensions": 300}, "dimensions"),
+                                        ({"input": [1, 2, 3]}, "input"), ({"input": [[1, 2], [3]]}, "input")])
+def test_titan_refusals_are_400s_that_never_reach_bedrock(gateway, bedrock, key, body, param):
+    response = _embed(gateway, key, **body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == param
+    assert bedrock.requests == []
+
+
+def test_a_throttled_invocation_fails_the_request_with_a_429_that_costs_nothing(gateway, bedrock):
+    account, key = gateway.new_key(usd="1")
+    bedrock.plan(error="ThrottlingException", error_message="Too many requests, please wait before trying again.")
+    response = _embed(gateway, key, input=["one", "two", "three"])
+    assert response.status_code == 429 and response.json()["error"]["code"] == "upstream_rate_limited"
+    assert response.headers["x-alltoken-provider"] == "bedrock-us"
+    assert balance(gateway, account) == Decimal(1)
+
+
+async def test_invocations_run_a_bounded_number_at_a_time_in_order_and_stop_at_the_first_failure():
+    in_flight, most, started = 0, 0, []
+
+    async def invocation(n):
+        nonlocal in_flight, most
+        started.append(n)
+        if n < 0:
+            raise ProviderError(429, "slow down")
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.001 * (n % 3))
+        in_flight -= 1
+        return n
+
+    assert await all_or_first_error([invocation(n) for n in range(10)], 3) == list(range(10)) and most == 3
+    started.clear()
+    with pytest.raises(ProviderError) as caught:
+        await all_or_first_error([invocation(n) for n in (-1, 1, 2, 3)], 1)
+    assert caught.value.status == 429 and started[0] == -1 and 3 not in started    # the rest were cancelled

@@ -26,9 +26,10 @@ from alltoken.providers.gemini_translate import (SKIP_SIGNATURE, THOUGHT_SEPARAT
                                                  to_openai_completion)
 from alltoken.providers.transport import Transport
 
-from .fakes.gemini_upstream import API_KEY, SIGNATURE, FakeGemini, check_request
+from .fakes.gemini_upstream import (API_KEY, EMBEDDING_SIZE, SIGNATURE, FakeGemini, check_batch_embed, check_request,
+                                    embedding_for, embedding_tokens)
 from .harness import Gateway, wait_for
-from .pricing_helpers import expected_cost
+from .pricing_helpers import catalog_prices, expected_cost
 
 MODEL = "google/gemini-2.5-flash"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJ"
@@ -765,3 +766,90 @@ def test_a_blocked_prompt_is_a_content_filter_finish(gemini_gateway, upstream, k
     upstream.plan(block_reason="SAFETY")
     reply = sdk(gemini_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert reply.choices[0].finish_reason == "content_filter" and reply.choices[0].message.content is None
+
+
+# ------------------------------------------------------------------------------------ embeddings
+
+EMBED_MODEL = "google/gemini-embedding-001"
+EMBED_URL_PATH = "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+
+
+def _embed_request(texts, **extra) -> dict:
+    return {"requests": [{"model": "models/gemini-embedding-001", "content": {"parts": [{"text": t}]}, **extra}
+                         for t in texts]}
+
+
+def test_the_fake_embeds_as_strictly_as_gemini(upstream):
+    url = upstream.base_url + EMBED_URL_PATH
+    assert httpx.post(url, json=_embed_request(["x"])).status_code == 403
+    too_many = _embed_request(["x"] * 101)
+    wrong_model = {"requests": [{"model": "models/gemini-embedding-2", "content": {"parts": [{"text": "x"}]}}]}
+    for body in ({}, {"requests": []}, too_many, wrong_model, _embed_request([""]), _embed_request(["x"], dims=8),
+                 _embed_request(["x"], outputDimensionality=EMBEDDING_SIZE + 1)):
+        response = httpx.post(url, json=body, headers={"x-goog-api-key": API_KEY})
+        assert response.status_code == 400 and response.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert "at most 100 requests" in check_batch_embed("gemini-embedding-001", too_many)
+    assert upstream.requests == []
+
+
+def test_sdk_embeddings_decode_to_the_vectors_gemini_sent_at_the_exact_price(gemini_gateway, upstream):
+    account, key = gemini_gateway.new_key(usd="1")
+    texts = ["héllo wörld 日本語", "a second, longer input text"]
+    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=texts)   # base64 on the wire
+    assert upstream.paths == [EMBED_URL_PATH] and upstream.headers[0]["x-goog-api-key"] == API_KEY
+    assert upstream.requests == [_embed_request(texts)]
+    assert [d.index for d in result.data] == [0, 1] and result.model == EMBED_MODEL
+    for item, text in zip(result.data, texts):
+        assert item.embedding == pytest.approx(embedding_for(text, EMBEDDING_SIZE), rel=1e-6, abs=1e-7)
+    tokens = sum(embedding_tokens(t) for t in texts)
+    cost = tokens * catalog_prices(EMBED_MODEL)["prompt"]
+    assert result.usage.prompt_tokens == result.usage.total_tokens == tokens
+    assert Decimal(str(result.usage.model_extra["cost"])) == cost
+    assert wait_for(lambda: Decimal(gemini_gateway.cli("credits", "balance", "--account", account)["balance_usd"])
+                    == 1 - cost, timeout=3)
+
+
+def test_float_embeddings_with_dimensions_are_passed_on_exactly(gemini_gateway, upstream, key):
+    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input="just one text", dimensions=768,
+                                                         encoding_format="float")
+    assert upstream.requests == [_embed_request(["just one text"], outputDimensionality=768)]
+    assert result.data[0].embedding == embedding_for("just one text", 768)
+
+
+def test_more_than_a_batch_of_inputs_is_split_and_kept_in_order(gemini_gateway, upstream, key):
+    texts = [f"input number {n}" for n in range(250)]
+    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=texts, dimensions=4,
+                                                         encoding_format="float")
+    assert sorted(len(r["requests"]) for r in upstream.requests) == [50, 100, 100]
+    assert [d.embedding for d in result.data] == [embedding_for(t, 4) for t in texts]
+    assert result.usage.prompt_tokens == 3 * 250
+
+
+def test_without_usage_metadata_the_estimate_is_billed(gemini_gateway, upstream, key):
+    upstream.plan(embedding_usage=False)
+    texts = ["four", "nine chars"]           # 4 and 10 characters: 1 and 3 tokens at four characters a token
+    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=texts, encoding_format="float")
+    assert result.usage.prompt_tokens == 4
+    assert Decimal(str(result.usage.model_extra["cost"])) == 4 * catalog_prices(EMBED_MODEL)["prompt"]
+
+
+def test_token_id_inputs_are_a_400_that_never_reaches_gemini(gemini_gateway, upstream, key):
+    for token_ids in ([1, 2, 3], [[1, 2], [3]]):
+        with pytest.raises(openai.BadRequestError) as caught:
+            sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=token_ids)
+        assert caught.value.body["param"] == "input" and "token ids" in caught.value.body["message"]
+    assert upstream.requests == []
+
+
+def test_embedding_errors_arrive_with_the_right_status_and_cost_nothing(gemini_gateway, upstream):
+    account, key = gemini_gateway.new_key(usd="1")
+    upstream.plan(status=429, rpc_status="RESOURCE_EXHAUSTED", message="Quota exceeded.",
+                  details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "5s"}])
+    response = httpx.post(gemini_gateway.url + "/v1/embeddings", headers={"Authorization": f"Bearer {key}"},
+                          json={"model": EMBED_MODEL, "input": ["a", "b"]}, timeout=30)
+    assert response.status_code == 429 and response.headers["retry-after"] == "5"
+    assert response.json()["error"]["code"] == "upstream_rate_limited"
+    with pytest.raises(openai.BadRequestError) as caught:     # Gemini's own 400 keeps its message
+        sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input="x", dimensions=EMBEDDING_SIZE + 1)
+    assert "output_dimensionality" in caught.value.body["message"]
+    assert gemini_gateway.cli("credits", "balance", "--account", account)["balance_usd"] == "1.000000"

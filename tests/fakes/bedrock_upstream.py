@@ -1,9 +1,12 @@
-"""A fake AWS Bedrock Runtime (Converse and ConverseStream) that checks requests as strictly as
-the real one: a SigV4 signature recomputed with botocore from the known test credentials (a wrong
-key, a tampered body or a singly-encoded model id fails with 403, as on AWS), the Converse body
-rules (alternating roles, non-blank text, toolConfig whenever tool blocks appear, ...), and answers
-in the documented shapes: JSON for Converse, the binary AWS event stream for ConverseStream
-(shared/reference/provider-wire-formats.md section 5).
+"""A fake AWS Bedrock Runtime (Converse, ConverseStream, and InvokeModel for Titan Text Embeddings)
+that checks requests as strictly as the real one: a SigV4 signature recomputed with botocore from
+the known test credentials (a wrong key, a tampered body or a singly-encoded model id fails with
+403, as on AWS), the Converse body rules (alternating roles, non-blank text, toolConfig whenever
+tool blocks appear, ...), the Titan body rules (a non-blank inputText of at most 50,000
+characters, dimensions 256/512/1024, no other fields, and none but inputText for V1), and answers
+in the documented shapes: JSON for Converse and InvokeModel, the binary AWS event stream for
+ConverseStream (shared/reference/provider-wire-formats.md section 5). Titan answers
+`embedding_for(text, dimensions)` and counts `embedding_tokens(text)`.
 
 Tests script it with `fake.plan(...)`; everything it accepted is kept in `fake.requests`.
 """
@@ -13,7 +16,9 @@ import base64
 import binascii
 import collections
 import datetime
+import hashlib
 import hmac
+import math
 import re
 import struct
 import zlib
@@ -46,6 +51,9 @@ _BLOCKS = {"text", "image", "document", "video", "toolUse", "toolResult", "guard
            "cachePoint"}
 _RESULT_BLOCKS = {"text", "json", "image", "document"}
 _INFERENCE = {"maxTokens", "temperature", "topP", "stopSequences"}
+_TITAN_V2_FIELDS = {"inputText", "dimensions", "normalize", "embeddingTypes"}
+TITAN_DIMENSIONS = (256, 512, 1024)
+TITAN_MAX_CHARACTERS = 50_000
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _AUTH = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<credential>[^,]+), ?SignedHeaders=(?P<signed>[^,]+), "
                    r"?Signature=(?P<signature>[0-9a-f]{64})$")
@@ -117,23 +125,26 @@ class FakeBedrock:
         refusal = verify_signature(request.method, request.raw_path, dict(request.headers), raw)
         if refusal:
             return aws_error(*refusal)
-        route = re.fullmatch(r"/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream)", request.raw_path)
+        route = re.fullmatch(r"/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream|invoke)", request.raw_path)
         if not route:
             return aws_error("UnknownOperationException", "Unknown operation", 404)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return aws_error("SerializationException", "Malformed request body", 400)
-        problem = validate_converse(body)
+        model_id, invoke = unquote(route["model"]), route["op"] == "invoke"
+        problem = validate_titan(model_id, body) if invoke else validate_converse(body)
         if problem:
             return aws_error("ValidationException", problem)
         self.requests.append(body)
-        self.model_ids.append(unquote(route["model"]))
+        self.model_ids.append(model_id)
         self.operations.append(route["op"])
         self.headers.append(dict(request.headers))
         plan = self._plans.popleft() if self._plans else self.default
         if plan.error:
             return aws_error(plan.error, plan.error_message, headers=plan.headers)
+        if invoke:
+            return _titan_answer(body)
         content, stop_reason = _answer(body, plan)
         if route["op"] == "converse-stream":
             return await _stream(request, content, stop_reason, plan)
@@ -344,6 +355,51 @@ def _check_output(config) -> str | None:
     except orjson.JSONDecodeError:
         return "outputConfig.textFormat.structure.jsonSchema.schema is not valid JSON"
     return None
+
+
+# ---------------------------------------------------------------- Titan Text Embeddings (InvokeModel)
+
+
+def validate_titan(model_id: str, body) -> str | None:
+    """The first rule an InvokeModel body for a Titan text embeddings model breaks, or None."""
+    if not model_id.startswith("amazon.titan-embed-text-"):
+        return "The provided model identifier is invalid."
+    if not isinstance(body, dict):
+        return "Malformed input request: expected an object"
+    allowed = _TITAN_V2_FIELDS if model_id.startswith("amazon.titan-embed-text-v2") else {"inputText"}
+    extra = set(body) - allowed
+    if extra:
+        return f"Malformed input request: extraneous key [{sorted(extra)[0]}] is not permitted"
+    text = body.get("inputText")
+    if not isinstance(text, str) or not text.strip():
+        return "Malformed input request: #: required key [inputText] not found or blank"
+    if len(text) > TITAN_MAX_CHARACTERS:
+        return f"Malformed input request: #/inputText: expected maxLength: {TITAN_MAX_CHARACTERS}"
+    if "dimensions" in body and body["dimensions"] not in TITAN_DIMENSIONS:
+        return f"Malformed input request: #/dimensions: {body['dimensions']} is not a valid enum value"
+    if "normalize" in body and not isinstance(body["normalize"], bool):
+        return "Malformed input request: #/normalize: expected type: Boolean"
+    return None
+
+
+def embedding_for(text: str, dimensions: int) -> list[float]:
+    """A unit vector that depends on the text alone (Titan normalizes by default)."""
+    raw = hashlib.shake_256(text.encode()).digest(dimensions * 2)
+    values = [int.from_bytes(raw[i:i + 2], "little") / 65536 - 0.5 for i in range(0, len(raw), 2)]
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
+
+
+def embedding_tokens(text: str) -> int:
+    return len(text.split())
+
+
+def _titan_answer(body: dict) -> web.Response:
+    vector = embedding_for(body["inputText"], body.get("dimensions", 1024))
+    tokens = embedding_tokens(body["inputText"])
+    answer = {"embedding": vector, "inputTextTokenCount": tokens, "embeddingsByType": {"float": vector}}
+    headers = {"x-amzn-RequestId": "fake-request-id", "X-Amzn-Bedrock-Input-Token-Count": str(tokens)}
+    return web.Response(body=orjson.dumps(answer), content_type="application/json", headers=headers)
 
 
 # ---------------------------------------------------------------- answers

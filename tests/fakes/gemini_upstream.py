@@ -6,6 +6,10 @@ Checks: the x-goog-api-key header (a wrong key is Google's 400 API_KEY_INVALID, 
 user/model only, one data field per part, valid base64 in inlineData, schema keywords Gemini
 rejects (additionalProperties, $schema, ...), as many function responses as the calls they answer,
 and, for gemini-3 models, a thoughtSignature on the first function call of each model turn.
+batchEmbedContents: at most 100 requests, each naming the model of the URL, with known fields,
+non-empty text parts and an outputDimensionality from 1 to EMBEDDING_SIZE; it answers
+`embedding_for(text, size)` vectors and, as the API does although its reference omits it,
+usageMetadata with `embedding_tokens(text)` summed.
 
 Tests script it with `fake.plan(...)`; with nothing queued it answers text, or a call of the first
 declared function when tools are offered and the last turn is not a function response.
@@ -16,6 +20,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import hashlib
 from dataclasses import dataclass, field
 
 import orjson
@@ -37,6 +42,11 @@ _SCHEMA = {"type", "format", "title", "description", "nullable", "enum", "items"
 _TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"}
 _PART_FIELDS = {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode",
                 "codeExecutionResult"}
+_EMBED_FIELDS = {"model", "content", "taskType", "title", "outputDimensionality"}
+_TASK_TYPES = {"TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY",
+               "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"}
+EMBED_BATCH_LIMIT = 100
+EMBEDDING_SIZE = 3072
 
 
 @dataclass
@@ -62,6 +72,7 @@ class Plan:
     malformed_event: bool = False            # a `data:` line that is not JSON after the first chunk
     cut_stream: bool = False                 # close the stream before the finishing chunk
     chunk_delay: float = 0.0
+    embedding_usage: bool = True             # usageMetadata on a batchEmbedContents answer
 
 
 class FakeGemini:
@@ -106,7 +117,7 @@ class FakeGemini:
         if key != API_KEY:
             return error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
                          [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}])
-        if method not in ("generateContent", "streamGenerateContent"):
+        if method not in ("generateContent", "streamGenerateContent", "batchEmbedContents"):
             return error(404, "NOT_FOUND", f"Method {method!r} not found.")
         streaming = method == "streamGenerateContent"
         if streaming and request.query.get("alt") != "sse":
@@ -115,7 +126,8 @@ class FakeGemini:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             return error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
-        problem = check_request(model, body)
+        embedding = method == "batchEmbedContents"
+        problem = check_batch_embed(model, body) if embedding else check_request(model, body)
         if problem:
             return error(400, "INVALID_ARGUMENT", problem)
         self.requests.append(body)
@@ -124,6 +136,8 @@ class FakeGemini:
         plan = self._plans.popleft() if self._plans else self.default
         if plan.status != 200:
             return error(plan.status, plan.rpc_status, plan.message, plan.details, plan.headers)
+        if embedding:
+            return _json(_embed_response(body, plan))
         if plan.calls is None and _wants_call(body):
             plan = Plan(**{**plan.__dict__, "calls": [(_first_tool(body), {"city": "Paris"})]})
         if streaming:
@@ -154,6 +168,42 @@ def check_request(model: str, body) -> str | None:
             if "parameters" in declaration:
                 problem = problem or _check_schema(declaration["parameters"], "tools.function_declarations.parameters")
     return problem
+
+
+def check_batch_embed(model: str, body) -> str | None:
+    if not isinstance(body, dict) or set(body) - {"requests"}:
+        return "Invalid JSON payload received. A BatchEmbedContentsRequest takes only `requests`."
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        return "* BatchEmbedContentsRequest.requests: requests is not specified"
+    if len(requests) > EMBED_BATCH_LIMIT:
+        return f"* BatchEmbedContentsRequest.requests: at most {EMBED_BATCH_LIMIT} requests can be in one batch"
+    for number, embed in enumerate(requests):
+        problem = _check_embed_request(embed, f"requests[{number}]", model)
+        if problem:
+            return problem
+    return None
+
+
+def _check_embed_request(embed, where: str, model: str) -> str | None:
+    if not isinstance(embed, dict):
+        return f"Invalid value at '{where}': expected an EmbedContentRequest"
+    unknown = set(embed) - _EMBED_FIELDS
+    if unknown:
+        return f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}" at \'{where}\': Cannot find field.'
+    if embed.get("model") != f"models/{model}":
+        return f"* BatchEmbedContentsRequest.{where}.model: must be models/{model}, the model of the batch"
+    content = embed.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if not isinstance(parts, list) or not parts or not all(
+            isinstance(p, dict) and set(p) == {"text"} and isinstance(p["text"], str) and p["text"] for p in parts):
+        return f"* BatchEmbedContentsRequest.{where}.content: needs parts with non-empty text"
+    size = embed.get("outputDimensionality", EMBEDDING_SIZE)
+    if type(size) is not int or not 1 <= size <= EMBEDDING_SIZE:
+        return f"* BatchEmbedContentsRequest.{where}.output_dimensionality: must be from 1 to {EMBEDDING_SIZE}"
+    if "taskType" in embed and embed["taskType"] not in _TASK_TYPES:
+        return f"Invalid value at '{where}.task_type', {embed['taskType']!r}"
+    return None
 
 
 def _check_content(content: dict, number: int, contents: list, model: str) -> str | None:
@@ -242,6 +292,27 @@ def _usage(plan: Plan) -> dict:
     if plan.cached_tokens:
         usage["cachedContentTokenCount"] = plan.cached_tokens
     return usage
+
+
+def embedding_for(text: str, size: int) -> list[float]:
+    """A vector that depends on the text alone, as a model's does."""
+    raw = hashlib.shake_256(text.encode()).digest(size * 2)
+    return [int.from_bytes(raw[i:i + 2], "little") / 65536 - 0.5 for i in range(0, len(raw), 2)]
+
+
+def embedding_tokens(text: str) -> int:
+    return len(text.split())
+
+
+def _embed_response(body: dict, plan: Plan) -> dict:
+    texts = ["".join(p["text"] for p in r["content"]["parts"]) for r in body["requests"]]
+    sizes = [r.get("outputDimensionality", EMBEDDING_SIZE) for r in body["requests"]]
+    answer = {"embeddings": [{"values": embedding_for(text, size)} for text, size in zip(texts, sizes)]}
+    if plan.embedding_usage:
+        tokens = sum(embedding_tokens(text) for text in texts)
+        answer["usageMetadata"] = {"promptTokenCount": tokens,
+                                   "promptTokenDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
+    return answer
 
 
 def _response(model: str, plan: Plan, parts: list, finish: str | None, usage: dict) -> dict:

@@ -1,7 +1,10 @@
-"""AWS Bedrock Runtime: Converse and ConverseStream, signed with SigV4.
+"""AWS Bedrock Runtime: Converse and ConverseStream, and InvokeModel for Titan Text Embeddings,
+signed with SigV4.
 
 Translation lives in bedrock_translate; this module is the wire: signing (botocore), the HTTP
 calls, the binary AWS event stream of ConverseStream (botocore's decoder) and Bedrock's errors.
+Titan embeds one text a call, so a list of inputs is that many calls, INVOCATIONS_IN_FLIGHT at a
+time; usage is the sum of their inputTextTokenCount.
 """
 
 import asyncio
@@ -16,15 +19,18 @@ from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
 from yarl import URL
 
+from ..billing.pricing import Usage
 from ..config import ProviderConfig
-from .base import ChatCall, ChatResult, Provider, ProviderError
-from .bedrock_translate import StreamTranslator, from_converse, https_image_urls, to_converse
+from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
+from .bedrock_translate import (StreamTranslator, from_converse, from_titan, https_image_urls, to_converse,
+                                to_titan_bodies)
 from .image_fetch import fetch_image
 from .transport import Transport
-from .upstream import parse_json, retry_after_seconds, transport_errors
+from .upstream import all_or_first_error, parse_json, retry_after_seconds, text_inputs, transport_errors
 
 DEFAULT_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
 SIGNING_NAME = "bedrock"        # the endpoint prefix is bedrock-runtime, the signing name is not
+INVOCATIONS_IN_FLIGHT = 16      # per request: Bedrock throttles embedding models by requests per minute
 
 _CLIENT_MISTAKES = {"ValidationException": 400, "ResourceNotFoundException": 404}
 _AUTH_FAILURES = {"AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
@@ -34,7 +40,7 @@ _UNAVAILABLE = {"ServiceUnavailableException": "upstream_overloaded",
                 "ModelNotReadyException": "upstream_model_not_ready"}
 
 
-class BedrockProvider(Provider):
+class BedrockProvider(Provider, EmbeddingProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         if not config.region:
@@ -49,14 +55,7 @@ class BedrockProvider(Provider):
 
     async def chat(self, call: ChatCall) -> ChatResult:
         url, payload = await self._prepare(call, "converse")
-        async with transport_errors(self.id):
-            async with self._transport.session.post(URL(url, encoded=True), data=payload,
-                                                    headers=self._signed_headers(url, payload, "application/json")
-                                                    ) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    raise upstream_error(self.id, response.status, raw, response.headers)
-        body, usage = from_converse(parse_json(self.id, raw), call.body["model"], _response_id(call))
+        body, usage = from_converse(await self._post(url, payload), call.body["model"], _response_id(call))
         return ChatResult(body, usage)
 
     async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
@@ -78,11 +77,39 @@ class BedrockProvider(Provider):
         finally:
             response.release()
 
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        bodies = to_titan_bodies(text_inputs(self.id, call.body), call.body.get("dimensions"))
+        url = self._model_url(call.body["model"], "invoke")
+        answers = await all_or_first_error([self._invoke_titan(url, body) for body in bodies], INVOCATIONS_IN_FLIGHT)
+        return EmbeddingResult([vector for vector, _ in answers],
+                               Usage(prompt_tokens=sum(tokens for _, tokens in answers)))
+
+    async def _invoke_titan(self, url: str, body: dict) -> tuple[list[float], int]:
+        answer = from_titan(await self._post(url, orjson.dumps(body)))
+        if answer is None:
+            raise ProviderError(502, f"provider {self.id} sent a malformed embedding", code="upstream_malformed")
+        return answer
+
+    async def _post(self, url: str, payload: bytes) -> dict:
+        """A signed JSON call; HTTP errors become ProviderErrors. Signing here, as the call is sent,
+        keeps the date fresh for calls that waited for a slot."""
+        async with transport_errors(self.id):
+            async with self._transport.session.post(URL(url, encoded=True), data=payload,
+                                                    headers=self._signed_headers(url, payload, "application/json")
+                                                    ) as response:
+                raw = await response.read()
+                if response.status >= 400:
+                    raise upstream_error(self.id, response.status, raw, response.headers)
+        return parse_json(self.id, raw)
+
     async def _prepare(self, call: ChatCall, operation: str) -> tuple[str, bytes]:
         """The operation URL and the Converse body (https images fetched first)."""
         images = await self._fetch_images(https_image_urls(call.body))
-        model_id = quote(str(call.body["model"]), safe="")   # ids hold ':' and ARNs '/': one path segment
-        return f"{self._base_url}/model/{model_id}/{operation}", orjson.dumps(to_converse(call.body, images))
+        return self._model_url(call.body["model"], operation), orjson.dumps(to_converse(call.body, images))
+
+    def _model_url(self, model: str, operation: str) -> str:
+        model_id = quote(str(model), safe="")   # ids hold ':' and ARNs '/': one path segment
+        return f"{self._base_url}/model/{model_id}/{operation}"
 
     async def _fetch_images(self, urls: list[str]) -> dict[str, tuple[str, bytes]]:
         if not urls:

@@ -1,4 +1,5 @@
-"""Pure translation between OpenAI Chat Completions and AWS Bedrock Converse / ConverseStream.
+"""Pure translation between OpenAI Chat Completions and AWS Bedrock Converse / ConverseStream, and
+between OpenAI embeddings and Amazon Titan Text Embeddings bodies (InvokeModel).
 
 No I/O here: images named by https URL are fetched by the caller and passed in as bytes.
 Wire format: shared/reference/provider-wire-formats.md section 5; mapping rules: section 8.
@@ -446,3 +447,28 @@ class StreamTranslator:
     def _on_metadata(self, payload: dict) -> list[dict]:
         self.usage = usage_from_bedrock(payload.get("usage"))
         return [{**self._base, "choices": [], "usage": openai_usage(self.usage)}]
+
+
+# ---------------------------------------------------------------- embeddings (Titan Text Embeddings, InvokeModel)
+
+
+TITAN_DIMENSIONS = (256, 512, 1024)
+
+
+def to_titan_bodies(texts: list[str], dimensions: int | None) -> list[dict]:
+    """One InvokeModel body per text: Titan embeds a single `inputText` a call. V2 normalizes by
+    default, as OpenAI does, so `normalize` is not sent; `dimensions` is sent only when asked,
+    which also keeps Titan V1 (it takes neither field) working."""
+    if dimensions is not None and dimensions not in TITAN_DIMENSIONS:
+        raise invalid(f"Titan Text Embeddings takes dimensions {', '.join(map(str, TITAN_DIMENSIONS))}",
+                      param="dimensions")
+    extra = {"dimensions": dimensions} if dimensions else {}
+    return [{"inputText": text, **extra} for text in texts]
+
+
+def from_titan(data: dict) -> tuple[list[float], int] | None:
+    """The vector and its inputTextTokenCount, or None when the answer lacks either."""
+    vector, tokens = data.get("embedding"), data.get("inputTextTokenCount")
+    if not isinstance(vector, list) or not isinstance(tokens, int) or tokens < 0:
+        return None
+    return vector, tokens

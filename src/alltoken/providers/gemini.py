@@ -1,4 +1,4 @@
-"""Google Gemini API (generativelanguage): transport, errors and stream reading.
+"""Google Gemini API (generativelanguage): transport, errors, stream reading and embeddings.
 
 Translation lives in gemini_translate; https image URLs are fetched here first, through
 image_fetch, because Gemini takes image bytes inline.
@@ -13,18 +13,20 @@ import orjson
 
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
-from .base import ChatCall, ChatResult, Provider, ProviderError
-from .gemini_translate import (StreamTranslator, first_call_number, image_urls, to_gemini_request,
+from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
+from .gemini_translate import (EMBED_BATCH_LIMIT, StreamTranslator, embedding_prompt_tokens, embedding_vectors,
+                               first_call_number, image_urls, to_batch_embed_request, to_gemini_request,
                                to_openai_completion)
 from .image_fetch import fetch_image
 from .transport import Transport
-from .upstream import parse_json, retry_after_seconds, transport_errors
+from .upstream import all_or_first_error, parse_json, retry_after_seconds, text_inputs, transport_errors
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+EMBED_BATCHES_IN_FLIGHT = 4     # an input list of the gateway's maximum size is 21 batches
 _RETRY_DELAY = re.compile(r"([\d.]+)s")
 
 
-class GeminiProvider(Provider):
+class GeminiProvider(Provider, EmbeddingProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         if not config.api_key:
@@ -35,22 +37,14 @@ class GeminiProvider(Provider):
 
     async def chat(self, call: ChatCall) -> ChatResult:
         request = await self._native_request(call)
-        async with transport_errors(self.id):
-            async with self._transport.session.post(self._url(call, "generateContent"), data=orjson.dumps(request),
-                                                    headers=self._headers) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    raise upstream_error(self.id, response.status, raw, response.headers)
-        data = parse_json(self.id, raw)
-        if "error" in data:
-            raise error_from_body(self.id, data["error"], None)
+        data = await self._post(self._url(call.body["model"], "generateContent"), request)
         body = to_openai_completion(data, call.body["model"], first_call_number(call.body))
         return ChatResult(body, Usage.from_openai(body["usage"]))
 
     async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
         request = await self._native_request(call)
         translator = StreamTranslator(call.body["model"], first_call_number(call.body))
-        url = self._url(call, "streamGenerateContent") + "?alt=sse"
+        url = self._url(call.body["model"], "streamGenerateContent") + "?alt=sse"
         headers = {**self._headers, "Accept": "text/event-stream"}
         async with transport_errors(self.id):
             response = await self._transport.session.post(url, data=orjson.dumps(request), headers=headers)
@@ -69,14 +63,43 @@ class GeminiProvider(Provider):
         finally:
             response.release()
 
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        texts = text_inputs(self.id, call.body)
+        batches = [texts[start:start + EMBED_BATCH_LIMIT] for start in range(0, len(texts), EMBED_BATCH_LIMIT)]
+        answers = await all_or_first_error(
+            [self._embed_batch(call.body["model"], batch, call.body.get("dimensions")) for batch in batches],
+            EMBED_BATCHES_IN_FLIGHT)
+        vectors = [vector for batch_vectors, _ in answers for vector in batch_vectors]
+        return EmbeddingResult(vectors, Usage(prompt_tokens=sum(tokens for _, tokens in answers)))
+
+    async def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> tuple[list[list[float]], int]:
+        """One batchEmbedContents call: its vectors in input order, and its prompt tokens."""
+        request = to_batch_embed_request(model, texts, dimensions)
+        data = await self._post(self._url(model, "batchEmbedContents"), request)
+        vectors = embedding_vectors(data)
+        if vectors is None or len(vectors) != len(texts):
+            raise ProviderError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
+        return vectors, embedding_prompt_tokens(data, texts)
+
+    async def _post(self, url: str, request: dict) -> dict:
+        """A non-streaming call; HTTP errors and error bodies become ProviderErrors."""
+        async with transport_errors(self.id):
+            async with self._transport.session.post(url, data=orjson.dumps(request), headers=self._headers) as response:
+                raw = await response.read()
+                if response.status >= 400:
+                    raise upstream_error(self.id, response.status, raw, response.headers)
+        data = parse_json(self.id, raw)
+        if "error" in data:
+            raise error_from_body(self.id, data["error"], None)
+        return data
+
     async def _native_request(self, call: ChatCall) -> dict:
         urls = image_urls(call.body)
         fetched = await asyncio.gather(*(fetch_image(self._transport.session, url) for url in urls))
         return to_gemini_request(call.body, dict(zip(urls, fetched, strict=True)))
 
-    def _url(self, call: ChatCall, method: str) -> str:
-        model = call.body["model"].removeprefix("models/")
-        return f"{self._models_url}{quote(model, safe='')}:{method}"
+    def _url(self, model: str, method: str) -> str:
+        return f"{self._models_url}{quote(model.removeprefix('models/'), safe='')}:{method}"
 
 
 async def read_payloads(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions <-> Gemini generateContent, as pure functions (no I/O).
+"""OpenAI Chat Completions <-> Gemini generateContent, and OpenAI embeddings <-> Gemini
+batchEmbedContents, as pure functions (no I/O).
 
 Request (OpenAI -> Gemini):
 - system and developer messages, wherever they stand, become `systemInstruction` parts in order;
@@ -27,6 +28,13 @@ Response (Gemini -> OpenAI): thought parts -> reasoning_content, text -> content
 tool_calls; finish reasons per section 8 of the wire-format reference; usage: prompt =
 promptTokenCount (+ toolUsePromptTokenCount), completion = candidates + thoughts, reasoning =
 thoughtsTokenCount, cached = cachedContentTokenCount.
+
+Embeddings: each input text is one request of a batchEmbedContents call (at most
+EMBED_BATCH_LIMIT a call); `dimensions` -> outputDimensionality (Gemini truncates the vector;
+gemini-embedding-001 does not re-normalize a truncated one, and it is passed on as sent).
+Usage: the answer's usageMetadata.promptTokenCount; when it is missing, an estimate of
+CHARS_PER_TOKEN characters a token is billed (countTokens would cost a further call, and its
+rate limit, per batch).
 """
 
 import base64
@@ -610,3 +618,34 @@ class StreamTranslator:
             delta = {"role": "assistant", **({"content": ""} if not delta else {}), **delta}
         return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
                 "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": reason}]}
+
+
+# ------------------------------------------------------------------------------------- embeddings
+
+EMBED_BATCH_LIMIT = 100      # batchEmbedContents: "at most 100 requests can be in one batch"
+CHARS_PER_TOKEN = 4          # Google's rule of thumb for Gemini tokenizers
+
+
+def to_batch_embed_request(model: str, texts: list[str], dimensions: int | None) -> dict:
+    """One batchEmbedContents body: each text its own request, naming the model as the URL does."""
+    name = "models/" + model.removeprefix("models/")
+    reduced = {"outputDimensionality": dimensions} if dimensions else {}
+    return {"requests": [{"model": name, "content": {"parts": [{"text": text}]}, **reduced} for text in texts]}
+
+
+def embedding_vectors(data: dict) -> list[list[float]] | None:
+    """The `values` of each embedding, in request order; None if the answer has another shape."""
+    embeddings = data.get("embeddings")
+    if not isinstance(embeddings, list):
+        return None
+    vectors = [e.get("values") if isinstance(e, dict) else None for e in embeddings]
+    return vectors if all(isinstance(v, list) for v in vectors) else None
+
+
+def embedding_prompt_tokens(data: dict, texts: list[str]) -> int:
+    """usageMetadata.promptTokenCount when Gemini sends it (the reference does not list it, but the
+    API has been sending it); otherwise an estimate of four characters a token, which is then
+    what gets billed."""
+    meta = data.get("usageMetadata")
+    reported = _count(meta.get("promptTokenCount")) if isinstance(meta, dict) else 0
+    return reported or sum((len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN for text in texts)

@@ -1,11 +1,16 @@
-"""Helpers every provider module shares: transport failures, JSON bodies, retry hints."""
+"""Helpers every provider module shares: transport failures, JSON bodies, retry hints, embedding
+inputs and concurrent upstream calls."""
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
 
 from .base import ProviderError
+
+T = TypeVar("T")
 
 
 class transport_errors:
@@ -39,6 +44,18 @@ def parse_json(provider_id: str, raw: bytes) -> dict:
     return data
 
 
+def text_inputs(provider_id: str, body: dict) -> list[str]:
+    """An embeddings request's `input` as a list of strings. Token-id inputs are ids of OpenAI's
+    tokenizers, which mean nothing to other providers' models, so they are a 400."""
+    inputs = body["input"]
+    if isinstance(inputs, str):
+        return [inputs]
+    if all(isinstance(item, str) for item in inputs):
+        return list(inputs)
+    raise ProviderError(400, f"provider {provider_id} embeds text only: send `input` as a string or an array of "
+                        "strings, not token ids", type="invalid_request_error", code="invalid_request", param="input")
+
+
 def retry_after_seconds(headers) -> float | None:
     value = headers.get("retry-after-ms")
     if value:
@@ -51,3 +68,23 @@ def retry_after_seconds(headers) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+async def all_or_first_error(calls: list[Coroutine[Any, Any, T]], limit: int) -> list[T]:
+    """Results of `calls` in order, at most `limit` in flight. The first failure cancels the
+    rest and is raised as itself, so a ProviderError reaches the client unchanged."""
+    slots = asyncio.Semaphore(limit)
+
+    async def in_slot(call: Coroutine[Any, Any, T]) -> T:
+        try:
+            async with slots:
+                return await call
+        finally:
+            call.close()    # one cancelled before its turn would otherwise warn "never awaited"
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(in_slot(call)) for call in calls]
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]
