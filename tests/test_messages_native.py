@@ -116,3 +116,25 @@ def test_count_tokens_for_anthropic_models_and_a_clear_400_for_others(gateway, f
         client(demo_gateway, demo_key).messages.count_tokens(model="alltoken/demo",
                                                              messages=[{"role": "user", "content": "x"}])
     assert "Anthropic models" in caught.value.body["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_round_trip_on_an_anthropic_model(gateway, fake, stream):
+    _, key = gateway.new_key(usd="1")
+    tools = [{"name": "get_weather", "description": "Weather now",
+              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    fake.plan(tool_calls=[("get_weather", {"city": "Paris"})])
+    request = dict(model=MODEL, max_tokens=500, tools=tools, messages=[{"role": "user", "content": "weather?"}])
+    if stream:
+        with client(gateway, key).messages.stream(**request) as events:
+            first = events.get_final_message()
+    else:
+        first = client(gateway, key).messages.create(**request)
+    use = next(block for block in first.content if block.type == "tool_use")
+    assert first.stop_reason == "tool_use" and use.input == {"city": "Paris"}
+    followup = request["messages"] + [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]}]
+    final = client(gateway, key).messages.create(**{**request, "messages": followup})
+    assert final.stop_reason == "end_turn" and final.content[0].text
+    assert fake.requests[-1]["messages"][-1]["content"][0]["tool_use_id"] == use.id
