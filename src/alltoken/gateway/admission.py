@@ -19,7 +19,8 @@ class Admission:
     prompt_bound: int
 
 
-_SERVES = {"chat": "chat completions", "embedding": "embeddings"}
+_SERVES = {"chat": "chat completions or messages", "embedding": "embeddings"}
+_ARTICLE = {"chat": "a chat", "embedding": "an embedding"}
 
 
 def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
@@ -28,7 +29,8 @@ def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> P
         raise not_found(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
                         param="model", code="model_not_found")
     if model.kind != kind:
-        raise bad_request(f"model '{model_id}' is a {model.kind} model; it cannot serve {_SERVES[kind]}",
+        raise bad_request(f"model '{model_id}' is {_ARTICLE.get(model.kind, model.kind)} model; "
+                          f"it cannot serve {_SERVES[kind]}",
                           param="model", code="wrong_model_kind")
     if caller.key.models is not None and model_id not in caller.key.models:
         raise forbidden(f"this API key may not use model '{model_id}'", code="model_not_allowed")

@@ -25,7 +25,8 @@ class ApiError(Exception):
                         headers={**self.headers, **(headers or {})})
 
     def anthropic_body(self) -> dict:
-        return {"type": "error", "error": {"type": anthropic_error_type(self.status), "message": self.message}}
+        kind = "overloaded_error" if self.code == "upstream_overloaded" else anthropic_error_type(self.status)
+        return {"type": "error", "error": {"type": kind, "message": self.message}}
 
     def anthropic_response(self, headers: dict | None = None) -> Response:
         """The same error in Anthropic's shape, for /v1/messages."""

@@ -15,7 +15,7 @@ from ..billing.pricing import Usage, cost_units
 from ..providers.anthropic import native_usage
 from ..providers.base import ProviderError
 from .accounting import Outcome, finish
-from .errors import anthropic_error_type, from_provider_error
+from .errors import from_provider_error
 from .estimate import IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, rough_tokens
 from .http import json_response
 from .messages_stream import event
@@ -88,9 +88,7 @@ class _NativeRelay:
                 item = await anext(self._events, None)
         except ProviderError as exc:
             self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
-            error = from_provider_error(exc)
-            yield event("error", {"type": "error", "error": {"type": anthropic_error_type(error.status),
-                                                             "message": error.message}})
+            yield event("error", from_provider_error(exc).anthropic_body())
         finally:
             if not self._settled:  # the client went away before message_stop
                 self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",
@@ -100,7 +98,9 @@ class _NativeRelay:
     def _take(self, data: dict) -> None:
         kind = data.get("type")
         if kind == "message_start":
-            self._usage.update((data.get("message") or {}).get("usage") or {})
+            message = data.get("message") or {}
+            self._usage.update(message.get("usage") or {})
+            message["model"] = self._context["admission"].model.id
         elif kind == "content_block_delta":
             delta = data.get("delta") or {}
             produced = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from ..billing.pricing import Usage
 from ..providers.base import ProviderError
-from .errors import anthropic_error_type, from_provider_error
+from .errors import from_provider_error
 from .messages_translate import STOP_REASONS, anthropic_usage
 
 
@@ -42,9 +42,7 @@ class AnthropicWire:
         return b"".join(out)
 
     def error(self, exc: ProviderError) -> bytes:
-        api_error = from_provider_error(exc)
-        return event("error", {"type": "error", "error": {"type": anthropic_error_type(api_error.status),
-                                                          "message": api_error.message}})
+        return event("error", from_provider_error(exc).anthropic_body())
 
     def finish(self, usage: dict, finish_reason: str | None) -> bytes:
         out = [] if self._started else [self._message_start()]
