@@ -1,5 +1,7 @@
 import pytest
 
+from .fakes import anthropic_upstream
+from .fakes.anthropic_upstream import FakeAnthropic
 from .fakes.openai_upstream import API_KEY, FakeOpenAI
 from .harness import Gateway
 
@@ -19,6 +21,18 @@ def upstream(fake_openai):
 
 def openai_config(fake: FakeOpenAI, **extra) -> dict:
     return {"providers": [{"id": "openai", "type": "openai", "api_key": API_KEY, "base_url": fake.base_url}], **extra}
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic():
+    fake = FakeAnthropic().start()
+    yield fake
+    fake.stop()
+
+
+def anthropic_config(fake: FakeAnthropic) -> dict:
+    return {"providers": [{"id": "anthropic", "type": "anthropic", "api_key": anthropic_upstream.API_KEY,
+                           "base_url": fake.base_url}]}
 
 
 @pytest.fixture(scope="session")

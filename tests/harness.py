@@ -3,12 +3,16 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
+import anthropic
 import httpx
+import openai
 import yaml
 from click.testing import CliRunner
 
@@ -27,7 +31,10 @@ class Gateway:
         self.db_path = workdir / "alltoken.db"
         self.log_path = workdir / "gateway.log"
         self.config_path = workdir / "alltoken.yaml"
-        self.config_path.write_text(yaml.safe_dump(config or {}))
+        # Tests that script upstream failures expect to see each one: no same-route retry, and no circuit
+        # breaker opening on a module's worth of scripted failures, unless a test asks for them.
+        quiet = {"route_retries": 0, "breaker": {"consecutive_failures": 10**6, "min_requests": 10**6}}
+        self.config_path.write_text(yaml.safe_dump({**quiet, **(config or {})}))
         self.env = {**_clean_env(), "ALLTOKEN_DATABASE_URL": f"sqlite:///{self.db_path}",
                     "ALLTOKEN_CONFIG": str(self.config_path), **(env or {})}
         self.process: subprocess.Popen | None = None
@@ -78,6 +85,22 @@ class Gateway:
             self.cli("credits", "grant", "--account", account, "--usd", usd)
         extra = [part for name, value in key_options.items() for part in (f"--{name.replace('_', '-')}", value)]
         return account, self.cli("keys", "create", "--account", account, *extra)["key"]
+
+    def balance(self, account: str) -> Decimal:
+        return Decimal(self.cli("credits", "balance", "--account", account)["balance_usd"])
+
+    def recorded_statuses(self, account: str) -> list[str]:
+        """The status of each usage record of `account`, read from the database."""
+        with sqlite3.connect(self.db_path) as db:
+            return [row[0] for row in db.execute("SELECT status FROM usage_records WHERE account_id = ?", (account,))]
+
+    # The official SDKs, with retries off so that a test sees each failure as the gateway answered it.
+
+    def sdk(self, key: str) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0)
+
+    def anthropic_sdk(self, key: str) -> anthropic.Anthropic:
+        return anthropic.Anthropic(base_url=self.url, api_key=key, max_retries=0)
 
 
 class CliError(Exception):

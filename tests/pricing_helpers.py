@@ -8,12 +8,21 @@ import yaml
 CATALOG = Path(__file__).parent.parent / "src" / "alltoken" / "billing" / "catalog"
 
 
-def catalog_prices(public_id: str) -> dict[str, Decimal]:
-    for path in CATALOG.glob("*.yaml"):
-        for model in yaml.safe_load(path.read_text())["models"]:
-            if model["id"] == public_id:
+def catalog_prices(public_id: str, family: str | None = None) -> dict[str, Decimal]:
+    """The price of a public model as its own family serves it (or `family`'s, e.g. bedrock)."""
+    for path in sorted(CATALOG.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        if family and data["provider"] != family:
+            continue
+        for model in data["models"]:
+            if model["id"] == public_id and (family or public_id.startswith(_AUTHORS.get(data["provider"], "?"))):
                 return {k: Decimal(v) for k, v in model["pricing"].items()}
     raise KeyError(public_id)
+
+
+# Which family serves a public id natively, when several catalog files list it.
+_AUTHORS = {"openai": "openai/", "anthropic": "anthropic/", "gemini": "google/", "mistral": "mistralai/",
+            "llama": "meta-llama/", "bedrock": "amazon/", "demo": "alltoken/"}
 
 
 def expected_cost(public_id: str, prompt: int, completion: int, cached: int = 0, reasoning: int = 0,

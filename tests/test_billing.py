@@ -13,17 +13,9 @@ from .pricing_helpers import expected_cost
 MODEL = "openai/gpt-4o-mini"
 
 
-def sdk(gateway, key):
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
-
-
-def balance(gateway, account) -> Decimal:
-    return Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"])
-
-
 def settled_balance(gateway, account, expected: Decimal) -> Decimal:
     """The CLI sees a settled request within a second; poll until it does (or give up)."""
-    return wait_for(lambda: (b := balance(gateway, account)) == expected and b, timeout=3) or balance(gateway, account)
+    return wait_for(lambda: (b := gateway.balance(account)) == expected and b, timeout=3) or gateway.balance(account)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -32,10 +24,10 @@ def test_cost_is_catalog_price_times_reported_tokens(openai_gateway, upstream, s
     upstream.plan(prompt_tokens=1234, completion_tokens=567, cached_tokens=200, reasoning_tokens=50)
     messages = [{"role": "user", "content": "price me"}]
     if stream:
-        chunks = list(sdk(openai_gateway, key).chat.completions.create(model=MODEL, messages=messages, stream=True))
+        chunks = list(openai_gateway.sdk(key).chat.completions.create(model=MODEL, messages=messages, stream=True))
         usage = chunks[-1].usage
     else:
-        usage = sdk(openai_gateway, key).chat.completions.create(model=MODEL, messages=messages).usage
+        usage = openai_gateway.sdk(key).chat.completions.create(model=MODEL, messages=messages).usage
     expected = expected_cost(MODEL, prompt=1234, completion=567, cached=200, reasoning=50)
     assert Decimal(str(usage.model_extra["cost"])) == expected
     assert usage.prompt_tokens == 1234 and usage.prompt_tokens_details.cached_tokens == 200
@@ -44,7 +36,7 @@ def test_cost_is_catalog_price_times_reported_tokens(openai_gateway, upstream, s
 
 def test_stream_asks_upstream_for_usage_even_when_the_client_did_not(openai_gateway, upstream):
     _, key = openai_gateway.new_key()
-    chunks = list(sdk(openai_gateway, key).chat.completions.create(
+    chunks = list(openai_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True))
     assert upstream.requests[-1]["stream_options"] == {"include_usage": True}
     assert upstream.requests[-1]["model"] == "gpt-4o-mini"
@@ -56,7 +48,7 @@ def test_stream_asks_upstream_for_usage_even_when_the_client_did_not(openai_gate
 def test_zero_balance_is_402_and_upstream_is_not_called(openai_gateway, upstream):
     _, key = openai_gateway.new_key(usd="0")
     with pytest.raises(openai.APIStatusError) as caught:
-        sdk(openai_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        openai_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 402
     assert caught.value.body["code"] == "insufficient_credits"
     assert upstream.requests == []
@@ -65,9 +57,9 @@ def test_zero_balance_is_402_and_upstream_is_not_called(openai_gateway, upstream
 def test_402_says_which_max_tokens_would_fit(openai_gateway, upstream):
     _, key = openai_gateway.new_key(usd="0.001")
     with pytest.raises(openai.APIStatusError) as caught:
-        sdk(openai_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        openai_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 402 and "set max_tokens to" in caught.value.message
-    reply = sdk(openai_gateway, key).chat.completions.create(
+    reply = openai_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "x"}], max_tokens=100)
     assert reply.choices[0].message.content == upstream.default.text
 
@@ -77,23 +69,23 @@ def test_upstream_500_charges_nothing(openai_gateway, upstream, stream):
     account, key = openai_gateway.new_key(usd="1")
     upstream.plan(status=500)
     with pytest.raises(openai.InternalServerError) as caught:
-        result = sdk(openai_gateway, key).chat.completions.create(
+        result = openai_gateway.sdk(key).chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "x"}], stream=stream)
         list(result) if stream else None
     assert caught.value.status_code == 502
     generation = _generation(openai_gateway, key, caught.value.response.headers["x-request-id"])
     assert generation["status"] == "error" and generation["cost"] == 0
-    assert balance(openai_gateway, account) == Decimal(1)
+    assert openai_gateway.balance(account) == Decimal(1)
 
 
 def test_mid_stream_failure_ends_the_stream_with_an_error_and_charges_nothing(openai_gateway, upstream):
     account, key = openai_gateway.new_key(usd="1")
     upstream.plan(fail_mid_stream=True)
     with pytest.raises(openai.APIError):
-        list(sdk(openai_gateway, key).chat.completions.create(
+        list(openai_gateway.sdk(key).chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
-    assert wait_for(lambda: _recorded_statuses(openai_gateway, account) == ["error"])
-    assert balance(openai_gateway, account) == Decimal(1)
+    assert wait_for(lambda: openai_gateway.recorded_statuses(account) == ["error"])
+    assert openai_gateway.balance(account) == Decimal(1)
 
 
 def test_upstream_429_keeps_retry_after(openai_gateway, upstream):
@@ -109,7 +101,7 @@ def test_upstream_400_comes_back_with_its_message(openai_gateway, upstream):
     _, key = openai_gateway.new_key()
     upstream.plan(status=400, error_type="invalid_request_error", error_code="invalid_value")
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(openai_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        openai_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert caught.value.body["message"] == "fake failure 400" and caught.value.body["code"] == "invalid_value"
 
 
@@ -119,7 +111,7 @@ def test_tools_and_images_reach_the_upstream_unchanged(openai_gateway, upstream)
                                                "parameters": {"type": "object", "properties": {}}, "strict": True}}]
     content = [{"type": "text", "text": "what is this?"},
                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "low"}}]
-    reply = sdk(openai_gateway, key).chat.completions.create(
+    reply = openai_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": content}], tools=tools, tool_choice="auto")
     sent = upstream.requests[-1]
     assert sent["tools"] == tools and sent["tool_choice"] == "auto" and sent["messages"][0]["content"] == content
@@ -129,9 +121,9 @@ def test_tools_and_images_reach_the_upstream_unchanged(openai_gateway, upstream)
 def test_key_limit_stops_spending(openai_gateway, upstream):
     _, key = openai_gateway.new_key(usd="1", limit_usd="0.00001")
     call = dict(model=MODEL, messages=[{"role": "user", "content": "x"}], max_tokens=5)
-    sdk(openai_gateway, key).chat.completions.create(**call)
+    openai_gateway.sdk(key).chat.completions.create(**call)
     with pytest.raises(openai.APIStatusError) as caught:
-        sdk(openai_gateway, key).chat.completions.create(**call)
+        openai_gateway.sdk(key).chat.completions.create(**call)
     assert caught.value.status_code == 402 and caught.value.body["code"] == "key_limit_reached"
     info = httpx.get(openai_gateway.url + "/v1/key", headers={"Authorization": f"Bearer {key}"}).json()["data"]
     assert Decimal(info["usage_usd"]) == expected_cost(MODEL, prompt=21, completion=7)
@@ -142,7 +134,7 @@ def test_a_grant_from_the_cli_takes_effect_on_the_running_server(openai_gateway,
     account, key = openai_gateway.new_key(usd="0")
     call = dict(model=MODEL, messages=[{"role": "user", "content": "x"}], max_tokens=10)
     with pytest.raises(openai.APIStatusError):
-        sdk(openai_gateway, key).chat.completions.create(**call)
+        openai_gateway.sdk(key).chat.completions.create(**call)
     openai_gateway.cli("credits", "grant", "--account", account, "--usd", "1")
     assert wait_for(lambda: _succeeds(openai_gateway, key, call), timeout=1.0)
 
@@ -155,7 +147,7 @@ def test_a_revoked_key_stops_working_within_a_second(openai_gateway, upstream):
     openai_gateway.cli("keys", "revoke", key_id)
     assert wait_for(lambda: not _succeeds(openai_gateway, key, call), timeout=1.0)
     with pytest.raises(openai.AuthenticationError) as caught:
-        sdk(openai_gateway, key).chat.completions.create(**call)
+        openai_gateway.sdk(key).chat.completions.create(**call)
     assert "revoked" in caught.value.message
 
 
@@ -188,13 +180,6 @@ def _succeeds(gateway, key, body) -> bool:
 def _generation(gateway, key, request_id):
     return wait_for(lambda: httpx.get(gateway.url + "/v1/generation", params={"id": request_id},
                                       headers={"Authorization": f"Bearer {key}"}).json().get("data"))
-
-
-def _recorded_statuses(gateway, account) -> list[str]:
-    import sqlite3
-
-    with sqlite3.connect(gateway.db_path) as db:
-        return [row[0] for row in db.execute("SELECT status FROM usage_records WHERE account_id = ?", (account,))]
 
 
 def test_the_suggested_max_tokens_is_accepted(tmp_path, fake_openai):

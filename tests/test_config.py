@@ -2,6 +2,7 @@
 
 import pytest
 
+from alltoken.billing.catalog import catalog_price
 from alltoken.config import ConfigError, load_settings
 from alltoken.gateway.state import GatewayState
 from alltoken.store.db import DatabaseUrlError, async_url
@@ -42,6 +43,15 @@ def test_standard_variables_enable_providers_without_a_file(tmp_path, monkeypatc
                                   "AWS_REGION": "eu-west-1"})
     assert [(p.id, p.type) for p in settings.providers] == [("openai", "openai"), ("bedrock", "bedrock")]
     assert settings.providers[1].region == "eu-west-1" and not settings.demo_enabled
+
+
+def test_an_aws_session_token_in_the_environment_reaches_the_bedrock_provider(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    aws = {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
+    with_token = load_settings(env={**aws, "AWS_SESSION_TOKEN": "sts-token"}).providers[0]
+    assert with_token.type == "bedrock" and with_token.options == {"aws_session_token": "sts-token"}
+    assert load_settings(env=aws).providers[0].options == {}
+    assert load_settings(env={**aws, "AWS_SESSION_TOKEN": ""}).providers[0].options == {}
 
 
 @pytest.mark.parametrize("url,expected", [
@@ -114,3 +124,32 @@ def test_openai_compatible_needs_a_base_url(tmp_path):
     path = write(tmp_path, "providers: [{id: local, type: openai_compatible}]")
     with pytest.raises(ConfigError, match="base_url"):
         GatewayState.build(load_settings(path, env={}))
+
+
+CONTRACT_CONFIG = """
+providers:
+  - {id: anthropic, type: anthropic, api_key: x}
+  - {id: bedrock-us, type: bedrock, region: us-east-1, aws_access_key_id: a, aws_secret_access_key: b}
+models:
+  - id: anthropic/claude-sonnet-4-5
+    routes:
+      - {provider: anthropic, model: claude-sonnet-4-5}
+      - {provider: bedrock-us, model: anthropic.claude-sonnet-4-5-20250929-v1:0}
+"""
+
+
+def test_the_contract_config_builds_with_claude_on_the_api_and_on_bedrock(tmp_path):
+    state = GatewayState.build(load_settings(write(tmp_path, CONTRACT_CONFIG), env={}))
+    sonnet = state.models.get("anthropic/claude-sonnet-4-5")
+    assert [(r.provider.id, r.upstream_model) for r in sonnet.routes] == [
+        ("anthropic", "claude-sonnet-4-5"), ("bedrock-us", "anthropic.claude-sonnet-4-5-20250929-v1:0")]
+    native = catalog_price("anthropic", "claude-sonnet-4-5")
+    on_bedrock = catalog_price("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert sonnet.routes[0].price == native.price and sonnet.routes[1].price == on_bedrock.price
+    assert on_bedrock.id == "anthropic/claude-sonnet-4-5"
+    # The in-Region Bedrock id bills at AWS's regional rate ($3.30 / $16.50 per 1M), not the Claude API's $3 / $15.
+    assert (on_bedrock.price.prompt, on_bedrock.price.completion) == (3_300_000, 16_500_000)
+    assert (native.price.prompt, native.price.completion) == (3_000_000, 15_000_000)
+    # Both providers also bring the catalog's other Claude models, one route per provider family.
+    haiku = state.models.get("anthropic/claude-haiku-4-5")
+    assert [r.provider.id for r in haiku.routes] == ["anthropic", "bedrock-us"]

@@ -4,7 +4,6 @@ import math
 from decimal import Decimal
 
 import httpx
-import openai
 import pytest
 
 from .pricing_helpers import catalog_prices
@@ -12,7 +11,7 @@ from .pricing_helpers import catalog_prices
 
 def test_sdk_default_base64_decodes_to_the_same_vectors_as_float(demo_gateway):
     _, key = demo_gateway.new_key()
-    sdk = openai.OpenAI(base_url=demo_gateway.url + "/v1", api_key=key, max_retries=0)
+    sdk = demo_gateway.sdk(key)
     texts = ["héllo wörld", "second input"]
     decoded = sdk.embeddings.create(model="alltoken/demo-embed", input=texts)
     floats = sdk.embeddings.create(model="alltoken/demo-embed", input=texts, encoding_format="float")
@@ -61,7 +60,7 @@ def test_chat_models_refuse_embeddings_and_embedding_models_refuse_chat(demo_gat
 
 def test_openai_embeddings_with_exact_cost_and_float_upstream(openai_gateway, upstream):
     account, key = openai_gateway.new_key()
-    sdk = openai.OpenAI(base_url=openai_gateway.url + "/v1", api_key=key, max_retries=0)
+    sdk = openai_gateway.sdk(key)
     result = sdk.embeddings.create(model="openai/text-embedding-3-small", input=["one two", "three"], dimensions=3)
     assert upstream.requests[-1] == {"model": "text-embedding-3-small", "input": ["one two", "three"],
                                      "dimensions": 3, "encoding_format": "float"}
@@ -92,7 +91,7 @@ def test_an_openai_compatible_server_can_serve_embeddings(tmp_path, fake_openai)
     gateway = Gateway(tmp_path, config).start()
     try:
         _, key = gateway.new_key()
-        sdk = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+        sdk = gateway.sdk(key)
         result = sdk.embeddings.create(model="local/embed", input="hello there")
         assert result.data[0].embedding == [0.0, 11.0, 0.5] and result.usage.model_extra["cost"] == 0
     finally:

@@ -13,13 +13,9 @@ TOOLS = [{"name": "get_weather", "description": "Weather now", "input_schema": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
 
 
-def sdk(gateway, key):
-    return anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0)
-
-
 def test_message_with_the_anthropic_sdk(demo_gateway):
     _, key = demo_gateway.new_key()
-    message = sdk(demo_gateway, key).messages.create(
+    message = demo_gateway.anthropic_sdk(key).messages.create(
         model=MODEL, max_tokens=200, system="be brief", messages=[{"role": "user", "content": "hello claude api"}])
     assert message.type == "message" and message.role == "assistant" and message.model == MODEL
     assert "hello claude api" in message.content[0].text and message.stop_reason == "end_turn"
@@ -29,7 +25,7 @@ def test_message_with_the_anthropic_sdk(demo_gateway):
 
 def test_stream_with_the_anthropic_sdk_matches_the_message(demo_gateway):
     _, key = demo_gateway.new_key()
-    client = sdk(demo_gateway, key)
+    client = demo_gateway.anthropic_sdk(key)
     request = dict(model=MODEL, max_tokens=200, messages=[{"role": "user", "content": "stream to me"}])
     plain = client.messages.create(**request)
     with client.messages.stream(**request) as stream:
@@ -44,7 +40,7 @@ def test_stream_with_the_anthropic_sdk_matches_the_message(demo_gateway):
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_round_trip_with_the_anthropic_sdk(demo_gateway, stream):
     _, key = demo_gateway.new_key()
-    client = sdk(demo_gateway, key)
+    client = demo_gateway.anthropic_sdk(key)
     messages = [{"role": "user", "content": "weather in Paris?"}]
     if stream:
         with client.messages.stream(model=MODEL, max_tokens=200, tools=TOOLS, messages=messages) as events:
@@ -62,8 +58,8 @@ def test_tool_round_trip_with_the_anthropic_sdk(demo_gateway, stream):
 def test_errors_come_in_anthropic_shape(demo_gateway):
     _, key = demo_gateway.new_key()
     with pytest.raises(anthropic.AuthenticationError) as caught:
-        sdk(demo_gateway, "atk_nope").messages.create(model=MODEL, max_tokens=5,
-                                                      messages=[{"role": "user", "content": "x"}])
+        demo_gateway.anthropic_sdk("atk_nope").messages.create(model=MODEL, max_tokens=5,
+                                                               messages=[{"role": "user", "content": "x"}])
     assert caught.value.body["type"] == "error" and caught.value.body["error"]["type"] == "authentication_error"
     response = httpx.post(demo_gateway.url + "/v1/messages", headers={"x-api-key": key},
                           json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
@@ -71,12 +67,12 @@ def test_errors_come_in_anthropic_shape(demo_gateway):
     assert response.json() == {"type": "error", "error": {"type": "invalid_request_error",
                                                           "message": "max_tokens: field required, a positive integer"}}
     with pytest.raises(anthropic.NotFoundError):
-        sdk(demo_gateway, key).messages.create(model="acme/none", max_tokens=5,
-                                               messages=[{"role": "user", "content": "x"}])
+        demo_gateway.anthropic_sdk(key).messages.create(model="acme/none", max_tokens=5,
+                                                        messages=[{"role": "user", "content": "x"}])
     _, broke = demo_gateway.new_key(usd="0")
     with pytest.raises(anthropic.APIStatusError) as caught:
-        sdk(demo_gateway, broke).messages.create(model=MODEL, max_tokens=5,
-                                                 messages=[{"role": "user", "content": "x"}])
+        demo_gateway.anthropic_sdk(broke).messages.create(model=MODEL, max_tokens=5,
+                                                          messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 402 and caught.value.body["error"]["type"] == "billing_error"
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import anthropic
 import pytest
 
-from .fakes.anthropic_upstream import API_KEY, FakeAnthropic
+from .conftest import anthropic_config
 from .harness import Gateway, wait_for
 from .pricing_helpers import expected_cost
 
@@ -14,17 +14,8 @@ MODEL = "anthropic/claude-haiku-4-5"
 
 
 @pytest.fixture(scope="module")
-def fake_anthropic():
-    fake = FakeAnthropic().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(tmp_path_factory, fake_anthropic):
-    config = {"providers": [{"id": "anthropic", "type": "anthropic", "api_key": API_KEY,
-                             "base_url": fake_anthropic.base_url}]}
-    gateway = Gateway(tmp_path_factory.mktemp("native"), config).start()
+    gateway = Gateway(tmp_path_factory.mktemp("native"), anthropic_config(fake_anthropic)).start()
     yield gateway
     gateway.stop()
 
@@ -33,10 +24,6 @@ def gateway(tmp_path_factory, fake_anthropic):
 def fake(fake_anthropic):
     fake_anthropic.reset()
     return fake_anthropic
-
-
-def client(gateway, key):
-    return anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0)
 
 
 REQUEST = dict(
@@ -53,7 +40,8 @@ def test_request_reaches_anthropic_untranslated(gateway, fake):
     account, key = gateway.new_key(usd="1")
     fake.plan(thinking="let me think", input_tokens=40, output_tokens=12, cache_creation_input_tokens=100,
               cache_read_input_tokens=300)
-    message = client(gateway, key).messages.create(**REQUEST, extra_headers={"anthropic-beta": "files-api-2025-04-14"})
+    message = gateway.anthropic_sdk(key).messages.create(**REQUEST,
+                                                         extra_headers={"anthropic-beta": "files-api-2025-04-14"})
     sent = fake.requests[-1]
     assert sent["system"] == REQUEST["system"] and sent["thinking"] == REQUEST["thinking"]
     assert sent["messages"] == REQUEST["messages"] and sent["model"] == "claude-haiku-4-5"
@@ -62,59 +50,57 @@ def test_request_reaches_anthropic_untranslated(gateway, fake):
     cost = expected_cost(MODEL, prompt=440, completion=12, cached=300, cache_write=100)
     assert Decimal(str(message.usage.model_extra["cost"])) == cost
     assert message.usage.cache_read_input_tokens == 300 and message.model == MODEL
-    assert wait_for(lambda: Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"])
-                    == Decimal(1) - cost, timeout=3)
+    assert wait_for(lambda: gateway.balance(account) == Decimal(1) - cost, timeout=3)
 
 
 def test_stream_passes_events_through_and_bills_exactly(gateway, fake):
     account, key = gateway.new_key(usd="1")
     fake.plan(text="streamed words here", input_tokens=30, output_tokens=7, cache_read_input_tokens=50)
-    with client(gateway, key).messages.stream(**REQUEST) as stream:
+    with gateway.anthropic_sdk(key).messages.stream(**REQUEST) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "streamed words here" and final.usage.output_tokens == 7
     assert final.usage.input_tokens == 30 and final.usage.cache_read_input_tokens == 50
     cost = expected_cost(MODEL, prompt=80, completion=7, cached=50)
-    assert wait_for(lambda: Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"])
-                    == Decimal(1) - cost, timeout=3)
+    assert wait_for(lambda: gateway.balance(account) == Decimal(1) - cost, timeout=3)
 
 
 def test_overload_mid_stream_is_an_error_event_and_costs_nothing(gateway, fake):
     account, key = gateway.new_key(usd="1")
     fake.plan(fail_mid_stream=True)
     with pytest.raises(anthropic.APIStatusError) as caught:
-        with client(gateway, key).messages.stream(**REQUEST) as stream:
+        with gateway.anthropic_sdk(key).messages.stream(**REQUEST) as stream:
             list(stream.text_stream)
     assert "overloaded" in str(caught.value).lower()
-    assert Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"]) == Decimal(1)
+    assert gateway.balance(account) == Decimal(1)
 
 
 def test_upstream_529_before_the_stream_is_an_overloaded_error(gateway, fake):
     _, key = gateway.new_key(usd="1")
     fake.plan(status=529, error_type="overloaded_error")
     with pytest.raises(anthropic.APIStatusError) as caught:
-        client(gateway, key).messages.create(**REQUEST)
+        gateway.anthropic_sdk(key).messages.create(**REQUEST)
     assert caught.value.status_code == 503 and caught.value.body["type"] == "error"
 
 
 def test_max_tokens_bounds_the_hold(gateway, fake):
     _, key = gateway.new_key(usd="0.002")  # 300 output tokens at $5/M fit; 20000 do not
     simple = dict(model=MODEL, messages=[{"role": "user", "content": "hi"}])
-    client(gateway, key).messages.create(**simple, max_tokens=300)
+    gateway.anthropic_sdk(key).messages.create(**simple, max_tokens=300)
     with pytest.raises(anthropic.APIStatusError) as caught:
-        client(gateway, key).messages.create(**simple, max_tokens=20000)
+        gateway.anthropic_sdk(key).messages.create(**simple, max_tokens=20000)
     assert caught.value.status_code == 402 and caught.value.body["error"]["type"] == "billing_error"
 
 
 def test_count_tokens_for_anthropic_models_and_a_clear_400_for_others(gateway, fake, demo_gateway):
     _, key = gateway.new_key(usd="0")  # counting is free
-    counted = client(gateway, key).messages.count_tokens(
+    counted = gateway.anthropic_sdk(key).messages.count_tokens(
         model=MODEL, messages=[{"role": "user", "content": "three words here"}])
     assert counted.input_tokens == 3 and fake.requests[-1]["model"] == "claude-haiku-4-5"
     _, demo_key = demo_gateway.new_key()
     with pytest.raises(anthropic.BadRequestError) as caught:
-        client(demo_gateway, demo_key).messages.count_tokens(model="alltoken/demo",
-                                                             messages=[{"role": "user", "content": "x"}])
+        demo_gateway.anthropic_sdk(demo_key).messages.count_tokens(model="alltoken/demo",
+                                                                   messages=[{"role": "user", "content": "x"}])
     assert "Anthropic models" in caught.value.body["error"]["message"]
 
 
@@ -126,15 +112,15 @@ def test_tool_round_trip_on_an_anthropic_model(gateway, fake, stream):
     fake.plan(tool_calls=[("get_weather", {"city": "Paris"})])
     request = dict(model=MODEL, max_tokens=500, tools=tools, messages=[{"role": "user", "content": "weather?"}])
     if stream:
-        with client(gateway, key).messages.stream(**request) as events:
+        with gateway.anthropic_sdk(key).messages.stream(**request) as events:
             first = events.get_final_message()
     else:
-        first = client(gateway, key).messages.create(**request)
+        first = gateway.anthropic_sdk(key).messages.create(**request)
     use = next(block for block in first.content if block.type == "tool_use")
     assert first.stop_reason == "tool_use" and use.input == {"city": "Paris"}
     followup = request["messages"] + [
         {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]}]
-    final = client(gateway, key).messages.create(**{**request, "messages": followup})
+    final = gateway.anthropic_sdk(key).messages.create(**{**request, "messages": followup})
     assert final.stop_reason == "end_turn" and final.content[0].text
     assert fake.requests[-1]["messages"][-1]["content"][0]["tool_use_id"] == use.id

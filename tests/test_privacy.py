@@ -1,7 +1,6 @@
 """Prompt and completion text never reach the database or the logs (canary strings prove it)."""
 
 import httpx
-import openai
 
 from .conftest import openai_config
 from .harness import Gateway
@@ -16,7 +15,7 @@ def test_canaries_appear_nowhere_in_the_database_or_logs(tmp_path, fake_openai):
     gateway = Gateway(tmp_path, openai_config(fake_openai)).start()
     try:
         _, key = gateway.new_key()
-        sdk = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+        sdk = gateway.sdk(key)
         messages = [{"role": "system", "content": f"system {PROMPT_CANARY}"},
                     {"role": "user", "content": f"user {PROMPT_CANARY}"}]
         reply = sdk.chat.completions.create(model="openai/gpt-4o-mini", messages=messages)

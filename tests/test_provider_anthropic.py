@@ -1,7 +1,6 @@
 """The `anthropic` provider: translator unit tests, then the real gateway in front of a fake
 Anthropic Messages API, driven with the official openai SDK."""
 
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from alltoken.providers.anthropic_translate import (DEFAULT_MAX_TOKENS, JSON_OBJ
                                                     StreamTranslator, TranslationError, to_chat_completion,
                                                     to_messages_request)
 
-from .fakes.anthropic_upstream import API_KEY, FakeAnthropic
+from .conftest import anthropic_config
+from .fakes.anthropic_upstream import API_KEY
 from .harness import Gateway, wait_for
-from .pricing_helpers import catalog_prices
+from .pricing_helpers import expected_cost
 
 SONNET = ModelTraits(max_output_tokens=64000)
 ADAPTIVE = ModelTraits(max_output_tokens=128000, adaptive_thinking=True)
@@ -427,17 +427,8 @@ MODEL = "anthropic/claude-haiku-4-5"
 
 
 @pytest.fixture(scope="module")
-def fake_anthropic():
-    fake = FakeAnthropic().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(tmp_path_factory, fake_anthropic):
-    config = {"providers": [{"id": "anthropic", "type": "anthropic", "api_key": API_KEY,
-                             "base_url": fake_anthropic.base_url}]}
-    gateway = Gateway(tmp_path_factory.mktemp("anthropic"), config).start()
+    gateway = Gateway(tmp_path_factory.mktemp("anthropic"), anthropic_config(fake_anthropic)).start()
     yield gateway
     gateway.stop()
 
@@ -454,25 +445,6 @@ def fake(fake_anthropic):
     return fake_anthropic
 
 
-def sdk(gateway, key):
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
-
-
-def expected_cost(model, fresh=0, cache_write=0, cache_read=0, output=0) -> Decimal:
-    price = catalog_prices(model)
-    return (fresh * price["prompt"] + cache_write * price["input_cache_write"]
-            + cache_read * price["input_cache_read"] + output * price["completion"])
-
-
-def balance(gateway, account) -> Decimal:
-    return Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"])
-
-
-def recorded_statuses(gateway, account) -> list[str]:
-    with sqlite3.connect(gateway.db_path) as db:
-        return [row[0] for row in db.execute("SELECT status FROM usage_records WHERE account_id = ?", (account,))]
-
-
 def test_catalog_prices_are_exact_decimals_with_cache_rates():
     catalog = yaml.safe_load((Path(__file__).parent.parent / "src/alltoken/billing/catalog/anthropic.yaml")
                              .read_text())
@@ -486,7 +458,7 @@ def test_catalog_prices_are_exact_decimals_with_cache_rates():
 def test_completion_reaches_anthropic_natively_and_costs_exactly_the_catalog_price(gateway, fake):
     account, key = gateway.new_key(usd="1")
     fake.plan(input_tokens=120, cache_creation_input_tokens=1000, cache_read_input_tokens=4000, output_tokens=33)
-    reply = sdk(gateway, key).chat.completions.create(
+    reply = gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
         stop=["STOP"], temperature=0.5)
     sent, headers = fake.requests[-1], fake.headers[-1]
@@ -500,15 +472,15 @@ def test_completion_reaches_anthropic_natively_and_costs_exactly_the_catalog_pri
     assert (usage.prompt_tokens, usage.completion_tokens) == (5120, 33)
     assert usage.prompt_tokens_details.cached_tokens == 4000
     assert usage.prompt_tokens_details.cache_write_tokens == 1000
-    cost = expected_cost(MODEL, fresh=120, cache_write=1000, cache_read=4000, output=33)
+    cost = expected_cost(MODEL, prompt=5120, completion=33, cached=4000, cache_write=1000)
     assert Decimal(str(usage.model_extra["cost"])) == cost
-    assert wait_for(lambda: balance(gateway, account) == Decimal(1) - cost, timeout=3)
+    assert wait_for(lambda: gateway.balance(account) == Decimal(1) - cost, timeout=3)
 
 
 def test_stream_relays_text_and_ends_with_exact_usage(gateway, key, fake):
     fake.plan(text="Streaming from the fake Claude, with ünïcödé.", input_tokens=60, cache_read_input_tokens=40,
               output_tokens=12)
-    chunks = list(sdk(gateway, key).chat.completions.create(
+    chunks = list(gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "stream please"}], stream=True, max_tokens=300))
     assert fake.requests[-1]["stream"] is True and fake.requests[-1]["max_tokens"] == 300
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -516,12 +488,12 @@ def test_stream_relays_text_and_ends_with_exact_usage(gateway, key, fake):
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     usage = chunks[-1].usage
     assert chunks[-1].choices == [] and (usage.prompt_tokens, usage.completion_tokens) == (100, 12)
-    assert Decimal(str(usage.model_extra["cost"])) == expected_cost(MODEL, fresh=60, cache_read=40, output=12)
+    assert Decimal(str(usage.model_extra["cost"])) == expected_cost(MODEL, prompt=100, completion=12, cached=40)
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_call_round_trip(gateway, key, fake, stream):
-    client = sdk(gateway, key)
+    client = gateway.sdk(key)
     messages = [{"role": "user", "content": "Weather in Paris?"}]
     if stream:
         chunks = list(client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL],
@@ -553,7 +525,7 @@ def test_images_reach_anthropic_as_native_blocks(gateway, key, fake):
     content = [{"type": "text", "text": "What is in these?"},
                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
                {"type": "image_url", "image_url": {"url": "https://example.com/photo.webp"}}]
-    sdk(gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": content}])
+    gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": content}])
     blocks = fake.requests[-1]["messages"][0]["content"]
     assert blocks[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
     assert blocks[2] == {"type": "image", "source": {"type": "url", "url": "https://example.com/photo.webp"}}
@@ -565,11 +537,11 @@ def test_reasoning_comes_back_as_reasoning_content(gateway, key, fake, stream):
     call = dict(model=MODEL, messages=[{"role": "user", "content": "Hello"}], reasoning_effort="medium",
                 max_tokens=4000)
     if stream:
-        chunks = list(sdk(gateway, key).chat.completions.create(**call, stream=True))
+        chunks = list(gateway.sdk(key).chat.completions.create(**call, stream=True))
         reasoning = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
                             for c in chunks if c.choices)
     else:
-        message = sdk(gateway, key).chat.completions.create(**call).choices[0].message
+        message = gateway.sdk(key).chat.completions.create(**call).choices[0].message
         reasoning = message.model_extra["reasoning_content"]
         assert message.model_extra["thinking_blocks"][0]["signature"].startswith("sig-fake")
     assert reasoning == "The user greets me; greet back."
@@ -577,8 +549,8 @@ def test_reasoning_comes_back_as_reasoning_content(gateway, key, fake, stream):
 
 
 def test_models_with_adaptive_thinking_get_it_from_the_catalog(gateway, key, fake):
-    sdk(gateway, key).chat.completions.create(model="anthropic/claude-sonnet-5", reasoning_effort="high",
-                                              messages=[{"role": "user", "content": "x"}])
+    gateway.sdk(key).chat.completions.create(model="anthropic/claude-sonnet-5", reasoning_effort="high",
+                                             messages=[{"role": "user", "content": "x"}])
     sent = fake.requests[-1]
     assert sent["model"] == "claude-sonnet-5" and sent["max_tokens"] == 128000
     assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"] == {"effort": "high"}
@@ -586,7 +558,7 @@ def test_models_with_adaptive_thinking_get_it_from_the_catalog(gateway, key, fak
 
 def test_a_request_anthropic_cannot_express_is_a_400_before_any_upstream_call(gateway, key, fake):
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], n=2)
+        gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], n=2)
     assert caught.value.body["param"] == "n" and fake.requests == []
 
 
@@ -598,12 +570,12 @@ def test_overloaded_529_is_a_retryable_503(gateway, fake, stream):
                           json={"model": MODEL, "messages": [{"role": "user", "content": "x"}], "stream": stream})
     assert response.status_code == 503 and response.headers["retry-after"] == "2"
     assert response.json()["error"]["code"] == "upstream_overloaded"
-    assert wait_for(lambda: recorded_statuses(gateway, account) == ["error"])
-    assert balance(gateway, account) == Decimal(1)
+    assert wait_for(lambda: gateway.recorded_statuses(account) == ["error"])
+    assert gateway.balance(account) == Decimal(1)
 
 
 def test_rate_limit_keeps_retry_after_and_auth_failure_is_neutral(gateway, key, fake):
-    client = sdk(gateway, key)
+    client = gateway.sdk(key)
     fake.plan(status=429, error_type="rate_limit_error", headers={"retry-after": "9"})
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
@@ -619,7 +591,7 @@ def test_rate_limit_keeps_retry_after_and_auth_failure_is_neutral(gateway, key, 
 def test_upstream_400_comes_back_with_its_message(gateway, key, fake):
     fake.plan(status=400, error_type="invalid_request_error")
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert caught.value.body["message"] == "fake failure 400"
 
 
@@ -662,10 +634,10 @@ def test_mid_stream_overload_ends_the_stream_with_an_error_and_charges_nothing(g
     account, key = gateway.new_key(usd="1")
     fake.plan(fail_mid_stream=True)
     with pytest.raises(openai.APIError):
-        list(sdk(gateway, key).chat.completions.create(
+        list(gateway.sdk(key).chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
-    assert wait_for(lambda: recorded_statuses(gateway, account) == ["error"])
-    assert balance(gateway, account) == Decimal(1)
+    assert wait_for(lambda: gateway.recorded_statuses(account) == ["error"])
+    assert gateway.balance(account) == Decimal(1)
 
 
 @pytest.mark.parametrize("plan", [{"malformed_event": True}, {"cut_stream": True}])

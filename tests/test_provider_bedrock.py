@@ -3,6 +3,7 @@ real gateway in front of a fake Bedrock that verifies signatures and speaks the 
 
 import asyncio
 import base64
+import dataclasses
 from decimal import Decimal
 
 import httpx
@@ -15,7 +16,7 @@ from botocore.credentials import Credentials
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
 from alltoken.billing.pricing import Usage
-from alltoken.config import ProviderConfig
+from alltoken.config import ProviderConfig, load_settings
 from alltoken.providers import bedrock as bedrock_module
 from alltoken.providers.base import ChatCall, ProviderError
 from alltoken.providers.bedrock import BedrockProvider, bedrock_error, upstream_error
@@ -48,7 +49,7 @@ from .fakes.bedrock_upstream import (
     verify_signature,
 )
 from .harness import Gateway, wait_for
-from .pricing_helpers import catalog_prices
+from .pricing_helpers import catalog_prices, expected_cost
 
 NOVA = "amazon/nova-pro"
 NOVA_UPSTREAM = "amazon.nova-pro-v1:0"
@@ -484,29 +485,12 @@ def key(gateway):
     return gateway.new_key(usd="50")[1]
 
 
-def sdk(gateway, key):
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
-
-
-def expected_cost(public_id: str, prompt: int, completion: int, cached: int = 0, cache_write: int = 0,
-                  prices: dict | None = None) -> Decimal:
-    price = {k: Decimal(v) for k, v in prices.items()} if prices else catalog_prices(public_id)
-    return ((prompt - cached - cache_write) * price["prompt"]
-            + cached * price.get("input_cache_read", price["prompt"])
-            + cache_write * price.get("input_cache_write", price["prompt"])
-            + completion * price["completion"])
-
-
-def balance(gateway, account) -> Decimal:
-    return Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"])
-
-
 @pytest.mark.parametrize("stream", [False, True])
 def test_completion_is_signed_translated_and_billed_at_the_catalog_price(gateway, bedrock, stream):
     account, key = gateway.new_key(usd="2")
     bedrock.plan(input_tokens=300, output_tokens=120, cache_read=1000, cache_write=50)
     messages = [{"role": "system", "content": "Be brief."}, {"role": "system", "content": "Be kind."}, user("hi")]
-    client = sdk(gateway, key)
+    client = gateway.sdk(key)
     if stream:
         chunks = list(client.chat.completions.create(model=NOVA, messages=messages, stream=True, max_tokens=200))
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -523,11 +507,11 @@ def test_completion_is_signed_translated_and_billed_at_the_catalog_price(gateway
     assert usage.prompt_tokens_details.cached_tokens == 1000
     expected = expected_cost(NOVA, prompt=1350, completion=120, cached=1000, cache_write=50)
     assert Decimal(str(usage.model_extra["cost"])) == expected
-    assert wait_for(lambda: balance(gateway, account) == Decimal(2) - expected, timeout=3)
+    assert wait_for(lambda: gateway.balance(account) == Decimal(2) - expected, timeout=3)
 
 
 def test_tool_call_round_trip(gateway, bedrock, key):
-    client = sdk(gateway, key)
+    client = gateway.sdk(key)
     messages = [user("Weather in Paris?")]
     first = client.chat.completions.create(model=NOVA, messages=messages, tools=[WEATHER_TOOL], tool_choice="auto")
     call = first.choices[0].message.tool_calls[0]
@@ -549,7 +533,7 @@ def test_tool_call_round_trip(gateway, bedrock, key):
 def test_streamed_parallel_tool_calls(gateway, bedrock, key):
     bedrock.plan(tool_calls=[ToolCall("get_weather", {"city": "Paris"}, "tooluse_a"),
                              ToolCall("get_weather", {"city": "東京"}, "tooluse_b")])
-    chunks = list(sdk(gateway, key).chat.completions.create(
+    chunks = list(gateway.sdk(key).chat.completions.create(
         model=NOVA, messages=[user("two cities")], tools=[WEATHER_TOOL], tool_choice="required", stream=True))
     calls: dict[int, dict] = {}
     for chunk in chunks:
@@ -564,7 +548,7 @@ def test_streamed_parallel_tool_calls(gateway, bedrock, key):
 def test_an_image_arrives_as_a_native_image_block(gateway, bedrock, key):
     content = [{"type": "text", "text": "what is this?"},
                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}", "detail": "low"}}]
-    sdk(gateway, key).chat.completions.create(model=NOVA, messages=[{"role": "user", "content": content}])
+    gateway.sdk(key).chat.completions.create(model=NOVA, messages=[{"role": "user", "content": content}])
     assert bedrock.requests[0]["messages"][0]["content"] == [
         {"text": "what is this?"}, {"image": {"format": "png", "source": {"bytes": PNG}}}]
 
@@ -572,7 +556,7 @@ def test_an_image_arrives_as_a_native_image_block(gateway, bedrock, key):
 def test_an_https_image_on_a_private_address_is_refused_before_bedrock(gateway, bedrock, key):
     content = [{"type": "image_url", "image_url": {"url": "https://127.0.0.1/cat.png"}}]
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(gateway, key).chat.completions.create(model=NOVA, messages=[{"role": "user", "content": content}])
+        gateway.sdk(key).chat.completions.create(model=NOVA, messages=[{"role": "user", "content": content}])
     assert caught.value.body["code"] == "invalid_image_url"
     assert bedrock.requests == []
 
@@ -582,12 +566,12 @@ def test_reasoning_comes_back_as_reasoning_content(gateway, bedrock, key, stream
     bedrock.plan(reasoning="Let me think.", text="42")
     call = dict(model=CLAUDE, messages=[user("meaning of life?")], reasoning_effort="high", max_tokens=20000)
     if stream:
-        chunks = list(sdk(gateway, key).chat.completions.create(**call, stream=True))
+        chunks = list(gateway.sdk(key).chat.completions.create(**call, stream=True))
         deltas = [c.choices[0].delta for c in chunks if c.choices]
         reasoning = "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas)
         text = "".join(d.content or "" for d in deltas)
     else:
-        message = sdk(gateway, key).chat.completions.create(**call).choices[0].message
+        message = gateway.sdk(key).chat.completions.create(**call).choices[0].message
         reasoning, text = message.model_extra["reasoning_content"], message.content
     assert (reasoning, text) == ("Let me think.", "42")
     assert bedrock.model_ids == [CLAUDE_UPSTREAM]
@@ -618,7 +602,7 @@ def test_bedrock_errors_arrive_with_the_right_status_and_shape(gateway, bedrock,
 def test_an_exception_frame_before_any_event_is_an_http_error(gateway, bedrock, key):
     bedrock.plan(exception_first="throttlingException")
     with pytest.raises(openai.RateLimitError) as caught:
-        list(sdk(gateway, key).chat.completions.create(model=NOVA, messages=[user("x")], stream=True))
+        list(gateway.sdk(key).chat.completions.create(model=NOVA, messages=[user("x")], stream=True))
     assert caught.value.body["code"] == "upstream_rate_limited"
 
 
@@ -628,13 +612,13 @@ def test_a_failure_mid_stream_ends_with_an_error_event_and_costs_nothing(gateway
     account, key = gateway.new_key(usd="1")
     bedrock.plan(**failure)
     with pytest.raises(openai.APIError):
-        list(sdk(gateway, key).chat.completions.create(model=NOVA, messages=[user("x")], stream=True))
-    assert balance(gateway, account) == Decimal(1)
+        list(gateway.sdk(key).chat.completions.create(model=NOVA, messages=[user("x")], stream=True))
+    assert gateway.balance(account) == Decimal(1)
 
 
 def test_bedrock_rejecting_a_parameter_keeps_its_message(gateway, bedrock, key):
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(gateway, key).chat.completions.create(model=NOVA, messages=[user("x")], temperature=1.5)
+        gateway.sdk(key).chat.completions.create(model=NOVA, messages=[user("x")], temperature=1.5)
     assert caught.value.body["message"] == "inferenceConfig.temperature must be between 0 and 1"
 
 
@@ -686,6 +670,22 @@ async def test_a_session_token_from_options_is_signed_and_sent(bedrock):
     assert chunks[-1]["usage"]["total_tokens"] == 34
 
 
+async def test_temporary_credentials_from_the_environment_sign_with_their_session_token(bedrock, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                                  "AWS_SESSION_TOKEN": SESSION_TOKEN, "AWS_REGION": REGION})
+    config = dataclasses.replace(settings.providers[0], base_url=bedrock.base_url)
+    transport = Transport()
+    try:
+        result = await BedrockProvider(config, transport).chat(
+            ChatCall({"model": NOVA_UPSTREAM, "messages": [user("x")]}, "req-env"))
+    finally:
+        await transport.close()
+    assert bedrock.headers[0]["X-Amz-Security-Token"] == SESSION_TOKEN
+    assert result.body["choices"][0]["message"]["content"] == bedrock.default.text
+
+
 # ================================================================ embeddings: Titan Text Embeddings V2 (InvokeModel)
 
 
@@ -711,7 +711,7 @@ def test_the_fake_checks_titan_bodies_as_bedrock_does():
 def test_sdk_embeddings_are_signed_invocations_decoded_to_titans_vectors_at_the_exact_price(gateway, bedrock):
     account, key = gateway.new_key(usd="1")
     texts = ["first text", "the second text, in ünïcode 日本語", "3"]
-    result = sdk(gateway, key).embeddings.create(model=TITAN, input=texts)     # base64 on the wire
+    result = gateway.sdk(key).embeddings.create(model=TITAN, input=texts)     # base64 on the wire
     assert sorted(b["inputText"] for b in bedrock.requests) == sorted(texts)  # concurrent: any arrival order
     assert all(b == {"inputText": b["inputText"]} for b in bedrock.requests)
     assert bedrock.model_ids == [TITAN_UPSTREAM] * 3 and bedrock.operations == ["invoke"] * 3
@@ -722,12 +722,12 @@ def test_sdk_embeddings_are_signed_invocations_decoded_to_titans_vectors_at_the_
     cost = tokens * catalog_prices(TITAN)["prompt"]
     assert result.usage.prompt_tokens == result.usage.total_tokens == tokens
     assert Decimal(str(result.usage.model_extra["cost"])) == cost
-    assert wait_for(lambda: balance(gateway, account) == 1 - cost, timeout=3)
+    assert wait_for(lambda: gateway.balance(account) == 1 - cost, timeout=3)
 
 
 def test_float_embeddings_with_dimensions_keep_input_order_across_many_calls(gateway, bedrock, key):
     texts = [f"text number {n}" for n in range(40)]
-    result = sdk(gateway, key).embeddings.create(model=TITAN, input=texts, dimensions=256, encoding_format="float")
+    result = gateway.sdk(key).embeddings.create(model=TITAN, input=texts, dimensions=256, encoding_format="float")
     assert sorted(bedrock.requests, key=lambda b: int(b["inputText"].split()[-1])) == [
         {"inputText": t, "dimensions": 256} for t in texts]
     assert [d.embedding for d in result.data] == [embedding_for(t, 256) for t in texts]
@@ -748,7 +748,7 @@ def test_a_throttled_invocation_fails_the_request_with_a_429_that_costs_nothing(
     response = _embed(gateway, key, input=["one", "two", "three"])
     assert response.status_code == 429 and response.json()["error"]["code"] == "upstream_rate_limited"
     assert response.headers["x-alltoken-provider"] == "bedrock-us"
-    assert balance(gateway, account) == Decimal(1)
+    assert gateway.balance(account) == Decimal(1)
 
 
 async def test_invocations_run_a_bounded_number_at_a_time_in_order_and_stop_at_the_first_failure():

@@ -581,10 +581,6 @@ def key(gemini_gateway) -> str:
     return gemini_gateway.new_key(usd="100")[1]
 
 
-def sdk(gateway, key) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
-
-
 def test_the_fake_is_as_strict_as_gemini(upstream):
     url = upstream.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
     user = {"role": "user", "parts": [{"text": "x"}]}
@@ -597,7 +593,7 @@ def test_the_fake_is_as_strict_as_gemini(upstream):
 
 
 def test_a_completion_reaches_gemini_in_its_native_form(gemini_gateway, upstream, key):
-    reply = sdk(gemini_gateway, key).chat.completions.create(
+    reply = gemini_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "system", "content": "Be kind."}, {"role": "user", "content": "hi"}],
         max_tokens=64, temperature=0.5)
     assert reply.choices[0].message.content == upstream.default.text
@@ -610,7 +606,7 @@ def test_a_completion_reaches_gemini_in_its_native_form(gemini_gateway, upstream
 
 
 def test_a_stream_relays_text_then_a_usage_chunk(gemini_gateway, upstream, key):
-    chunks = list(sdk(gemini_gateway, key).chat.completions.create(
+    chunks = list(gemini_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True))
     assert upstream.paths[-1] == "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == upstream.default.text
@@ -621,7 +617,7 @@ def test_a_stream_relays_text_then_a_usage_chunk(gemini_gateway, upstream, key):
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_tool_call_round_trip(gemini_gateway, upstream, stream, key):
-    client = sdk(gemini_gateway, key)
+    client = gemini_gateway.sdk(key)
     messages = [{"role": "user", "content": "Weather in Paris?"}]
     if stream:
         chunks = list(client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL],
@@ -649,7 +645,7 @@ def test_a_tool_call_round_trip(gemini_gateway, upstream, stream, key):
 
 
 def test_gemini_3_tool_calls_keep_their_thought_signature_across_turns(gemini_gateway, upstream, key):
-    client = sdk(gemini_gateway, key)
+    client = gemini_gateway.sdk(key)
     upstream.plan(calls=[("get_weather", {"city": "Oslo"}), ("get_weather", {"city": "Rome"})], signature=SIGNATURE)
     messages = [{"role": "user", "content": "Oslo and Rome?"}]
     reply = client.chat.completions.create(model="google/gemini-3-flash-preview", messages=messages,
@@ -665,7 +661,7 @@ def test_gemini_3_tool_calls_keep_their_thought_signature_across_turns(gemini_ga
 
 
 def test_an_image_input_arrives_as_inline_data(gemini_gateway, upstream, key):
-    sdk(gemini_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
+    gemini_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
         {"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": PNG_URL}}]}])
     assert upstream.requests[-1]["contents"][0]["parts"][1] == {
         "inlineData": {"mimeType": "image/png", "data": base64.b64encode(PNG).decode()}}
@@ -673,21 +669,21 @@ def test_an_image_input_arrives_as_inline_data(gemini_gateway, upstream, key):
 
 def test_an_https_image_on_a_private_address_is_refused_by_the_gateway(gemini_gateway, upstream, key):
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(gemini_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
+        gemini_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "https://169.254.169.254/latest/meta-data"}}]}])
     assert caught.value.body["code"] == "invalid_image_url" and upstream.requests == []
 
 
 def test_reasoning_comes_back_as_reasoning_content(gemini_gateway, upstream, key):
     upstream.plan(thoughts="Let me think.", thoughts_tokens=12)
-    reply = sdk(gemini_gateway, key).chat.completions.create(
+    reply = gemini_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "2+2?"}], reasoning_effort="low")
     assert reply.choices[0].message.model_extra["reasoning_content"] == "Let me think."
     assert upstream.requests[-1]["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 1024,
                                                                            "includeThoughts": True}
     assert reply.usage.completion_tokens_details.reasoning_tokens == 12
     upstream.plan(thoughts="Hmm.", thoughts_tokens=3)
-    chunks = list(sdk(gemini_gateway, key).chat.completions.create(
+    chunks = list(gemini_gateway.sdk(key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "2+2?"}], reasoning_effort="low", stream=True))
     assert chunks[0].choices[0].delta.model_extra["reasoning_content"] == "Hmm."
 
@@ -698,7 +694,7 @@ def test_usage_and_cost_are_exact(gemini_gateway, upstream, stream):
     account, key = gemini_gateway.new_key(usd="2")
     upstream.plan(prompt_tokens=1234, candidates_tokens=500, thoughts_tokens=67, cached_tokens=200)
     messages = [{"role": "user", "content": "price me"}]
-    client = sdk(gemini_gateway, key)
+    client = gemini_gateway.sdk(key)
     if stream:
         usage = list(client.chat.completions.create(model=model, messages=messages, stream=True))[-1].usage
     else:
@@ -708,9 +704,7 @@ def test_usage_and_cost_are_exact(gemini_gateway, upstream, stream):
     assert usage.prompt_tokens_details.cached_tokens == 200
     assert usage.completion_tokens_details.reasoning_tokens == 67
     assert Decimal(str(usage.model_extra["cost"])) == expected
-    left = Decimal(2) - expected
-    balance = lambda: Decimal(gemini_gateway.cli("credits", "balance", "--account", account)["balance_usd"])  # noqa: E731
-    assert wait_for(lambda: balance() == left, timeout=3)
+    assert wait_for(lambda: gemini_gateway.balance(account) == Decimal(2) - expected, timeout=3)
 
 
 def _post(gateway, key, **body):
@@ -764,7 +758,7 @@ def test_a_stream_that_breaks_ends_with_an_error_and_costs_nothing(gemini_gatewa
 
 def test_a_blocked_prompt_is_a_content_filter_finish(gemini_gateway, upstream, key):
     upstream.plan(block_reason="SAFETY")
-    reply = sdk(gemini_gateway, key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+    reply = gemini_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert reply.choices[0].finish_reason == "content_filter" and reply.choices[0].message.content is None
 
 
@@ -795,7 +789,7 @@ def test_the_fake_embeds_as_strictly_as_gemini(upstream):
 def test_sdk_embeddings_decode_to_the_vectors_gemini_sent_at_the_exact_price(gemini_gateway, upstream):
     account, key = gemini_gateway.new_key(usd="1")
     texts = ["héllo wörld 日本語", "a second, longer input text"]
-    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=texts)   # base64 on the wire
+    result = gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input=texts)   # base64 on the wire
     assert upstream.paths == [EMBED_URL_PATH] and upstream.headers[0]["x-goog-api-key"] == API_KEY
     assert upstream.requests == [_embed_request(texts)]
     assert [d.index for d in result.data] == [0, 1] and result.model == EMBED_MODEL
@@ -805,21 +799,20 @@ def test_sdk_embeddings_decode_to_the_vectors_gemini_sent_at_the_exact_price(gem
     cost = tokens * catalog_prices(EMBED_MODEL)["prompt"]
     assert result.usage.prompt_tokens == result.usage.total_tokens == tokens
     assert Decimal(str(result.usage.model_extra["cost"])) == cost
-    assert wait_for(lambda: Decimal(gemini_gateway.cli("credits", "balance", "--account", account)["balance_usd"])
-                    == 1 - cost, timeout=3)
+    assert wait_for(lambda: gemini_gateway.balance(account) == 1 - cost, timeout=3)
 
 
 def test_float_embeddings_with_dimensions_are_passed_on_exactly(gemini_gateway, upstream, key):
-    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input="just one text", dimensions=768,
-                                                         encoding_format="float")
+    result = gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input="just one text", dimensions=768,
+                                                       encoding_format="float")
     assert upstream.requests == [_embed_request(["just one text"], outputDimensionality=768)]
     assert result.data[0].embedding == embedding_for("just one text", 768)
 
 
 def test_more_than_a_batch_of_inputs_is_split_and_kept_in_order(gemini_gateway, upstream, key):
     texts = [f"input number {n}" for n in range(250)]
-    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=texts, dimensions=4,
-                                                         encoding_format="float")
+    result = gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input=texts, dimensions=4,
+                                                       encoding_format="float")
     assert sorted(len(r["requests"]) for r in upstream.requests) == [50, 100, 100]
     assert [d.embedding for d in result.data] == [embedding_for(t, 4) for t in texts]
     assert result.usage.prompt_tokens == 3 * 250
@@ -828,7 +821,7 @@ def test_more_than_a_batch_of_inputs_is_split_and_kept_in_order(gemini_gateway, 
 def test_without_usage_metadata_the_estimate_is_billed(gemini_gateway, upstream, key):
     upstream.plan(embedding_usage=False)
     texts = ["four", "nine chars"]           # 4 and 10 characters: 1 and 3 tokens at four characters a token
-    result = sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=texts, encoding_format="float")
+    result = gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input=texts, encoding_format="float")
     assert result.usage.prompt_tokens == 4
     assert Decimal(str(result.usage.model_extra["cost"])) == 4 * catalog_prices(EMBED_MODEL)["prompt"]
 
@@ -836,7 +829,7 @@ def test_without_usage_metadata_the_estimate_is_billed(gemini_gateway, upstream,
 def test_token_id_inputs_are_a_400_that_never_reaches_gemini(gemini_gateway, upstream, key):
     for token_ids in ([1, 2, 3], [[1, 2], [3]]):
         with pytest.raises(openai.BadRequestError) as caught:
-            sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input=token_ids)
+            gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input=token_ids)
         assert caught.value.body["param"] == "input" and "token ids" in caught.value.body["message"]
     assert upstream.requests == []
 
@@ -850,6 +843,6 @@ def test_embedding_errors_arrive_with_the_right_status_and_cost_nothing(gemini_g
     assert response.status_code == 429 and response.headers["retry-after"] == "5"
     assert response.json()["error"]["code"] == "upstream_rate_limited"
     with pytest.raises(openai.BadRequestError) as caught:     # Gemini's own 400 keeps its message
-        sdk(gemini_gateway, key).embeddings.create(model=EMBED_MODEL, input="x", dimensions=EMBEDDING_SIZE + 1)
+        gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input="x", dimensions=EMBEDDING_SIZE + 1)
     assert "output_dimensionality" in caught.value.body["message"]
     assert gemini_gateway.cli("credits", "balance", "--account", account)["balance_usd"] == "1.000000"

@@ -113,7 +113,7 @@ def upstream(fake_llama):
 @pytest.fixture(scope="module")
 def client(gateway):
     _, key = gateway.new_key(usd="100")
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+    return gateway.sdk(key)
 
 
 def test_completion_and_its_exact_cost(client, upstream):

@@ -307,7 +307,7 @@ def upstream(fake_mistral):
 @pytest.fixture(scope="module")
 def client(gateway):
     _, key = gateway.new_key(usd="100")
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+    return gateway.sdk(key)
 
 
 def test_completion_reaches_mistral_in_its_own_dialect_and_costs_the_catalog_price(client, upstream):
@@ -438,14 +438,14 @@ def test_a_bad_upstream_key_is_a_neutral_502(client, upstream):
 def test_a_broken_stream_ends_with_an_error_event_and_costs_nothing(gateway, upstream, failure):
     account, key = gateway.new_key(usd="1")
     upstream.plan(text="one two three", **{failure: True})
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+    client = gateway.sdk(key)
     with pytest.raises(openai.APIError):
         list(client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
-    assert wait_for(lambda: Decimal(gateway.cli("credits", "balance", "--account", account)["balance_usd"]) == 1)
+    assert wait_for(lambda: gateway.balance(account) == 1)
 
 
 def test_the_catalog_models_are_listed_with_their_prices(gateway):
-    models = {m.id: m for m in openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused").models.list().data}
+    models = {m.id: m for m in gateway.sdk("unused").models.list().data}
     large = models["mistralai/mistral-large-latest"].model_extra
     assert large["providers"] == ["mistral"] and large["pricing"]["prompt"] == "0.0000005"
     assert models["mistralai/mistral-embed"].model_extra["pricing"]["prompt"] == "0.0000001"

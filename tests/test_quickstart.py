@@ -4,13 +4,9 @@ import openai
 import pytest
 
 
-def client(gateway, key):
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
-
-
 def test_completion_with_the_openai_sdk(demo_gateway):
     _, key = demo_gateway.new_key()
-    reply = client(demo_gateway, key).chat.completions.create(
+    reply = demo_gateway.sdk(key).chat.completions.create(
         model="alltoken/demo", messages=[{"role": "user", "content": "hello gateway"}])
     assert reply.id.startswith("gen-")
     assert reply.model == "alltoken/demo"
@@ -22,7 +18,7 @@ def test_completion_with_the_openai_sdk(demo_gateway):
 
 def test_stream_with_the_openai_sdk_matches_the_plain_reply(demo_gateway):
     _, key = demo_gateway.new_key()
-    sdk = client(demo_gateway, key)
+    sdk = demo_gateway.sdk(key)
     messages = [{"role": "user", "content": "stream this please"}]
     plain = sdk.chat.completions.create(model="alltoken/demo", messages=messages)
     chunks = list(sdk.chat.completions.create(model="alltoken/demo", messages=messages, stream=True))
@@ -37,7 +33,7 @@ def test_stream_with_the_openai_sdk_matches_the_plain_reply(demo_gateway):
 
 def test_demo_tool_call_round_trip(demo_gateway):
     _, key = demo_gateway.new_key()
-    sdk = client(demo_gateway, key)
+    sdk = demo_gateway.sdk(key)
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
         "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
     messages = [{"role": "user", "content": "weather in Paris?"}]
@@ -51,7 +47,7 @@ def test_demo_tool_call_round_trip(demo_gateway):
 
 
 def test_models_lists_the_demo_model_with_pricing(demo_gateway):
-    models = openai.OpenAI(base_url=demo_gateway.url + "/v1", api_key="unused").models.list()
+    models = demo_gateway.sdk("unused").models.list()
     demo = next(m for m in models.data if m.id == "alltoken/demo")
     extra = demo.model_extra
     assert extra["context_length"] > 0 and extra["providers"] == ["demo"]
@@ -60,7 +56,7 @@ def test_models_lists_the_demo_model_with_pricing(demo_gateway):
 
 def test_max_tokens_truncates_with_finish_reason_length(demo_gateway):
     _, key = demo_gateway.new_key()
-    reply = client(demo_gateway, key).chat.completions.create(
+    reply = demo_gateway.sdk(key).chat.completions.create(
         model="alltoken/demo", messages=[{"role": "user", "content": "a b c d e f g h"}], max_tokens=3)
     assert reply.choices[0].finish_reason == "length"
     assert reply.usage.completion_tokens == 3
@@ -70,6 +66,6 @@ def test_max_tokens_truncates_with_finish_reason_length(demo_gateway):
 def test_unknown_model_is_a_404_in_the_sdk(demo_gateway, stream):
     _, key = demo_gateway.new_key()
     with pytest.raises(openai.NotFoundError) as caught:
-        client(demo_gateway, key).chat.completions.create(
+        demo_gateway.sdk(key).chat.completions.create(
             model="nobody/nothing", messages=[{"role": "user", "content": "x"}], stream=stream)
     assert caught.value.body["code"] == "model_not_found"

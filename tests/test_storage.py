@@ -174,7 +174,8 @@ def _event(rid, account_id, key_id, cost):
                       upstream_model="gpt-4o-mini", endpoint="chat", streamed=False, prompt_tokens=10,
                       completion_tokens=5, cached_tokens=0, cache_write_tokens=0, reasoning_tokens=0,
                       cost_units=cost, latency_ms=12, ttft_ms=None, status="ok", http_status=200, error_code=None,
-                      finish_reason="stop", created_at=datetime.now(UTC))
+                      finish_reason="stop", attempts=[{"route": "openai/gpt-4o-mini", "status": "ok"}],
+                      created_at=datetime.now(UTC))
 
 
 async def test_a_first_use_right_after_a_grant_sees_the_grant(engine):

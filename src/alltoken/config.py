@@ -18,6 +18,8 @@ ENV_PROVIDERS = {
     "llama": "LLAMA_API_KEY",
 }
 
+STRATEGIES = ("priority", "weighted", "price", "latency", "throughput")
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -42,6 +44,7 @@ class RouteConfig:
     provider: str
     model: str
     pricing: dict | None = None
+    weight: float = 1.0            # for the weighted strategy
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class ModelConfig:
     context_length: int | None = None
     max_output_tokens: int | None = None
     kind: str | None = None        # chat | embedding; from the catalog when the route's model is there
+    strategy: str = "priority"     # priority | weighted | price | latency | throughput
 
 
 @dataclass
@@ -69,6 +73,10 @@ class Settings:
     usage_flush_interval: float = 0.2
     cache_refresh_interval: float = 0.25
     upstream_timeout_seconds: float = 600.0
+    first_byte_timeout_seconds: float = 120.0   # a route that has not started answering by then is failed over
+    route_retries: int = 1                      # extra tries of the last route after a retryable failure
+    max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
+    breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     config_path: Path | None = None
 
 
@@ -82,6 +90,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     _apply_scalars(settings, {k: v for k, v in (overrides or {}).items() if v is not None}, source="flag")
     settings.providers = _providers(raw.get("providers"), env, settings.notices)
     settings.models = _models(raw.get("models"))
+    settings.breaker = _breaker(raw.get("breaker"))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -119,7 +128,8 @@ def _env_scalars(env) -> dict:
 
 _SCALARS = {"database_url": str, "redis_url": str, "host": str, "port": int, "workers": int,
             "shutdown_grace_seconds": float, "usage_flush_interval": float,
-            "cache_refresh_interval": float, "upstream_timeout_seconds": float}
+            "cache_refresh_interval": float, "upstream_timeout_seconds": float,
+            "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float}
 
 
 def _apply_scalars(settings: Settings, values: dict, source: str) -> None:
@@ -159,9 +169,11 @@ def _providers_from_env(env, notices: list[str]) -> list[ProviderConfig]:
 
     found = [ProviderConfig(id=kind, type=kind, api_key=env[var]) for kind, var in ENV_PROVIDERS.items() if env.get(var)]
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        session_token = env.get("AWS_SESSION_TOKEN")     # temporary (STS) credentials need it to sign
         found.append(ProviderConfig(id="bedrock", type="bedrock", region=env.get("AWS_REGION", "us-east-1"),
                                     aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]))
+                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                    options={"aws_session_token": session_token} if session_token else {}))
     for provider in found:
         if provider.type not in AVAILABLE_TYPES:
             notices.append(f"credentials for {provider.type} are set in the environment, but that provider is not "
@@ -190,12 +202,32 @@ def _model(entry) -> ModelConfig:
         pricing = route.get("pricing")
         if pricing is not None and not isinstance(pricing, dict):
             raise ConfigError(f"model {entry['id']}: pricing must be a mapping of USD-per-token strings")
-        parsed.append(RouteConfig(provider=str(route["provider"]), model=str(route["model"]), pricing=pricing))
+        weight = route.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+            raise ConfigError(f"model {entry['id']}: a route weight must be a positive number, got {weight!r}")
+        parsed.append(RouteConfig(provider=str(route["provider"]), model=str(route["model"]), pricing=pricing,
+                                  weight=float(weight)))
     kind = entry.get("kind")
     if kind not in (None, "chat", "embedding"):
         raise ConfigError(f"model {entry['id']}: kind must be chat or embedding, got {kind!r}")
-    return ModelConfig(id=entry["id"], routes=tuple(parsed), name=entry.get("name"), kind=kind,
+    strategy = entry.get("strategy", "priority")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"model {entry['id']}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    return ModelConfig(id=entry["id"], routes=tuple(parsed), name=entry.get("name"), kind=kind, strategy=strategy,
                        context_length=entry.get("context_length"), max_output_tokens=entry.get("max_output_tokens"))
+
+
+def _breaker(raw) -> dict:
+    if raw is None:
+        return {}
+    known = {"consecutive_failures": int, "failure_rate": float, "min_requests": int,
+             "rate_window_seconds": float, "cooldown_seconds": float}
+    if not isinstance(raw, dict) or set(raw) - set(known):
+        raise ConfigError(f"breaker: expected a mapping with any of {', '.join(known)}")
+    try:
+        return {name: known[name](value) for name, value in raw.items()}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"breaker: {exc}") from exc
 
 
 def _check(settings: Settings) -> None:

@@ -7,13 +7,12 @@ does not end in tool results. Everything it accepted is kept in `fake.requests` 
 """
 
 import asyncio
-import collections
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
-from .server import ThreadedServer
+from .scripted import ScriptedFake
 
 API_KEY = "sk-ant-fake-upstream-key"
 VERSION = "2023-06-01"
@@ -49,37 +48,12 @@ class Plan:
     cut_stream: bool = False               # connection closed after the first text delta
 
 
-class FakeAnthropic:
+class FakeAnthropic(ScriptedFake[Plan]):
     def __init__(self):
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self._plans: collections.deque[Plan] = collections.deque()
-        self.default = Plan()
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
-        self._server = ThreadedServer(app)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url
-
-    def start(self) -> "FakeAnthropic":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def plan(self, **changes) -> Plan:
-        plan = Plan(**changes)
-        self._plans.append(plan)
-        return plan
-
-    def reset(self) -> None:
-        self._plans.clear()
-        self.requests.clear()
-        self.headers.clear()
+        super().__init__(app, Plan)
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("x-api-key") != API_KEY:
@@ -93,9 +67,8 @@ class FakeAnthropic:
         problem = request_problem(body)
         if problem:
             return error_response(400, "invalid_request_error", problem)
-        self.requests.append(body)
-        self.headers.append(dict(request.headers))
-        plan = self._plans.popleft() if self._plans else self.default
+        self._record(request, body)
+        plan = self._take_plan()
         if plan.delay:
             await asyncio.sleep(plan.delay)
         if plan.status != 200:
@@ -105,7 +78,6 @@ class FakeAnthropic:
             return await _stream(request, body, plan, blocks)
         return web.Response(body=orjson.dumps(_message(body, plan, blocks)), content_type="application/json")
 
-
     async def _count_tokens(self, request: web.Request) -> web.Response:
         """Counts one token per whitespace-separated word of the user text (max_tokens not required)."""
         if request.headers.get("x-api-key") != API_KEY or request.headers.get("anthropic-version") != VERSION:
@@ -113,7 +85,7 @@ class FakeAnthropic:
         body = orjson.loads(await request.read())
         if not isinstance(body.get("model"), str) or not isinstance(body.get("messages"), list):
             return error_response(400, "invalid_request_error", "model and messages: Field required")
-        self.requests.append(body)
+        self._record(request, body)
         words = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
         return web.Response(body=orjson.dumps({"input_tokens": words}), content_type="application/json")
 

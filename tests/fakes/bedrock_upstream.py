@@ -14,7 +14,6 @@ Tests script it with `fake.plan(...)`; everything it accepted is kept in `fake.r
 import asyncio
 import base64
 import binascii
-import collections
 import datetime
 import hashlib
 import hmac
@@ -31,7 +30,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from .server import ThreadedServer
+from .scripted import ScriptedFake
 
 ACCESS_KEY_ID = "AKIAFAKEBEDROCK00001"
 SECRET_ACCESS_KEY = "fake/Bedrock+Secret/Key0000000000000000"
@@ -85,40 +84,18 @@ class Plan:
     headers: dict = field(default_factory=dict)
 
 
-class FakeBedrock:
+class FakeBedrock(ScriptedFake[Plan]):
     def __init__(self):
-        self.requests: list[dict] = []
-        self.model_ids: list[str] = []
-        self.operations: list[str] = []
-        self.headers: list[dict] = []
-        self._plans: collections.deque[Plan] = collections.deque()
-        self.default = Plan()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/{tail:.*}", self._handle)
-        self._server = ThreadedServer(app)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url
-
-    def start(self) -> "FakeBedrock":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def plan(self, **changes) -> Plan:
-        plan = Plan(**changes)
-        self._plans.append(plan)
-        return plan
+        super().__init__(app, Plan)
+        self.model_ids: list[str] = []      # decoded from the path, as Bedrock reads it
+        self.operations: list[str] = []     # converse, converse-stream or invoke
 
     def reset(self) -> None:
-        self._plans.clear()
-        self.requests.clear()
+        super().reset()
         self.model_ids.clear()
         self.operations.clear()
-        self.headers.clear()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -136,11 +113,10 @@ class FakeBedrock:
         problem = validate_titan(model_id, body) if invoke else validate_converse(body)
         if problem:
             return aws_error("ValidationException", problem)
-        self.requests.append(body)
+        self._record(request, body)
         self.model_ids.append(model_id)
         self.operations.append(route["op"])
-        self.headers.append(dict(request.headers))
-        plan = self._plans.popleft() if self._plans else self.default
+        plan = self._take_plan()
         if plan.error:
             return aws_error(plan.error, plan.error_message, headers=plan.headers)
         if invoke:

@@ -19,14 +19,13 @@ Everything it received is kept in `fake.requests` (with `fake.paths` and `fake.h
 import asyncio
 import base64
 import binascii
-import collections
 import hashlib
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
-from .server import ThreadedServer
+from .scripted import ScriptedFake
 
 API_KEY = "fake-gemini-key"
 SIGNATURE = base64.b64encode(b"\x01signature/+bytes\xff").decode()
@@ -75,38 +74,16 @@ class Plan:
     embedding_usage: bool = True             # usageMetadata on a batchEmbedContents answer
 
 
-class FakeGemini:
+class FakeGemini(ScriptedFake[Plan]):
     def __init__(self):
-        self.requests: list[dict] = []
-        self.paths: list[str] = []
-        self.headers: list[dict] = []
-        self._plans: collections.deque[Plan] = collections.deque()
-        self.default = Plan()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1beta/models/{target}", self._handle)
-        self._server = ThreadedServer(app)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url
-
-    def start(self) -> "FakeGemini":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def plan(self, **changes) -> Plan:
-        plan = Plan(**changes)
-        self._plans.append(plan)
-        return plan
+        super().__init__(app, Plan)
+        self.paths: list[str] = []   # with the query string, as `alt=sse` matters
 
     def reset(self) -> None:
-        self._plans.clear()
-        self.requests.clear()
+        super().reset()
         self.paths.clear()
-        self.headers.clear()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["target"].partition(":")
@@ -130,10 +107,9 @@ class FakeGemini:
         problem = check_batch_embed(model, body) if embedding else check_request(model, body)
         if problem:
             return error(400, "INVALID_ARGUMENT", problem)
-        self.requests.append(body)
+        self._record(request, body)
         self.paths.append(request.path_qs)
-        self.headers.append(dict(request.headers))
-        plan = self._plans.popleft() if self._plans else self.default
+        plan = self._take_plan()
         if plan.status != 200:
             return error(plan.status, plan.rpc_status, plan.message, plan.details, plan.headers)
         if embedding:

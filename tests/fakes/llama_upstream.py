@@ -9,7 +9,6 @@ optionally as the native `metrics` list, and optionally a 307 redirect first (as
 Tests script it with `fake.plan(...)`; everything it accepted is kept in `fake.requests`.
 """
 
-import collections
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
-from .server import ThreadedServer
+from .scripted import ScriptedFake
 
 API_KEY = "llama-fake-key"
 PATH = "/compat/v1/chat/completions"
@@ -38,37 +37,16 @@ class Plan:
     malformed_event: bool = False
 
 
-class FakeLlama:
+class FakeLlama(ScriptedFake[Plan]):
     def __init__(self):
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.redirects = 0
-        self._plans: collections.deque[Plan] = collections.deque()
         app = web.Application()
         app.router.add_post(PATH, self._chat)
         app.router.add_post(PATH + "/", self._chat)
-        self._server = ThreadedServer(app)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url + "/compat/v1"
-
-    def start(self) -> "FakeLlama":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def plan(self, **changes) -> Plan:
-        plan = Plan(**changes)
-        self._plans.append(plan)
-        return plan
+        super().__init__(app, Plan, path="/compat/v1")
+        self.redirects = 0
 
     def reset(self) -> None:
-        self._plans.clear()
-        self.requests.clear()
-        self.headers.clear()
+        super().reset()
         self.redirects = 0
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -87,14 +65,11 @@ class FakeLlama:
         response_format = body.get("response_format") or {}
         if response_format.get("type") not in (None, "text", "json_schema"):
             return _problem(400, f"response_format type {response_format.get('type')} is not supported")
-        plan = self._plans[0] if self._plans else Plan()
-        if plan.redirect and not request.path.endswith("/"):
-            self.redirects += 1
+        if self._peek_plan().redirect and not request.path.endswith("/"):
+            self.redirects += 1   # the plan stays queued for the redirected request
             raise web.HTTPTemporaryRedirect(PATH + "/")
-        if self._plans:
-            self._plans.popleft()
-        self.requests.append(body)
-        self.headers.append(dict(request.headers))
+        self._record(request, body)
+        plan = self._take_plan()
         if plan.status != 200:
             return _json(plan.status, plan.error_body or {"error": {"message": f"fake failure {plan.status}",
                                                                     "type": "server_error", "code": None}},

@@ -10,7 +10,6 @@ tool calls that arrive whole (every one with `index` 0 in a stream), arguments t
 Tests script it with `fake.plan(...)`; everything it accepted is kept in `fake.requests`.
 """
 
-import collections
 import re
 import time
 import uuid
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
-from .server import ThreadedServer
+from .scripted import ScriptedFake
 
 API_KEY = "mistral-fake-key"
 
@@ -56,36 +55,12 @@ class Plan:
     malformed_event: bool = False
 
 
-class FakeMistral:
+class FakeMistral(ScriptedFake[Plan]):
     def __init__(self):
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self._plans: collections.deque[Plan] = collections.deque()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
-        self._server = ThreadedServer(app)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url + "/v1"
-
-    def start(self) -> "FakeMistral":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def plan(self, **changes) -> Plan:
-        plan = Plan(**changes)
-        self._plans.append(plan)
-        return plan
-
-    def reset(self) -> None:
-        self._plans.clear()
-        self.requests.clear()
-        self.headers.clear()
+        super().__init__(app, Plan, path="/v1")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -97,15 +72,13 @@ class FakeMistral:
         problem = _validation_problem(body) or _conversation_problem(body)
         if problem:
             return problem
-        self.requests.append(body)
-        self.headers.append(dict(request.headers))
-        plan = self._plans.popleft() if self._plans else Plan()
+        self._record(request, body)
+        plan = self._take_plan()
         if plan.status != 200:
             return _json(plan.status, plan.error_body or _error_body_for(plan.status), plan.headers)
         if body.get("stream"):
             return await _stream(request, body, plan)
         return _json(200, _completion(body, plan))
-
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         """Mistral's embeddings: its own fields only (422 otherwise); vectors [index, len(text)]."""
@@ -115,7 +88,7 @@ class FakeMistral:
         extra = [_extra(["body", name], value) for name, value in body.items() if name not in EMBEDDING_FIELDS]
         if extra:
             return _unprocessable(extra)
-        self.requests.append(body)
+        self._record(request, body)
         inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]
         size = body.get("output_dimension", 2)
         data = [{"object": "embedding", "index": i, "embedding": ([float(i), float(len(text))] + [0.0] * size)[:size]}

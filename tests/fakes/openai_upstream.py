@@ -6,14 +6,13 @@ queued it answers a fixed completion. Everything it received is kept in `fake.re
 """
 
 import asyncio
-import collections
 import time
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
 
-from .server import ThreadedServer
+from .scripted import ScriptedFake
 
 API_KEY = "sk-fake-upstream-key"
 
@@ -34,37 +33,12 @@ class Plan:
     fail_mid_stream: bool = False   # send an error event after the first chunk
 
 
-class FakeOpenAI:
+class FakeOpenAI(ScriptedFake[Plan]):
     def __init__(self):
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self._plans: collections.deque[Plan] = collections.deque()
-        self.default = Plan()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
-        self._server = ThreadedServer(app)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url + "/v1"
-
-    def start(self) -> "FakeOpenAI":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def plan(self, **changes) -> Plan:
-        plan = Plan(**changes)
-        self._plans.append(plan)
-        return plan
-
-    def reset(self) -> None:
-        self._plans.clear()
-        self.requests.clear()
-        self.headers.clear()
+        super().__init__(app, Plan, path="/v1")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -79,9 +53,8 @@ class FakeOpenAI:
         if "stream_options" in body and not body.get("stream"):
             return _error(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                           "invalid_request_error", "invalid_value")
-        self.requests.append(body)
-        self.headers.append(dict(request.headers))
-        plan = self._plans.popleft() if self._plans else self.default
+        self._record(request, body)
+        plan = self._take_plan()
         if plan.delay:
             await asyncio.sleep(plan.delay)
         if plan.status != 200:
@@ -98,8 +71,8 @@ class FakeOpenAI:
         if not isinstance(body.get("model"), str) or "input" not in body:
             return _error(400, "Missing required parameter: 'model' or 'input'.", "invalid_request_error",
                           "missing_required_parameter")
-        self.requests.append(body)
-        plan = self._plans.popleft() if self._plans else self.default
+        self._record(request, body)
+        plan = self._take_plan()
         if plan.status != 200:
             return _error(plan.status, f"fake failure {plan.status}", plan.error_type, plan.error_code, plan.headers)
         inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]

@@ -45,6 +45,7 @@ class UsageEvent:
     http_status: int
     error_code: str | None
     finish_reason: str | None
+    attempts: list | None        # [{route, status, latency_ms, error_code, reason}]: routes, never content
     created_at: datetime
 
 

@@ -1,11 +1,14 @@
 """Admission: which model and route, and a credit hold for the worst case, before any upstream call."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..billing.money import units_to_usd_str
 from ..billing.pricing import affordable_output_tokens, worst_case_units
 from ..billing.reservations import Hold, InsufficientCredits, KeyLimitReached
 from ..routing.models import PublicModel, Route
+from ..routing.preferences import parse_preferences, split_variant
+from ..routing.router import Candidate, plan
+from .attempts import Attempt
 from .auth import Caller
 from .errors import bad_request, forbidden, not_found, payment_required
 from .estimate import output_token_bound, prompt_token_bound
@@ -13,10 +16,12 @@ from .estimate import output_token_bound, prompt_token_bound
 
 @dataclass(slots=True)
 class Admission:
-    model: PublicModel
+    model: PublicModel          # the model and route being tried, then the ones that served
     route: Route
     hold: Hold
     prompt_bound: int
+    candidates: list[Candidate] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 _SERVES = {"chat": "chat completions or messages", "embedding": "embeddings"}
@@ -38,21 +43,39 @@ def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> P
 
 
 async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission:
-    """A chat completion: the prompt and output bounds come from the request and the model."""
-    model = resolve_model(state, body["model"], caller)
+    """A chat completion: candidates from the model, its fallbacks and the routing preferences;
+    a hold for the dearest candidate's worst case (each model has its own bounds)."""
+    model_id, variant_sort = split_variant(body["model"])
+    prefs = parse_preferences(body, variant_sort)
+    models = [resolve_model(state, name, caller) for name in (model_id, *prefs.fallback_models)]
+    candidates, skipped = plan(models, prefs, state.health)
+    if not candidates:
+        raise not_found(f"no route for model '{model_id}' matches the routing preferences "
+                        f"({', '.join(sorted({s.reason for s in skipped}))})", param="provider", code="no_route")
     prompt_bound = prompt_token_bound(body)
+    bounds = {m.id: _chat_bounds(body, m, prompt_bound) for m in models}
+    worst = max(candidates, key=lambda c: worst_case_units(c.route.price, *bounds[c.model.id]))
+    admission = await admit_bounded(state, request_id, body, caller, worst.model, *bounds[worst.model.id],
+                                    route=worst.route)
+    admission.model, admission.route = candidates[0].model, candidates[0].route
+    admission.candidates = candidates
+    admission.attempts = [Attempt(s.route, "skipped", reason=s.reason) for s in skipped]
+    return admission
+
+
+def _chat_bounds(body: dict, model: PublicModel, prompt_bound: int) -> tuple[int, int]:
     if model.context_length:
         prompt_bound = min(prompt_bound, model.context_length)
-    output_bound = output_token_bound(body, model.max_output_tokens, model.context_length)
-    return await admit_bounded(state, request_id, body, caller, model, prompt_bound, output_bound)
+    return prompt_bound, output_token_bound(body, model.max_output_tokens, model.context_length)
 
 
 async def admit_bounded(state, request_id: str, body: dict, caller: Caller, model: PublicModel,
-                        prompt_bound: int, output_bound: int) -> Admission:
-    route = model.routes[0]
+                        prompt_bound: int, output_bound: int, route: Route | None = None) -> Admission:
+    """A hold for one model's worst case on `route` (its dearest route unless given)."""
+    route = route or max(model.routes, key=lambda r: worst_case_units(r.price, prompt_bound, output_bound))
     units = worst_case_units(route.price, prompt_bound, output_bound)
     hold = await _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body)
-    return Admission(model, route, hold, prompt_bound)
+    return Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in model.routes])
 
 
 async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body) -> Hold:

@@ -8,11 +8,15 @@ from starlette.responses import Response
 from ..providers.base import ChatCall, ProviderError
 from .accounting import Outcome, finish, with_cost
 from .admission import admit
+from .attempts import first_success
 from .auth import authenticate
 from .errors import provider_error_response
 from .http import endpoint, json_response, read_json_object, request_id
 from .streaming import open_stream
 from .validation import validate_chat
+
+# OpenRouter-style routing fields: ours to act on, never sent upstream.
+ROUTING_FIELDS = ("provider", "models")
 
 
 @endpoint
@@ -24,21 +28,28 @@ async def chat_completions(request: Request) -> Response:
     body, _ = await read_json_object(request)
     validate_chat(body)
     admission = await admit(state, rid, body, caller)
-    route = admission.route
-    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id}
-    call = ChatCall({**body, "model": route.upstream_model}, rid)
+    upstream_body = {k: v for k, v in body.items() if k not in ROUTING_FIELDS}
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if body.get("stream"):
-        return await open_stream(call, body, headers, **context)
+        return await open_stream(upstream_body, body, rid, **context)
+
+    def call(candidate):
+        return candidate.route.provider.chat(ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid))
+
     try:
-        result = await route.provider.chat(call)
+        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="chat", streamed=False, **context)
-        return provider_error_response(exc, headers)
+        return provider_error_response(exc, served_headers(rid, admission))
     choices = result.body.get("choices") or [{}]
     outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
     cost = finish(outcome=outcome, endpoint="chat", streamed=False, **context)
     result.body["id"] = rid
     result.body["model"] = admission.model.id
     result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
-    return json_response(result.body, headers=headers)
+    return json_response(result.body, headers=served_headers(rid, admission))
+
+
+def served_headers(rid: str, admission) -> dict:
+    """`x-alltoken-provider` names the route that served (or the last one tried)."""
+    return {"x-request-id": rid, "x-alltoken-provider": admission.route.provider.id}

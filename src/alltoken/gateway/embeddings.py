@@ -15,6 +15,8 @@ from starlette.responses import Response
 from ..providers.base import EmbeddingCall, EmbeddingProvider, ProviderError
 from .accounting import Outcome, finish, with_cost
 from .admission import admit_bounded, resolve_model
+from .attempts import first_success
+from .chat import served_headers
 from .auth import authenticate
 from .errors import bad_request, provider_error_response
 from .http import endpoint, json_response, read_json_object, request_id
@@ -30,19 +32,22 @@ async def embeddings(request: Request) -> Response:
     body, _ = await read_json_object(request)
     validate_embeddings(body)
     model = resolve_model(state, body["model"], caller, kind="embedding")
-    provider = model.routes[0].provider
-    if not isinstance(provider, EmbeddingProvider):
-        raise bad_request(f"provider {provider.id} does not offer embeddings", param="model")
+    if not any(isinstance(route.provider, EmbeddingProvider) for route in model.routes):
+        raise bad_request(f"no provider of model '{model.id}' offers embeddings", param="model")
     admission = await admit_bounded(state, rid, body, caller, model, input_token_bound(body["input"]), 0)
-    route = admission.route
-    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id}
+    admission.candidates = [c for c in admission.candidates if isinstance(c.route.provider, EmbeddingProvider)]
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
+
+    def call(candidate):
+        return candidate.route.provider.embed(EmbeddingCall({**body, "model": candidate.route.upstream_model}, rid))
+
     try:
-        result = await provider.embed(EmbeddingCall({**body, "model": route.upstream_model}, rid))
+        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings", streamed=False,
                **context)
-        return provider_error_response(exc, headers)
+        return provider_error_response(exc, served_headers(rid, admission))
+    headers = served_headers(rid, admission)
     cost = finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False, **context)
     encode = _base64 if body.get("encoding_format") == "base64" else list
     return json_response({

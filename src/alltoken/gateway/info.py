@@ -91,4 +91,5 @@ def _generation_entry(record) -> dict:
         "cost": units_to_usd_number(record.cost_units), "cost_usd": units_to_usd_str(record.cost_units),
         "latency_ms": record.latency_ms, "time_to_first_token_ms": record.ttft_ms,
         "key_id": record.key_id, "created_at": record.created_at.isoformat(),
+        "attempts": record.attempts or [],
     }

@@ -13,6 +13,7 @@ from ..providers.anthropic import AnthropicProvider
 from ..providers.base import ChatCall, ProviderError
 from .accounting import Outcome, finish
 from .admission import admit, admit_bounded, resolve_model
+from .attempts import first_success
 from .auth import authenticate
 from .errors import bad_request, from_provider_error
 from .http import anthropic_endpoint, json_response, read_json_object, request_id
@@ -38,18 +39,20 @@ async def messages(request: Request) -> Response:
     chat = to_chat_request(body)
     validate_chat(chat)
     admission = await admit(state, rid, chat, caller)
-    route = admission.route
-    headers = _headers(rid, route)
-    call = ChatCall({**chat, "model": route.upstream_model}, rid)
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if chat.get("stream"):
-        return await open_stream(call, chat, headers, wire=AnthropicWire(rid, admission.model.id), **context)
+        return await open_stream(chat, chat, rid, wire_for=lambda public: AnthropicWire(rid, public), **context)
+
+    def call(candidate):
+        return candidate.route.provider.chat(ChatCall({**chat, "model": candidate.route.upstream_model}, rid))
+
     try:
-        result = await route.provider.chat(call)
+        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=False,
                **context)
-        return from_provider_error(exc).anthropic_response(headers)
+        return from_provider_error(exc).anthropic_response(_headers(rid, admission.route))
+    headers = _headers(rid, admission.route)
     choices = result.body.get("choices") or [{}]
     outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
     cost = finish(outcome=outcome, endpoint="messages", streamed=False, **context)

@@ -11,6 +11,7 @@ from ..config import Settings
 from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
+from ..routing.health import BreakerSettings, HealthBook
 from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
@@ -30,6 +31,7 @@ class GatewayState:
     book: LocalCreditBook
     recorder: UsageRecorder
     sync: CacheSync
+    health: HealthBook
 
     @classmethod
     def build(cls, settings: Settings) -> "GatewayState":
@@ -44,7 +46,8 @@ class GatewayState:
         book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
-        return cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync)
+        health = HealthBook(BreakerSettings(**settings.breaker))
+        return cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health)
 
     async def start(self) -> None:
         await upgrade_to_head(self.engine)

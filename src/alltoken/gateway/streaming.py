@@ -19,6 +19,7 @@ from ..billing.pricing import Usage
 from ..providers.base import ChatCall, ProviderError
 from ..providers.sse import DONE, encode_data
 from .accounting import Outcome, finish, with_cost
+from .attempts import first_success
 from .errors import provider_error_response
 from .estimate import rough_tokens
 
@@ -62,19 +63,42 @@ class OpenAIWire:
         return provider_error_response(exc, headers)
 
 
-async def open_stream(call: ChatCall, body: dict, headers: dict, wire: Wire | None = None, **context) -> Response:
-    wire = wire or OpenAIWire(context["request_id"], context["admission"].model.id)
-    chunks = context["admission"].route.provider.chat_stream(call)
+async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, **context) -> Response:
+    """Try the candidates until one sends its first chunk, then relay that one's stream.
+    `wire_for(public_model_id)` makes the wire format (OpenAI chunks unless given)."""
+    state, admission = context["state"], context["admission"]
+
+    async def first_chunk(candidate):
+        call = ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid)
+        chunks = candidate.route.provider.chat_stream(call)
+        try:
+            return chunks, await anext(chunks)
+        except StopAsyncIteration:
+            return chunks, None
+        except BaseException:
+            await chunks.aclose()
+            raise
+
+    wire = None
     try:
-        first = await anext(chunks)
+        chunks, first = await first_success(state, admission, first_chunk, state.settings.first_byte_timeout_seconds)
     except ProviderError as exc:
+        wire = (wire_for or _openai_wire(rid))(admission.model.id)
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint, streamed=True,
                **context)
-        return wire.http_error(exc, headers)
-    except StopAsyncIteration:
-        first = None
+        return wire.http_error(exc, _headers(rid, admission))
+    wire = (wire_for or _openai_wire(rid))(admission.model.id)
     relay = _Relay(chunks, first, body, wire, context)
-    return StreamingResponse(relay.events(), media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+    return StreamingResponse(relay.events(), media_type="text/event-stream",
+                             headers={**_headers(rid, admission), **SSE_HEADERS})
+
+
+def _openai_wire(rid: str):
+    return lambda public_model: OpenAIWire(rid, public_model)
+
+
+def _headers(rid: str, admission) -> dict:
+    return {"x-request-id": rid, "x-alltoken-provider": admission.route.provider.id}
 
 
 class _Relay:

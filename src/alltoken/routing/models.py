@@ -13,6 +13,7 @@ class Route:
     provider: Provider
     upstream_model: str
     price: Price
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class PublicModel:
     context_length: int | None
     max_output_tokens: int | None
     routes: tuple[Route, ...]
+    strategy: str = "priority"     # priority | weighted | price | latency | throughput
 
     @property
     def price(self) -> Price:
@@ -78,7 +80,7 @@ def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict
         else:
             raise ConfigError(f"model {model.id}: no price known for {route.model!r} on provider {route.provider}; "
                               "add pricing: {prompt: ..., completion: ...} (USD per token) to the route")
-        routes.append(Route(providers[route.provider], route.model, price))
+        routes.append(Route(providers[route.provider], route.model, price, route.weight))
     return PublicModel(
         id=model.id,
         name=model.name or (first_entry.name if first_entry else model.id),
@@ -86,4 +88,5 @@ def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict
         context_length=model.context_length or (first_entry.context_length if first_entry else None),
         max_output_tokens=model.max_output_tokens or (first_entry.max_output_tokens if first_entry else None),
         routes=tuple(routes),
+        strategy=model.strategy,
     )

@@ -118,6 +118,7 @@ class UsageRecord(Base):
     http_status: Mapped[int] = mapped_column(Integer)
     error_code: Mapped[str | None] = mapped_column(String(100))
     finish_reason: Mapped[str | None] = mapped_column(String(40))
+    attempts: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
 
     __table_args__ = (
