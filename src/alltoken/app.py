@@ -6,10 +6,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from .analytics.metrics import metrics, metrics_registry
 from .config import Settings
 from .gateway import chat, embeddings, health, info, messages
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.state import GatewayState
+from .routing.status import status
 
 
 def create_app(settings: Settings, state: GatewayState | None = None) -> Starlette:
@@ -34,6 +36,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         Route("/v1/generation", info.generation, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
+        Route("/status", status, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
@@ -42,4 +46,5 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         lifespan=lifespan,
     )
     app.state.gateway = state
+    app.state.metrics_registry = metrics_registry(state)
     return app

@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from ..billing.pricing import Usage
 from ..providers.base import ChatCall, ProviderError
 from ..providers.sse import DONE, encode_data
+from ..routing.router import route_key
 from .accounting import Outcome, finish, with_cost
 from .attempts import first_success
 from .errors import provider_error_response
@@ -127,6 +128,8 @@ class _Relay:
             completed = True
         except ProviderError as exc:
             self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+            route = self._context["admission"].route
+            self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)
             yield self._wire.error(exc)
             return
         finally:
@@ -159,6 +162,9 @@ class _Relay:
         chunk["id"] = self._request_id
         chunk["model"] = self._public_model
         return True
+
+    def _elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self._context["started"]) * 1000)
 
     def _settle(self, outcome: Outcome) -> int:
         self._settled = True

@@ -42,6 +42,8 @@ class RouteHealth:
     opened_at: float = 0.0
     probe_in_flight: bool = False
     last_error: str | None = None
+    total_ok: int = 0
+    total_failed: int = 0
 
 
 class HealthBook:
@@ -77,9 +79,11 @@ class HealthBook:
         health.samples.append(Sample(self._clock(), ok, latency_ms, ttft_ms, speed, error))
         health.probe_in_flight = False
         if ok:
+            health.total_ok += 1
             health.consecutive_failures = 0
             health.state = "closed"
             return
+        health.total_failed += 1
         health.consecutive_failures += 1
         health.last_error = error
         if health.state == "half_open" or self._should_open(health):

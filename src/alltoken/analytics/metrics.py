@@ -1,0 +1,56 @@
+"""GET /metrics: Prometheus text, computed at scrape time from the health book (nothing on the hot path).
+
+Labels are bounded by configuration: one `route` per configured provider and model, never a
+user-supplied value.
+"""
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..routing.router import route_key
+
+_BREAKER_STATES = ("closed", "half_open", "open")
+
+
+class RouteHealthCollector:
+    def __init__(self, state):
+        self._state = state
+
+    def collect(self):
+        requests = CounterMetricFamily("alltoken_route_requests", "Attempts on a route, by outcome",
+                                       labels=["route", "outcome"])
+        breaker = GaugeMetricFamily("alltoken_route_breaker_state", "1 for the breaker's current state",
+                                    labels=["route", "state"])
+        success = GaugeMetricFamily("alltoken_route_success_ratio", "Success ratio over the last 5 minutes",
+                                    labels=["route"])
+        latency = GaugeMetricFamily("alltoken_route_latency_p50_seconds", "Median latency over the last 5 minutes",
+                                    labels=["route"])
+        health = self._state.health
+        for key in _configured_routes(self._state):
+            route, snapshot = health.route(key), health.snapshot(key)
+            requests.add_metric([key, "ok"], route.total_ok)
+            requests.add_metric([key, "error"], route.total_failed)
+            for name in _BREAKER_STATES:
+                breaker.add_metric([key, name], 1.0 if snapshot["breaker"] == name else 0.0)
+            if snapshot["success_rate"] is not None:
+                success.add_metric([key], snapshot["success_rate"])
+            if snapshot["latency_ms_p50"] is not None:
+                latency.add_metric([key], snapshot["latency_ms_p50"] / 1000)
+        yield from (requests, breaker, success, latency)
+
+
+def _configured_routes(state) -> list[str]:
+    return sorted({route_key(route) for model in state.models.all() for route in model.routes})
+
+
+def metrics_registry(state) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(RouteHealthCollector(state))
+    return registry
+
+
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
