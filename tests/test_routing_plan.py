@@ -124,3 +124,31 @@ def test_snapshot_statistics():
     snap = book.snapshot("r")
     assert snap["requests"] == 5 and snap["success_rate"] == 0.8 and snap["last_error"] == "upstream_rate_limited"
     assert snap["latency_ms_p50"] == 20 and snap["latency_ms_p90"] == 40 and snap["ttft_ms_p50"] == 10
+
+
+def test_data_collection_deny_keeps_only_providers_that_declare_they_keep_nothing():
+    private = Route(DemoProvider(ProviderConfig(id="private", type="demo")), "m", Price(1, 1))
+    from alltoken.providers.openai import OpenAIProvider
+    from alltoken.providers.transport import Transport
+
+    declared = OpenAIProvider(ProviderConfig(id="declared", type="openai", options={
+        "data_policy": {"retains_prompts": False, "trains_on_prompts": False}}), Transport())
+    undeclared = OpenAIProvider(ProviderConfig(id="undeclared", type="openai"), Transport())
+    model = PublicModel("x/p", "P", "chat", None, None,
+                        (Route(undeclared, "m", Price(1, 1)), Route(declared, "m", Price(1, 1)), private))
+    candidates, skipped = plan([model], parse_preferences({"provider": {"data_collection": "deny"}}), HealthBook())
+    assert [c.route.provider.id for c in candidates] == ["declared", "private"]
+    assert skipped[0].reason == "data_policy"
+
+
+def test_require_parameters_skips_providers_that_would_drop_one():
+    from alltoken.providers.anthropic import AnthropicProvider
+    from alltoken.providers.transport import Transport
+
+    claude = Route(AnthropicProvider(ProviderConfig(id="anthropic", type="anthropic"), Transport()), "c", Price(1, 1))
+    model = PublicModel("x/q", "Q", "chat", None, None, (claude, A))
+    body = {"model": "x/q", "messages": [], "seed": 7, "provider": {"require_parameters": True}}
+    assert order(body, models=(model,)) == ["a"]
+    assert order({**body, "provider": {}}, models=(model,)) == ["anthropic", "a"]
+    assert order({"model": "x/q", "messages": [], "temperature": 0.2, "provider": {"require_parameters": True}},
+                 models=(model,)) == ["anthropic", "a"]

@@ -26,6 +26,9 @@ _CLIENT_ERRORS = (400, 404, 409, 413, 422)
 
 
 class AnthropicProvider(Provider):
+    unsupported_parameters = frozenset(("seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+                                        "top_logprobs", "n"))
+
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         self._transport = transport

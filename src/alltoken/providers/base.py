@@ -40,9 +40,17 @@ class ProviderError(Exception):
 
 
 class Provider(ABC):
+    # OpenAI request parameters this provider cannot honour (they are dropped or refused); a request
+    # with `provider.require_parameters` skips providers that would drop one it uses.
+    unsupported_parameters: frozenset[str] = frozenset()
+
     def __init__(self, config: ProviderConfig):
         self.config = config
         self.id = config.id
+        policy = config.options.get("data_policy") or {}
+        # Unknown means "may retain": `data_collection: deny` only trusts a declared policy.
+        self.retains_prompts = bool(policy.get("retains_prompts", True))
+        self.trains_on_prompts = bool(policy.get("trains_on_prompts", True))
 
     @abstractmethod
     async def chat(self, call: ChatCall) -> ChatResult:

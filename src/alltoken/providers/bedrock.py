@@ -41,6 +41,9 @@ _UNAVAILABLE = {"ServiceUnavailableException": "upstream_overloaded",
 
 
 class BedrockProvider(Provider, EmbeddingProvider):
+    unsupported_parameters = frozenset(("seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+                                        "top_logprobs", "parallel_tool_calls", "n"))
+
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         if not config.region:

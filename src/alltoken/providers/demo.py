@@ -29,6 +29,7 @@ def count_tokens(text: str) -> int:
 class DemoProvider(Provider, EmbeddingProvider):
     def __init__(self, config: ProviderConfig, transport=None):
         super().__init__(config)
+        self.retains_prompts = self.trains_on_prompts = False  # it runs in this process and keeps nothing
         self._delay = float(config.options.get("stream_delay_ms", 0)) / 1000
 
     async def chat(self, call: ChatCall) -> ChatResult:

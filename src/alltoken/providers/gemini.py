@@ -27,6 +27,8 @@ _RETRY_DELAY = re.compile(r"([\d.]+)s")
 
 
 class GeminiProvider(Provider, EmbeddingProvider):
+    unsupported_parameters = frozenset(("logprobs", "top_logprobs", "logit_bias", "parallel_tool_calls"))
+
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         if not config.api_key:

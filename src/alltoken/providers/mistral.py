@@ -50,6 +50,9 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 
 class MistralProvider(OpenAIProvider):
+    unsupported_parameters = frozenset(("logit_bias", "logprobs", "top_logprobs", "service_tier", "store",
+                                        "modalities", "audio", "verbosity", "web_search_options"))
+
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(dataclasses.replace(config, base_url=config.base_url or DEFAULT_BASE_URL), transport)
 

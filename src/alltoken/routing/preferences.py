@@ -8,7 +8,10 @@ from ..gateway.errors import bad_request
 
 SORTS = ("price", "throughput", "latency")
 VARIANTS = {"floor": "price", "nitro": "throughput"}
-_UNITS_PER_USD_PER_MILLION = 10**6     # 1 USD per million tokens = 1e-6 USD per token = 1e6 units
+_UNITS_PER_USD_PER_MILLION = 10**6
+# Request fields that are not model parameters a provider could drop.
+NOT_PARAMETERS = frozenset(("model", "messages", "stream", "stream_options", "provider", "models", "user",
+                            "max_tokens", "max_completion_tokens", "metadata"))     # 1 USD per million tokens = 1e-6 USD per token = 1e6 units
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,8 @@ class Preferences:
     max_prompt_units: int | None = None        # per token
     max_completion_units: int | None = None    # per token
     fallback_models: tuple[str, ...] = ()
+    deny_data_collection: bool = False         # only providers that declare they neither retain nor train
+    required_parameters: frozenset[str] = frozenset()   # set when require_parameters is true
 
 
 def split_variant(model_id: str) -> tuple[str, str | None]:
@@ -47,7 +52,15 @@ def parse_preferences(body: dict, variant_sort: str | None = None) -> Preference
     if not isinstance(max_price, dict):
         raise bad_request("provider.max_price must be an object (USD per million tokens)", param="provider.max_price")
     only = _names(raw, "only")
+    data_collection = raw.get("data_collection", "allow")
+    if data_collection not in ("allow", "deny"):
+        raise bad_request("provider.data_collection must be 'allow' or 'deny'", param="provider.data_collection")
+    require = raw.get("require_parameters", False)
+    if not isinstance(require, bool):
+        raise bad_request("provider.require_parameters must be a boolean", param="provider.require_parameters")
     return Preferences(
+        deny_data_collection=data_collection == "deny",
+        required_parameters=frozenset(body) - NOT_PARAMETERS if require else frozenset(),
         order=tuple(_names(raw, "order") or ()), only=frozenset(only) if only is not None else None,
         ignore=frozenset(_names(raw, "ignore") or ()), allow_fallbacks=allow, sort=sort,
         max_prompt_units=_per_token(max_price, "prompt"), max_completion_units=_per_token(max_price, "completion"),

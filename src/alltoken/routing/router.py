@@ -57,6 +57,10 @@ def _admissible(route: Route, prefs: Preferences, skipped: list[Skipped]) -> boo
         reason = "over_max_price"
     elif prefs.max_completion_units is not None and route.price.completion > prefs.max_completion_units:
         reason = "over_max_price"
+    elif prefs.deny_data_collection and (route.provider.retains_prompts or route.provider.trains_on_prompts):
+        reason = "data_policy"
+    elif prefs.required_parameters & route.provider.unsupported_parameters:
+        reason = "unsupported_parameters"
     if reason:
         skipped.append(Skipped(route_key(route), reason))
     return reason is None
