@@ -184,3 +184,19 @@ def test_breaker_opens_skips_the_route_then_half_opens_and_closes(tmp_path, fake
         assert page.headers["content-type"].startswith("text/html") and "primary" in page.text
     finally:
         gateway.stop()
+
+
+def test_an_account_routing_policy_always_wins(gateway, upstreams):
+    primary, backup = upstreams
+    account, key = gateway.new_key()
+    gateway.cli("accounts", "routing", account, "--deny-providers", "primary")
+    time.sleep(0.5)  # the change feed reaches the server within one poll
+    served = post(gateway, key, model="acme/m", provider={"order": ["primary"]})
+    assert served.headers["x-alltoken-provider"] == "backup" and primary.requests == []
+    assert post(gateway, key, model="acme/solo").json()["error"]["code"] == "provider_not_allowed"
+    gateway.cli("accounts", "routing", account, "--allow-regions", "eu")  # no provider here declares a region
+    time.sleep(0.5)
+    assert post(gateway, key, model="acme/m").status_code == 403
+    gateway.cli("accounts", "routing", account, "--clear")
+    time.sleep(0.5)
+    assert post(gateway, key, model="acme/m").headers["x-alltoken-provider"] == "primary"

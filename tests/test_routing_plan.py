@@ -152,3 +152,18 @@ def test_require_parameters_skips_providers_that_would_drop_one():
     assert order({**body, "provider": {}}, models=(model,)) == ["anthropic", "a"]
     assert order({"model": "x/q", "messages": [], "temperature": 0.2, "provider": {"require_parameters": True}},
                  models=(model,)) == ["anthropic", "a"]
+
+
+def test_account_policy_filters_before_any_preference():
+    from alltoken.routing.policy import RoutingPolicy
+
+    eu = Route(DemoProvider(ProviderConfig(id="eu1", type="demo", region="eu")), "m", Price(1, 1))
+    model = PublicModel("x/r", "R", "chat", None, None, (A, eu, B))
+    policy = RoutingPolicy.from_json({"allow_regions": ["eu"]})
+    candidates, skipped = plan([model], parse_preferences({"provider": {"order": ["a"]}}), HealthBook(),
+                               policy=policy)
+    assert [c.route.provider.id for c in candidates] == ["eu1"]
+    assert {s.reason for s in skipped} == {"account_policy"}
+    deny = RoutingPolicy.from_json({"deny_providers": ["eu1"], "allow_providers": ["eu1", "b"]})
+    candidates, _ = plan([model], parse_preferences({}), HealthBook(), policy=deny)
+    assert [c.route.provider.id for c in candidates] == ["b"]

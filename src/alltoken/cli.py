@@ -85,6 +85,26 @@ async def accounts_create(session, email, name):
          f"created account {account.id} ({account.email})")
 
 
+@accounts.command("routing")
+@click.argument("account_id")
+@click.option("--allow-providers", help="Comma-separated provider ids: only these may serve this account.")
+@click.option("--deny-providers", help="Comma-separated provider ids that must never serve it.")
+@click.option("--allow-regions", help="Comma-separated regions (the providers' `region`), e.g. eu.")
+@click.option("--deny-regions", help="Comma-separated regions that must never serve it.")
+@click.option("--clear", is_flag=True, help="Remove the account's routing policy.")
+@_admin_command
+async def accounts_routing(session, account_id, allow_providers, deny_providers, allow_regions, deny_regions, clear):
+    """Set which providers and regions may serve an account; it wins over request preferences."""
+    from .accounts.service import set_routing_policy
+
+    policy = None if clear else {name: _split(value) for name, value in (
+        ("allow_providers", allow_providers), ("deny_providers", deny_providers),
+        ("allow_regions", allow_regions), ("deny_regions", deny_regions)) if value}
+    account = await set_routing_policy(session, account_id, policy or None)
+    return ({"id": account.id, "routing_policy": account.routing_policy},
+            f"routing policy of {account.id}: {account.routing_policy or 'none'}")
+
+
 @main.group()
 def keys():
     """Create and revoke API keys."""

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..routing.policy import RoutingPolicy
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
@@ -28,6 +30,7 @@ class AccountRecord:
     id: str
     status: str
     status_reason: str | None
+    routing_policy: "RoutingPolicy | None" = None
 
 
 KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]

@@ -74,3 +74,10 @@ async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
         row.revoked_at = utcnow()
         await record_change(session, "key", key_id)
     return row
+
+
+async def set_routing_policy(session: AsyncSession, account_id: str, policy: dict | None) -> Account:
+    account = await get_account(session, account_id)
+    account.routing_policy = policy
+    await record_change(session, "account", account_id)
+    return account

@@ -48,7 +48,9 @@ async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission
     model_id, variant_sort = split_variant(body["model"])
     prefs = parse_preferences(body, variant_sort)
     models = [resolve_model(state, name, caller) for name in (model_id, *prefs.fallback_models)]
-    candidates, skipped = plan(models, prefs, state.health)
+    candidates, skipped = plan(models, prefs, state.health, policy=caller.account.routing_policy)
+    if not candidates and any(s.reason == "account_policy" for s in skipped):
+        admissible_routes(models[0], caller)  # raises the account-policy 403
     if not candidates:
         raise not_found(f"no route for model '{model_id}' matches the routing preferences "
                         f"({', '.join(sorted({s.reason for s in skipped}))})", param="provider", code="no_route")
@@ -69,13 +71,24 @@ def _chat_bounds(body: dict, model: PublicModel, prompt_bound: int) -> tuple[int
     return prompt_bound, output_token_bound(body, model.max_output_tokens, model.context_length)
 
 
+def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
+    """The model's routes the account's routing policy allows, in order; 403 if none."""
+    policy = caller.account.routing_policy
+    routes = [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
+    if not routes:
+        raise forbidden(f"this account's routing policy allows no provider of model '{model.id}'",
+                        code="provider_not_allowed")
+    return routes
+
+
 async def admit_bounded(state, request_id: str, body: dict, caller: Caller, model: PublicModel,
                         prompt_bound: int, output_bound: int, route: Route | None = None) -> Admission:
-    """A hold for one model's worst case on `route` (its dearest route unless given)."""
-    route = route or max(model.routes, key=lambda r: worst_case_units(r.price, prompt_bound, output_bound))
+    """A hold for one model's worst case on `route` (its dearest admissible route unless given)."""
+    routes = admissible_routes(model, caller)
+    route = route or max(routes, key=lambda r: worst_case_units(r.price, prompt_bound, output_bound))
     units = worst_case_units(route.price, prompt_bound, output_bound)
     hold = await _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body)
-    return Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in model.routes])
+    return Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in routes])
 
 
 async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body) -> Hold:

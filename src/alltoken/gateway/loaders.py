@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AccountRecord, KeyRecord
 from ..billing.ledger import balance_units, entries_after
+from ..routing.policy import RoutingPolicy
 from ..store.models import Account, ApiKey
 
 
@@ -44,4 +45,5 @@ def _key_record(key: ApiKey) -> KeyRecord:
 
 
 def _account_record(account: Account) -> AccountRecord:
-    return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason)
+    return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
+                         routing_policy=RoutingPolicy.from_json(account.routing_policy))

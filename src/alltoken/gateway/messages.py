@@ -12,7 +12,7 @@ from ..billing.money import units_to_usd_number
 from ..providers.anthropic import AnthropicProvider
 from ..providers.base import ChatCall, ProviderError
 from .accounting import Outcome, finish
-from .admission import admit, admit_bounded, resolve_model
+from .admission import admissible_routes, admit, admit_bounded, resolve_model
 from .attempts import first_success
 from .auth import authenticate
 from .errors import bad_request, from_provider_error
@@ -34,7 +34,7 @@ async def messages(request: Request) -> Response:
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise bad_request("model: field required", param="model")
     model = resolve_model(state, body["model"], caller)
-    if isinstance(model.routes[0].provider, AnthropicProvider):
+    if isinstance(admissible_routes(model, caller)[0].provider, AnthropicProvider):
         return await _native(request, body, model, caller, rid, started)
     chat = to_chat_request(body)
     validate_chat(chat)
@@ -70,7 +70,8 @@ async def _native(request: Request, body: dict, model, caller, rid: str, started
         raise bad_request("messages: field required, a non-empty array", param="messages")
     prompt_bound = min(native_prompt_bound(body), model.context_length or 10**9)
     admission = await admit_bounded(state, rid, body, caller, model, prompt_bound, max_tokens)
-    route = admission.route
+    # The pass-through speaks only Anthropic's API: its first admissible route, no cross-family fallback.
+    route = admission.route = admission.candidates[0].route
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     upstream_body = {**body, "model": route.upstream_model}
     beta = request.headers.get("anthropic-beta")
@@ -87,7 +88,7 @@ async def count_tokens(request: Request) -> Response:
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise bad_request("model: field required", param="model")
     model = resolve_model(state, body["model"], caller)
-    route = model.routes[0]
+    route = admissible_routes(model, caller)[0]
     if not isinstance(route.provider, AnthropicProvider):
         raise bad_request(f"token counting is available for Anthropic models; {model.id} is served by "
                           f"{route.provider.id}", param="model")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .health import HealthBook
 from .models import PublicModel, Route
+from .policy import RoutingPolicy
 from .preferences import Preferences
 
 
@@ -28,15 +29,16 @@ def route_key(route: Route) -> str:
 
 
 def plan(models: list[PublicModel], prefs: Preferences, health: HealthBook,
-         rng: random.Random | None = None) -> tuple[list[Candidate], list[Skipped]]:
+         rng: random.Random | None = None, policy: RoutingPolicy | None = None) -> tuple[list[Candidate], list[Skipped]]:
     """Candidates for the requested model first, then each fallback model's, each model's routes
-    filtered by the preferences and ordered by the sort (or the model's strategy)."""
+    filtered by the account's policy, then the preferences, and ordered by the sort (or the
+    model's strategy)."""
     candidates: list[Candidate] = []
     skipped: list[Skipped] = []
     for number, model in enumerate(models):
         if number and not prefs.allow_fallbacks:
             break
-        allowed = [route for route in model.routes if _admissible(route, prefs, skipped)]
+        allowed = [route for route in model.routes if _admissible(route, prefs, skipped, policy)]
         for route in _ordered(model, allowed, prefs, health, rng or random):
             candidates.append(Candidate(model, route))
     if not prefs.allow_fallbacks and candidates:
@@ -46,10 +48,12 @@ def plan(models: list[PublicModel], prefs: Preferences, health: HealthBook,
     return candidates, skipped
 
 
-def _admissible(route: Route, prefs: Preferences, skipped: list[Skipped]) -> bool:
+def _admissible(route: Route, prefs: Preferences, skipped: list[Skipped], policy: RoutingPolicy | None) -> bool:
     reason = None
     provider_id = route.provider.id
-    if prefs.only is not None and provider_id not in prefs.only:
+    if policy is not None and policy.refuses(provider_id, route.provider.config.region):
+        reason = "account_policy"
+    elif prefs.only is not None and provider_id not in prefs.only:
         reason = "not_in_only"
     elif provider_id in prefs.ignore:
         reason = "ignored"
