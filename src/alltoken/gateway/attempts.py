@@ -9,7 +9,7 @@ Every attempt, and every route skipped, is recorded for the generation record.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TypeVar
 
 from ..providers.base import ProviderError
@@ -27,7 +27,12 @@ class Attempt:
     reason: str | None = None    # why it was chosen or skipped
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        record = {"route": self.route, "status": self.status, "latency_ms": self.latency_ms}
+        if self.error_code is not None:
+            record["error_code"] = self.error_code
+        if self.reason is not None:
+            record["reason"] = self.reason
+        return record
 
 
 async def first_success(state, admission, attempt: Callable[[Candidate], Awaitable[T]], timeout: float) -> T:
@@ -45,7 +50,8 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
         for retry in range(settings.route_retries + 1 if is_last else 1):
             started = time.perf_counter()
             try:
-                result = await asyncio.wait_for(attempt(candidate), timeout)
+                async with asyncio.timeout(timeout):
+                    result = await attempt(candidate)
             except (ProviderError, asyncio.TimeoutError) as exc:
                 last_error = _as_provider_error(exc, candidate)
             else:

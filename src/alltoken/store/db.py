@@ -1,5 +1,6 @@
 """Engine creation: one place that knows how URLs map to async drivers."""
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -29,11 +30,18 @@ def async_url(url: str) -> str:
 
 def create_engine(url: str) -> AsyncEngine:
     full_url = async_url(url)
+    # orjson for JSON columns, and the driver's own executemany for batches of usage rows:
+    # both measured cheaper on the event loop than SQLAlchemy's defaults (bench/).
+    common = dict(json_serializer=_json_dumps, use_insertmanyvalues=False)
     if full_url.startswith("sqlite"):
-        engine = create_async_engine(full_url, connect_args={"timeout": 30})
+        engine = create_async_engine(full_url, connect_args={"timeout": 30}, **common)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(full_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(full_url, pool_size=10, max_overflow=10, pool_pre_ping=True, **common)
+
+
+def _json_dumps(value) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
