@@ -1,6 +1,6 @@
 """Throughput and latency of the gateway against a bare pass-through proxy and the upstream itself.
 
-    .venv/bin/python bench/run.py [--duration 5] [--warmup 1] [--connections 1,16,64]
+    .venv/bin/python bench/run.py [--duration 3] [--repeat 3] [--warmup 1] [--connections 1,16,64]
 
 Prints a table and writes the raw results to bench/results/<timestamp>.json. See bench/README.md.
 """
@@ -55,7 +55,8 @@ def main() -> int:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds measured per point (default 5)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per measured run (default 3)")
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs per point; the median counts")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each point")
     parser.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
     args = parser.parse_args()
@@ -81,29 +82,38 @@ def measure(work: Path, args) -> tuple[list[dict], dict]:
                 rows += [{"target": target, "mode": mode, **point} for point in points]
                 if target == "gateway":  # read after it stopped: SIGTERM flushes every record
                     records = gateway.usage_record_count() - records_before
-                    accounting[mode] = usage_accounting(records, completed, args.connections)
+                    abandoned_at_most = (1 + args.repeat) * sum(args.connections)  # per wrk run
+                    accounting[mode] = usage_accounting(records, completed, abandoned_at_most)
     return rows, accounting
 
 
+def usage_accounting(records: int, completed: int, abandoned_at_most: int) -> dict:
+    """Every completed request needs a usage record. wrk also abandons up to one in-flight request
+    per connection when each run ends, which the gateway still serves and records."""
+    return {"usage_records": records, "requests_completed": completed, "abandoned_at_most": abandoned_at_most,
+            "consistent": completed <= records <= completed + abandoned_at_most}
+
+
 def load_points(url: str, script: Path, args, log: Path) -> tuple[list[dict], int]:
-    """One measured wrk run per connection count, each after a warm-up; and how many requests
-    completed in all of them, counting the check request."""
+    """One point per connection count; and how many requests completed in all of them, counting
+    the check request."""
     points, completed = [], 1
     for connections in args.connections:
         warm = harness.run_wrk(url, script, connections, args.warmup, log)
-        point = harness.run_wrk(url, script, connections, args.duration, log)
-        completed += warm["requests"] + point["requests"]
-        points.append({"connections": connections, **point})
-        print(f"  {log.stem} c={connections}: {point['requests_per_s']:,.0f} req/s", file=sys.stderr)
+        runs = [harness.run_wrk(url, script, connections, args.duration, log) for _ in range(args.repeat)]
+        completed += warm["requests"] + sum(run["requests"] for run in runs)
+        points.append(median_point(connections, runs))
+        print(f"  {log.stem} c={connections}: {points[-1]['requests_per_s']:,.0f} req/s", file=sys.stderr)
     return points, completed
 
 
-def usage_accounting(records: int, completed: int, connections: list[int]) -> dict:
-    """Every completed request needs a usage record. wrk also abandons up to one in-flight request
-    per connection when each run ends, which the gateway still serves and records."""
-    abandoned_at_most = 2 * sum(connections)  # a warm-up and a measured run per connection count
-    return {"usage_records": records, "requests_completed": completed, "abandoned_at_most": abandoned_at_most,
-            "consistent": completed <= records <= completed + abandoned_at_most}
+def median_point(connections: int, runs: list[dict]) -> dict:
+    """The run with the median req/s stands for the point (its own latencies with it): a burst of
+    other work on the machine spoils one run, not the point. The spread says how much it varied."""
+    ordered = sorted(runs, key=lambda run: run["requests_per_s"])
+    median = ordered[len(ordered) // 2]
+    spread = (ordered[-1]["requests_per_s"] - ordered[0]["requests_per_s"]) / 2 / median["requests_per_s"]
+    return {"connections": connections, **median, "spread_pct": 100 * spread, "runs": runs}
 
 
 @contextlib.contextmanager
@@ -147,16 +157,15 @@ def check_goals(rows: list[dict]) -> list[dict]:
 
 
 def print_table(rows: list[dict], goals: list[dict], accounting: dict) -> None:
-    header = ("target", "mode", "conns", "req/s", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "errors")
-    widths = (8, 6, 5, 9, 8, 8, 8, 8, 6)
-    print("  ".join(h.rjust(w) if i > 1 else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    print(_table_line(("target", "mode", "conns", "req/s", "±%", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms",
+                       "errors")))
     for row in rows:
         added = row.get("added_latency_us")
-        cells = (row["target"], row["mode"], str(row["connections"]), f"{row['requests_per_s']:,.0f}",
-                 _ms(row["latency_us"]["p50"]), _ms(row["latency_us"]["p99"]),
-                 _ms(added["p50"]) if added else "-", _ms(added["p99"]) if added else "-",
-                 str(sum(row["errors"].values())))
-        print("  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+        print(_table_line((
+            row["target"], row["mode"], str(row["connections"]), f"{row['requests_per_s']:,.0f}",
+            f"{row['spread_pct']:.0f}", _ms(row["latency_us"]["p50"]), _ms(row["latency_us"]["p99"]),
+            _ms(added["p50"]) if added else "-", _ms(added["p99"]) if added else "-",
+            str(sum(sum(run["errors"].values()) for run in row["runs"])))))  # an error in any run counts
     print()
     for goal in goals:
         print(f"{'MET ' if goal['met'] else 'MISS'}  {goal['goal']}: {goal['measured']}")
@@ -165,6 +174,11 @@ def print_table(rows: list[dict], goals: list[dict], accounting: dict) -> None:
         print(f"{verdict:4}  gateway {mode}: {counts['usage_records']:,} usage records for "
               f"{counts['requests_completed']:,} completed requests (+ at most {counts['abandoned_at_most']} "
               "abandoned by wrk)")
+
+
+def _table_line(cells: tuple[str, ...]) -> str:
+    widths = (8, 6, 5, 9, 4, 8, 8, 8, 8, 6)
+    return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
 
 def _ms(microseconds: float) -> str:
@@ -176,7 +190,7 @@ def write_results(rows: list[dict], goals: list[dict], accounting: dict, args, h
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS_DIR / f"{stamp}.json"
     payload = {"finished_at": stamp, "machine": host, "settings": {
-        "duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
+        "duration_s": args.duration, "repeat": args.repeat, "warmup_s": args.warmup, "connections": args.connections,
         "request": {mode: harness.request_body(mode) for mode in harness.MODES}},
         "results": rows, "goals": goals, "gateway_accounting": accounting}
     path.write_text(json.dumps(payload, indent=2) + "\n")
