@@ -4,9 +4,10 @@ import contextlib
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from .analytics.metrics import metrics, metrics_registry
+from .api.app import create_management_api
 from .config import Settings
 from .gateway import chat, embeddings, health, info, messages
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
@@ -38,6 +39,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         Route("/health/ready", health.ready, methods=["GET"]),
         Route("/status", status, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Mount("/api", app=create_management_api(state)),
     ]
     app = Starlette(
         routes=routes,

@@ -31,6 +31,7 @@ class AccountRecord:
     status: str
     status_reason: str | None
     routing_policy: "RoutingPolicy | None" = None
+    is_admin: bool = False          # one of its users administers the platform (management API)
 
 
 KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]

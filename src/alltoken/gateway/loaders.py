@@ -1,12 +1,12 @@
 """Database reads behind the hot-path caches (run on a cache miss only)."""
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AccountRecord, KeyRecord
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey
+from ..store.models import Account, ApiKey, User
 
 
 class Loaders:
@@ -16,17 +16,17 @@ class Loaders:
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
         async with self._sessions() as session:
             row = (await session.execute(
-                select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id)
+                select(ApiKey, Account, _ADMIN).join(Account, Account.id == ApiKey.account_id)
                 .where(ApiKey.secret_hash == secret_hash))).first()
         if row is None:
             return None
-        key, account = row
-        return _key_record(key), _account_record(account)
+        key, account, is_admin = row
+        return _key_record(key), _account_record(account, is_admin)
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
-            account = await session.get(Account, account_id)
-        return _account_record(account) if account else None
+            row = (await session.execute(select(Account, _ADMIN).where(Account.id == account_id))).first()
+        return _account_record(*row) if row else None
 
     async def balance(self, account_id: str, up_to_id: int) -> int:
         async with self._sessions() as session:
@@ -44,6 +44,9 @@ def _key_record(key: ApiKey) -> KeyRecord:
                      revoked=key.revoked_at is not None)
 
 
-def _account_record(account: Account) -> AccountRecord:
+def _account_record(account: Account, is_admin: bool) -> AccountRecord:
     return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
-                         routing_policy=RoutingPolicy.from_json(account.routing_policy))
+                         routing_policy=RoutingPolicy.from_json(account.routing_policy), is_admin=bool(is_admin))
+
+
+_ADMIN = exists().where(User.account_id == Account.id, User.is_admin.is_(True)).label("is_admin")

@@ -12,6 +12,7 @@ from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
 from ..routing.health import BreakerSettings, HealthBook
+from ..routing import overrides
 from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
@@ -47,10 +48,13 @@ class GatewayState:
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
-        return cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health)
+        state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health)
+        sync.on_routes_changed(lambda: overrides.refresh(state))
+        return state
 
     async def start(self) -> None:
         await upgrade_to_head(self.engine)
+        await overrides.refresh(self)  # routes set at run time by an earlier process
         for provider in self.providers.values():
             await provider.start()
         await self.sync.start()

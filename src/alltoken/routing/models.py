@@ -43,10 +43,12 @@ class ModelTable:
         return list(self._models.values())
 
 
-def build_model_table(settings: Settings, providers: dict[str, Provider]) -> ModelTable:
-    """Catalog models for every configured provider of their family, then the config's own models
-    (which replace a catalog model of the same id). A public id offered by several families
-    (a Claude model natively and on Bedrock) gets one route per provider, in catalog file order."""
+def build_model_table(settings: Settings, providers: dict[str, Provider],
+                      overrides: list[ModelConfig] = ()) -> ModelTable:
+    """Catalog models for every configured provider of their family, then the config's own models,
+    then routes set at run time through the management API (each replacing a model of the same id).
+    A public id offered by several families (a Claude model natively and on Bedrock) gets one route
+    per provider, in catalog file order."""
     types = {config.id: config.type for config in settings.providers}
     models: dict[str, PublicModel] = {}
     for entry in load_catalog():
@@ -56,7 +58,7 @@ def build_model_table(settings: Settings, providers: dict[str, Provider]) -> Mod
             continue
         known = models.get(entry.id)
         models[entry.id] = _from_catalog(entry, known.routes + routes if known else routes)
-    for model in settings.models:
+    for model in (*settings.models, *overrides):
         models[model.id] = _from_config(model, providers, types)
     return ModelTable(models)
 
@@ -68,6 +70,8 @@ def _from_catalog(entry: CatalogEntry, routes: tuple[Route, ...]) -> PublicModel
 def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str]) -> PublicModel:
     routes, first_entry = [], None
     for route in model.routes:
+        if route.provider not in types:
+            raise ConfigError(f"model {model.id}: route names unknown provider {route.provider!r}")
         entry = catalog_price(types[route.provider], route.model)
         first_entry = first_entry or entry
         if route.pricing is not None:

@@ -139,6 +139,17 @@ class TermsAcceptance(Base):
     accepted_at: Mapped[datetime] = mapped_column()
 
 
+class ModelRoutes(Base):
+    """Routes of a public model set at run time (management API); they replace config and catalog."""
+
+    __tablename__ = "model_routes"
+
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    definition: Mapped[dict] = mapped_column(JSON)   # a config-file `models:` entry
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class ChangeEvent(Base):
     """Append-only feed of control-plane changes; running servers poll it to drop stale cache."""
 

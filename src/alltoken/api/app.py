@@ -1,0 +1,35 @@
+"""The management API under /api (OpenAPI at /api/openapi.json). The console will use only this."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from ..gateway.errors import ApiError, bad_request
+from . import admin_routes
+
+
+def create_management_api(state) -> FastAPI:
+    api = FastAPI(title="AllToken management API", version=__version__, openapi_url="/openapi.json",
+                  docs_url="/docs", redoc_url=None)
+    api.state.gateway = state
+    api.add_exception_handler(ApiError, _api_error)
+    api.add_exception_handler(RequestValidationError, _validation_error)
+    api.add_exception_handler(HTTPException, _http_error)
+    api.include_router(admin_routes.router)
+    return api
+
+
+async def _api_error(request: Request, exc: ApiError):
+    return exc.response()
+
+
+async def _validation_error(request: Request, exc: RequestValidationError):
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return bad_request(f"{where or 'body'}: {first.get('msg', 'invalid request')}", param=where or None).response()
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+    return ApiError(exc.status_code, str(exc.detail), type=kind, code=f"http_{exc.status_code}").response()

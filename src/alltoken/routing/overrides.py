@@ -1,0 +1,51 @@
+"""Routes set at run time: stored in `model_routes`, validated exactly like the config file,
+applied to this process at once and to every other process through the change feed."""
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..config import ModelConfig, parse_model
+from ..ids import utcnow
+from ..store.changes import record_change
+from ..store.models import ModelRoutes
+from .models import build_model_table
+
+
+async def load_overrides(session: AsyncSession) -> list[ModelConfig]:
+    rows = (await session.execute(select(ModelRoutes.definition).order_by(ModelRoutes.model_id))).scalars()
+    return [parse_model(definition) for definition in rows]
+
+
+def rebuild(state, overrides: list[ModelConfig]) -> None:
+    """Swap in a new model table: requests already admitted keep the routes they were given."""
+    state.models = build_model_table(state.settings, state.providers, overrides)
+
+
+async def refresh(state) -> None:
+    async with state.sessions() as session:
+        rebuild(state, await load_overrides(session))
+
+
+async def set_routes(state, model_id: str, definition: dict, actor: str) -> None:
+    """Validate (config.ConfigError on anything the config file would refuse), store, apply."""
+    definition = {**definition, "id": model_id}
+    model = parse_model(definition)
+    async with state.sessions.begin() as session:
+        overrides = [o for o in await load_overrides(session) if o.id != model_id] + [model]
+        build_model_table(state.settings, state.providers, overrides)  # raises before anything is stored
+        await session.merge(ModelRoutes(model_id=model_id, definition=definition, updated_by=actor,
+                                        updated_at=utcnow()))
+        await record_change(session, "routes", model_id)
+    rebuild(state, overrides)
+
+
+async def clear_routes(state, model_id: str) -> bool:
+    async with state.sessions.begin() as session:
+        result = await session.execute(delete(ModelRoutes).where(ModelRoutes.model_id == model_id))
+        if not result.rowcount:
+            return False
+        await record_change(session, "routes", model_id)
+        overrides = await load_overrides(session)
+    rebuild(state, overrides)
+    return True
+
