@@ -153,3 +153,16 @@ def test_the_contract_config_builds_with_claude_on_the_api_and_on_bedrock(tmp_pa
     # Both providers also bring the catalog's other Claude models, one route per provider family.
     haiku = state.models.get("anthropic/claude-haiku-4-5")
     assert [r.provider.id for r in haiku.routes] == ["anthropic", "bedrock-us"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("route_retries: -1", "route_retries"),
+    ("first_byte_timeout_seconds: 0", "first_byte_timeout_seconds"),
+    ("breaker: {consecutive_failures: 0}", "breaker"),
+    ("breaker: {failure_rate: 1.5}", "breaker"),
+    ("breaker: {nonsense: 1}", "breaker"),
+    ("models: [{id: a/b, strategy: fastest, routes: [{provider: x, model: m}]}]", "strategy"),
+])
+def test_routing_settings_are_range_checked(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), env={})

@@ -200,3 +200,22 @@ def test_an_account_routing_policy_always_wins(gateway, upstreams):
     gateway.cli("accounts", "routing", account, "--clear")
     time.sleep(0.5)
     assert post(gateway, key, model="acme/m").headers["x-alltoken-provider"] == "primary"
+
+
+def test_credentials_refused_by_one_route_fall_back_and_count_against_it(gateway, upstreams):
+    primary, backup = upstreams
+    _, key = gateway.new_key()
+    primary.plan(status=401)  # AllToken's key for that provider is wrong: another route may still work
+    response = post(gateway, key, model="acme/m")
+    assert response.status_code == 200 and response.headers["x-alltoken-provider"] == "backup"
+
+
+def test_throughput_and_first_token_statistics_are_recorded(gateway, upstreams):
+    _, key = gateway.new_key()
+    post(gateway, key, model="acme/spare")
+    with httpx.stream("POST", gateway.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                      json={"model": "acme/spare", "stream": True,
+                            "messages": [{"role": "user", "content": "x"}]}) as r:
+        list(r.iter_lines())
+    row = next(r for r in httpx.get(gateway.url + "/status").json()["routes"] if r["route"] == "backup/spare")
+    assert row["output_tokens_per_s_p50"] > 0 and row["ttft_ms_p50"] is not None

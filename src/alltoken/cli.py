@@ -97,12 +97,16 @@ async def accounts_routing(session, account_id, allow_providers, deny_providers,
     """Set which providers and regions may serve an account; it wins over request preferences."""
     from .accounts.service import set_routing_policy
 
+    if not clear and not any((allow_providers, deny_providers, allow_regions, deny_regions)):
+        raise click.UsageError("give at least one of --allow-providers, --deny-providers, --allow-regions, "
+                               "--deny-regions, or --clear")
     policy = None if clear else {name: _split(value) for name, value in (
         ("allow_providers", allow_providers), ("deny_providers", deny_providers),
         ("allow_regions", allow_regions), ("deny_regions", deny_regions)) if value}
     account = await set_routing_policy(session, account_id, policy or None)
+    shown = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in (account.routing_policy or {}).items())
     return ({"id": account.id, "routing_policy": account.routing_policy},
-            f"routing policy of {account.id}: {account.routing_policy or 'none'}")
+            f"routing policy of {account.id}: {shown or 'none (every provider and region)'}")
 
 
 @main.group()

@@ -230,9 +230,12 @@ def _breaker(raw) -> dict:
     if not isinstance(raw, dict) or set(raw) - set(known):
         raise ConfigError(f"breaker: expected a mapping with any of {', '.join(known)}")
     try:
-        return {name: known[name](value) for name, value in raw.items()}
+        values = {name: known[name](value) for name, value in raw.items()}
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"breaker: {exc}") from exc
+    if any(value <= 0 for value in values.values()) or values.get("failure_rate", 0.5) > 1:
+        raise ConfigError("breaker: every value must be more than 0, and failure_rate at most 1")
+    return values
 
 
 def _check(settings: Settings) -> None:
@@ -240,6 +243,14 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"port must be 1-65535, got {settings.port}")
     if settings.workers < 1:
         raise ConfigError("workers must be at least 1")
+    if settings.route_retries < 0:
+        raise ConfigError("route_retries must be 0 or more")
+    for name in ("first_byte_timeout_seconds", "upstream_timeout_seconds", "usage_flush_interval",
+                 "cache_refresh_interval", "shutdown_grace_seconds"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be more than 0")
+    if settings.max_retry_wait_seconds < 0:
+        raise ConfigError("max_retry_wait_seconds must be 0 or more")
     if settings.workers > 1 and not settings.redis_url:
         raise ConfigError(
             f"--workers {settings.workers} needs shared state: set ALLTOKEN_REDIS_URL (or redis_url:) "

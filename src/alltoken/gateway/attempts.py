@@ -35,8 +35,12 @@ class Attempt:
         return record
 
 
-async def first_success(state, admission, attempt: Callable[[Candidate], Awaitable[T]], timeout: float) -> T:
-    """The first candidate's answer that succeeds; admission.model/route name the one that served."""
+async def first_success(state, admission, attempt: Callable[[Candidate], Awaitable[T]], timeout: float,
+                        output_tokens: Callable[[T], int] | None = None, streaming: bool = False) -> T:
+    """The first candidate's answer that succeeds; admission.model/route name the one that served.
+
+    `output_tokens(result)` feeds the route's throughput statistics; for a stream the time to the
+    first chunk is its time to first token (its throughput is recorded when it ends)."""
     settings = state.settings
     last_error: ProviderError | None = None
     candidates = admission.candidates
@@ -54,22 +58,32 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
                     result = await attempt(candidate)
             except (ProviderError, asyncio.TimeoutError) as exc:
                 last_error = _as_provider_error(exc, candidate)
+            except BaseException:
+                state.health.release_probe(key)  # cancelled or crashed: the route was not judged
+                raise
             else:
                 latency = _ms(started)
-                state.health.record(key, True, latency)
+                state.health.record(key, True, latency, ttft_ms=latency if streaming else None,
+                                    output_tokens=output_tokens(result) if output_tokens else 0)
                 admission.attempts.append(Attempt(key, "ok", latency, reason=_why(position, retry)))
                 return result
             admission.attempts.append(Attempt(key, "error", _ms(started), last_error.code, _why(position, retry)))
-            if not last_error.retryable:  # the caller's mistake, not the route's: its health is untouched
+            if not route_fault(last_error):  # the caller's mistake, not the route's: its health is untouched
                 state.health.release_probe(key)
                 raise last_error
             state.health.record(key, False, _ms(started), error=last_error.code)
             wait = _backoff(last_error, retry, settings.max_retry_wait_seconds)
-            if not is_last or wait is None or retry == settings.route_retries:
+            if not is_last or not last_error.retryable or wait is None or retry == settings.route_retries:
                 break
             await asyncio.sleep(wait)
     raise last_error or ProviderError(503, "no route is available for this model right now: every route's circuit "
                                            "breaker is open; try again shortly", code="no_route_available")
+
+
+def route_fault(error: ProviderError) -> bool:
+    """A failure of the route (fall back, count it against the breaker), not of the request.
+    Our credentials or quota at one provider are its fault too: another route may well work."""
+    return error.retryable or error.status >= 500 or error.status == 429
 
 
 def _as_provider_error(exc: Exception, candidate: Candidate) -> ProviderError:

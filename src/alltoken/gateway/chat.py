@@ -37,7 +37,8 @@ async def chat_completions(request: Request) -> Response:
         return candidate.route.provider.chat(ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid))
 
     try:
-        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
+        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
+                                     output_tokens=lambda r: r.usage.completion_tokens)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="chat", streamed=False, **context)
         return provider_error_response(exc, served_headers(rid, admission))

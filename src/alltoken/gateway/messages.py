@@ -47,7 +47,8 @@ async def messages(request: Request) -> Response:
         return candidate.route.provider.chat(ChatCall({**chat, "model": candidate.route.upstream_model}, rid))
 
     try:
-        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
+        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
+                                     output_tokens=lambda r: r.usage.completion_tokens)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=False,
                **context)

@@ -82,7 +82,8 @@ async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, 
 
     wire = None
     try:
-        chunks, first = await first_success(state, admission, first_chunk, state.settings.first_byte_timeout_seconds)
+        chunks, first = await first_success(state, admission, first_chunk, state.settings.first_byte_timeout_seconds,
+                                            streaming=True)
     except ProviderError as exc:
         wire = (wire_for or _openai_wire(rid))(admission.model.id)
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint, streamed=True,
@@ -139,6 +140,8 @@ class _Relay:
             await self._chunks.aclose()
         usage = self._estimated_usage()
         cost = self._settle(Outcome("ok", 200, usage, finish_reason=self._finish_reason, ttft_ms=self._ttft_ms))
+        self._context["state"].health.record_throughput(route_key(self._context["admission"].route),
+                                                        usage.completion_tokens, self._elapsed_ms())
         yield self._wire.finish(with_cost(self._usage_body, usage, cost), self._finish_reason)
 
     def _take(self, chunk: dict) -> bool:

@@ -29,7 +29,6 @@ class Sample:
     ok: bool
     latency_ms: int
     ttft_ms: int | None
-    output_tokens_per_s: float | None
     error: str | None
 
 
@@ -37,6 +36,7 @@ class Sample:
 class RouteHealth:
     key: str
     samples: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
+    throughput: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))   # (at, output tokens/s)
     state: str = "closed"               # closed | open | half_open
     consecutive_failures: int = 0
     opened_at: float = 0.0
@@ -76,7 +76,9 @@ class HealthBook:
         health = self.route(key)
         seconds = latency_ms / 1000
         speed = output_tokens / seconds if ok and output_tokens and seconds > 0 else None
-        health.samples.append(Sample(self._clock(), ok, latency_ms, ttft_ms, speed, error))
+        health.samples.append(Sample(self._clock(), ok, latency_ms, ttft_ms, error))
+        if speed is not None:
+            health.throughput.append((self._clock(), speed))
         health.probe_in_flight = False
         if ok:
             health.total_ok += 1
@@ -89,6 +91,11 @@ class HealthBook:
         if health.state == "half_open" or self._should_open(health):
             health.state = "open"
             health.opened_at = self._clock()
+
+    def record_throughput(self, key: str, output_tokens: int, duration_ms: int) -> None:
+        """A finished stream's output rate, added to its route's statistics."""
+        if output_tokens and duration_ms > 0:
+            self.route(key).throughput.append((self._clock(), output_tokens / (duration_ms / 1000)))
 
     def release_probe(self, key: str) -> None:
         """A probe that never reached the route (the request was refused before): let another one try."""
@@ -115,8 +122,7 @@ class HealthBook:
             "latency_ms_p50": _percentile([s.latency_ms for s in ok], 50),
             "latency_ms_p90": _percentile([s.latency_ms for s in ok], 90),
             "ttft_ms_p50": _percentile([s.ttft_ms for s in ok if s.ttft_ms is not None], 50),
-            "output_tokens_per_s_p50": _percentile([s.output_tokens_per_s for s in ok
-                                                    if s.output_tokens_per_s is not None], 50),
+            "output_tokens_per_s_p50": _percentile([speed for at, speed in health.throughput if at >= since], 50),
             "last_error": health.last_error,
         }
 
