@@ -66,7 +66,7 @@ def cost(price: dict, prompt=21, completion=7) -> Decimal:
     return prompt * Decimal(price["prompt"]) + completion * Decimal(price["completion"])
 
 
-@pytest.mark.parametrize("failure", [dict(status=500), dict(status=429, error_type="requests")])
+@pytest.mark.parametrize("failure", [dict(status=500), dict(status=429, error_type="requests"), dict(reset=True)])
 def test_a_failing_first_route_falls_back_and_is_billed_once_at_the_route_that_served(gateway, upstreams, failure):
     primary, backup = upstreams
     _, key = gateway.new_key()

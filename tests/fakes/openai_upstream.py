@@ -31,6 +31,7 @@ class Plan:
     delay: float = 0.0              # before answering
     chunk_delay: float = 0.0        # between stream chunks
     fail_mid_stream: bool = False   # send an error event after the first chunk
+    reset: bool = False             # drop the connection without answering
 
 
 class FakeOpenAI(ScriptedFake[Plan]):
@@ -57,6 +58,9 @@ class FakeOpenAI(ScriptedFake[Plan]):
         plan = self._take_plan()
         if plan.delay:
             await asyncio.sleep(plan.delay)
+        if plan.reset:
+            request.transport.abort()
+            raise ConnectionResetError("fake upstream dropped the connection")
         if plan.status != 200:
             return _error(plan.status, f"fake failure {plan.status}", plan.error_type, plan.error_code, plan.headers)
         if body.get("stream"):
