@@ -124,3 +124,25 @@ def test_tool_round_trip_on_an_anthropic_model(gateway, fake, stream):
     final = gateway.anthropic_sdk(key).messages.create(**{**request, "messages": followup})
     assert final.stop_reason == "end_turn" and final.content[0].text
     assert fake.requests[-1]["messages"][-1]["content"][0]["tool_use_id"] == use.id
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_pass_through_falls_back_across_anthropic_routes(tmp_path, fake, stream):
+    from .fakes.anthropic_upstream import API_KEY, FakeAnthropic
+
+    second = FakeAnthropic().start()
+    providers = [{"id": "claude-a", "type": "anthropic", "api_key": API_KEY, "base_url": fake.base_url},
+                 {"id": "claude-b", "type": "anthropic", "api_key": API_KEY, "base_url": second.base_url}]
+    gateway = Gateway(tmp_path, {"providers": providers}).start()
+    try:
+        _, key = gateway.new_key()
+        fake.plan(status=529, error_type="overloaded_error")
+        request = dict(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
+        raw = gateway.anthropic_sdk(key).messages.with_raw_response.create(**request, stream=stream)
+        assert raw.headers["x-alltoken-provider"] == "claude-b"
+        if stream:
+            assert [event.type for event in raw.parse()][-1] == "message_stop"
+        assert len(second.requests) == 1
+    finally:
+        gateway.stop()
+        second.stop()

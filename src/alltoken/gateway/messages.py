@@ -71,13 +71,12 @@ async def _native(request: Request, body: dict, model, caller, rid: str, started
         raise bad_request("messages: field required, a non-empty array", param="messages")
     prompt_bound = min(native_prompt_bound(body), model.context_length or 10**9)
     admission = await admit_bounded(state, rid, body, caller, model, prompt_bound, max_tokens)
-    # The pass-through speaks only Anthropic's API: its first admissible route, no cross-family fallback.
-    route = admission.route = admission.candidates[0].route
+    # The pass-through speaks only Anthropic's API: it falls back across Anthropic routes only.
+    admission.candidates = [c for c in admission.candidates if isinstance(c.route.provider, AnthropicProvider)]
+    admission.route = admission.candidates[0].route
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
-    upstream_body = {**body, "model": route.upstream_model}
-    beta = request.headers.get("anthropic-beta")
     serve = native_stream if body.get("stream") else native_message
-    return await serve(route.provider, upstream_body, beta, _headers(rid, route), **context)
+    return await serve(body, request.headers.get("anthropic-beta"), **context)
 
 
 @anthropic_endpoint

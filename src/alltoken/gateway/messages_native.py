@@ -15,6 +15,7 @@ from ..billing.pricing import Usage, cost_units
 from ..providers.anthropic import native_usage
 from ..providers.base import ProviderError
 from .accounting import Outcome, finish
+from .attempts import first_success
 from .errors import from_provider_error
 from .estimate import IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, rough_tokens
 from .http import json_response
@@ -41,30 +42,52 @@ def _bound(value) -> int:
     return 0
 
 
-async def native_message(provider, body: dict, beta: str | None, headers: dict, **context) -> Response:
+async def native_message(body: dict, beta: str | None, **context) -> Response:
+    state, admission = context["state"], context["admission"]
+
+    def call(candidate):
+        return candidate.route.provider.native_message({**body, "model": candidate.route.upstream_model}, beta)
+
     try:
-        data, usage = await provider.native_message(body, beta)
+        data, usage = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
+                                          output_tokens=lambda answer: answer[1].completion_tokens)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=False,
                **context)
-        return from_provider_error(exc).anthropic_response(headers)
+        return from_provider_error(exc).anthropic_response(_headers(context))
     outcome = Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
     cost = finish(outcome=outcome, endpoint="messages", streamed=False, **context)
-    data["model"] = context["admission"].model.id
+    data["model"] = admission.model.id
     data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
-    return json_response(data, headers=headers)
+    return json_response(data, headers=_headers(context))
 
 
-async def native_stream(provider, body: dict, beta: str | None, headers: dict, **context) -> Response:
-    events = provider.native_stream(body, beta)
+async def native_stream(body: dict, beta: str | None, **context) -> Response:
+    state, admission = context["state"], context["admission"]
+
+    async def first_event(candidate):
+        events = candidate.route.provider.native_stream({**body, "model": candidate.route.upstream_model}, beta)
+        try:
+            return events, await anext(events)
+        except BaseException:
+            await events.aclose()
+            raise
+
     try:
-        first = await anext(events)
+        events, first = await first_success(state, admission, first_event,
+                                             state.settings.first_byte_timeout_seconds, streaming=True)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=True,
                **context)
-        return from_provider_error(exc).anthropic_response(headers)
+        return from_provider_error(exc).anthropic_response(_headers(context))
     relay = _NativeRelay(events, first, context)
-    return StreamingResponse(relay.events(), media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
+    return StreamingResponse(relay.events(), media_type="text/event-stream",
+                             headers={**_headers(context), **SSE_HEADERS})
+
+
+def _headers(context: dict) -> dict:
+    rid, route = context["request_id"], context["admission"].route
+    return {"x-request-id": rid, "x-alltoken-provider": route.provider.id, "request-id": rid}
 
 
 class _NativeRelay:
