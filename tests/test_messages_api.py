@@ -130,3 +130,15 @@ def test_response_translation_keeps_reasoning_tool_calls_and_cache_counts():
     assert message["content"][2]["input"] == {"a": 1} and message["stop_reason"] == "tool_use"
     assert message["usage"] == {"input_tokens": 60, "output_tokens": 20, "cache_creation_input_tokens": 10,
                                 "cache_read_input_tokens": 30, "cost": 0.5}
+
+
+def test_routing_preferences_apply_to_messages_too(demo_gateway):
+    _, key = demo_gateway.new_key()
+    response = httpx.post(demo_gateway.url + "/v1/messages", headers={"x-api-key": key},
+                          json={"model": MODEL, "max_tokens": 20, "messages": [{"role": "user", "content": "x"}],
+                                "provider": {"only": ["nobody"]}})
+    assert response.status_code == 404 and response.json()["error"]["type"] == "not_found_error"
+    served = httpx.post(demo_gateway.url + "/v1/messages", headers={"x-api-key": key},
+                        json={"model": MODEL + ":floor", "max_tokens": 20,
+                              "messages": [{"role": "user", "content": "x"}]})
+    assert served.status_code == 200 and served.json()["model"] == MODEL

@@ -10,10 +10,12 @@ from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number
 from ..providers.anthropic import AnthropicProvider
+from ..routing.preferences import split_variant
 from ..providers.base import ChatCall, ProviderError
 from .accounting import Outcome, finish
 from .admission import admissible_routes, admit, admit_bounded, resolve_model
 from .attempts import first_success
+from .chat import ROUTING_FIELDS
 from .auth import authenticate
 from .errors import bad_request, from_provider_error
 from .http import anthropic_endpoint, json_response, read_json_object, request_id
@@ -33,18 +35,20 @@ async def messages(request: Request) -> Response:
     body, _ = await read_json_object(request)
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise bad_request("model: field required", param="model")
-    model = resolve_model(state, body["model"], caller)
+    model = resolve_model(state, split_variant(body["model"])[0], caller)
     if isinstance(admissible_routes(model, caller)[0].provider, AnthropicProvider):
         return await _native(request, body, model, caller, rid, started)
     chat = to_chat_request(body)
     validate_chat(chat)
     admission = await admit(state, rid, chat, caller)
+    upstream_body = {k: v for k, v in chat.items() if k not in ROUTING_FIELDS}
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if chat.get("stream"):
-        return await open_stream(chat, chat, rid, wire_for=lambda public: AnthropicWire(rid, public), **context)
+        return await open_stream(upstream_body, chat, rid, wire_for=lambda public: AnthropicWire(rid, public),
+                                 **context)
 
     def call(candidate):
-        return candidate.route.provider.chat(ChatCall({**chat, "model": candidate.route.upstream_model}, rid))
+        return candidate.route.provider.chat(ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid))
 
     try:
         result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,

@@ -31,6 +31,9 @@ def to_chat_request(body: dict) -> dict:
         chat["tools"] = [_tool(index, tool) for index, tool in enumerate(body["tools"])]
     if body.get("tool_choice"):
         chat.update(_tool_choice(body["tool_choice"]))
+    for routing_field in ("provider", "models"):  # AllToken's routing preferences work here too
+        if routing_field in body:
+            chat[routing_field] = body[routing_field]
     return chat
 
 
