@@ -38,66 +38,51 @@ class AnthropicProvider(Provider):
             self._headers["x-api-key"] = config.api_key
 
     async def chat(self, call: ChatCall) -> ChatResult:
-        request = self._native_request(call.body)
-        async with transport_errors(self.id):
-            async with self._transport.session.post(self._messages_url, data=orjson.dumps(request),
-                                                    headers=self._headers) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    raise anthropic_error(self.id, response.status, raw, response.headers)
-        data = parse_json(self.id, raw)
-        if data.get("type") == "error":
-            raise stream_error(self.id, data.get("error"))
+        data = await self._post(self._messages_url, self._native_request(call.body), self._headers)
         body = to_chat_completion(data, int(time.time()), include_reasoning=not reasoning_hidden(call.body))
         return ChatResult(body, Usage.from_openai(body["usage"]))
 
     async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
-        request = {**self._native_request(call.body), "stream": True}
-        headers = {**self._headers, "accept": "text/event-stream"}
         translator = StreamTranslator(int(time.time()), include_reasoning=not reasoning_hidden(call.body))
-        async with transport_errors(self.id):
-            response = await self._transport.session.post(self._messages_url, data=orjson.dumps(request),
-                                                          headers=headers)
-        try:
-            if response.status >= 400:
-                raise anthropic_error(self.id, response.status, await response.read(), response.headers)
-            async with transport_errors(self.id):
-                async for event in read_events(response.content):
-                    data = parse_json(self.id, event.data.encode())
-                    if data.get("type") == "error":
-                        raise stream_error(self.id, data.get("error"))
-                    for chunk in translator.feed(data):
-                        yield chunk
-                    if translator.finished:
-                        return
-            raise ProviderError(502, f"provider {self.id} ended the stream before it was complete",
-                                code="upstream_stream_error", retryable=True)
-        finally:
-            response.release()
+        async for _, data in self._events(self._native_request(call.body), self._headers):
+            for chunk in translator.feed(data):
+                yield chunk
 
     # Native pass-through for /v1/messages: the caller's own Anthropic request, untranslated, so
     # cache_control, thinking blocks, documents and server tools keep their full meaning.
 
     async def native_message(self, body: dict, beta: str | None = None) -> tuple[dict, Usage]:
-        request = {**body, "stream": False}
+        data = await self._post(self._messages_url, body, self._native_headers(beta))
+        return data, native_usage(data.get("usage"))
+
+    def native_stream(self, body: dict, beta: str | None = None) -> AsyncIterator[tuple[str, dict]]:
+        """(event name, data) as Anthropic sent them, up to and including message_stop."""
+        return self._events(body, self._native_headers(beta))
+
+    async def native_count_tokens(self, body: dict, beta: str | None = None) -> dict:
+        """Anthropic's own count (free of charge there, so free here)."""
+        return await self._post(self._messages_url + "/count_tokens", body, self._native_headers(beta))
+
+    async def _post(self, url: str, request: dict, headers: dict) -> dict:
+        """One non-streaming call; an error answer (HTTP or an error body) becomes a ProviderError."""
+        if url == self._messages_url:
+            request = {**request, "stream": False}
         async with transport_errors(self.id):
-            async with self._transport.session.post(self._messages_url, data=orjson.dumps(request),
-                                                    headers=self._native_headers(beta)) as response:
+            async with self._transport.session.post(url, data=orjson.dumps(request), headers=headers) as response:
                 raw = await response.read()
                 if response.status >= 400:
                     raise anthropic_error(self.id, response.status, raw, response.headers)
         data = parse_json(self.id, raw)
         if data.get("type") == "error":
             raise stream_error(self.id, data.get("error"))
-        return data, native_usage(data.get("usage"))
+        return data
 
-    async def native_stream(self, body: dict, beta: str | None = None) -> AsyncIterator[tuple[str, dict]]:
-        """(event name, data) as Anthropic sent them, up to and including message_stop."""
-        request = {**body, "stream": True}
-        headers = {**self._native_headers(beta), "accept": "text/event-stream"}
+    async def _events(self, request: dict, headers: dict) -> AsyncIterator[tuple[str, dict]]:
+        """A streamed call's events up to message_stop; an error event or a cut stream raises."""
+        headers = {**headers, "accept": "text/event-stream"}
         async with transport_errors(self.id):
-            response = await self._transport.session.post(self._messages_url, data=orjson.dumps(request),
-                                                          headers=headers)
+            response = await self._transport.session.post(self._messages_url, data=orjson.dumps(
+                {**request, "stream": True}), headers=headers)
         try:
             if response.status >= 400:
                 raise anthropic_error(self.id, response.status, await response.read(), response.headers)
@@ -113,16 +98,6 @@ class AnthropicProvider(Provider):
                                 code="upstream_stream_error", retryable=True)
         finally:
             response.release()
-
-    async def native_count_tokens(self, body: dict, beta: str | None = None) -> dict:
-        """Anthropic's own count (free of charge there, so free here)."""
-        async with transport_errors(self.id):
-            async with self._transport.session.post(self._messages_url + "/count_tokens", data=orjson.dumps(body),
-                                                    headers=self._native_headers(beta)) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    raise anthropic_error(self.id, response.status, raw, response.headers)
-        return parse_json(self.id, raw)
 
     def _native_headers(self, beta: str | None) -> dict:
         return {**self._headers, "anthropic-beta": beta} if beta else self._headers
