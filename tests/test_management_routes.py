@@ -1,12 +1,11 @@
 """Routes edited at run time through the management API: applied at once, in every process, and kept."""
 
 import sqlite3
-import time
 
 import httpx
 import pytest
 
-from .fakes.openai_upstream import API_KEY, FakeOpenAI
+from .fakes.openai_upstream import FakeOpenAI
 from .harness import Gateway, wait_for
 from .test_routing_e2e import config
 

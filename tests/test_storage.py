@@ -1,6 +1,5 @@
 """Storage against both SQLite and PostgreSQL, so nothing SQLite-only creeps in."""
 
-import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 

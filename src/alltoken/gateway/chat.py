@@ -5,7 +5,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..providers.base import ChatCall, ProviderError
+from ..providers.base import ChatCall, ChatResult, ProviderError
 from .accounting import Outcome, finish, with_cost
 from .admission import admit
 from .attempts import first_success
@@ -28,10 +28,28 @@ async def chat_completions(request: Request) -> Response:
     body, _ = await read_json_object(request)
     validate_chat(body)
     admission = await admit(state, rid, body, caller)
-    upstream_body = {k: v for k, v in body.items() if k not in ROUTING_FIELDS}
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if body.get("stream"):
-        return await open_stream(upstream_body, body, rid, **context)
+        return await open_stream(upstream(body), body, rid, **context)
+    try:
+        result, cost = await complete(upstream(body), "chat", **context)
+    except ProviderError as exc:
+        return provider_error_response(exc, served_headers(rid, admission))
+    result.body["id"] = rid
+    result.body["model"] = admission.model.id
+    result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
+    return json_response(result.body, headers=served_headers(rid, admission))
+
+
+def upstream(body: dict) -> dict:
+    """The request without AllToken's own routing fields, which no provider knows."""
+    return {k: v for k, v in body.items() if k not in ROUTING_FIELDS}
+
+
+async def complete(upstream_body: dict, endpoint: str, **context) -> tuple[ChatResult, int]:
+    """A non-streamed completion from the first route that answers, settled and recorded, with its
+    cost. A ProviderError (every route failed) is recorded, costs nothing, and is raised."""
+    state, admission, rid = context["state"], context["admission"], context["request_id"]
 
     def call(candidate):
         return candidate.route.provider.chat(ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid))
@@ -40,15 +58,12 @@ async def chat_completions(request: Request) -> Response:
         result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
                                      output_tokens=lambda r: r.usage.completion_tokens)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="chat", streamed=False, **context)
-        return provider_error_response(exc, served_headers(rid, admission))
+        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=endpoint, streamed=False,
+               **context)
+        raise
     choices = result.body.get("choices") or [{}]
     outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
-    cost = finish(outcome=outcome, endpoint="chat", streamed=False, **context)
-    result.body["id"] = rid
-    result.body["model"] = admission.model.id
-    result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
-    return json_response(result.body, headers=served_headers(rid, admission))
+    return result, finish(outcome=outcome, endpoint=endpoint, streamed=False, **context)
 
 
 def served_headers(rid: str, admission) -> dict:

@@ -10,13 +10,11 @@ from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number
 from ..providers.anthropic import AnthropicProvider
+from ..providers.base import ProviderError
 from ..routing.preferences import split_variant
-from ..providers.base import ChatCall, ProviderError
-from .accounting import Outcome, finish
 from .admission import admissible_routes, admit, admit_bounded, resolve_model
-from .attempts import first_success
-from .chat import ROUTING_FIELDS
 from .auth import authenticate
+from .chat import complete, upstream
 from .errors import bad_request, from_provider_error
 from .http import anthropic_endpoint, json_response, read_json_object, request_id
 from .messages_native import native_message, native_prompt_bound, native_stream
@@ -41,26 +39,15 @@ async def messages(request: Request) -> Response:
     chat = to_chat_request(body)
     validate_chat(chat)
     admission = await admit(state, rid, chat, caller)
-    upstream_body = {k: v for k, v in chat.items() if k not in ROUTING_FIELDS}
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if chat.get("stream"):
-        return await open_stream(upstream_body, chat, rid, wire_for=lambda public: AnthropicWire(rid, public),
+        return await open_stream(upstream(chat), chat, rid, wire_for=lambda public: AnthropicWire(rid, public),
                                  **context)
-
-    def call(candidate):
-        return candidate.route.provider.chat(ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid))
-
     try:
-        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
-                                     output_tokens=lambda r: r.usage.completion_tokens)
+        result, cost = await complete(upstream(chat), "messages", **context)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=False,
-               **context)
         return from_provider_error(exc).anthropic_response(_headers(rid, admission.route))
     headers = _headers(rid, admission.route)
-    choices = result.body.get("choices") or [{}]
-    outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
-    cost = finish(outcome=outcome, endpoint="messages", streamed=False, **context)
     return json_response(to_message(result.body, result.usage, units_to_usd_number(cost), rid, admission.model.id),
                          headers=headers)
 
