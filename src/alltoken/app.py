@@ -1,6 +1,7 @@
 """Assembles the ASGI application."""
 
 import contextlib
+import gc
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +22,10 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await state.start()
+        # Everything loaded so far lives as long as the process: keep the cyclic collector from
+        # re-scanning it on every full collection (measured: p99 spikes of 100+ ms under load).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
