@@ -165,7 +165,8 @@ def test_concurrent_requests_never_spend_more_than_the_balance(openai_gateway, u
     assert set(statuses) <= {200, 402} and 0 < served < 40
     cost = expected_cost(MODEL, prompt=21, completion=7)
     assert served * cost <= Decimal("0.0001")
-    assert settled_balance(openai_gateway, account, Decimal("0.0001") - served * cost) == Decimal("0.0001") - served * cost
+    left = Decimal("0.0001") - served * cost
+    assert settled_balance(openai_gateway, account, left) == left
 
 
 def _post(gateway, key, body):

@@ -107,7 +107,8 @@ def test_generation_needs_an_id_and_stays_in_its_account(demo_gateway, key):
 
 def test_every_success_response_carries_the_headers(demo_gateway, key):
     auth = {"Authorization": f"Bearer {key}"}
-    for response in (httpx.get(demo_gateway.url + "/v1/models"), httpx.get(demo_gateway.url + "/v1/credits", headers=auth),
-                     httpx.get(demo_gateway.url + "/v1/key", headers=auth), httpx.get(demo_gateway.url + "/health/live")):
+    url = demo_gateway.url
+    for response in (httpx.get(url + "/v1/models"), httpx.get(url + "/v1/credits", headers=auth),
+                     httpx.get(url + "/v1/key", headers=auth), httpx.get(url + "/health/live")):
         assert response.status_code == 200
         assert response.headers["x-request-id"].startswith("gen-") and response.headers["x-alltoken-provider"]

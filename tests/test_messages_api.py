@@ -4,9 +4,9 @@ import anthropic
 import httpx
 import pytest
 
-from alltoken.gateway.messages_translate import to_chat_request, to_message
 from alltoken.billing.pricing import Usage
 from alltoken.gateway.errors import ApiError
+from alltoken.gateway.messages_translate import to_chat_request, to_message
 
 MODEL = "alltoken/demo"
 TOOLS = [{"name": "get_weather", "description": "Weather now", "input_schema": {

@@ -57,7 +57,8 @@ def test_cost_is_each_token_class_at_its_own_price(price, usage):
     fresh = usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens
     expected = (fresh * price.prompt
                 + usage.cached_tokens * (price.prompt if price.input_cache_read is None else price.input_cache_read)
-                + usage.cache_write_tokens * (price.prompt if price.input_cache_write is None else price.input_cache_write)
+                + usage.cache_write_tokens * (price.prompt if price.input_cache_write is None
+                                              else price.input_cache_write)
                 + (usage.completion_tokens - usage.reasoning_tokens) * price.completion
                 + usage.reasoning_tokens * (price.completion if price.internal_reasoning is None
                                             else price.internal_reasoning)

@@ -12,9 +12,15 @@ import pytest
 import yaml
 
 from alltoken.providers.anthropic import anthropic_error, stream_error
-from alltoken.providers.anthropic_translate import (DEFAULT_MAX_TOKENS, JSON_OBJECT_INSTRUCTION, ModelTraits,
-                                                    StreamTranslator, TranslationError, to_chat_completion,
-                                                    to_messages_request)
+from alltoken.providers.anthropic_translate import (
+    DEFAULT_MAX_TOKENS,
+    JSON_OBJECT_INSTRUCTION,
+    ModelTraits,
+    StreamTranslator,
+    TranslationError,
+    to_chat_completion,
+    to_messages_request,
+)
 
 from .conftest import anthropic_config
 from .fakes.anthropic_upstream import API_KEY

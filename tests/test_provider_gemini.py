@@ -21,13 +21,28 @@ from alltoken.providers import gemini as gemini_module
 from alltoken.providers import image_fetch
 from alltoken.providers.base import ChatCall, ProviderError
 from alltoken.providers.gemini import GeminiProvider, error_from_body, read_payloads, upstream_error
-from alltoken.providers.gemini_translate import (SKIP_SIGNATURE, THOUGHT_SEPARATOR, StreamTranslator,
-                                                 first_call_number, gemini_schema, image_urls, to_gemini_request,
-                                                 to_openai_completion)
+from alltoken.providers.gemini_translate import (
+    SKIP_SIGNATURE,
+    THOUGHT_SEPARATOR,
+    StreamTranslator,
+    first_call_number,
+    gemini_schema,
+    image_urls,
+    to_gemini_request,
+    to_openai_completion,
+)
 from alltoken.providers.transport import Transport
 
-from .fakes.gemini_upstream import (API_KEY, EMBEDDING_SIZE, SIGNATURE, FakeGemini, check_batch_embed, check_request,
-                                    embedding_for, embedding_tokens)
+from .fakes.gemini_upstream import (
+    API_KEY,
+    EMBEDDING_SIZE,
+    SIGNATURE,
+    FakeGemini,
+    check_batch_embed,
+    check_request,
+    embedding_for,
+    embedding_tokens,
+)
 from .harness import Gateway, wait_for
 from .pricing_helpers import catalog_prices, expected_cost
 

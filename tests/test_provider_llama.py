@@ -12,8 +12,14 @@ import openai
 import pytest
 
 from alltoken.config import ProviderConfig
-from alltoken.providers.llama import (LlamaProvider, LlamaStream, from_llama_response, problem_detail,
-                                      to_llama_request, usage_from_metrics)
+from alltoken.providers.llama import (
+    LlamaProvider,
+    LlamaStream,
+    from_llama_response,
+    problem_detail,
+    to_llama_request,
+    usage_from_metrics,
+)
 from alltoken.providers.transport import Transport
 
 from .fakes.llama_upstream import API_KEY, FakeLlama

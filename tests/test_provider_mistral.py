@@ -10,8 +10,14 @@ import openai
 import pytest
 
 from alltoken.providers.base import ProviderError
-from alltoken.providers.mistral import (MistralStream, from_mistral_response, mistral_error_detail,
-                                        mistral_tool_call_id, to_mistral_messages, to_mistral_request)
+from alltoken.providers.mistral import (
+    MistralStream,
+    from_mistral_response,
+    mistral_error_detail,
+    mistral_tool_call_id,
+    to_mistral_messages,
+    to_mistral_request,
+)
 
 from .fakes.mistral_upstream import API_KEY, FakeMistral
 from .harness import Gateway, wait_for

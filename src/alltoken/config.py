@@ -167,7 +167,8 @@ def _provider(entry) -> ProviderConfig:
 def _providers_from_env(env, notices: list[str]) -> list[ProviderConfig]:
     from .providers.registry import AVAILABLE_TYPES
 
-    found = [ProviderConfig(id=kind, type=kind, api_key=env[var]) for kind, var in ENV_PROVIDERS.items() if env.get(var)]
+    found = [ProviderConfig(id=kind, type=kind, api_key=env[var])
+             for kind, var in ENV_PROVIDERS.items() if env.get(var)]
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         session_token = env.get("AWS_SESSION_TOKEN")     # temporary (STS) credentials need it to sign
         found.append(ProviderConfig(id="bedrock", type="bedrock", region=env.get("AWS_REGION", "us-east-1"),

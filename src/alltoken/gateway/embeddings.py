@@ -16,8 +16,8 @@ from ..providers.base import EmbeddingCall, EmbeddingProvider, ProviderError
 from .accounting import Outcome, finish, with_cost
 from .admission import admit_bounded, resolve_model
 from .attempts import first_success
-from .chat import served_headers
 from .auth import authenticate
+from .chat import served_headers
 from .errors import bad_request, provider_error_response
 from .http import endpoint, json_response, read_json_object, request_id
 from .validation import validate_embeddings

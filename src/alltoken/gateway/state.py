@@ -11,8 +11,8 @@ from ..config import Settings
 from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
-from ..routing.health import BreakerSettings, HealthBook
 from ..routing import overrides
+from ..routing.health import BreakerSettings, HealthBook
 from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head

@@ -54,7 +54,8 @@ class OpenAIWire:
         return encode_data(chunk)
 
     def error(self, exc: ProviderError) -> bytes:
-        return encode_data({"error": {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}}) + DONE
+        error = {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}
+        return encode_data({"error": error}) + DONE
 
     def finish(self, usage: dict, finish_reason: str | None) -> bytes:
         return encode_data({"id": self._request_id, "object": "chat.completion.chunk", "created": int(time.time()),

@@ -13,8 +13,15 @@ import orjson
 from ..billing.catalog import catalog_price
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
-from .anthropic_translate import (ModelTraits, StreamTranslator, TranslationError, openai_usage, reasoning_hidden,
-                                  to_chat_completion, to_messages_request)
+from .anthropic_translate import (
+    ModelTraits,
+    StreamTranslator,
+    TranslationError,
+    openai_usage,
+    reasoning_hidden,
+    to_chat_completion,
+    to_messages_request,
+)
 from .base import ChatCall, ChatResult, Provider, ProviderError
 from .sse import read_events
 from .transport import Transport

@@ -22,8 +22,14 @@ from yarl import URL
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
-from .bedrock_translate import (StreamTranslator, from_converse, from_titan, https_image_urls, to_converse,
-                                to_titan_bodies)
+from .bedrock_translate import (
+    StreamTranslator,
+    from_converse,
+    from_titan,
+    https_image_urls,
+    to_converse,
+    to_titan_bodies,
+)
 from .image_fetch import fetch_image
 from .transport import Transport
 from .upstream import all_or_first_error, parse_json, retry_after_seconds, text_inputs, transport_errors

@@ -14,9 +14,17 @@ import orjson
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
-from .gemini_translate import (EMBED_BATCH_LIMIT, StreamTranslator, embedding_prompt_tokens, embedding_vectors,
-                               first_call_number, image_urls, to_batch_embed_request, to_gemini_request,
-                               to_openai_completion)
+from .gemini_translate import (
+    EMBED_BATCH_LIMIT,
+    StreamTranslator,
+    embedding_prompt_tokens,
+    embedding_vectors,
+    first_call_number,
+    image_urls,
+    to_batch_embed_request,
+    to_gemini_request,
+    to_openai_completion,
+)
 from .image_fetch import fetch_image
 from .transport import Transport
 from .upstream import all_or_first_error, parse_json, retry_after_seconds, text_inputs, transport_errors

@@ -8,10 +8,10 @@ from ..gateway.errors import bad_request
 
 SORTS = ("price", "throughput", "latency")
 VARIANTS = {"floor": "price", "nitro": "throughput"}
-_UNITS_PER_USD_PER_MILLION = 10**6
+_UNITS_PER_USD_PER_MILLION = 10**6     # 1 USD per million tokens = 1e-6 USD per token = 1e6 units
 # Request fields that are not model parameters a provider could drop.
 NOT_PARAMETERS = frozenset(("model", "messages", "stream", "stream_options", "provider", "models", "user",
-                            "max_tokens", "max_completion_tokens", "metadata"))     # 1 USD per million tokens = 1e-6 USD per token = 1e6 units
+                            "max_tokens", "max_completion_tokens", "metadata"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,8 @@ def route_key(route: Route) -> str:
     return f"{route.provider.id}/{route.upstream_model}"
 
 
-def plan(models: list[PublicModel], prefs: Preferences, health: HealthBook,
-         rng: random.Random | None = None, policy: RoutingPolicy | None = None) -> tuple[list[Candidate], list[Skipped]]:
+def plan(models: list[PublicModel], prefs: Preferences, health: HealthBook, rng: random.Random | None = None,
+         policy: RoutingPolicy | None = None) -> tuple[list[Candidate], list[Skipped]]:
     """Candidates for the requested model first, then each fallback model's, each model's routes
     filtered by the account's policy, then the preferences, and ordered by the sort (or the
     model's strategy)."""
