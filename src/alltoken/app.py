@@ -10,7 +10,7 @@ from starlette.routing import Mount, Route
 from .analytics.metrics import metrics, metrics_registry
 from .api.app import create_management_api
 from .config import Settings
-from .gateway import chat, embeddings, health, info, messages
+from .gateway import chat, embeddings, health, info, messages, redeem
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.state import GatewayState
 from .routing.status import status
@@ -38,6 +38,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         Route("/v1/models", info.list_models, methods=["GET"]),
         Route("/v1/credits", info.credits, methods=["GET"]),
+        Route("/v1/credits/redeem", redeem.redeem_code, methods=["POST"]),
         Route("/v1/key", info.current_key, methods=["GET"]),
         Route("/v1/generation", info.generation, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),

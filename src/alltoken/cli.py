@@ -185,6 +185,25 @@ async def credits_balance(session, account_id):
     return ({"account_id": account_id, "balance_usd": balance}, f"{account_id}: {balance} USD")
 
 
+@main.group()
+def codes():
+    """Redemption codes for promotional credit."""
+
+
+@codes.command("create")
+@click.option("--usd", required=True, help="Credit each use grants, e.g. 5.")
+@click.option("--count", type=int, default=1, show_default=True, help="How many codes.")
+@click.option("--uses", type=int, default=1, show_default=True, help="How many accounts may use each code.")
+@click.option("--expires", help="When the codes stop working, ISO 8601.")
+@_admin_command
+async def codes_create(session, usd, count, uses, expires):
+    from .billing.codes import create_codes
+
+    made = await create_codes(session, usd, count=count, uses=uses, expires_at=_parse_time(expires, "--expires"))
+    return ({"codes": made, "usd": usd, "uses": uses, "expires_at": expires},
+            "\n".join(made) + f"\n\n{len(made)} code(s) worth {usd} USD each; shown only this once.")
+
+
 def _split(value: str | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()] if value else None
 

@@ -150,6 +150,31 @@ class ModelRoutes(Base):
     updated_at: Mapped[datetime] = mapped_column()
 
 
+class RedemptionCode(Base):
+    """A batch-made credit code. Only its hash is stored, like an API key's."""
+
+    __tablename__ = "redemption_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hint: Mapped[str] = mapped_column(String(20))
+    batch_id: Mapped[str] = mapped_column(String(40), index=True)
+    amount_units: Mapped[int] = mapped_column(BigInteger)
+    uses_left: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class CodeRedemption(Base):
+    """One account's use of a code; the unique pair makes a second use by the same account fail."""
+
+    __tablename__ = "code_redemptions"
+
+    code_hash: Mapped[str] = mapped_column(ForeignKey("redemption_codes.code_hash"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    ledger_entry_id: Mapped[int] = mapped_column(BigInteger)
+    redeemed_at: Mapped[datetime] = mapped_column()
+
+
 class ChangeEvent(Base):
     """Append-only feed of control-plane changes; running servers poll it to drop stale cache."""
 
