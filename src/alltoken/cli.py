@@ -177,12 +177,16 @@ async def credits_grant(session, account_id, usd, kind, expires, note):
 @_admin_command
 async def credits_balance(session, account_id):
     from .accounts.service import get_account
+    from .billing.expiry import account_buckets
     from .billing.ledger import balance_units
     from .billing.money import units_to_usd_str
 
     await get_account(session, account_id)
     balance = units_to_usd_str(await balance_units(session, account_id))
-    return ({"account_id": account_id, "balance_usd": balance}, f"{account_id}: {balance} USD")
+    buckets = await account_buckets(session, account_id)
+    paid, promo = units_to_usd_str(buckets.paid), units_to_usd_str(buckets.promo_total)
+    return ({"account_id": account_id, "balance_usd": balance, "paid_usd": paid, "promo_usd": promo},
+            f"{account_id}: {balance} USD ({paid} paid, {promo} promotional)")
 
 
 @main.group()

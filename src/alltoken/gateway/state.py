@@ -1,11 +1,13 @@
 """Everything a running gateway process holds, opened at start and closed at shutdown."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.cache import AuthCache
 from ..analytics.recorder import UsageRecorder
+from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
 from ..providers.base import Provider
@@ -33,6 +35,7 @@ class GatewayState:
     recorder: UsageRecorder
     sync: CacheSync
     health: HealthBook
+    _expiry: asyncio.Task | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> "GatewayState":
@@ -59,9 +62,12 @@ class GatewayState:
             await provider.start()
         await self.sync.start()
         self.recorder.start()
+        self._expiry = asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry")
 
     async def close(self) -> None:
         """Runs after the server stopped taking requests and in-flight ones finished."""
+        self._expiry.cancel()
+        await asyncio.gather(self._expiry, return_exceptions=True)
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.sync.close()
         for provider in self.providers.values():

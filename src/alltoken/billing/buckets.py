@@ -1,0 +1,93 @@
+"""Which credit a charge spends: promotional credit before paid credit, earliest expiry first.
+
+The ledger holds only amounts; this replays an account's entries in order to split its balance
+into paid credit and promotional grants, so that an expired grant's unspent rest can be written
+off (an `expiry` entry) and a balance can be shown as paid + promotional. Pure and integer-only.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+POSITIVE_PAID = ("topup",)
+EXPIRY_PREFIX = "expiry:"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    kind: str            # topup | promo | usage | adjustment | refund | expiry
+    amount_units: int    # signed, as in the ledger
+    at: datetime
+    expires_at: datetime | None = None
+    request_id: str | None = None
+
+
+@dataclass(slots=True)
+class PromoGrant:
+    entry_id: int
+    expires_at: datetime | None
+    remaining: int
+    written_off: bool = False
+
+
+@dataclass(slots=True)
+class Buckets:
+    paid: int = 0
+    promos: list[PromoGrant] = field(default_factory=list)
+
+    @property
+    def promo_total(self) -> int:
+        return sum(g.remaining for g in self.promos if not g.written_off)
+
+    @property
+    def balance(self) -> int:
+        return self.paid + self.promo_total
+
+    def due_for_expiry(self, now: datetime) -> list[PromoGrant]:
+        return [g for g in self.promos if not g.written_off and g.remaining > 0
+                and g.expires_at is not None and g.expires_at <= now]
+
+
+def replay(entries: list[Entry]) -> Buckets:
+    buckets = Buckets()
+    grants: dict[int, PromoGrant] = {}
+    for entry in sorted(entries, key=lambda e: e.id):
+        if entry.kind == "promo":
+            grant = PromoGrant(entry.id, entry.expires_at, entry.amount_units)
+            grants[entry.id] = grant
+            buckets.promos.append(grant)
+        elif entry.kind == "expiry":
+            _write_off(grants, entry)
+        elif entry.amount_units >= 0:
+            buckets.paid += entry.amount_units
+        elif entry.kind == "usage":
+            _spend(buckets, -entry.amount_units, entry.at)
+        else:  # a negative adjustment or a refund takes paid credit back
+            buckets.paid += entry.amount_units
+    return buckets
+
+
+def _spend(buckets: Buckets, units: int, at: datetime) -> None:
+    live = sorted((g for g in buckets.promos if not g.written_off and g.remaining > 0
+                   and (g.expires_at is None or g.expires_at > at)),
+                  key=lambda g: (g.expires_at is None, g.expires_at or at, g.entry_id))
+    for grant in live:
+        taken = min(grant.remaining, units)
+        grant.remaining -= taken
+        units -= taken
+        if not units:
+            return
+    buckets.paid -= units  # may go below zero: the bounded overdraft of a settled charge
+
+
+def _write_off(grants: dict[int, PromoGrant], entry: Entry) -> None:
+    grant_id = int((entry.request_id or "").removeprefix(EXPIRY_PREFIX) or -1)
+    grant = grants.get(grant_id)
+    if grant is not None:
+        grant.remaining += entry.amount_units   # the expiry entry is minus what was left
+        grant.written_off = True
+
+
+def expiry_request_id(grant: PromoGrant) -> str:
+    """One write-off per grant, whichever process gets there first (the ledger's unique key)."""
+    return f"{EXPIRY_PREFIX}{grant.entry_id}"

@@ -1,0 +1,100 @@
+"""Promotional credit: spent before paid credit, earliest expiry first, written off when it expires.
+Property tests over random sequences of grants, charges, adjustments and expiries."""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
+
+from alltoken.accounts.service import create_account
+from alltoken.billing import ledger
+from alltoken.billing.buckets import Entry, expiry_request_id, replay
+from alltoken.billing.expiry import account_buckets, expire_promotions
+from alltoken.billing.ledger import Charge
+from alltoken.store.models import LedgerEntry
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+operations = st.lists(st.one_of(
+    st.tuples(st.just("topup"), st.integers(1, 10_000), st.none()),
+    st.tuples(st.just("promo"), st.integers(1, 10_000), st.integers(1, 50)),     # expires after N steps
+    st.tuples(st.just("usage"), st.integers(1, 8_000), st.none()),
+    st.tuples(st.just("adjustment"), st.integers(-3_000, 3_000).filter(bool), st.none()),
+    st.tuples(st.just("expire"), st.none(), st.none()),
+), max_size=60)
+
+
+def run(ops) -> tuple[list[Entry], list[tuple[int, int, list]]]:
+    """Apply the operations as the gateway would; returns the ledger and, per charge, the promo
+    balances just before it and the paid balance before and after."""
+    entries, observations = [], []
+    for step, (kind, amount, lifetime) in enumerate(ops):
+        at = T0 + timedelta(minutes=step)
+        entry_id = len(entries) + 1
+        if kind == "promo":
+            entries.append(Entry(entry_id, "promo", amount, at, expires_at=at + timedelta(minutes=lifetime)))
+        elif kind == "usage":
+            before = replay(entries)
+            entries.append(Entry(entry_id, "usage", -amount, at))
+            observations.append((before, replay(entries), at))
+        elif kind == "expire":
+            for grant in replay(entries).due_for_expiry(at):
+                entries.append(Entry(len(entries) + 1, "expiry", -grant.remaining, at,
+                                     request_id=expiry_request_id(grant)))
+        else:
+            entries.append(Entry(entry_id, kind, amount, at))
+    return entries, observations
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations)
+def test_balance_is_the_sum_of_entries_and_promotional_credit_goes_first(ops):
+    entries, observations = run(ops)
+    buckets = replay(entries)
+    assert buckets.balance == sum(e.amount_units for e in entries)
+    assert all(isinstance(e.amount_units, int) for e in entries)
+    assert all(g.remaining >= 0 for g in buckets.promos)
+    for before, after, at in observations:
+        live_promo = sum(g.remaining for g in before.promos
+                         if not g.written_off and (g.expires_at is None or g.expires_at > at))
+        charged = before.balance - after.balance
+        # paid credit is touched only for what live promotional credit could not cover
+        assert before.paid - after.paid == max(charged - live_promo, 0)
+
+
+def test_earliest_expiry_is_spent_first():
+    early = Entry(1, "promo", 100, T0, expires_at=T0 + timedelta(days=1))
+    late = Entry(2, "promo", 100, T0, expires_at=T0 + timedelta(days=9))
+    paid = Entry(3, "topup", 100, T0)
+    buckets = replay([late, early, paid, Entry(4, "usage", -150, T0 + timedelta(hours=1))])
+    assert [(g.entry_id, g.remaining) for g in buckets.promos] == [(1, 0), (2, 50)] and buckets.paid == 100
+    after_expiry = replay([early, late, paid, Entry(4, "usage", -150, T0 + timedelta(days=2))])
+    assert [g.remaining for g in after_expiry.promos] == [100, 0]  # the early grant was no longer live
+    assert after_expiry.paid == 50
+
+
+async def test_expired_promotions_are_written_off_once(engine):
+    from alltoken.store.db import session_factory
+
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        account = await create_account(session, f"promo-{secrets.token_hex(3)}@example.com")
+        await ledger.grant(session, account.id, "10", kind="topup")
+        promo = await ledger.grant(session, account.id, "4", kind="promo", expires_at=now + timedelta(days=1))
+        await session.flush()
+        await ledger.write_charges(session, [Charge(account.id, "gen-p1", 3 * 10**12)])
+    async with sessions.begin() as session:  # let time pass: the charge came first, then the grant expired
+        await session.execute(update(LedgerEntry).where(LedgerEntry.request_id == "gen-p1")
+                              .values(created_at=now - timedelta(seconds=10)))
+        await session.execute(update(LedgerEntry).where(LedgerEntry.id == promo.id)
+                              .values(expires_at=now - timedelta(seconds=1)))
+    for expected in (1, 0):  # a second run writes nothing
+        async with sessions.begin() as session:
+            assert await expire_promotions(session, datetime.now(UTC)) == expected
+    async with sessions() as session:
+        buckets = await account_buckets(session, account.id)
+        assert await ledger.balance_units(session, account.id) == 10 * 10**12 == buckets.balance
+        assert buckets.paid == 10 * 10**12 and buckets.promo_total == 0
