@@ -16,6 +16,7 @@ log = logging.getLogger("alltoken.http")
 
 REQUEST_ID_KEY = "alltoken.request_id"
 GATEWAY_PROVIDER = "alltoken"
+GATEWAY_PROVIDER_HEADER = GATEWAY_PROVIDER.encode()
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
@@ -97,11 +98,10 @@ class RequestContextMiddleware:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                names = {name for name, _ in headers}
-                if b"x-request-id" not in names:
+                if not any(name == b"x-request-id" for name, _ in headers):  # handlers that served set both
                     headers.append((b"x-request-id", rid.encode()))
-                if b"x-alltoken-provider" not in names:
-                    headers.append((b"x-alltoken-provider", GATEWAY_PROVIDER.encode()))
+                    if not any(name == b"x-alltoken-provider" for name, _ in headers):
+                        headers.append((b"x-alltoken-provider", GATEWAY_PROVIDER_HEADER))
                 message["headers"] = headers
             await send(message)
 

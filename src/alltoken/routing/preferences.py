@@ -36,8 +36,13 @@ def split_variant(model_id: str) -> tuple[str, str | None]:
     return model_id, None
 
 
+_DEFAULT = Preferences()
+
+
 def parse_preferences(body: dict, variant_sort: str | None = None) -> Preferences:
     raw = body.get("provider")
+    if raw is None and variant_sort is None and "models" not in body:
+        return _DEFAULT  # the common case, on every request: nothing to parse
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
