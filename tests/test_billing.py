@@ -211,3 +211,20 @@ def test_embedding_models_do_not_serve_chat(openai_gateway, upstream):
                                            "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == 400 and response.json()["error"]["code"] == "wrong_model_kind"
     assert upstream.requests == []
+
+
+def test_the_price_shown_with_a_markup_is_the_price_charged(tmp_path, fake_openai):
+    from .conftest import openai_config
+    from .harness import Gateway
+
+    fake_openai.reset()
+    gateway = Gateway(tmp_path, openai_config(fake_openai, markup={"percent": "10"})).start()
+    try:
+        _, key = gateway.new_key()
+        shown = next(m for m in httpx.get(gateway.url + "/v1/models").json()["data"] if m["id"] == MODEL)["pricing"]
+        reply = gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+        expected = 21 * Decimal(shown["prompt"]) + 7 * Decimal(shown["completion"])
+        assert Decimal(shown["prompt"]) == Decimal("0.000000165")  # 0.15 USD per million + 10%
+        assert Decimal(str(reply.usage.model_extra["cost"])) == expected
+    finally:
+        gateway.stop()

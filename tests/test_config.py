@@ -166,3 +166,21 @@ def test_the_contract_config_builds_with_claude_on_the_api_and_on_bedrock(tmp_pa
 def test_routing_settings_are_range_checked(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), env={})
+
+
+def test_markup_is_charged_and_shown_most_specific_first(tmp_path):
+    path = write(tmp_path, """
+providers: [{id: openai, type: openai, api_key: k}]
+markup: {percent: "5", providers: {openai: "2.5"}, models: {"openai/gpt-4o": "0"}}
+""")
+    state = GatewayState.build(load_settings(path, env={}))
+    mini = state.models.get("openai/gpt-4o-mini").price       # provider rate: 2.5%
+    assert mini.prompt == 153_750 and mini.as_usd_strings()["prompt"] == "0.00000015375"
+    assert state.models.get("openai/gpt-4o").price.prompt == 2_500_000   # the model says 0%
+
+
+@pytest.mark.parametrize("text", ["markup: {percent: -1}", "markup: {percent: '0.001'}", "markup: {fee: 1}",
+                                  "markup: {providers: [1]}"])
+def test_bad_markup_is_refused(tmp_path, text):
+    with pytest.raises(ConfigError, match="markup"):
+        load_settings(write(tmp_path, text), env={})

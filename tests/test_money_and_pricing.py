@@ -98,3 +98,11 @@ def test_the_catalog_has_a_source_and_date_for_every_price():
         assert entry.price.prompt >= 0 and entry.price.completion >= 0
     mini = next(e for e in entries if e.id == "openai/gpt-4o-mini")
     assert mini.price.prompt == 150_000 and mini.price.completion == 600_000
+
+
+def test_markup_rounds_up_to_a_whole_unit_and_zero_changes_nothing():
+    price = Price(prompt=150_000, completion=600_000, input_cache_read=75_001)
+    assert price.marked_up(0) is price
+    marked = price.marked_up(500)  # 5%
+    assert (marked.prompt, marked.completion, marked.input_cache_read) == (157_500, 630_000, 78_752)
+    assert marked.input_cache_write is None and marked.request == 0

@@ -3,6 +3,7 @@
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
@@ -77,6 +78,7 @@ class Settings:
     route_retries: int = 1                      # extra tries of the last route after a retryable failure
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
+    markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
     config_path: Path | None = None
 
 
@@ -91,6 +93,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.providers = _providers(raw.get("providers"), env, settings.notices)
     settings.models = _models(raw.get("models"))
     settings.breaker = _breaker(raw.get("breaker"))
+    settings.markup = _markup(raw.get("markup"))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -221,6 +224,43 @@ def _model(entry) -> ModelConfig:
         raise ConfigError(f"model {entry['id']}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     return ModelConfig(id=entry["id"], routes=tuple(parsed), name=entry.get("name"), kind=kind, strategy=strategy,
                        context_length=entry.get("context_length"), max_output_tokens=entry.get("max_output_tokens"))
+
+
+@dataclass(frozen=True)
+class Markup:
+    """The platform fee on provider prices, in basis points (100 = 1%): the most specific wins."""
+
+    default: int = 0
+    providers: dict = field(default_factory=dict)   # provider id -> basis points
+    models: dict = field(default_factory=dict)      # public model id -> basis points
+
+    def for_route(self, model_id: str, provider_id: str) -> int:
+        return self.models.get(model_id, self.providers.get(provider_id, self.default))
+
+
+def _markup(raw) -> Markup:
+    """`markup: {percent: "5", providers: {openai: "3"}, models: {"acme/x": "0"}}`, percents as decimals."""
+    if raw is None:
+        return Markup()
+    if not isinstance(raw, dict) or set(raw) - {"percent", "providers", "models"}:
+        raise ConfigError("markup: expected a mapping with percent, providers and models")
+
+    def points(value, where: str) -> int:
+        try:
+            bp = Decimal(str(value)) * 100
+        except InvalidOperation:
+            bp = Decimal(-1)
+        if isinstance(value, bool) or not bp.is_finite() or bp < 0 or bp != bp.to_integral_value():
+            raise ConfigError(f"markup {where}: a percentage of 0 or more with at most 2 decimals, got {value!r}")
+        return int(bp)
+
+    def table(name: str) -> dict:
+        entries = raw.get(name) or {}
+        if not isinstance(entries, dict):
+            raise ConfigError(f"markup.{name}: expected a mapping of id to percent")
+        return {str(key): points(value, f"{name}.{key}") for key, value in entries.items()}
+
+    return Markup(points(raw.get("percent", 0), "percent"), table("providers"), table("models"))
 
 
 def _breaker(raw) -> dict:

@@ -30,6 +30,17 @@ class Price:
             raise ValueError("prices must not be negative")
         return cls(**values)
 
+    def marked_up(self, basis_points: int) -> "Price":
+        """Every component raised by basis_points/10000 (500 = 5%), rounded up to a whole unit
+        (1e-12 USD) so the platform never sells below its fee; 0 leaves the price as it is."""
+        if not basis_points:
+            return self
+
+        def up(units: int | None) -> int | None:
+            return None if units is None else -(-units * (10_000 + basis_points) // 10_000)
+
+        return Price(**{name: up(getattr(self, name)) for name in PRICE_FIELDS})
+
     def as_usd_strings(self) -> dict[str, str]:
         """The public form (/v1/models): USD per token as decimal strings."""
         out = {}

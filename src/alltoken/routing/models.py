@@ -50,16 +50,17 @@ def build_model_table(settings: Settings, providers: dict[str, Provider],
     A public id offered by several families (a Claude model natively and on Bedrock) gets one route
     per provider, in catalog file order."""
     types = {config.id: config.type for config in settings.providers}
+    fee = settings.markup.for_route
     models: dict[str, PublicModel] = {}
     for entry in load_catalog():
-        routes = tuple(Route(providers[pid], entry.upstream_model, entry.price)
+        routes = tuple(Route(providers[pid], entry.upstream_model, entry.price.marked_up(fee(entry.id, pid)))
                        for pid, ptype in types.items() if ptype == entry.provider_type)
         if not routes:
             continue
         known = models.get(entry.id)
         models[entry.id] = _from_catalog(entry, known.routes + routes if known else routes)
     for model in (*settings.models, *overrides):
-        models[model.id] = _from_config(model, providers, types)
+        models[model.id] = _from_config(model, providers, types, fee)
     return ModelTable(models)
 
 
@@ -67,7 +68,7 @@ def _from_catalog(entry: CatalogEntry, routes: tuple[Route, ...]) -> PublicModel
     return PublicModel(entry.id, entry.name, entry.kind, entry.context_length, entry.max_output_tokens, routes)
 
 
-def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str]) -> PublicModel:
+def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str], fee) -> PublicModel:
     routes, first_entry = [], None
     for route in model.routes:
         if route.provider not in types:
@@ -84,7 +85,8 @@ def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict
         else:
             raise ConfigError(f"model {model.id}: no price known for {route.model!r} on provider {route.provider}; "
                               "add pricing: {prompt: ..., completion: ...} (USD per token) to the route")
-        routes.append(Route(providers[route.provider], route.model, price, route.weight))
+        routes.append(Route(providers[route.provider], route.model, price.marked_up(fee(model.id, route.provider)),
+                            route.weight))
     return PublicModel(
         id=model.id,
         name=model.name or (first_entry.name if first_entry else model.id),
