@@ -118,18 +118,21 @@ def keys():
 @click.option("--account", "account_id", required=True)
 @click.option("--name")
 @click.option("--limit-usd", help="Spending limit in USD, e.g. 25 or 2.50.")
+@click.option("--limit-reset", type=click.Choice(["daily", "weekly", "monthly"]),
+              help="Start the limit afresh every UTC day, ISO week or month.")
 @click.option("--models", help="Comma-separated model ids the key may use.")
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, models, expires):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires):
     from .accounts.service import create_key
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
-                           expires_at=_parse_time(expires, "--expires"))
+                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset)
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
+          "limit_reset": row.limit_reset,
           "models": row.models, "expires_at": _iso(row.expires_at)},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")

@@ -19,6 +19,7 @@ class KeyRecord:
     hint: str
     models: frozenset[str] | None
     limit_units: int | None
+    limit_reset: str | None
     spent_units: int
     created_at: datetime
     expires_at: datetime | None

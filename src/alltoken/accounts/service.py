@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..billing.money import usd_to_units
+from ..billing.periods import RESETS
 from ..ids import new_id, utcnow
 from ..store.changes import record_change
 from ..store.models import Account, ApiKey
@@ -50,16 +51,19 @@ class NewKey:
 
 async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
                      limit_usd: str | None = None, models: list[str] | None = None,
-                     expires_at: datetime | None = None) -> NewKey:
+                     expires_at: datetime | None = None, limit_reset: str | None = None) -> NewKey:
     await get_account(session, account_id)
     if expires_at is not None and expires_at <= utcnow():
         raise ValueError("expiry must be in the future")
     limit_units = usd_to_units(limit_usd) if limit_usd is not None else None
     if limit_units is not None and limit_units <= 0:
         raise ValueError("a key limit must be a positive USD amount")
+    if limit_reset is not None and (limit_units is None or limit_reset not in RESETS):
+        raise ValueError(f"--limit-reset needs --limit-usd and one of {', '.join(RESETS)}")
     secret = keys.generate_key()
     row = ApiKey(id=new_id("key_", 8), account_id=account_id, name=name, secret_hash=keys.hash_key(secret),
-                 hint=keys.hint(secret), models=models or None, limit_units=limit_units, spent_units=0,
+                 hint=keys.hint(secret), models=models or None, limit_units=limit_units, limit_reset=limit_reset,
+                 spent_units=0,
                  created_at=utcnow(), expires_at=expires_at)
     session.add(row)
     await record_change(session, "key", row.id)

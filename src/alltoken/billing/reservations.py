@@ -37,7 +37,7 @@ class Hold:
 
 class CreditBook(Protocol):
     async def reserve(self, request_id: str, account_id: str, key_id: str | None, key_limit_units: int | None,
-                      units: int, key_spent_at_load: int = 0) -> Hold:
+                      units: int, key_spent_at_load: int = 0, key_period=None) -> Hold:
         """Hold `units` against the account balance and the key's limit, or raise
         InsufficientCredits / KeyLimitReached."""
 
@@ -64,8 +64,9 @@ class _AccountFunds:
 
 @dataclass(slots=True)
 class _KeyFunds:
-    spent: int
+    spent: int                  # in the current budget period (all time for a limit that never resets)
     reserved: int = 0
+    period: object = None       # start of that period, None for no reset
 
 
 # (account_id, up_to_ledger_id) -> sum of that account's ledger entries with id <= up_to_ledger_id
@@ -89,13 +90,22 @@ class LocalCreditBook:
     _keys: dict[str, _KeyFunds] = field(default_factory=dict)
     _pending_charges: dict[str, int] = field(default_factory=dict)
 
-    async def reserve(self, request_id, account_id, key_id, key_limit_units, units, key_spent_at_load: int = 0):
+    def key_period(self, key_id: str):
+        """The budget period this book counts the key's spend for (None: not loaded, or no reset)."""
+        funds = self._keys.get(key_id)
+        return funds.period if funds else None
+
+    async def reserve(self, request_id, account_id, key_id, key_limit_units, units, key_spent_at_load: int = 0,
+                      key_period=None):
         funds = self._accounts.get(account_id) or await self._load(account_id)
         if funds.available < units:
             raise InsufficientCredits(funds.available, units)
         key_funds = None
         if key_id is not None:
-            key_funds = self._keys.setdefault(key_id, _KeyFunds(spent=key_spent_at_load))
+            key_funds = self._keys.get(key_id)
+            if key_funds is None or key_funds.period != key_period:  # first use, or a new budget period
+                reserved = key_funds.reserved if key_funds else 0
+                key_funds = self._keys[key_id] = _KeyFunds(key_spent_at_load, reserved, key_period)
             if key_limit_units is not None:
                 remaining = key_limit_units - key_funds.spent - key_funds.reserved
                 if remaining < units:

@@ -3,8 +3,10 @@
 from dataclasses import dataclass, field
 
 from ..billing.money import units_to_usd_str
+from ..billing.periods import next_reset, period_start
 from ..billing.pricing import affordable_output_tokens, worst_case_units
 from ..billing.reservations import Hold, InsufficientCredits, KeyLimitReached
+from ..ids import utcnow
 from ..routing.models import PublicModel, Route
 from ..routing.preferences import parse_preferences, split_variant
 from ..routing.router import Candidate, plan
@@ -93,17 +95,23 @@ async def admit_bounded(state, request_id: str, body: dict, caller: Caller, mode
 
 async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body) -> Hold:
     key = caller.key
+    period = period_start(key.limit_reset, utcnow())
+    spent = key.spent_units
+    if period is not None and state.book.key_period(key.id) != period:  # first use in this budget period
+        spent = await state.loaders.key_spent_since(key.id, period)
     try:
         return await state.book.reserve(request_id, caller.account.id, key.id, key.limit_units, units,
-                                        key_spent_at_load=key.spent_units)
+                                        key_spent_at_load=spent, key_period=period)
     except InsufficientCredits as exc:
         raise payment_required(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
                                                body)) from None
     except KeyLimitReached as exc:
+        which = f"{key.limit_reset} " if key.limit_reset else ""
+        resets = f"; it resets at {next_reset(key.limit_reset, utcnow()).isoformat()}" if key.limit_reset else ""
         raise payment_required(
-            f"this key's spending limit is reached: {units_to_usd_str(max(exc.remaining_units, 0))} USD left of "
-            f"{units_to_usd_str(key.limit_units)} USD, and this request may cost up to {units_to_usd_str(units)} USD",
-            code="key_limit_reached") from None
+            f"this key's {which}spending limit is reached: {units_to_usd_str(max(exc.remaining_units, 0))} USD "
+            f"left of {units_to_usd_str(key.limit_units)} USD, and this request may cost up to "
+            f"{units_to_usd_str(units)} USD{resets}", code="key_limit_reached") from None
 
 
 def _credit_message(available, units, route, prompt_bound, output_bound, body) -> str:

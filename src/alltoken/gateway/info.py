@@ -5,6 +5,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number, units_to_usd_str
+from ..billing.periods import next_reset, period_start
+from ..ids import utcnow
 from ..store.models import UsageRecord
 from .auth import authenticate
 from .errors import bad_request, not_found
@@ -48,8 +50,13 @@ async def current_key(request: Request) -> Response:
     state = request.app.state.gateway
     caller = await authenticate(request, state.auth)
     key = caller.key
-    spent = state.book.key_spent_units(key.id)
-    spent = key.spent_units if spent is None else spent
+    now = utcnow()
+    period = period_start(key.limit_reset, now)
+    if period is not None and state.book.key_period(key.id) != period:
+        spent = await state.loaders.key_spent_since(key.id, period)
+    else:
+        spent = state.book.key_spent_units(key.id)
+        spent = key.spent_units if spent is None else spent
     remaining = None if key.limit_units is None else max(key.limit_units - spent, 0)
     return json_response({"data": {
         "id": key.id, "name": key.name, "label": key.hint,
@@ -57,6 +64,8 @@ async def current_key(request: Request) -> Response:
         "limit_usd": None if key.limit_units is None else units_to_usd_str(key.limit_units),
         "limit": None if key.limit_units is None else units_to_usd_number(key.limit_units),
         "limit_remaining": None if remaining is None else units_to_usd_number(remaining),
+        "limit_reset": key.limit_reset,
+        "limit_resets_at": next_reset(key.limit_reset, now).isoformat() if key.limit_reset else None,
         "models": sorted(key.models) if key.models else None,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "created_at": key.created_at.isoformat(),

@@ -1,12 +1,14 @@
 """Database reads behind the hot-path caches (run on a cache miss only)."""
 
-from sqlalchemy import exists, select
+from datetime import datetime
+
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AccountRecord, KeyRecord
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey, User
+from ..store.models import Account, ApiKey, UsageRecord, User
 
 
 class Loaders:
@@ -32,6 +34,13 @@ class Loaders:
         async with self._sessions() as session:
             return await balance_units(session, account_id, up_to_id)
 
+    async def key_spent_since(self, key_id: str, since: datetime) -> int:
+        """What the key spent from `since` on (a budget period), from the usage records."""
+        async with self._sessions() as session:
+            total = await session.execute(select(func.coalesce(func.sum(UsageRecord.cost_units), 0))
+                                          .where(UsageRecord.key_id == key_id, UsageRecord.created_at >= since))
+        return int(total.scalar_one())
+
     async def ledger_entries(self, after_id: int) -> list[tuple[int, str, int, str | None]]:
         async with self._sessions() as session:
             return await entries_after(session, after_id)
@@ -40,6 +49,7 @@ class Loaders:
 def _key_record(key: ApiKey) -> KeyRecord:
     return KeyRecord(id=key.id, account_id=key.account_id, name=key.name, hint=key.hint,
                      models=frozenset(key.models) if key.models else None, limit_units=key.limit_units,
+                     limit_reset=key.limit_reset,
                      spent_units=key.spent_units, created_at=key.created_at, expires_at=key.expires_at,
                      revoked=key.revoked_at is not None)
 

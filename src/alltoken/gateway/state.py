@@ -35,6 +35,7 @@ class GatewayState:
     recorder: UsageRecorder
     sync: CacheSync
     health: HealthBook
+    loaders: Loaders
     _expiry: asyncio.Task | None = field(default=None, repr=False)
 
     @classmethod
@@ -51,7 +52,8 @@ class GatewayState:
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
-        state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health)
+        state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
+                    loaders)
         sync.on_routes_changed(lambda: overrides.refresh(state))
         return state
 

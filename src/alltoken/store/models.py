@@ -70,6 +70,7 @@ class ApiKey(Base):
     hint: Mapped[str] = mapped_column(String(40))
     models: Mapped[list | None] = mapped_column(JSON)
     limit_units: Mapped[int | None] = mapped_column(BigInteger)
+    limit_reset: Mapped[str | None] = mapped_column(String(10))     # daily | weekly | monthly
     spent_units: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column()

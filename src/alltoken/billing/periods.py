@@ -1,0 +1,28 @@
+"""Budget periods for key limits that reset: calendar days, ISO weeks and months, in UTC."""
+
+from datetime import UTC, datetime, timedelta
+
+RESETS = ("daily", "weekly", "monthly")
+
+
+def period_start(reset: str | None, now: datetime) -> datetime | None:
+    """Start of the period `now` falls in (None for a limit that never resets)."""
+    if reset is None:
+        return None
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if reset == "daily":
+        return day
+    if reset == "weekly":
+        return day - timedelta(days=day.weekday())
+    if reset == "monthly":
+        return day.replace(day=1)
+    raise ValueError(f"limit reset must be one of {', '.join(RESETS)}")
+
+
+def next_reset(reset: str, now: datetime) -> datetime:
+    start = period_start(reset, now)
+    if reset == "daily":
+        return start + timedelta(days=1)
+    if reset == "weekly":
+        return start + timedelta(weeks=1)
+    return (start + timedelta(days=32)).replace(day=1)
