@@ -228,3 +228,27 @@ def test_the_price_shown_with_a_markup_is_the_price_charged(tmp_path, fake_opena
         assert Decimal(str(reply.usage.model_extra["cost"])) == expected
     finally:
         gateway.stop()
+
+
+def test_five_hundred_concurrent_requests_never_overspend(openai_gateway, upstream):
+    import asyncio
+
+    cost = expected_cost(MODEL, prompt=21, completion=7)
+    grant = 20 * cost  # covers 20 requests at their actual cost
+    account, key = openai_gateway.new_key(usd=str(grant))
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 7}
+
+    async def storm() -> list[int]:
+        limits = httpx.Limits(max_connections=500)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            responses = await asyncio.gather(*(client.post(
+                openai_gateway.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body)
+                for _ in range(500)))
+        return [r.status_code for r in responses]
+
+    statuses = asyncio.run(storm())
+    served = statuses.count(200)
+    assert set(statuses) <= {200, 402} and 0 < served <= 20
+    left = grant - served * cost
+    assert settled_balance(openai_gateway, account, left) == left
+    assert Decimal(openai_gateway.cli("credits", "balance", "--account", account)["balance_usd"]) >= 0
