@@ -184,3 +184,41 @@ markup: {percent: "5", providers: {openai: "2.5"}, models: {"openai/gpt-4o": "0"
 def test_bad_markup_is_refused(tmp_path, text):
     with pytest.raises(ConfigError, match="markup"):
         load_settings(write(tmp_path, text), env={})
+
+
+def test_a_scheduled_price_change_takes_effect_at_its_time(tmp_path):
+    from datetime import UTC, datetime
+
+    from alltoken.routing.models import build_model_table, next_price_change
+
+    path = write(tmp_path, """
+providers: [{id: local, type: openai_compatible, base_url: "http://127.0.0.1:1/v1"}]
+models:
+  - id: local/m
+    routes:
+      - provider: local
+        model: m
+        pricing:
+          - {from: "2027-01-01T00:00:00Z", prompt: "0.000002", completion: "0.000002"}
+          - {from: "2026-01-01T00:00:00Z", prompt: "0.000001", completion: "0.000001"}
+""")
+    settings = load_settings(path, env={})
+    state = GatewayState.build(settings)
+    before, after = datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    assert build_model_table(settings, state.providers, now=before).get("local/m").price.prompt == 1_000_000
+    assert build_model_table(settings, state.providers, now=after).get("local/m").price.prompt == 2_000_000
+    assert next_price_change(settings, [], before) == after and next_price_change(settings, [], after) is None
+
+
+@pytest.mark.parametrize("pricing", [
+    '[{prompt: "1", completion: "1"}]',                                  # no 'from'
+    '[{from: "2027-01-01", prompt: "1", completion: "1"}]',              # no timezone
+    '[{from: "2027-01-01T00:00:00Z", prompt: "x", completion: "1"}]',    # not a price
+])
+def test_bad_price_schedules_are_refused(tmp_path, pricing):
+    path = write(tmp_path, f"""
+providers: [{{id: local, type: openai_compatible, base_url: "http://127.0.0.1:1/v1"}}]
+models: [{{id: local/m, routes: [{{provider: local, model: m, pricing: {pricing}}}]}}]
+""")
+    with pytest.raises(ConfigError):
+        GatewayState.build(load_settings(path, env={}))

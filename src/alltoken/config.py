@@ -44,7 +44,7 @@ class ProviderConfig:
 class RouteConfig:
     provider: str
     model: str
-    pricing: dict | None = None
+    pricing: dict | list | None = None   # a price, or a schedule of prices (billing/schedule.py)
     weight: float = 1.0            # for the weighted strategy
 
 
@@ -209,8 +209,9 @@ def _model(entry) -> ModelConfig:
         if not isinstance(route, dict) or not route.get("provider") or not route.get("model"):
             raise ConfigError(f"model {entry['id']}: each route needs provider and model, got {route!r}")
         pricing = route.get("pricing")
-        if pricing is not None and not isinstance(pricing, dict):
-            raise ConfigError(f"model {entry['id']}: pricing must be a mapping of USD-per-token strings")
+        if pricing is not None and not isinstance(pricing, (dict, list)):
+            raise ConfigError(f"model {entry['id']}: pricing must be a mapping of USD-per-token strings, "
+                              "or a list of them each with a 'from' time")
         weight = route.get("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
             raise ConfigError(f"model {entry['id']}: a route weight must be a positive number, got {weight!r}")

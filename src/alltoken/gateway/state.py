@@ -36,7 +36,7 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
-    _expiry: asyncio.Task | None = field(default=None, repr=False)
+    _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> "GatewayState":
@@ -64,12 +64,16 @@ class GatewayState:
             await provider.start()
         await self.sync.start()
         self.recorder.start()
-        self._expiry = asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry")
+        self._background = [
+            asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
+            asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
+        ]
 
     async def close(self) -> None:
         """Runs after the server stopped taking requests and in-flight ones finished."""
-        self._expiry.cancel()
-        await asyncio.gather(self._expiry, return_exceptions=True)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.sync.close()
         for provider in self.providers.values():

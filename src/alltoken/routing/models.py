@@ -1,10 +1,13 @@
 """Public models and their routes: built once at start from the catalog and the config file."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..billing.catalog import CatalogEntry, catalog_price, load_catalog
 from ..billing.pricing import Price
+from ..billing.schedule import in_effect, next_change, parse_schedule
 from ..config import ConfigError, ModelConfig, Settings
+from ..ids import utcnow
 from ..providers.base import Provider
 
 
@@ -44,7 +47,7 @@ class ModelTable:
 
 
 def build_model_table(settings: Settings, providers: dict[str, Provider],
-                      overrides: list[ModelConfig] = ()) -> ModelTable:
+                      overrides: list[ModelConfig] = (), now: datetime | None = None) -> ModelTable:
     """Catalog models for every configured provider of their family, then the config's own models,
     then routes set at run time through the management API (each replacing a model of the same id).
     A public id offered by several families (a Claude model natively and on Bedrock) gets one route
@@ -59,27 +62,43 @@ def build_model_table(settings: Settings, providers: dict[str, Provider],
             continue
         known = models.get(entry.id)
         models[entry.id] = _from_catalog(entry, known.routes + routes if known else routes)
+    now = now or utcnow()
     for model in (*settings.models, *overrides):
-        models[model.id] = _from_config(model, providers, types, fee)
+        models[model.id] = _from_config(model, providers, types, fee, now)
     return ModelTable(models)
+
+
+def _scheduled_price(model: ModelConfig, route, now: datetime) -> Price | None:
+    """The route's own price in effect now (None if its schedule has not started yet)."""
+    try:  # every scheduled price is checked up front, not when it starts
+        priced = [(starts, Price.from_usd_strings(table)) for starts, table in parse_schedule(route.pricing)]
+    except ValueError as exc:
+        raise ConfigError(f"model {model.id}: route {route.provider}/{route.model}: {exc}") from exc
+    return in_effect(priced, now)
+
+
+def next_price_change(settings: Settings, overrides: list[ModelConfig], now: datetime) -> datetime | None:
+    """When the next scheduled price starts, so the model table can be rebuilt right then."""
+    changes = [next_change(parse_schedule(route.pricing), now) for model in (*settings.models, *overrides)
+               for route in model.routes if route.pricing is not None]
+    return min((c for c in changes if c is not None), default=None)
 
 
 def _from_catalog(entry: CatalogEntry, routes: tuple[Route, ...]) -> PublicModel:
     return PublicModel(entry.id, entry.name, entry.kind, entry.context_length, entry.max_output_tokens, routes)
 
 
-def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str], fee) -> PublicModel:
+def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str], fee,
+                 now: datetime) -> PublicModel:
     routes, first_entry = [], None
     for route in model.routes:
         if route.provider not in types:
             raise ConfigError(f"model {model.id}: route names unknown provider {route.provider!r}")
         entry = catalog_price(types[route.provider], route.model)
         first_entry = first_entry or entry
-        if route.pricing is not None:
-            try:
-                price = Price.from_usd_strings(route.pricing)
-            except ValueError as exc:
-                raise ConfigError(f"model {model.id}: route {route.provider}/{route.model}: {exc}") from exc
+        scheduled = _scheduled_price(model, route, now) if route.pricing is not None else None
+        if scheduled is not None:
+            price = scheduled
         elif entry is not None:
             price = entry.price
         else:

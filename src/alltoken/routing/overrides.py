@@ -1,6 +1,8 @@
 """Routes set at run time: stored in `model_routes`, validated exactly like the config file,
 applied to this process at once and to every other process through the change feed."""
 
+import asyncio
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -8,7 +10,7 @@ from ..config import ModelConfig, parse_model
 from ..ids import utcnow
 from ..store.changes import record_change
 from ..store.models import ModelRoutes
-from .models import build_model_table
+from .models import build_model_table, next_price_change
 
 
 async def load_overrides(session: AsyncSession) -> list[ModelConfig]:
@@ -49,3 +51,16 @@ async def clear_routes(state, model_id: str) -> bool:
     rebuild(state, overrides)
     return True
 
+
+
+async def price_schedule_loop(state) -> None:
+    """Rebuild the model table when a scheduled price starts (checked at least hourly)."""
+    while True:
+        async with state.sessions() as session:
+            pending = await load_overrides(session)
+        now = utcnow()
+        change = next_price_change(state.settings, pending, now)
+        wait = 3600.0 if change is None else min(max((change - now).total_seconds(), 0.0), 3600.0)
+        await asyncio.sleep(wait)
+        if change is not None and utcnow() >= change:
+            await refresh(state)
