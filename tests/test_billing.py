@@ -258,3 +258,14 @@ def test_five_hundred_concurrent_requests_never_overspend(openai_gateway, upstre
     left = grant - served * cost
     assert settled_balance(openai_gateway, account, left) == left
     assert Decimal(openai_gateway.cli("credits", "balance", "--account", account)["balance_usd"]) >= 0
+
+
+def test_a_credit_line_lets_a_postpaid_account_spend_below_zero_up_to_its_limit(openai_gateway, upstream):
+    account, key = openai_gateway.new_key(usd="0")
+    call = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 10}
+    assert _post(openai_gateway, key, call).status_code == 402
+    openai_gateway.cli("credits", "line", "--account", account, "--usd", "0.00001")
+    assert wait_for(lambda: _post(openai_gateway, key, call).status_code == 200, timeout=1.5)
+    assert _post(openai_gateway, key, call).status_code == 402     # one more would pass the line
+    owed = -expected_cost(MODEL, prompt=21, completion=7)
+    assert settled_balance(openai_gateway, account, owed) == owed

@@ -175,6 +175,20 @@ async def credits_grant(session, account_id, usd, kind, expires, note):
          f"granted {units_to_usd_str(entry.amount_units)} USD ({kind}) to {account_id}; balance {balance} USD")
 
 
+@credits.command("line")
+@click.option("--account", "account_id", required=True)
+@click.option("--usd", required=True, help="How far below zero the account may spend (postpaid); 0 ends it.")
+@_admin_command
+async def credits_line(session, account_id, usd):
+    """Give an account a credit line: it may keep spending until its balance reaches -USD."""
+    from .accounts.service import set_credit_line
+    from .billing.money import units_to_usd_str
+
+    account = await set_credit_line(session, account_id, usd)
+    line = units_to_usd_str(account.credit_line_units)
+    return ({"account_id": account.id, "credit_line_usd": line}, f"credit line of {account.id}: {line} USD")
+
+
 @credits.command("balance")
 @click.option("--account", "account_id", required=True)
 @_admin_command

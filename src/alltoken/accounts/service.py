@@ -80,6 +80,16 @@ async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
     return row
 
 
+async def set_credit_line(session: AsyncSession, account_id: str, usd: str) -> Account:
+    units = usd_to_units(usd)
+    if units < 0:
+        raise ValueError("a credit line is 0 or a positive USD amount")
+    account = await get_account(session, account_id)
+    account.credit_line_units = units
+    await record_change(session, "account", account_id)
+    return account
+
+
 async def set_routing_policy(session: AsyncSession, account_id: str, policy: dict | None) -> Account:
     account = await get_account(session, account_id)
     account.routing_policy = policy

@@ -37,7 +37,7 @@ class Hold:
 
 class CreditBook(Protocol):
     async def reserve(self, request_id: str, account_id: str, key_id: str | None, key_limit_units: int | None,
-                      units: int, key_spent_at_load: int = 0, key_period=None) -> Hold:
+                      units: int, key_spent_at_load: int = 0, key_period=None, credit_line_units: int = 0) -> Hold:
         """Hold `units` against the account balance and the key's limit, or raise
         InsufficientCredits / KeyLimitReached."""
 
@@ -96,10 +96,10 @@ class LocalCreditBook:
         return funds.period if funds else None
 
     async def reserve(self, request_id, account_id, key_id, key_limit_units, units, key_spent_at_load: int = 0,
-                      key_period=None):
+                      key_period=None, credit_line_units: int = 0):
         funds = self._accounts.get(account_id) or await self._load(account_id)
-        if funds.available < units:
-            raise InsufficientCredits(funds.available, units)
+        if funds.available + credit_line_units < units:  # a postpaid account may go down to -credit_line
+            raise InsufficientCredits(funds.available + credit_line_units, units)
         key_funds = None
         if key_id is not None:
             key_funds = self._keys.get(key_id)

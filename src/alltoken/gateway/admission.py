@@ -101,7 +101,8 @@ async def _reserve(state, request_id, caller, units, route, prompt_bound, output
         spent = await state.loaders.key_spent_since(key.id, period)
     try:
         return await state.book.reserve(request_id, caller.account.id, key.id, key.limit_units, units,
-                                        key_spent_at_load=spent, key_period=period)
+                                        key_spent_at_load=spent, key_period=period,
+                                        credit_line_units=caller.account.credit_line_units)
     except InsufficientCredits as exc:
         raise payment_required(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
                                                body)) from None

@@ -42,6 +42,7 @@ class Account(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)
+    credit_line_units: Mapped[int] = mapped_column(BigInteger, default=0)   # postpaid: how far below zero
     # {"allow_providers": [...], "deny_providers": [...], "allow_regions": [...], "deny_regions": [...]}
     routing_policy: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
