@@ -41,6 +41,15 @@ def anthropic_config(fake: FakeAnthropic) -> dict:
                            "base_url": fake.base_url}]}
 
 
+@pytest.fixture(scope="module")
+def fakes():
+    """Two OpenAI upstreams, for a model with a primary and a backup route."""
+    primary, backup = FakeOpenAI().start(), FakeOpenAI().start()
+    yield primary, backup
+    primary.stop()
+    backup.stop()
+
+
 @pytest.fixture(scope="session")
 def demo_gateway(tmp_path_factory):
     gateway = Gateway(tmp_path_factory.mktemp("demo")).start()

@@ -5,17 +5,8 @@ import sqlite3
 import httpx
 import pytest
 
-from .fakes.openai_upstream import FakeOpenAI
 from .harness import Gateway, wait_for
 from .test_routing_e2e import config
-
-
-@pytest.fixture(scope="module")
-def fakes():
-    primary, backup = FakeOpenAI().start(), FakeOpenAI().start()
-    yield primary, backup
-    primary.stop()
-    backup.stop()
 
 
 @pytest.fixture(scope="module")

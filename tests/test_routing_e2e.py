@@ -6,19 +6,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from .fakes.openai_upstream import API_KEY, FakeOpenAI
+from .fakes.openai_upstream import API_KEY
 from .harness import Gateway
 
 PRIMARY_PRICE = {"prompt": "0.000001", "completion": "0.000002"}
 BACKUP_PRICE = {"prompt": "0.000003", "completion": "0.000004"}
-
-
-@pytest.fixture(scope="module")
-def fakes():
-    primary, backup = FakeOpenAI().start(), FakeOpenAI().start()
-    yield primary, backup
-    primary.stop()
-    backup.stop()
 
 
 def config(primary, backup, **extra) -> dict:
