@@ -269,3 +269,5 @@ def test_a_credit_line_lets_a_postpaid_account_spend_below_zero_up_to_its_limit(
     assert _post(openai_gateway, key, call).status_code == 402     # one more would pass the line
     owed = -expected_cost(MODEL, prompt=21, completion=7)
     assert settled_balance(openai_gateway, account, owed) == owed
+    credits = httpx.get(openai_gateway.url + "/v1/credits", headers={"Authorization": f"Bearer {key}"}).json()
+    assert credits["data"]["credit_line_usd"] == "0.000010" and Decimal(credits["data"]["balance_usd"]) == owed

@@ -41,6 +41,7 @@ async def credits(request: Request) -> Response:
         "balance_usd": units_to_usd_str(balance),
         "reserved_usd": units_to_usd_str(reserved),
         "available_usd": units_to_usd_str(balance - reserved),
+        "credit_line_usd": units_to_usd_str(caller.account.credit_line_units),
         "balance": units_to_usd_number(balance),
     }})
 
