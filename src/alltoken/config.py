@@ -190,15 +190,11 @@ def _models(raw) -> list[ModelConfig]:
         return []
     if not isinstance(raw, list):
         raise ConfigError("models: expected a list")
-    return [_model(entry) for entry in raw]
+    return [parse_model(entry) for entry in raw]
 
 
 def parse_model(entry) -> ModelConfig:
     """One `models:` entry (also the body of a route change through the management API)."""
-    return _model(entry)
-
-
-def _model(entry) -> ModelConfig:
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ConfigError(f"models: each entry needs an id, got {entry!r}")
     routes = entry.get("routes")

@@ -31,7 +31,7 @@ class AccountRecord:
     id: str
     status: str
     status_reason: str | None
-    routing_policy: "RoutingPolicy | None" = None
+    routing_policy: RoutingPolicy | None = None
     is_admin: bool = False          # one of its users administers the platform (management API)
     credit_line_units: int = 0      # postpaid accounts may spend this far below zero
 

@@ -46,9 +46,19 @@ class CreditBook(Protocol):
 
     def release(self, hold: Hold) -> None: ...
 
+    async def catch_up(self) -> None:
+        """Take in ledger changes made elsewhere (grants, other processes' charges)."""
+
     async def available_units(self, account_id: str) -> int: ...
 
-    def key_spent_units(self, key_id: str) -> int: ...
+    async def balance_units(self, account_id: str) -> int: ...
+
+    def reserved_units(self, account_id: str) -> int: ...
+
+    def key_spent_units(self, key_id: str) -> int | None:
+        """The key's spend in the period `key_period` names; None if this book has not seen the key."""
+
+    def key_period(self, key_id: str): ...
 
 
 @dataclass(slots=True)

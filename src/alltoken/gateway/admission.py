@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from ..billing.money import units_to_usd_str
-from ..billing.periods import next_reset, period_start
+from ..billing.periods import next_reset
 from ..billing.pricing import affordable_output_tokens, worst_case_units
 from ..billing.reservations import Hold, InsufficientCredits, KeyLimitReached
 from ..ids import utcnow
@@ -14,6 +14,7 @@ from .attempts import Attempt
 from .auth import Caller
 from .errors import bad_request, forbidden, not_found, payment_required
 from .estimate import output_token_bound, prompt_token_bound
+from .key_budget import key_spend
 
 
 @dataclass(slots=True)
@@ -95,10 +96,7 @@ async def admit_bounded(state, request_id: str, body: dict, caller: Caller, mode
 
 async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body) -> Hold:
     key = caller.key
-    period = period_start(key.limit_reset, utcnow())
-    spent = key.spent_units
-    if period is not None and state.book.key_period(key.id) != period:  # first use in this budget period
-        spent = await state.loaders.key_spent_since(key.id, period)
+    spent, period = await key_spend(state, key, utcnow())
     try:
         return await state.book.reserve(request_id, caller.account.id, key.id, key.limit_units, units,
                                         key_spent_at_load=spent, key_period=period,

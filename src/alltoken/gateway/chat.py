@@ -11,7 +11,7 @@ from .admission import admit
 from .attempts import first_success
 from .auth import authenticate
 from .errors import provider_error_response
-from .http import endpoint, json_response, read_json_object, request_id
+from .http import endpoint, json_response, read_json_object, request_id, served_headers
 from .streaming import open_stream
 from .validation import validate_chat
 
@@ -34,11 +34,11 @@ async def chat_completions(request: Request) -> Response:
     try:
         result, cost = await complete(upstream(body), "chat", **context)
     except ProviderError as exc:
-        return provider_error_response(exc, served_headers(rid, admission))
+        return provider_error_response(exc, served_headers(rid, admission.route))
     result.body["id"] = rid
     result.body["model"] = admission.model.id
     result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
-    return json_response(result.body, headers=served_headers(rid, admission))
+    return json_response(result.body, headers=served_headers(rid, admission.route))
 
 
 def upstream(body: dict) -> dict:
@@ -64,8 +64,3 @@ async def complete(upstream_body: dict, endpoint: str, **context) -> tuple[ChatR
     choices = result.body.get("choices") or [{}]
     outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
     return result, finish(outcome=outcome, endpoint=endpoint, streamed=False, **context)
-
-
-def served_headers(rid: str, admission) -> dict:
-    """`x-alltoken-provider` names the route that served (or the last one tried)."""
-    return {"x-request-id": rid, "x-alltoken-provider": admission.route.provider.id}

@@ -17,9 +17,8 @@ from .accounting import Outcome, finish, with_cost
 from .admission import admit_bounded, resolve_model
 from .attempts import first_success
 from .auth import authenticate
-from .chat import served_headers
 from .errors import bad_request, provider_error_response
-from .http import endpoint, json_response, read_json_object, request_id
+from .http import endpoint, json_response, read_json_object, request_id, served_headers
 from .validation import validate_embeddings
 
 
@@ -46,8 +45,8 @@ async def embeddings(request: Request) -> Response:
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings", streamed=False,
                **context)
-        return provider_error_response(exc, served_headers(rid, admission))
-    headers = served_headers(rid, admission)
+        return provider_error_response(exc, served_headers(rid, admission.route))
+    headers = served_headers(rid, admission.route)
     cost = finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False, **context)
     encode = _base64 if body.get("encoding_format") == "base64" else list
     return json_response({

@@ -24,6 +24,15 @@ def request_id(request: Request) -> str:
     return request.scope[REQUEST_ID_KEY]
 
 
+def served_headers(rid: str, route, anthropic: bool = False) -> dict:
+    """`x-alltoken-provider` names the route that served (or the last one tried); Anthropic's
+    SDK reads the request id from `request-id`."""
+    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id}
+    if anthropic:
+        headers["request-id"] = rid
+    return headers
+
+
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json", headers=headers)
 

@@ -5,12 +5,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number, units_to_usd_str
-from ..billing.periods import next_reset, period_start
+from ..billing.periods import next_reset
 from ..ids import utcnow
 from ..store.models import UsageRecord
 from .auth import authenticate
 from .errors import bad_request, not_found
 from .http import endpoint, json_response
+from .key_budget import key_spend
 
 
 @endpoint
@@ -52,12 +53,7 @@ async def current_key(request: Request) -> Response:
     caller = await authenticate(request, state.auth)
     key = caller.key
     now = utcnow()
-    period = period_start(key.limit_reset, now)
-    if period is not None and state.book.key_period(key.id) != period:
-        spent = await state.loaders.key_spent_since(key.id, period)
-    else:
-        spent = state.book.key_spent_units(key.id)
-        spent = key.spent_units if spent is None else spent
+    spent, _ = await key_spend(state, key, now)
     remaining = None if key.limit_units is None else max(key.limit_units - spent, 0)
     return json_response({"data": {
         "id": key.id, "name": key.name, "label": key.hint,

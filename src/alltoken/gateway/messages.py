@@ -16,7 +16,7 @@ from .admission import admissible_routes, admit, admit_bounded, resolve_model
 from .auth import authenticate
 from .chat import complete, upstream
 from .errors import bad_request, from_provider_error
-from .http import anthropic_endpoint, json_response, read_json_object, request_id
+from .http import anthropic_endpoint, json_response, read_json_object, request_id, served_headers
 from .messages_native import native_message, native_prompt_bound, native_stream
 from .messages_stream import AnthropicWire
 from .messages_translate import to_chat_request, to_message
@@ -46,8 +46,8 @@ async def messages(request: Request) -> Response:
     try:
         result, cost = await complete(upstream(chat), "messages", **context)
     except ProviderError as exc:
-        return from_provider_error(exc).anthropic_response(_headers(rid, admission.route))
-    headers = _headers(rid, admission.route)
+        return from_provider_error(exc).anthropic_response(served_headers(rid, admission.route, anthropic=True))
+    headers = served_headers(rid, admission.route, anthropic=True)
     return json_response(to_message(result.body, result.usage, units_to_usd_number(cost), rid, admission.model.id),
                          headers=headers)
 
@@ -88,8 +88,4 @@ async def count_tokens(request: Request) -> Response:
                                                            request.headers.get("anthropic-beta"))
     except ProviderError as exc:
         raise from_provider_error(exc) from None
-    return json_response(counted, headers=_headers(request_id(request), route))
-
-
-def _headers(rid: str, route) -> dict:
-    return {"x-request-id": rid, "x-alltoken-provider": route.provider.id, "request-id": rid}
+    return json_response(counted, headers=served_headers(request_id(request), route, anthropic=True))

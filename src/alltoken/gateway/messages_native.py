@@ -18,7 +18,7 @@ from .accounting import Outcome, finish
 from .attempts import first_success
 from .errors import from_provider_error
 from .estimate import IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, rough_tokens
-from .http import json_response
+from .http import json_response, served_headers
 from .messages_stream import event
 from .streaming import SSE_HEADERS
 
@@ -86,8 +86,7 @@ async def native_stream(body: dict, beta: str | None, **context) -> Response:
 
 
 def _headers(context: dict) -> dict:
-    rid, route = context["request_id"], context["admission"].route
-    return {"x-request-id": rid, "x-alltoken-provider": route.provider.id, "request-id": rid}
+    return served_headers(context["request_id"], context["admission"].route, anthropic=True)
 
 
 class _NativeRelay:

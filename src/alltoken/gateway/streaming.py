@@ -23,6 +23,7 @@ from .accounting import Outcome, finish, with_cost
 from .attempts import first_success
 from .errors import provider_error_response
 from .estimate import rough_tokens
+from .http import served_headers
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -89,19 +90,15 @@ async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, 
         wire = (wire_for or _openai_wire(rid))(admission.model.id)
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint, streamed=True,
                **context)
-        return wire.http_error(exc, _headers(rid, admission))
+        return wire.http_error(exc, served_headers(rid, admission.route))
     wire = (wire_for or _openai_wire(rid))(admission.model.id)
     relay = _Relay(chunks, first, body, wire, context)
     return StreamingResponse(relay.events(), media_type="text/event-stream",
-                             headers={**_headers(rid, admission), **SSE_HEADERS})
+                             headers={**served_headers(rid, admission.route), **SSE_HEADERS})
 
 
 def _openai_wire(rid: str):
     return lambda public_model: OpenAIWire(rid, public_model)
-
-
-def _headers(rid: str, admission) -> dict:
-    return {"x-request-id": rid, "x-alltoken-provider": admission.route.provider.id}
 
 
 class _Relay:

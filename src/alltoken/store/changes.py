@@ -1,6 +1,6 @@
 """The change feed: control-plane writes append an event; running servers poll it and drop stale cache."""
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ids import utcnow
@@ -19,6 +19,4 @@ async def changes_after(session: AsyncSession, cursor: int) -> list[tuple[int, s
 
 
 async def latest_change(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
     return (await session.execute(select(func.coalesce(func.max(ChangeEvent.id), 0)))).scalar_one()
