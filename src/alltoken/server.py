@@ -75,6 +75,7 @@ def _port_is_free(host: str, port: int) -> bool:
 
 async def _prepare_database(state: GatewayState) -> CreatedAdmin | None:
     await upgrade_to_head(state.engine)
+    state.schema_ready = True  # the server's start-up need not check again
     admin = await ensure_admin(session_factory(state.engine))
     await state.engine.dispose()  # the server's own loop opens fresh connections
     return admin

@@ -8,7 +8,6 @@ off (an `expiry` entry) and a balance can be shown as paid + promotional. Pure a
 from dataclasses import dataclass, field
 from datetime import datetime
 
-POSITIVE_PAID = ("topup",)
 EXPIRY_PREFIX = "expiry:"
 
 

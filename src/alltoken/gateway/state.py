@@ -36,6 +36,7 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
+    schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -58,7 +59,8 @@ class GatewayState:
         return state
 
     async def start(self) -> None:
-        await upgrade_to_head(self.engine)
+        if not self.schema_ready:  # `alltoken serve` migrates before binding; an embedding app may not have
+            await upgrade_to_head(self.engine)
         await overrides.refresh(self)  # routes set at run time by an earlier process
         for provider in self.providers.values():
             await provider.start()
