@@ -1,0 +1,18 @@
+"""teams: members with roles and spending limits (reserved: filled in by the work that needs it)
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
