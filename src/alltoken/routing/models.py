@@ -54,15 +54,16 @@ def build_model_table(settings: Settings, providers: dict[str, Provider],
     per provider, in catalog file order."""
     types = {config.id: config.type for config in settings.providers}
     fee = settings.markup.for_route
+    now = now or utcnow()
     models: dict[str, PublicModel] = {}
     for entry in load_catalog():
-        routes = tuple(Route(providers[pid], entry.upstream_model, entry.price.marked_up(fee(entry.id, pid)))
+        routes = tuple(Route(providers[pid], entry.upstream_model, _catalog_price(entry, providers[pid], now)
+                             .marked_up(fee(entry.id, pid)))
                        for pid, ptype in types.items() if ptype == entry.provider_type)
         if not routes:
             continue
         known = models.get(entry.id)
         models[entry.id] = _from_catalog(entry, known.routes + routes if known else routes)
-    now = now or utcnow()
     for model in (*settings.models, *overrides):
         models[model.id] = _from_config(model, providers, types, fee, now)
     return ModelTable(models)
@@ -77,10 +78,17 @@ def _scheduled_price(model: ModelConfig, route, now: datetime) -> Price | None:
     return in_effect(priced, now)
 
 
+def _catalog_price(entry: CatalogEntry, provider: Provider, now: datetime) -> Price:
+    return entry.price_at(now, provider.config.region)
+
+
 def next_price_change(settings: Settings, overrides: list[ModelConfig], now: datetime) -> datetime | None:
-    """When the next scheduled price starts, so the model table can be rebuilt right then."""
+    """When the next scheduled price (config route or catalog entry) starts, so the model table can be
+    rebuilt right then."""
     changes = [next_change(parse_schedule(route.pricing), now) for model in (*settings.models, *overrides)
                for route in model.routes if route.pricing is not None]
+    families = {config.type for config in settings.providers}
+    changes += [entry.next_price_change(now) for entry in load_catalog() if entry.provider_type in families]
     return min((c for c in changes if c is not None), default=None)
 
 
@@ -100,7 +108,7 @@ def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict
         if scheduled is not None:
             price = scheduled
         elif entry is not None:
-            price = entry.price
+            price = _catalog_price(entry, providers[route.provider], now)
         else:
             raise ConfigError(f"model {model.id}: no price known for {route.model!r} on provider {route.provider}; "
                               "add pricing: {prompt: ..., completion: ...} (USD per token) to the route")
