@@ -86,6 +86,12 @@ class Gateway:
         extra = [part for name, value in key_options.items() for part in (f"--{name.replace('_', '-')}", value)]
         return account, self.cli("keys", "create", "--account", account, *extra)["key"]
 
+    def admin_key(self) -> str:
+        """A new API key of the administrator's account (made at first start), for /api/admin."""
+        with sqlite3.connect(self.db_path) as db:
+            (account,) = db.execute("SELECT account_id FROM users WHERE is_admin").fetchone()
+        return self.cli("keys", "create", "--account", account)["key"]
+
     def balance(self, account: str) -> Decimal:
         return Decimal(self.cli("credits", "balance", "--account", account)["balance_usd"])
 

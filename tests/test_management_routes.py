@@ -1,7 +1,5 @@
 """Routes edited at run time through the management API: applied at once, in every process, and kept."""
 
-import sqlite3
-
 import httpx
 import pytest
 
@@ -23,9 +21,7 @@ def gateways(tmp_path_factory, fakes):
 
 @pytest.fixture(scope="module")
 def admin_key(gateways):
-    with sqlite3.connect(gateways[0].db_path) as db:
-        (account,) = db.execute("SELECT account_id FROM users WHERE is_admin").fetchone()
-    return gateways[0].cli("keys", "create", "--account", account)["key"]
+    return gateways[0].admin_key()
 
 
 def api(gateway, method, path, key, **kwargs):

@@ -24,9 +24,12 @@ def _emit(ctx: click.Context, payload: dict, human: str) -> None:
         click.echo(human)
 
 
-def _admin_command(func):
+def _admin_command(func=None, *, audited: bool = True):
     """Run an async admin action (returning its JSON payload and a line for people) against the
-    configured database in one transaction; print only once it committed."""
+    configured database in one transaction, with its audit-log entry unless it only reads; print
+    only once it committed."""
+    if func is None:
+        return functools.partial(_admin_command, audited=audited)
 
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @click.pass_context
@@ -35,7 +38,8 @@ def _admin_command(func):
         from .cli_admin import run_admin
 
         ctx.obj["json"] = as_json or ctx.obj.get("json")
-        payload, human = run_admin(func, _settings(ctx), **kwargs)
+        action = ".".join(ctx.command_path.split()[1:]) if audited else None
+        payload, human = run_admin(func, _settings(ctx), action, **kwargs)
         _emit(ctx, payload, human)
 
     return wrapper
@@ -164,10 +168,11 @@ async def credits_grant(session, account_id, usd, kind, expires, note):
     from .accounts.service import get_account
     from .billing.ledger import balance_units, grant
     from .billing.money import units_to_usd_str
+    from .governance.audit import cli_actor
 
     await get_account(session, account_id)
     entry = await grant(session, account_id, usd, kind=kind, expires_at=_parse_time(expires, "--expires"),
-                        note=note, actor="cli")
+                        note=note, actor=cli_actor())
     await session.flush()
     balance = units_to_usd_str(await balance_units(session, account_id))
     return ({"entry_id": entry.id, "account_id": account_id, "kind": kind,
@@ -191,7 +196,7 @@ async def credits_line(session, account_id, usd):
 
 @credits.command("balance")
 @click.option("--account", "account_id", required=True)
-@_admin_command
+@_admin_command(audited=False)
 async def credits_balance(session, account_id):
     from .accounts.service import get_account
     from .billing.expiry import account_buckets
@@ -223,6 +228,19 @@ async def codes_create(session, usd, count, uses, expires):
     made = await create_codes(session, usd, count=count, uses=uses, expires_at=_parse_time(expires, "--expires"))
     return ({"codes": made, "usd": usd, "uses": uses, "expires_at": expires},
             "\n".join(made) + f"\n\n{len(made)} code(s) worth {usd} USD each; shown only this once.")
+
+
+@main.command("audit-log")
+@click.option("--since", help="Only entries from this time on, ISO 8601.")
+@click.option("--target", help="Only entries about this target: an account or key id, or model:<id>.")
+@_admin_command(audited=False)
+async def audit_log(session, since, target):
+    """Every administrative and security action: who, what, when, from where."""
+    from .governance.audit import entries
+
+    found = await entries(session, since=_parse_time(since, "--since"), target=target, limit=None)
+    lines = [f"{e['at']}  {e['actor']}  {e['action']}  {e['target'] or ''}" for e in found]
+    return found, "\n".join(lines) or "no audit entries"
 
 
 def _split(value: str | None) -> list[str] | None:

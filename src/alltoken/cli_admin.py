@@ -7,22 +7,45 @@ import click
 from .accounts.service import Conflict, NotFound
 from .billing.money import MoneyFormatError
 from .config import Settings
+from .governance import audit
 from .store.db import DatabaseUrlError, create_engine, session_factory
 from .store.migrate import upgrade_to_head
 
 
-def run_admin(action, settings: Settings, **kwargs) -> tuple[dict, str]:
+def run_admin(action, settings: Settings, audit_action: str | None, **kwargs) -> tuple[dict, str]:
     try:
-        return asyncio.run(_run(action, settings, kwargs))
+        return asyncio.run(_run(action, settings, audit_action, kwargs))
     except (NotFound, Conflict, MoneyFormatError, DatabaseUrlError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
-async def _run(action, settings: Settings, kwargs) -> tuple[dict, str]:
+async def _run(action, settings: Settings, audit_action: str | None, kwargs) -> tuple[dict, str]:
     engine = create_engine(settings.database_url)
     try:
         await upgrade_to_head(engine)
         async with session_factory(engine).begin() as session:
-            return await action(session, **kwargs)
+            result = await action(session, **kwargs)
+            if audit_action:
+                await audit.record(session, audit.cli_actor(), audit_action, _target(kwargs, result[0]),
+                                   _details(kwargs))
+            return result
     finally:
         await engine.dispose()
+
+
+# Options that name what a command acts on (ids say what they are: acct_..., key_..., usr_...).
+_TARGETS = ("account_id", "key_id", "team_id", "user_id")
+# Secrets never, and no personal data (the log outlives a deleted account): ids say who.
+_PRIVATE_WORDS = ("password", "secret", "token", "email", "name")
+
+
+def _target(kwargs: dict, payload) -> str | None:
+    named = next((kwargs[option] for option in _TARGETS if kwargs.get(option)), None)
+    made = payload.get("id") if isinstance(payload, dict) else None   # a create command: what it made
+    return named or made
+
+
+def _details(kwargs: dict) -> dict:
+    """The command's options, minus anything private and anything unset."""
+    return {name: value for name, value in kwargs.items()
+            if value not in (None, False, ()) and not any(word in name for word in _PRIVATE_WORDS)}

@@ -22,6 +22,11 @@ async def admin(request: Request) -> Caller:
     return caller
 
 
+def actor_of(request: Request, caller: Caller) -> tuple[str, str | None]:
+    """How the audit log names an API caller, and the address the call came from."""
+    return f"key:{caller.key.id}", request.client.host if request.client else None
+
+
 class RouteSpec(BaseModel):
     provider: str = Field(description="A configured provider id")
     model: str = Field(description="The provider's own model name")
@@ -61,16 +66,16 @@ async def put_routes(model_id: str, update: RoutesUpdate, request: Request,
     definition = {"strategy": update.strategy,
                   "routes": [spec.model_dump(exclude_none=True) for spec in update.routes]}
     try:
-        await overrides.set_routes(state, model_id, definition, actor=caller.key.id)
+        await overrides.set_routes(state, model_id, definition, *actor_of(request, caller))
     except ConfigError as exc:
         raise bad_request(str(exc), param="routes") from None
     return _view(state, model_id)
 
 
 @router.delete("/models/{model_id:path}/routes", status_code=204)
-async def delete_routes(model_id: str, request: Request, _: Caller = Depends(admin)) -> Response:
+async def delete_routes(model_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
     """Drop the run-time routes: the model goes back to its config file and catalog routes."""
-    if not await overrides.clear_routes(request.app.state.gateway, model_id):
+    if not await overrides.clear_routes(request.app.state.gateway, model_id, *actor_of(request, caller)):
         raise not_found(f"model '{model_id}' has no routes set at run time", param="model_id")
     return Response(status_code=204)
 

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import ModelConfig, parse_model
+from ..governance import audit
 from ..ids import utcnow
 from ..store.changes import record_change
 from ..store.models import ModelRoutes
@@ -28,7 +29,7 @@ async def refresh(state) -> None:
         rebuild(state, await load_overrides(session))
 
 
-async def set_routes(state, model_id: str, definition: dict, actor: str) -> None:
+async def set_routes(state, model_id: str, definition: dict, actor: str, address: str | None = None) -> None:
     """Validate (config.ConfigError on anything the config file would refuse), store, apply."""
     definition = {**definition, "id": model_id}
     model = parse_model(definition)
@@ -38,15 +39,18 @@ async def set_routes(state, model_id: str, definition: dict, actor: str) -> None
         await session.merge(ModelRoutes(model_id=model_id, definition=definition, updated_by=actor,
                                         updated_at=utcnow()))
         await record_change(session, "routes", model_id)
+        await audit.record(session, actor, "routes.set", f"model:{model_id}", address=address, details={
+            "strategy": model.strategy, "routes": [f"{r.provider}/{r.model}" for r in model.routes]})
     rebuild(state, overrides)
 
 
-async def clear_routes(state, model_id: str) -> bool:
+async def clear_routes(state, model_id: str, actor: str, address: str | None = None) -> bool:
     async with state.sessions.begin() as session:
         result = await session.execute(delete(ModelRoutes).where(ModelRoutes.model_id == model_id))
         if not result.rowcount:
             return False
         await record_change(session, "routes", model_id)
+        await audit.record(session, actor, "routes.clear", f"model:{model_id}", address=address)
         overrides = await load_overrides(session)
     rebuild(state, overrides)
     return True

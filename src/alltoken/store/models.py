@@ -186,3 +186,19 @@ class ChangeEvent(Base):
     entity: Mapped[str] = mapped_column(String(20))
     entity_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
+
+
+class AuditEntry(Base):
+    """Who did what, to what, when and from where. Append-only: the database refuses updates and deletes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))      # "cli:<os user>", "key:<key id>", "stripe", "system"
+    action: Mapped[str] = mapped_column(String(60))      # e.g. "account.suspend", "key.revoke"
+    target: Mapped[str | None] = mapped_column(String(200))   # an id (acct_..., key_...) or "model:<id>"
+    address: Mapped[str | None] = mapped_column(String(64))   # the client address, when over HTTP
+    details: Mapped[dict | None] = mapped_column(JSON)        # reasons and amounts; never content
+
+    __table_args__ = (Index("ix_audit_log_target", "target", "id"),)

@@ -1,0 +1,73 @@
+"""Admin endpoints for the audit log: list (paged, oldest first) and export as CSV."""
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from ..gateway.auth import Caller
+from ..governance.audit import entries
+from .admin_routes import admin
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+_PAGE = 1000
+_CSV_COLUMNS = ("id", "at", "actor", "action", "target", "address", "details")
+
+
+class AuditEntryView(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    address: str | None
+    details: dict
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryView]
+    next_after: int | None     # pass as `after` for the next page; null on the last page
+
+
+@router.get("/audit-log", response_model=AuditPage)
+async def audit_log(request: Request, since: datetime | None = None, target: str | None = None,
+                    after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=_PAGE),
+                    _: Caller = Depends(admin)) -> AuditPage:
+    """Who did what, to what, when and from where; oldest first."""
+    async with request.app.state.gateway.sessions() as session:
+        found = await entries(session, since=since, target=target, after_id=after, limit=limit)
+    return AuditPage(entries=found, next_after=found[-1]["id"] if len(found) == limit else None)
+
+
+@router.get("/audit-log.csv", response_class=StreamingResponse)
+async def audit_log_csv(request: Request, since: datetime | None = None, target: str | None = None,
+                        _: Caller = Depends(admin)) -> StreamingResponse:
+    """The whole log (or from `since`) as CSV, read a page at a time."""
+    sessions = request.app.state.gateway.sessions
+    return StreamingResponse(_csv_rows(sessions, since, target), media_type="text/csv",
+                             headers={"content-disposition": 'attachment; filename="audit-log.csv"'})
+
+
+async def _csv_rows(sessions, since, target) -> AsyncIterator[str]:
+    yield _csv_line(_CSV_COLUMNS)
+    after = 0
+    while True:
+        async with sessions() as session:
+            page = await entries(session, since=since, target=target, after_id=after, limit=_PAGE)
+        for entry in page:
+            yield _csv_line([*(entry[c] for c in _CSV_COLUMNS[:-1]), orjson.dumps(entry["details"]).decode()])
+        if len(page) < _PAGE:
+            return
+        after = page[-1]["id"]
+
+
+def _csv_line(values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()
