@@ -6,10 +6,11 @@ the account is held for a failed or disputed payment, so that it can pay and get
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import stripe
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, Field, PlainValidator, StrictBool
 
 from ..billing.money import MoneyFormatError, units_to_usd_str, usd_to_units
 from ..gateway.auth import Caller, authenticate
@@ -20,7 +21,15 @@ from ..payments.service import TopUps, TopUpsNotConfigured
 
 router = APIRouter(tags=["billing"])
 
-UsdAmount = StrictStr | StrictInt   # a decimal string or a whole number; never a float
+
+
+def _usd_amount(value):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError('give USD as a decimal string, e.g. "20" or "12.50" (money is never a float)')
+    return value
+
+
+UsdAmount = Annotated[str | int, PlainValidator(_usd_amount)]
 
 
 async def account_caller(request: Request) -> Caller:
