@@ -2,6 +2,7 @@
 exactly-once (raced webhook deliveries, raced auto top-up claims) on SQLite and PostgreSQL."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -159,6 +160,10 @@ async def test_racing_auto_top_up_claims_charge_one_dip_once(engine):
     assert (claim.payment.total_cents, claim.customer_id, claim.payment_method_id) == (2165, "cus_1", "pm_1")
     async with sessions() as session:
         assert await auto_topup.due_accounts(session) == []        # in flight
+        # a claim Stripe never answered (a timeout, a crash) is charged again once it is old enough
+        assert await auto_topup.stalled_claims(session, utcnow() - timedelta(minutes=2)) == []
+        (stalled,) = await auto_topup.stalled_claims(session, utcnow() + timedelta(seconds=1))
+        assert (stalled.payment.id, stalled.payment_method_id) == (claim.payment.id, "pm_1")
     async with sessions.begin() as session:   # Stripe says it succeeded: credited, claim released
         await outcomes.apply_intent(session, await outcomes.locked_payment(session, claim.payment.id),
                                     {"id": "pi_auto", "status": "succeeded", "metadata": {}})

@@ -145,6 +145,9 @@ def test_account_endpoints_need_a_key_and_show_only_the_callers_payments(gateway
     assert httpx.post(gateway.url + "/api/billing/checkout", json={"amount_usd": "5"}).status_code == 401
     assert [p["id"] for p in payments(gateway, key)["data"]] == [opened["payment_id"]]
     assert payments(gateway, other_key) == {"data": [], "billing_hold": None}
+    expired = dict(stripe_fake.sessions[opened["session_id"]], status="expired")   # never paid
+    assert webhook(gateway, event("checkout.session.expired", expired)).status_code == 200
+    assert payments(gateway, key)["data"][0]["status"] == "expired" and credits(gateway, key) == 0
 
 
 # --- Webhooks: exactly once, verified, in any order ---

@@ -29,7 +29,7 @@ def _usd_amount(value):
     return value
 
 
-UsdAmount = Annotated[str | int, PlainValidator(_usd_amount)]
+UsdAmount = Annotated[str | int, PlainValidator(_usd_amount, json_schema_input_type=str | int)]
 
 
 async def account_caller(request: Request) -> Caller:

@@ -1,5 +1,7 @@
 """The Stripe calls top-ups make, through the official library's async client, and webhook verification."""
 
+import logging
+
 import stripe
 
 from ..config import StripeSettings
@@ -9,6 +11,8 @@ from .amounts import cents_to_usd_str
 # Our payment id rides on the Checkout Session and its PaymentIntent, so any event finds its payment.
 PAYMENT_ID = "alltoken_payment_id"
 ACCOUNT_ID = "alltoken_account_id"
+
+logging.getLogger("stripe").setLevel(logging.WARNING)   # it logs every request at INFO; we log what matters
 
 
 class StripeApi:
