@@ -47,9 +47,9 @@ async def authenticate(request: Request, cache: AuthCache, *, allow_billing_hold
 def _check_account(account: AccountRecord, allow_billing_hold: bool = False) -> None:
     if account.status in ("active", "warned", "rate_limited"):
         if account.billing_hold is not None and not allow_billing_hold:  # an admin's suspension wins over it
-            raise forbidden(f"API access is suspended: {account.billing_hold}. To restore it, top up by card "
-                            "(POST /api/billing/checkout): access returns once a payment succeeds and leaves the "
-                            "balance at 0 USD or more.", code="billing_suspended")
+            raise forbidden(f"API access is suspended: {account.billing_hold.rstrip('.')}. To restore it, top up "
+                            "by card (POST /api/billing/checkout): access returns once a payment succeeds and leaves "
+                            "the balance at 0 USD or more.", code="billing_suspended")
         return
     reason = f" Reason: {account.status_reason}." if account.status_reason else ""
     if account.status == "suspended":
