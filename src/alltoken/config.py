@@ -79,6 +79,7 @@ class Settings:
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
+    stripe: "StripeSettings" = field(default_factory=lambda: StripeSettings())   # card top-ups
     config_path: Path | None = None
 
 
@@ -94,6 +95,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.models = _models(raw.get("models"))
     settings.breaker = _breaker(raw.get("breaker"))
     settings.markup = _markup(raw.get("markup"))
+    settings.stripe = _stripe(raw.get("stripe"), env)
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -242,22 +244,87 @@ def _markup(raw) -> Markup:
     if not isinstance(raw, dict) or set(raw) - {"percent", "providers", "models"}:
         raise ConfigError("markup: expected a mapping with percent, providers and models")
 
-    def points(value, where: str) -> int:
-        try:
-            bp = Decimal(str(value)) * 100
-        except InvalidOperation:
-            bp = Decimal(-1)
-        if isinstance(value, bool) or not bp.is_finite() or bp < 0 or bp != bp.to_integral_value():
-            raise ConfigError(f"markup {where}: a percentage of 0 or more with at most 2 decimals, got {value!r}")
-        return int(bp)
-
     def table(name: str) -> dict:
         entries = raw.get(name) or {}
         if not isinstance(entries, dict):
             raise ConfigError(f"markup.{name}: expected a mapping of id to percent")
-        return {str(key): points(value, f"{name}.{key}") for key, value in entries.items()}
+        return {str(key): _basis_points(value, f"markup {name}.{key}") for key, value in entries.items()}
 
-    return Markup(points(raw.get("percent", 0), "percent"), table("providers"), table("models"))
+    return Markup(_basis_points(raw.get("percent", 0), "markup percent"), table("providers"), table("models"))
+
+
+def _basis_points(value, where: str) -> int:
+    """A percentage written as a decimal ("8.25"), as an integer number of basis points (825)."""
+    return _hundredths(value, where, "a percentage")
+
+
+def _hundredths(value, where: str, what: str) -> int:
+    """A decimal with at most 2 places ("8.25", "5"), exactly, times 100; floats in YAML go through str()."""
+    try:
+        hundredths = Decimal(str(value)) * 100
+    except InvalidOperation:
+        hundredths = Decimal(-1)
+    if isinstance(value, bool) or not hundredths.is_finite() or hundredths < 0 \
+            or hundredths != hundredths.to_integral_value():
+        raise ConfigError(f"{where}: {what} of 0 or more with at most 2 decimals, got {value!r}")
+    return int(hundredths)
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    """Card top-ups through Stripe Checkout (payments/). No secret key: top-ups are off."""
+
+    secret_key: str | None = None
+    webhook_secret: str | None = None
+    api_base: str = "https://api.stripe.com"
+    success_url: str | None = None
+    cancel_url: str | None = None
+    currency: str = "usd"
+    tax_basis_points: int = 0                # tax added on top of the credit bought; 825 = 8.25%
+    minimum_cents: int = 500                 # smallest credit one top-up may buy
+    auto_topup_interval_seconds: float = 15.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret_key)
+
+
+_STRIPE_KEYS = {"secret_key", "webhook_secret", "api_base", "success_url", "cancel_url", "currency", "tax_percent",
+                "minimum_usd", "auto_topup_interval_seconds"}
+
+
+def _stripe(raw, env) -> StripeSettings:
+    raw = raw or {}
+    if not isinstance(raw, dict) or set(raw) - _STRIPE_KEYS:
+        raise ConfigError(f"stripe: expected a mapping with any of {', '.join(sorted(_STRIPE_KEYS))}")
+    text = {name: (str(raw[name]) if raw.get(name) not in (None, "") else None)
+            for name in ("secret_key", "webhook_secret", "api_base", "success_url", "cancel_url", "currency")}
+    text["secret_key"] = env.get("ALLTOKEN_STRIPE_SECRET_KEY") or text["secret_key"]
+    text["webhook_secret"] = env.get("ALLTOKEN_STRIPE_WEBHOOK_SECRET") or text["webhook_secret"]
+    currency = (text["currency"] or "usd").lower()
+    if currency != "usd":
+        raise ConfigError(f"stripe.currency: credit is kept in USD, so top-ups are charged in usd; got {currency!r}")
+    try:
+        interval = float(raw.get("auto_topup_interval_seconds", 15))
+    except (TypeError, ValueError):
+        interval = 0.0
+    if interval <= 0:
+        raise ConfigError("stripe.auto_topup_interval_seconds must be a number of seconds more than 0")
+    minimum = _hundredths(raw.get("minimum_usd", 5), "stripe.minimum_usd", "a USD amount")   # -> cents
+    if minimum < 50:
+        raise ConfigError("stripe.minimum_usd: Stripe charges no less than 0.50 USD")
+    settings = StripeSettings(
+        secret_key=text["secret_key"], webhook_secret=text["webhook_secret"],
+        api_base=(text["api_base"] or StripeSettings.api_base).rstrip("/"), success_url=text["success_url"],
+        cancel_url=text["cancel_url"], currency=currency,
+        tax_basis_points=_basis_points(raw.get("tax_percent", 0), "stripe.tax_percent"),
+        minimum_cents=minimum, auto_topup_interval_seconds=interval)
+    missing = [name for name in ("webhook_secret", "success_url", "cancel_url") if settings.enabled
+               and not getattr(settings, name)]
+    if missing:
+        raise ConfigError(f"stripe: a secret_key is set, so top-ups also need {', '.join(missing)} "
+                          "(the webhook signing secret, and where Checkout sends the customer back)")
+    return settings
 
 
 def _breaker(raw) -> dict:

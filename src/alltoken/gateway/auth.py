@@ -25,7 +25,8 @@ def bearer_token(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-async def authenticate(request: Request, cache: AuthCache) -> Caller:
+async def authenticate(request: Request, cache: AuthCache, *, allow_billing_hold: bool = False) -> Caller:
+    """`allow_billing_hold`: for the endpoints an account held for payment needs, to see its balance and pay."""
     token = bearer_token(request)
     if token is None:
         raise unauthorized("missing API key: send the header 'Authorization: Bearer <your AllToken key>'")
@@ -39,12 +40,16 @@ async def authenticate(request: Request, cache: AuthCache) -> Caller:
         raise unauthorized("this API key was revoked; create a new one")
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise unauthorized(f"this API key expired at {key.expires_at.isoformat()}; create a new one")
-    _check_account(account)
+    _check_account(account, allow_billing_hold)
     return Caller(key, account)
 
 
-def _check_account(account: AccountRecord) -> None:
+def _check_account(account: AccountRecord, allow_billing_hold: bool = False) -> None:
     if account.status in ("active", "warned", "rate_limited"):
+        if account.billing_hold is not None and not allow_billing_hold:  # an admin's suspension wins over it
+            raise forbidden(f"API access is suspended: {account.billing_hold.rstrip('.')}. To restore it, top up "
+                            "by card (POST /api/billing/checkout): access returns once a payment succeeds and leaves "
+                            "the balance at 0 USD or more.", code="billing_suspended")
         return
     reason = f" Reason: {account.status_reason}." if account.status_reason else ""
     if account.status == "suspended":

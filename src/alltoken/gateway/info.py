@@ -33,7 +33,7 @@ def _model_entry(model) -> dict:
 @endpoint
 async def credits(request: Request) -> Response:
     state = request.app.state.gateway
-    caller = await authenticate(request, state.auth)
+    caller = await authenticate(request, state.auth, allow_billing_hold=True)  # a held account sees what it owes
     account_id = caller.account.id
     balance = await state.book.balance_units(account_id)
     reserved = state.book.reserved_units(account_id)

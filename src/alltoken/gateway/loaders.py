@@ -57,7 +57,9 @@ def _key_record(key: ApiKey) -> KeyRecord:
 def _account_record(account: Account, is_admin: bool) -> AccountRecord:
     return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
                          routing_policy=RoutingPolicy.from_json(account.routing_policy), is_admin=bool(is_admin),
-                         credit_line_units=account.credit_line_units or 0)
+                         credit_line_units=account.credit_line_units or 0,
+                         billing_hold=(account.billing_hold_reason or account.billing_hold) if account.billing_hold
+                         else None)
 
 
 _ADMIN = exists().where(User.account_id == Account.id, User.is_admin.is_(True)).label("is_admin")

@@ -10,6 +10,7 @@ from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..payments.service import TopUps
 from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
@@ -36,6 +37,7 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
+    topups: TopUps | None = None       # card top-ups (payments/); built by build()
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -54,7 +56,7 @@ class GatewayState:
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders)
+                    loaders, topups=TopUps(settings.stripe, sessions, auth, book))
         sync.on_routes_changed(lambda: overrides.refresh(state))
         return state
 
@@ -70,6 +72,8 @@ class GatewayState:
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
         ]
+        if self.topups.enabled:
+            self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))
 
     async def close(self) -> None:
         """Runs after the server stopped taking requests and in-flight ones finished."""
@@ -77,6 +81,7 @@ class GatewayState:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
+        await self.topups.close()
         await self.sync.close()
         for provider in self.providers.values():
             await provider.close()

@@ -45,6 +45,11 @@ class Account(Base):
     credit_line_units: Mapped[int] = mapped_column(BigInteger, default=0)   # postpaid: how far below zero
     # {"allow_providers": [...], "deny_providers": [...], "allow_regions": [...], "deny_regions": [...]}
     routing_policy: Mapped[dict | None] = mapped_column(JSON)
+    # A failed or disputed card payment holds API access until the balance is restored (payments/holds.py);
+    # separate from `status`, which only an admin changes.
+    billing_hold: Mapped[str | None] = mapped_column(String(20))        # payment_failed | payment_disputed
+    billing_hold_reason: Mapped[str | None] = mapped_column(Text)       # what happened, for the 403 message
+    billing_hold_since: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
 
 
@@ -202,3 +207,52 @@ class AuditEntry(Base):
     details: Mapped[dict | None] = mapped_column(JSON)        # reasons and amounts; never content
 
     __table_args__ = (Index("ix_audit_log_target", "target", "id"),)
+class Payment(Base):
+    """One card payment through Stripe: a Checkout top-up or an automatic one. Its receipt."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(10))                  # checkout | auto
+    status: Mapped[str] = mapped_column(String(20))                # open | processing | succeeded | failed | expired
+    credit_units: Mapped[int] = mapped_column(BigInteger)          # credit bought (1e-12 USD)
+    tax_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)           # charged: credit + tax
+    currency: Mapped[str] = mapped_column(String(3))
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    receipt_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    ledger_entry_id: Mapped[int | None] = mapped_column(BigInteger)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    disputed_units: Mapped[int] = mapped_column(BigInteger, default=0)   # credit taken back by disputes
+    created_at: Mapped[datetime] = mapped_column()
+    paid_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_payments_account_time", "account_id", "created_at"),)
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event already applied; written in the same transaction as its effect."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column()
+
+
+class BillingProfile(Base):
+    """An account's Stripe customer, its saved card, and its auto top-up settings."""
+
+    __tablename__ = "billing_profiles"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))   # saved for off-session charges
+    auto_topup_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_topup_threshold_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    auto_topup_amount_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    auto_topup_pending: Mapped[bool] = mapped_column(Boolean, default=False)   # claimed: one charge per dip
+    auto_topup_failure: Mapped[str | None] = mapped_column(Text)              # why it was switched off
+    updated_at: Mapped[datetime] = mapped_column()

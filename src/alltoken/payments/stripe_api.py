@@ -1,0 +1,85 @@
+"""The Stripe calls top-ups make, through the official library's async client, and webhook verification."""
+
+import logging
+
+import stripe
+
+from ..config import StripeSettings
+from ..store.models import Payment
+from .amounts import cents_to_usd_str
+
+# Our payment id rides on the Checkout Session and its PaymentIntent, so any event finds its payment.
+PAYMENT_ID = "alltoken_payment_id"
+ACCOUNT_ID = "alltoken_account_id"
+
+logging.getLogger("stripe").setLevel(logging.WARNING)   # it logs every request at INFO; we log what matters
+
+
+class StripeApi:
+    def __init__(self, settings: StripeSettings):
+        self._settings = settings
+        self._http = stripe.AIOHTTPClient(timeout=30)
+        self._client = stripe.StripeClient(settings.secret_key, base_addresses={"api": settings.api_base},
+                                           http_client=self._http, max_network_retries=2)
+
+    async def close(self) -> None:
+        await self._http.close_async()
+
+    def verify_event(self, payload: bytes, signature: str | None) -> dict:
+        """The event, if `signature` (the Stripe-Signature header) proves Stripe sent this payload; raises
+        stripe.SignatureVerificationError, or ValueError for a body that is not an event."""
+        event = self._client.construct_event(payload, signature, self._settings.webhook_secret)
+        return event.to_dict()
+
+    async def create_customer(self, account_id: str, email: str) -> str:
+        customer = await self._client.v1.customers.create_async(
+            params={"email": email, "metadata": {ACCOUNT_ID: account_id}},
+            options={"idempotency_key": f"alltoken-customer-{account_id}"})
+        return customer.id
+
+    async def create_checkout_session(self, payment: Payment, customer_id: str) -> tuple[str, str]:
+        """A hosted Checkout page for the payment: (session id, its URL). The card is saved for auto top-up."""
+        metadata = _metadata(payment)
+        line_items = [_line("AllToken credit", payment.total_cents - payment.tax_cents, payment.currency)]
+        if payment.tax_cents:
+            line_items.append(_line("Tax", payment.tax_cents, payment.currency))
+        session = await self._client.v1.checkout.sessions.create_async(params={
+            "mode": "payment", "customer": customer_id, "client_reference_id": payment.account_id,
+            "line_items": line_items, "metadata": metadata,
+            "payment_intent_data": {"setup_future_usage": "off_session", "metadata": metadata,
+                                    "description": _description(payment)},
+            "success_url": self._settings.success_url, "cancel_url": self._settings.cancel_url,
+        }, options={"idempotency_key": f"alltoken-checkout-{payment.id}"})
+        return session.id, session.url
+
+    async def charge_off_session(self, payment: Payment, customer_id: str, payment_method_id: str) -> dict:
+        """Charge the saved card now (auto top-up). Returns the PaymentIntent, declined or not; the idempotency
+        key makes a repeated call for the same payment the same charge."""
+        try:
+            intent = await self._client.v1.payment_intents.create_async(params={
+                "amount": payment.total_cents, "currency": payment.currency, "customer": customer_id,
+                "payment_method": payment_method_id, "off_session": True, "confirm": True,
+                "metadata": _metadata(payment), "description": _description(payment),
+            }, options={"idempotency_key": f"alltoken-auto-topup-{payment.id}"})
+        except stripe.CardError as declined:  # a decline still created the PaymentIntent: the error carries it
+            intent = ((declined.json_body or {}).get("error") or {}).get("payment_intent")
+            if not isinstance(intent, dict):
+                raise
+            return intent
+        return intent.to_dict()
+
+    async def retrieve_payment_intent(self, intent_id: str) -> dict:
+        return (await self._client.v1.payment_intents.retrieve_async(intent_id)).to_dict()
+
+
+def _metadata(payment: Payment) -> dict:
+    return {PAYMENT_ID: payment.id, ACCOUNT_ID: payment.account_id}
+
+
+def _line(name: str, cents: int, currency: str) -> dict:
+    return {"quantity": 1, "price_data": {"currency": currency, "unit_amount": cents, "product_data": {"name": name}}}
+
+
+def _description(payment: Payment) -> str:
+    kind = "automatic top-up" if payment.kind == "auto" else "top-up"
+    return f"AllToken {kind}: {cents_to_usd_str(payment.total_cents - payment.tax_cents)} USD of credit"
