@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
-from . import admin_routes
+from . import admin_billing_routes, admin_routes, alert_routes, statement_routes
 
 
 def create_management_api(state) -> FastAPI:
@@ -17,6 +17,9 @@ def create_management_api(state) -> FastAPI:
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(HTTPException, _http_error)
     api.include_router(admin_routes.router)
+    api.include_router(admin_billing_routes.router)
+    api.include_router(statement_routes.router)
+    api.include_router(alert_routes.router)
     return api
 
 

@@ -186,3 +186,25 @@ class ChangeEvent(Base):
     entity: Mapped[str] = mapped_column(String(20))
     entity_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
+
+
+# Statements and transaction pages read an account's entries by time (migration 0010).
+Index("ix_ledger_account_time", LedgerEntry.account_id, LedgerEntry.created_at, LedgerEntry.id,
+      postgresql_include=["kind", "amount_units"])
+
+
+class BalanceAlert(Base):
+    """An account's low-balance email setting, and the state of its current alert.
+
+    `triggered_at` is set while the balance is below the threshold (an alert is outstanding),
+    `notified_at` once its email went out; `sending_until` is a process's claim on sending it."""
+
+    __tablename__ = "balance_alerts"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    threshold_units: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))     # None: the account's email
+    triggered_at: Mapped[datetime | None] = mapped_column()
+    notified_at: Mapped[datetime | None] = mapped_column()
+    sending_until: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
