@@ -39,7 +39,7 @@ class Corrected:
 
     @property
     def refundable_units(self) -> int:
-        return max(self.after.paid, 0)
+        return self.after.refundable
 
 
 async def adjust(session: AsyncSession, account_id: str, usd: str, reason: str, actor: str) -> Corrected:
@@ -61,7 +61,7 @@ async def refund(session: AsyncSession, account_id: str, usd: str, reason: str, 
     if units <= 0:
         raise ValueError("a refund must be a positive amount")
     corrected = await _write(session, account_id, "refund", -units, reason, actor)
-    if corrected.after.paid < 0:
+    if corrected.after.paid < 0:  # it took more than was refundable before it
         raise RefundTooLarge(units, max(corrected.after.paid + units, 0))
     return corrected
 
