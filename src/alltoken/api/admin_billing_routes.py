@@ -66,8 +66,9 @@ async def _correct(request: Request, write, account_id: str, body: Correction, c
     state = request.app.state.gateway
     try:
         async with state.sessions.begin() as session:
-            await _existing(session, account_id)
             done = await write(session, account_id, body.amount_usd, body.reason, caller.key.id)
+    except NotFound:
+        raise _no_account(account_id) from None
     except corrections.RefundTooLarge as exc:
         raise ApiError(400, str(exc), type="invalid_request_error", code="refund_exceeds_paid_credit",
                        param="amount_usd") from None
@@ -85,4 +86,8 @@ async def _existing(session, account_id: str) -> None:
     try:
         await get_account(session, account_id)
     except NotFound:
-        raise not_found(f"no account {account_id}", param="account_id", code="account_not_found") from None
+        raise _no_account(account_id) from None
+
+
+def _no_account(account_id: str) -> ApiError:
+    return not_found(f"no account {account_id}", param="account_id", code="account_not_found")
