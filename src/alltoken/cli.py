@@ -217,7 +217,7 @@ def _cli_actor() -> str:
 
     try:
         return f"cli:{getpass.getuser()}"
-    except OSError:  # no user name in the environment or the password database
+    except (OSError, KeyError):  # no user name in the environment or the password database
         return "cli:unknown"
 
 

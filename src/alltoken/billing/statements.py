@@ -18,7 +18,7 @@ from .periods import next_reset, period_start
 # Shown on every statement, even at zero; kinds added later appear when a month has them.
 STATEMENT_KINDS = ("topup", "promo", "usage", "adjustment", "refund", "expiry")
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
