@@ -1,5 +1,5 @@
 """Promotional credit: spent before paid credit, earliest expiry first, written off when it expires.
-Property tests over random sequences of grants, charges, adjustments and expiries."""
+Property tests over random sequences of grants, charges, adjustments, refunds and expiries."""
 
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from alltoken.accounts.service import create_account
 from alltoken.billing import ledger
-from alltoken.billing.buckets import Entry, expiry_request_id, replay
+from alltoken.billing.buckets import Buckets, Entry, expiry_request_id, replay
 from alltoken.billing.expiry import account_buckets, expire_promotions
 from alltoken.billing.ledger import Charge
 from alltoken.store.models import LedgerEntry
@@ -23,13 +23,14 @@ operations = st.lists(st.one_of(
     st.tuples(st.just("usage"), st.integers(1, 8_000), st.none()),
     st.tuples(st.just("adjustment"), st.integers(-3_000, 3_000).filter(bool), st.none()),
     st.tuples(st.just("expire"), st.none(), st.none()),
+    st.tuples(st.just("refund"), st.integers(1, 10_000), st.none()),    # capped at unspent paid credit
 ), max_size=60)
 
 
-def run(ops) -> tuple[list[Entry], list[tuple[int, int, list]]]:
-    """Apply the operations as the gateway would; returns the ledger and, per charge, the promo
-    balances just before it and the paid balance before and after."""
-    entries, observations = [], []
+def run(ops) -> tuple[list[Entry], list[tuple[int, int, list]], list[tuple[Buckets, Buckets, int]]]:
+    """Apply the operations as the gateway would; returns the ledger, per charge the buckets
+    before and after it and its time, and per refund the buckets before and after it and its amount."""
+    entries, observations, refunds = [], [], []
     for step, (kind, amount, lifetime) in enumerate(ops):
         at = T0 + timedelta(minutes=step)
         entry_id = len(entries) + 1
@@ -43,15 +44,21 @@ def run(ops) -> tuple[list[Entry], list[tuple[int, int, list]]]:
             for grant in replay(entries).due_for_expiry(at):
                 entries.append(Entry(len(entries) + 1, "expiry", -grant.remaining, at,
                                      request_id=expiry_request_id(grant)))
+        elif kind == "refund":  # what billing/corrections.py allows: unspent paid credit at most
+            before = replay(entries)
+            amount = min(amount, before.refundable)
+            if amount:
+                entries.append(Entry(entry_id, "refund", -amount, at))
+                refunds.append((before, replay(entries), amount))
         else:
             entries.append(Entry(entry_id, kind, amount, at))
-    return entries, observations
+    return entries, observations, refunds
 
 
 @settings(max_examples=300, deadline=None)
 @given(operations)
 def test_balance_is_the_sum_of_entries_and_promotional_credit_goes_first(ops):
-    entries, observations = run(ops)
+    entries, observations, refunds = run(ops)
     buckets = replay(entries)
     assert buckets.balance == sum(e.amount_units for e in entries)
     assert all(isinstance(e.amount_units, int) for e in entries)
@@ -62,6 +69,12 @@ def test_balance_is_the_sum_of_entries_and_promotional_credit_goes_first(ops):
         charged = before.balance - after.balance
         # paid credit is touched only for what live promotional credit could not cover
         assert before.paid - after.paid == max(charged - live_promo, 0)
+    for before, after, amount in refunds:
+        # a refund takes exactly its amount of paid credit, never leaves paid credit below zero,
+        # and leaves every promotional grant as it was
+        assert before.paid - after.paid == amount and after.paid >= 0
+        assert [(g.entry_id, g.remaining, g.written_off) for g in after.promos] == \
+            [(g.entry_id, g.remaining, g.written_off) for g in before.promos]
 
 
 def test_earliest_expiry_is_spent_first():

@@ -180,6 +180,52 @@ async def credits_grant(session, account_id, usd, kind, expires, note):
          f"granted {units_to_usd_str(entry.amount_units)} USD ({kind}) to {account_id}; balance {balance} USD")
 
 
+@credits.command("adjust")
+@click.option("--account", "account_id", required=True)
+@click.option("--usd", required=True, help="USD to add, or take back when negative (e.g. -1.25); not zero.")
+@click.option("--reason", required=True, help="Why; recorded with the entry and shown to the account.")
+@_admin_command
+async def credits_adjust(session, account_id, usd, reason):
+    """Correct a billing error: an `adjustment` entry recording the reason and you as its actor."""
+    from .billing.corrections import adjust
+
+    return await _correction(session, adjust, account_id, usd, reason)
+
+
+@credits.command("refund")
+@click.option("--account", "account_id", required=True)
+@click.option("--usd", required=True, help="Paid credit being paid back to the customer outside AllToken.")
+@click.option("--reason", required=True, help="Why; recorded with the entry and shown to the account.")
+@_admin_command
+async def credits_refund(session, account_id, usd, reason):
+    """Record a refund of unspent paid credit (never promotional or consumed credit)."""
+    from .billing.corrections import refund
+
+    return await _correction(session, refund, account_id, usd, reason)
+
+
+async def _correction(session, write, account_id, usd, reason) -> tuple[dict, str]:
+    from .billing.money import units_to_usd_str
+
+    done = await write(session, account_id, usd, reason, _cli_actor())
+    amount, balance = units_to_usd_str(done.entry.amount_units), units_to_usd_str(done.balance_units)
+    refundable = units_to_usd_str(done.refundable_units)
+    return ({"entry_id": done.entry.id, "account_id": account_id, "kind": done.entry.kind, "amount_usd": amount,
+             "reason": done.entry.note, "actor": done.entry.actor, "balance_usd": balance,
+             "refundable_usd": refundable},
+            f"{done.entry.kind} of {amount} USD on {account_id}; balance {balance} USD ({refundable} refundable)")
+
+
+def _cli_actor() -> str:
+    """Who made a correction from the command line: the operating-system user running it."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return "cli:unknown"
+
+
 @credits.command("line")
 @click.option("--account", "account_id", required=True)
 @click.option("--usd", required=True, help="How far below zero the account may spend (postpaid); 0 ends it.")

@@ -80,6 +80,8 @@ class Settings:
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
     stripe: "StripeSettings" = field(default_factory=lambda: StripeSettings())   # card top-ups
+    smtp: "SmtpSettings | None" = None                           # outgoing email; None sends none
+    alerts: "AlertSettings" = field(default_factory=lambda: AlertSettings())
     config_path: Path | None = None
 
 
@@ -96,6 +98,8 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.breaker = _breaker(raw.get("breaker"))
     settings.markup = _markup(raw.get("markup"))
     settings.stripe = _stripe(raw.get("stripe"), env)
+    settings.smtp = _smtp(raw.get("smtp"), env)
+    settings.alerts = _alerts(raw.get("alerts"), env)
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -325,6 +329,72 @@ def _stripe(raw, env) -> StripeSettings:
         raise ConfigError(f"stripe: a secret_key is set, so top-ups also need {', '.join(missing)} "
                           "(the webhook signing secret, and where Checkout sends the customer back)")
     return settings
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where email (low-balance alerts) goes out. `security`: starttls | tls | none."""
+
+    host: str
+    port: int
+    sender: str                     # the From address (`from:` in the file)
+    username: str | None = None
+    password: str | None = None
+    security: str = "starttls"
+    timeout_seconds: float = 30.0
+
+
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}   # and each one's usual port
+_SMTP_ENV = {"host": "ALLTOKEN_SMTP_HOST", "port": "ALLTOKEN_SMTP_PORT", "username": "ALLTOKEN_SMTP_USERNAME",
+             "password": "ALLTOKEN_SMTP_PASSWORD", "security": "ALLTOKEN_SMTP_SECURITY", "from": "ALLTOKEN_SMTP_FROM",
+             "timeout_seconds": "ALLTOKEN_SMTP_TIMEOUT_SECONDS"}
+
+
+def _smtp(raw, env) -> SmtpSettings | None:
+    """`smtp: {host, port, username, password, security, from, timeout_seconds}`; ALLTOKEN_SMTP_* win."""
+    if raw is not None and (not isinstance(raw, dict) or set(raw) - set(_SMTP_ENV)):
+        raise ConfigError(f"smtp: expected a mapping with any of {', '.join(_SMTP_ENV)}")
+    values = {**(raw or {}), **{name: env[var] for name, var in _SMTP_ENV.items() if env.get(var)}}
+    if not values.get("host"):
+        if values:
+            raise ConfigError("smtp: host is required (or leave smtp out to send no email)")
+        return None
+    security = str(values.get("security", "starttls")).lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"smtp.security must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
+    if not values.get("from"):
+        raise ConfigError("smtp.from is required: the address alert emails are sent from")
+    try:
+        port, timeout = int(values.get("port", SMTP_SECURITY[security])), float(values.get("timeout_seconds", 30))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"smtp: port must be a number and timeout_seconds a number of seconds: {exc}") from None
+    if not 0 < port < 65536 or timeout <= 0:
+        raise ConfigError("smtp: port must be 1-65535 and timeout_seconds more than 0")
+    optional = {name: str(values[name]) for name in ("username", "password") if values.get(name)}
+    return SmtpSettings(host=str(values["host"]), port=port, sender=str(values["from"]), security=security,
+                        timeout_seconds=timeout, **optional)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Low-balance alerts: how often every server checks, and a top-up link for the email."""
+
+    interval_seconds: float = 60.0
+    top_up_url: str | None = None
+
+
+def _alerts(raw, env) -> AlertSettings:
+    if raw is not None and (not isinstance(raw, dict) or set(raw) - {"interval_seconds", "top_up_url"}):
+        raise ConfigError("alerts: expected a mapping with interval_seconds and top_up_url")
+    raw = raw or {}
+    given = env.get("ALLTOKEN_ALERTS_INTERVAL_SECONDS") or raw.get("interval_seconds", 60)
+    try:
+        interval = float(given)
+    except (TypeError, ValueError):
+        interval = 0.0
+    if interval <= 0:
+        raise ConfigError(f"alerts.interval_seconds must be a number of seconds more than 0, got {given!r}")
+    return AlertSettings(interval, str(raw["top_up_url"]) if raw.get("top_up_url") else None)
 
 
 def _breaker(raw) -> dict:

@@ -25,10 +25,16 @@ class Conflict(ValueError):
     pass
 
 
-async def create_account(session: AsyncSession, email: str, name: str | None = None) -> Account:
+def normalized_email(email: str) -> str:
+    """Lower case, surrounding space removed; ValueError if it is not an email address."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise ValueError(f"not an email address: {email!r}")
+    return email
+
+
+async def create_account(session: AsyncSession, email: str, name: str | None = None) -> Account:
+    email = normalized_email(email)
     if (await session.execute(select(Account.id).where(Account.email == email))).first():
         raise Conflict(f"an account with email {email} already exists")
     account = Account(id=new_id("acct_", 8), email=email, name=name, status="active", created_at=utcnow())

@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
-from . import admin_audit_routes, admin_routes, topup_routes
+from . import admin_audit_routes, admin_billing_routes, admin_routes, alert_routes, statement_routes, topup_routes
 
 
 def create_management_api(state) -> FastAPI:
@@ -19,6 +19,9 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_routes.router)
     api.include_router(admin_audit_routes.router)
     api.include_router(topup_routes.router)
+    api.include_router(admin_billing_routes.router)
+    api.include_router(statement_routes.router)
+    api.include_router(alert_routes.router)
     return api
 
 

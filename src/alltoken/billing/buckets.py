@@ -42,6 +42,11 @@ class Buckets:
     def balance(self) -> int:
         return self.paid + self.promo_total
 
+    @property
+    def refundable(self) -> int:
+        """Unspent paid credit: the most a `refund` may take (promotional credit never is)."""
+        return max(self.paid, 0)
+
     def due_for_expiry(self, now: datetime) -> list[PromoGrant]:
         return [g for g in self.promos if not g.written_off and g.remaining > 0
                 and g.expires_at is not None and g.expires_at <= now]
@@ -61,7 +66,7 @@ def replay(entries: list[Entry]) -> Buckets:
             buckets.paid += entry.amount_units
         elif entry.kind == "usage":
             _spend(buckets, -entry.amount_units, entry.at)
-        else:  # a negative adjustment or a refund takes paid credit back
+        else:  # a negative adjustment or a refund takes paid credit back, never promotional credit
             buckets.paid += entry.amount_units
     return buckets
 

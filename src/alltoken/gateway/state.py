@@ -10,6 +10,7 @@ from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..notifications.low_balance import low_balance_loop
 from ..payments.service import TopUps
 from ..providers.base import Provider
 from ..providers.registry import build_providers
@@ -71,6 +72,7 @@ class GatewayState:
         self._background = [
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
+            asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
         ]
         if self.topups.enabled:
             self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))

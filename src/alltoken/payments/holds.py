@@ -8,6 +8,7 @@ server drops its cached account within a second. An admin's suspension (accounts
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..billing.ledger import balance_units
+from ..governance import audit
 from ..ids import utcnow
 from ..store.changes import record_change
 from ..store.models import Account
@@ -22,6 +23,7 @@ async def set_hold(session: AsyncSession, account_id: str, code: str, reason: st
         account.billing_hold_since = utcnow()
     account.billing_hold, account.billing_hold_reason = code, reason   # the latest reason is the one to show
     await record_change(session, "account", account_id)
+    await audit.record(session, "stripe", "billing_hold.set", account_id, {"code": code, "reason": reason})
 
 
 async def lift_hold_if_restored(session: AsyncSession, account_id: str) -> bool:
@@ -30,4 +32,5 @@ async def lift_hold_if_restored(session: AsyncSession, account_id: str) -> bool:
         return False
     account.billing_hold = account.billing_hold_reason = account.billing_hold_since = None
     await record_change(session, "account", account_id)
+    await audit.record(session, "stripe", "billing_hold.lift", account_id)
     return True

@@ -207,6 +207,8 @@ class AuditEntry(Base):
     details: Mapped[dict | None] = mapped_column(JSON)        # reasons and amounts; never content
 
     __table_args__ = (Index("ix_audit_log_target", "target", "id"),)
+
+
 class Payment(Base):
     """One card payment through Stripe: a Checkout top-up or an automatic one. Its receipt."""
 
@@ -255,4 +257,26 @@ class BillingProfile(Base):
     auto_topup_amount_units: Mapped[int] = mapped_column(BigInteger, default=0)
     auto_topup_pending: Mapped[bool] = mapped_column(Boolean, default=False)   # claimed: one charge per dip
     auto_topup_failure: Mapped[str | None] = mapped_column(Text)              # why it was switched off
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+# Statements and transaction pages read an account's entries by time (migration 0010).
+Index("ix_ledger_account_time", LedgerEntry.account_id, LedgerEntry.created_at, LedgerEntry.id,
+      postgresql_include=["kind", "amount_units"])
+
+
+class BalanceAlert(Base):
+    """An account's low-balance email setting, and the state of its current alert.
+
+    `triggered_at` is set while the balance is below the threshold (an alert is outstanding),
+    `notified_at` once its email went out; `sending_until` is a process's claim on sending it."""
+
+    __tablename__ = "balance_alerts"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    threshold_units: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))     # None: the account's email
+    triggered_at: Mapped[datetime | None] = mapped_column()
+    notified_at: Mapped[datetime | None] = mapped_column()
+    sending_until: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()

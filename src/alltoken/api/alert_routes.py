@@ -1,0 +1,64 @@
+"""The caller's low-balance email alert: read and set it with the account's API key."""
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from ..accounts.service import get_account, normalized_email
+from ..billing import alerts
+from ..billing.money import units_to_usd_str
+from ..gateway.auth import Caller
+from ..gateway.errors import bad_request
+from ..store.models import BalanceAlert
+from .statement_routes import account_caller
+
+router = APIRouter(prefix="/billing", tags=["billing"])
+
+
+class AlertUpdate(BaseModel):
+    low_balance_usd: str | None = Field(description="Email when the balance falls below this many USD (a decimal "
+                                                    "string); null turns the alert off")
+    email: str | None = Field(None, description="Where to send it; null or absent: the account's email")
+
+
+class AlertView(BaseModel):
+    low_balance_usd: str | None
+    email: str
+    outstanding: bool = Field(description="The balance is below the threshold now (an alert was raised)")
+    triggered_at: str | None
+    notified_at: str | None = Field(description="When the alert's email went out; null while not (yet) sent")
+    email_enabled: bool = Field(description="This server has SMTP configured; without it alerts are only recorded")
+
+
+@router.get("/alerts", response_model=AlertView)
+async def get_alert(request: Request, caller: Caller = Depends(account_caller)) -> AlertView:
+    async with request.app.state.gateway.sessions() as session:
+        return await _view(request, session, await alerts.get_alert(session, caller.account.id), caller)
+
+
+@router.put("/alerts", response_model=AlertView)
+async def put_alert(update: AlertUpdate, request: Request, caller: Caller = Depends(account_caller)) -> AlertView:
+    """Set or turn off the alert; a change re-arms it (judged afresh on the next check)."""
+    try:
+        threshold = None if update.low_balance_usd is None else alerts.parse_threshold(update.low_balance_usd)
+    except ValueError as exc:  # MoneyFormatError too
+        raise bad_request(str(exc), param="low_balance_usd") from None
+    try:
+        email = normalized_email(update.email) if update.email else None
+    except ValueError as exc:
+        raise bad_request(str(exc), param="email") from None
+    async with request.app.state.gateway.sessions.begin() as session:
+        alert = await alerts.set_alert(session, caller.account.id, threshold, email)
+        return await _view(request, session, alert, caller)
+
+
+async def _view(request: Request, session, alert: BalanceAlert | None, caller: Caller) -> AlertView:
+    email = alert.email if alert and alert.email else (await get_account(session, caller.account.id)).email
+    return AlertView(
+        low_balance_usd=units_to_usd_str(alert.threshold_units) if alert else None, email=email,
+        outstanding=bool(alert and alert.triggered_at), triggered_at=_iso(alert and alert.triggered_at),
+        notified_at=_iso(alert and alert.notified_at),
+        email_enabled=request.app.state.gateway.settings.smtp is not None)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None

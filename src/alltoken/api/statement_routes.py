@@ -1,0 +1,97 @@
+"""The caller's own billing history: transactions and monthly statements, as JSON and CSV.
+
+Authenticated with the account's API key (Bearer); everything is scoped to that key's account."""
+
+import csv
+import io
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from ..billing.money import units_to_usd_str
+from ..billing.statements import Month, Statement, monthly_statement, months_with_activity
+from ..gateway.auth import Caller, authenticate
+from ..gateway.errors import bad_request
+from ..ids import utcnow
+from .ledger_views import TransactionQuery, drain, transaction_query, transactions_csv, transactions_json
+
+router = APIRouter(prefix="/billing", tags=["billing"])
+
+MONTH_PATH = Path(description="A UTC calendar month, YYYY-MM, not in the future")
+
+
+async def account_caller(request: Request) -> Caller:
+    """A Bearer API key; the endpoint acts on that key's account only."""
+    return await authenticate(request, request.app.state.gateway.auth)
+
+
+@router.get("/transactions")
+async def list_transactions(request: Request, query: TransactionQuery = Depends(transaction_query),
+                            caller: Caller = Depends(account_caller)) -> dict:
+    """The account's ledger entries, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    return await transactions_json(request.app.state.gateway.sessions, caller.account.id, query)
+
+
+@router.get("/transactions.csv", response_class=StreamingResponse)
+async def export_transactions(request: Request, query: TransactionQuery = Depends(transaction_query),
+                              caller: Caller = Depends(account_caller)) -> StreamingResponse:
+    """Every entry matching the filters (kind, from, to; no paging), newest first, as CSV."""
+    rows = transactions_csv(request.app.state.gateway.sessions, caller.account.id, query.filters)
+    return _csv(rows, f"transactions-{caller.account.id}.csv")
+
+
+@router.get("/statements")
+async def list_statements(request: Request, caller: Caller = Depends(account_caller)) -> dict:
+    """The months, newest first, in which the account's ledger has entries."""
+    now = utcnow()
+    async with request.app.state.gateway.sessions() as session:
+        months = await months_with_activity(session, caller.account.id, now)
+    return {"data": [{"month": m.label, "complete": m.end <= now} for m in months]}
+
+
+@router.get("/statements/{month}.csv", response_class=StreamingResponse)
+async def statement_csv(request: Request, month: str = MONTH_PATH, caller: Caller = Depends(account_caller)):
+    """The month's statement as CSV: opening balance, a line per kind, closing balance."""
+    statement = await _statement(request, caller, month)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(("account_id", "month", "item", "amount_usd", "entries"))
+    label, account = statement.month.label, statement.account_id
+    writer.writerow((account, label, "opening_balance", units_to_usd_str(statement.opening_units), ""))
+    for kind, total in statement.totals.items():
+        writer.writerow((account, label, kind, units_to_usd_str(total.units), total.entries))
+    writer.writerow((account, label, "closing_balance", units_to_usd_str(statement.closing_units), ""))
+    return _csv(iter([drain(buffer)]), f"statement-{account}-{label}.csv")
+
+
+@router.get("/statements/{month}")
+async def statement_json(request: Request, month: str = MONTH_PATH, caller: Caller = Depends(account_caller)) -> dict:
+    """The month's opening balance, totals per kind of entry, closing balance and requests charged."""
+    statement = await _statement(request, caller, month)
+    return {
+        "account_id": statement.account_id, "month": statement.month.label,
+        "from": statement.month.start.isoformat(), "to": statement.month.end.isoformat(),
+        "complete": statement.complete,
+        "opening_balance_usd": units_to_usd_str(statement.opening_units),
+        "totals": {kind: {"amount_usd": units_to_usd_str(total.units), "entries": total.entries}
+                   for kind, total in statement.totals.items()},
+        "closing_balance_usd": units_to_usd_str(statement.closing_units),
+        "requests": statement.requests,
+    }
+
+
+async def _statement(request: Request, caller: Caller, text: str) -> Statement:
+    now = utcnow()
+    try:
+        month = Month.parse(text, now)
+    except ValueError as exc:
+        raise bad_request(str(exc), param="month") from None
+    async with request.app.state.gateway.sessions() as session:
+        return await monthly_statement(session, caller.account.id, month, now)
+
+
+def _csv(chunks, filename: str) -> Response:
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
+                             headers={"content-disposition": f'attachment; filename="{filename}"'})
+

@@ -1,0 +1,1 @@
+"""Messages AllToken sends to account holders (low-balance email)."""
