@@ -25,8 +25,12 @@ class Conflict(ValueError):
     pass
 
 
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
 async def create_account(session: AsyncSession, email: str, name: str | None = None) -> Account:
-    email = email.strip().lower()
+    email = normalize_email(email)
     if not _EMAIL.match(email):
         raise ValueError(f"not an email address: {email!r}")
     if (await session.execute(select(Account.id).where(Account.email == email))).first():
