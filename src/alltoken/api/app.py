@@ -6,7 +6,15 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
-from . import admin_audit_routes, admin_billing_routes, admin_routes, alert_routes, statement_routes, topup_routes
+from . import (
+    admin_audit_routes,
+    admin_billing_routes,
+    admin_routes,
+    alert_routes,
+    auth_routes,
+    statement_routes,
+    topup_routes,
+)
 
 
 def create_management_api(state) -> FastAPI:
@@ -22,6 +30,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_billing_routes.router)
     api.include_router(statement_routes.router)
     api.include_router(alert_routes.router)
+    api.include_router(auth_routes.router)
     return api
 
 

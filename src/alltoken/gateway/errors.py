@@ -47,8 +47,8 @@ def bad_request(message: str, param: str | None = None, code: str = "invalid_req
     return ApiError(400, message, type="invalid_request_error", code=code, param=param)
 
 
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, message, type="authentication_error", code="invalid_api_key")
+def unauthorized(message: str, code: str = "invalid_api_key") -> ApiError:
+    return ApiError(401, message, type="authentication_error", code=code)
 
 
 def payment_required(message: str, code: str = "insufficient_credits") -> ApiError:

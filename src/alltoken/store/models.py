@@ -280,3 +280,30 @@ class BalanceAlert(Base):
     notified_at: Mapped[datetime | None] = mapped_column()
     sending_until: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class UserSession(Base):
+    """A console sign-in. Only the token's hash is stored; the browser holds the token in an httpOnly cookie."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))    # the account the console acts on
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by hashed email or by client address: the throttle counts these."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(80))     # "email:<sha256>" or "ip:<address>"
+    at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_sign_in_failures_subject_at", "subject", "at"),)
