@@ -1,15 +1,14 @@
 """The caller's low-balance email alert: read and set it with the account's API key."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from ..accounts.service import get_account, normalized_email
 from ..billing import alerts
 from ..billing.money import units_to_usd_str
-from ..gateway.auth import Caller
 from ..gateway.errors import bad_request
 from ..store.models import BalanceAlert
-from .statement_routes import account_caller
+from .callers import AccountCaller, AccountScope
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 
@@ -30,13 +29,13 @@ class AlertView(BaseModel):
 
 
 @router.get("/alerts", response_model=AlertView)
-async def get_alert(request: Request, caller: Caller = Depends(account_caller)) -> AlertView:
+async def get_alert(request: Request, caller: AccountScope) -> AlertView:
     async with request.app.state.gateway.sessions() as session:
-        return await _view(request, session, await alerts.get_alert(session, caller.account.id), caller)
+        return await _view(request, session, await alerts.get_alert(session, caller.account_id), caller)
 
 
 @router.put("/alerts", response_model=AlertView)
-async def put_alert(update: AlertUpdate, request: Request, caller: Caller = Depends(account_caller)) -> AlertView:
+async def put_alert(update: AlertUpdate, request: Request, caller: AccountScope) -> AlertView:
     """Set or turn off the alert; a change re-arms it (judged afresh on the next check)."""
     try:
         threshold = None if update.low_balance_usd is None else alerts.parse_threshold(update.low_balance_usd)
@@ -47,12 +46,12 @@ async def put_alert(update: AlertUpdate, request: Request, caller: Caller = Depe
     except ValueError as exc:
         raise bad_request(str(exc), param="email") from None
     async with request.app.state.gateway.sessions.begin() as session:
-        alert = await alerts.set_alert(session, caller.account.id, threshold, email)
+        alert = await alerts.set_alert(session, caller.account_id, threshold, email)
         return await _view(request, session, alert, caller)
 
 
-async def _view(request: Request, session, alert: BalanceAlert | None, caller: Caller) -> AlertView:
-    email = alert.email if alert and alert.email else (await get_account(session, caller.account.id)).email
+async def _view(request: Request, session, alert: BalanceAlert | None, caller: AccountCaller) -> AlertView:
+    email = alert.email if alert and alert.email else (await get_account(session, caller.account_id)).email
     return AlertView(
         low_balance_usd=units_to_usd_str(alert.threshold_units) if alert else None, email=email,
         outstanding=bool(alert and alert.triggered_at), triggered_at=_iso(alert and alert.triggered_at),

@@ -2,8 +2,9 @@
 changes) or an API key of the account (Bearer). Either way the endpoint acts on one account only."""
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from ..accounts import sessions
 from ..accounts.cache import KeyRecord
@@ -30,7 +31,8 @@ class AccountCaller:
 
 async def account_caller(request: Request) -> AccountCaller:
     if request.headers.get("authorization") or request.headers.get("x-api-key"):
-        caller = await authenticate(request, request.app.state.gateway.auth)
+        # An account on a billing hold may still top up and read its billing: that is how it gets out.
+        caller = await authenticate(request, request.app.state.gateway.auth, allow_billing_hold=True)
         return AccountCaller(caller.account.id, key=caller.key)
     signed_in = await signed_in_user(request)
     if request.method not in _SAFE_METHODS and not sessions.csrf_matches(signed_in, request.headers.get(CSRF_HEADER)):
@@ -47,3 +49,7 @@ async def signed_in_user(request: Request) -> sessions.SignedIn:
         if found is not None:
             return found
     raise unauthorized("not signed in: sign in to the console, or send an API key", code="not_signed_in")
+
+
+# An endpoint parameter `caller: AccountScope` gets the caller, either way, and the account it acts on.
+AccountScope = Annotated[AccountCaller, Depends(account_caller)]

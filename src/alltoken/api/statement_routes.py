@@ -11,9 +11,9 @@ from starlette.responses import Response
 
 from ..billing.money import units_to_usd_str
 from ..billing.statements import Month, Statement, monthly_statement, months_with_activity
-from ..gateway.auth import Caller, authenticate
 from ..gateway.errors import bad_request
 from ..ids import utcnow
+from .callers import AccountCaller, AccountScope
 from .ledger_views import TransactionQuery, drain, transaction_query, transactions_csv, transactions_json
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -21,37 +21,33 @@ router = APIRouter(prefix="/billing", tags=["billing"])
 MONTH_PATH = Path(description="A UTC calendar month, YYYY-MM, not in the future")
 
 
-async def account_caller(request: Request) -> Caller:
-    """A Bearer API key; the endpoint acts on that key's account only."""
-    return await authenticate(request, request.app.state.gateway.auth)
-
 
 @router.get("/transactions")
-async def list_transactions(request: Request, query: TransactionQuery = Depends(transaction_query),
-                            caller: Caller = Depends(account_caller)) -> dict:
+async def list_transactions(request: Request, caller: AccountScope,
+                            query: TransactionQuery = Depends(transaction_query)) -> dict:
     """The account's ledger entries, newest first; pass `next_cursor` back as `cursor` for the next page."""
-    return await transactions_json(request.app.state.gateway.sessions, caller.account.id, query)
+    return await transactions_json(request.app.state.gateway.sessions, caller.account_id, query)
 
 
 @router.get("/transactions.csv", response_class=StreamingResponse)
-async def export_transactions(request: Request, query: TransactionQuery = Depends(transaction_query),
-                              caller: Caller = Depends(account_caller)) -> StreamingResponse:
+async def export_transactions(request: Request, caller: AccountScope,
+                              query: TransactionQuery = Depends(transaction_query)) -> StreamingResponse:
     """Every entry matching the filters (kind, from, to; no paging), newest first, as CSV."""
-    rows = transactions_csv(request.app.state.gateway.sessions, caller.account.id, query.filters)
-    return _csv(rows, f"transactions-{caller.account.id}.csv")
+    rows = transactions_csv(request.app.state.gateway.sessions, caller.account_id, query.filters)
+    return _csv(rows, f"transactions-{caller.account_id}.csv")
 
 
 @router.get("/statements")
-async def list_statements(request: Request, caller: Caller = Depends(account_caller)) -> dict:
+async def list_statements(request: Request, caller: AccountScope) -> dict:
     """The months, newest first, in which the account's ledger has entries."""
     now = utcnow()
     async with request.app.state.gateway.sessions() as session:
-        months = await months_with_activity(session, caller.account.id, now)
+        months = await months_with_activity(session, caller.account_id, now)
     return {"data": [{"month": m.label, "complete": m.end <= now} for m in months]}
 
 
 @router.get("/statements/{month}.csv", response_class=StreamingResponse)
-async def statement_csv(request: Request, month: str = MONTH_PATH, caller: Caller = Depends(account_caller)):
+async def statement_csv(request: Request, caller: AccountScope, month: str = MONTH_PATH):
     """The month's statement as CSV: opening balance, a line per kind, closing balance."""
     statement = await _statement(request, caller, month)
     buffer = io.StringIO()
@@ -66,7 +62,7 @@ async def statement_csv(request: Request, month: str = MONTH_PATH, caller: Calle
 
 
 @router.get("/statements/{month}")
-async def statement_json(request: Request, month: str = MONTH_PATH, caller: Caller = Depends(account_caller)) -> dict:
+async def statement_json(request: Request, caller: AccountScope, month: str = MONTH_PATH) -> dict:
     """The month's opening balance, totals per kind of entry, closing balance and requests charged."""
     statement = await _statement(request, caller, month)
     return {
@@ -81,14 +77,14 @@ async def statement_json(request: Request, month: str = MONTH_PATH, caller: Call
     }
 
 
-async def _statement(request: Request, caller: Caller, text: str) -> Statement:
+async def _statement(request: Request, caller: AccountCaller, text: str) -> Statement:
     now = utcnow()
     try:
         month = Month.parse(text, now)
     except ValueError as exc:
         raise bad_request(str(exc), param="month") from None
     async with request.app.state.gateway.sessions() as session:
-        return await monthly_statement(session, caller.account.id, month, now)
+        return await monthly_statement(session, caller.account_id, month, now)
 
 
 def _csv(chunks, filename: str) -> Response:

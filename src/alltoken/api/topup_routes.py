@@ -9,15 +9,15 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import stripe
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, PlainValidator, StrictBool
 
 from ..billing.money import MoneyFormatError, units_to_usd_str, usd_to_units
-from ..gateway.auth import Caller, authenticate
 from ..gateway.errors import ApiError, bad_request
 from ..payments import auto_topup, receipts
 from ..payments.amounts import UNITS_PER_CENT, AmountError, cents_to_usd_str, check_topup, parse_cents, quote
 from ..payments.service import TopUps, TopUpsNotConfigured
+from .callers import AccountScope
 
 router = APIRouter(tags=["billing"])
 
@@ -31,9 +31,6 @@ def _usd_amount(value):
 
 UsdAmount = Annotated[str | int, PlainValidator(_usd_amount, json_schema_input_type=str | int)]
 
-
-async def account_caller(request: Request) -> Caller:
-    return await authenticate(request, request.app.state.gateway.auth, allow_billing_hold=True)
 
 
 def _topups(request: Request) -> TopUps:
@@ -69,23 +66,22 @@ class CheckoutView(BaseModel):
 
 
 @router.post("/billing/checkout", response_model=CheckoutView)
-async def checkout(body: CheckoutRequest, request: Request, caller: Caller = Depends(account_caller)) -> CheckoutView:
+async def checkout(body: CheckoutRequest, request: Request, caller: AccountScope) -> CheckoutView:
     """Start a card top-up: a Stripe Checkout page for the credit plus tax. The credit arrives when Stripe
     reports the payment (webhook), and the card is saved for auto top-up."""
     with _as_api_errors(param="amount_usd"):
-        payment, session_id, url = await _topups(request).checkout(caller.account.id, body.amount_usd)
+        payment, session_id, url = await _topups(request).checkout(caller.account_id, body.amount_usd)
     return CheckoutView(payment_id=payment.id, session_id=session_id, checkout_url=url,
                         amount_usd=units_to_usd_str(payment.credit_units), tax_usd=cents_to_usd_str(payment.tax_cents),
                         total_usd=cents_to_usd_str(payment.total_cents), currency=payment.currency)
 
 
 @router.get("/billing/payments")
-async def payments(request: Request, limit: int = Query(50, ge=1, le=500),
-                   caller: Caller = Depends(account_caller)) -> dict:
+async def payments(request: Request, caller: AccountScope, limit: int = Query(50, ge=1, le=500)) -> dict:
     """The caller's payments, newest first: each one's receipt, and whether API access is on hold."""
     async with _topups(request).sessions() as session:
-        return {"data": await receipts.account_payments(session, caller.account.id, limit),
-                "billing_hold": await receipts.billing_hold(session, caller.account.id)}
+        return {"data": await receipts.account_payments(session, caller.account_id, limit),
+                "billing_hold": await receipts.billing_hold(session, caller.account_id)}
 
 
 class AutoTopUpUpdate(BaseModel):
@@ -105,14 +101,13 @@ class AutoTopUpView(BaseModel):
 
 
 @router.get("/billing/auto-topup", response_model=AutoTopUpView)
-async def get_auto_topup(request: Request, caller: Caller = Depends(account_caller)) -> AutoTopUpView:
+async def get_auto_topup(request: Request, caller: AccountScope) -> AutoTopUpView:
     async with _topups(request).sessions() as session:
-        return _auto_topup_view(request, await auto_topup.read_config(session, caller.account.id))
+        return _auto_topup_view(request, await auto_topup.read_config(session, caller.account_id))
 
 
 @router.put("/billing/auto-topup", response_model=AutoTopUpView)
-async def put_auto_topup(update: AutoTopUpUpdate, request: Request,
-                         caller: Caller = Depends(account_caller)) -> AutoTopUpView:
+async def put_auto_topup(update: AutoTopUpUpdate, request: Request, caller: AccountScope) -> AutoTopUpView:
     """Turn auto top-up on or off: when the balance falls below `threshold_usd`, the saved card is charged
     for `amount_usd` plus tax, once per dip."""
     topups = _topups(request)
@@ -126,7 +121,7 @@ async def put_auto_topup(update: AutoTopUpUpdate, request: Request,
             raise AmountError("threshold_usd: 0 or more")
     with _as_api_errors(param="enabled"):
         async with topups.sessions.begin() as session:
-            config = await auto_topup.write_config(session, caller.account.id, update.enabled, threshold, amount)
+            config = await auto_topup.write_config(session, caller.account_id, update.enabled, threshold, amount)
     return _auto_topup_view(request, config)
 
 
