@@ -122,17 +122,18 @@ def keys():
               help="Start the limit afresh every UTC day, ISO week or month.")
 @click.option("--models", help="Comma-separated model ids the key may use.")
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
+@click.option("--member", "user_id", help="USER_ID of a team member: the key is theirs, their limit applies.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, user_id):
     from .accounts.service import create_key
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
-                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset)
+                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset, user_id=user_id)
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
-          "limit_reset": row.limit_reset,
+          "limit_reset": row.limit_reset, "user_id": row.user_id,
           "models": row.models, "expires_at": _iso(row.expires_at)},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")
@@ -244,6 +245,11 @@ def _parse_time(value: str | None, flag: str) -> datetime | None:
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
+
+from .cli_teams import teams, users  # noqa: E402  (it builds on the helpers above)
+
+main.add_command(users)
+main.add_command(teams)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
