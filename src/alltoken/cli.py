@@ -1,44 +1,13 @@
 """The `alltoken` command: `serve`, and admin commands that act on the configured database."""
 
-import functools
 import sys
 from datetime import datetime
 
 import click
-import orjson
 
-from .config import ConfigError, Settings, load_settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("config"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _emit(ctx: click.Context, payload: dict, human: str) -> None:
-    if ctx.obj.get("json"):
-        click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
-    else:
-        click.echo(human)
-
-
-def _admin_command(func):
-    """Run an async admin action (returning its JSON payload and a line for people) against the
-    configured database in one transaction; print only once it committed."""
-
-    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    @click.pass_context
-    @functools.wraps(func)
-    def wrapper(ctx, as_json, **kwargs):
-        from .cli_admin import run_admin
-
-        ctx.obj["json"] = as_json or ctx.obj.get("json")
-        payload, human = run_admin(func, _settings(ctx), **kwargs)
-        _emit(ctx, payload, human)
-
-    return wrapper
+from .cli_support import admin_command as _admin_command
+from .cli_teams import teams, users
+from .config import ConfigError, load_settings
 
 
 @click.group()
@@ -49,6 +18,10 @@ def main(ctx, config, as_json):
     """AllToken: one API for many LLM providers, with keys, credits and usage."""
     ctx.ensure_object(dict)
     ctx.obj.update(config=config, json=as_json)
+
+
+main.add_command(users)   # cli_teams.py: users and teams
+main.add_command(teams)
 
 
 @main.command()
@@ -245,11 +218,6 @@ def _parse_time(value: str | None, flag: str) -> datetime | None:
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
-
-from .cli_teams import teams, users  # noqa: E402  (it builds on the helpers above)
-
-main.add_command(users)
-main.add_command(teams)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,7 +3,7 @@
 import click
 
 from .accounts.roles import ROLES
-from .cli import _admin_command
+from .cli_support import admin_command as _admin_command
 
 RESET_CHOICES = click.Choice(["daily", "weekly", "monthly", "never"])
 
