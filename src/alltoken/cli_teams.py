@@ -1,5 +1,7 @@
 """`alltoken users ...` and `alltoken teams ...`: people, team accounts, members, roles and limits."""
 
+import sys
+
 import click
 
 from .accounts.roles import ROLES
@@ -22,7 +24,7 @@ def users():
 async def users_create(session, email, name, password_stdin):
     from .accounts.users import check_password, create_user
 
-    password = check_password(click.get_text_stream("stdin").readline().rstrip("\r\n")) if password_stdin else None
+    password = check_password(sys.stdin.readline().rstrip("\r\n")) if password_stdin else None
     new = await create_user(session, email, password, name=name)
     user = new.user
     shown = f"\n\n    password: {new.password}\n\nStore it now: it is shown only this once." if new.password else ""
