@@ -81,16 +81,14 @@ async def update_member(session: AsyncSession, account_id: str, user_id: str, ch
     """Apply `changes` (any of role, limit_usd, limit_reset; limit_usd None removes the limit)."""
     await get_team(session, account_id)
     changed = await member(session, account_id, user_id)
-    if "role" in changes:
-        role = check_role(changes["role"])
-        _check_owner_power(acting_role, changed.role, role)
-        if role != "owner":
-            await _keep_an_owner(session, changed)
-        changed.role = role
+    role = check_role(changes["role"]) if "role" in changes else changed.role
+    _check_owner_power(acting_role, changed.role, role)
+    if role != "owner":
+        await _keep_an_owner(session, changed)
+    changed.role = role
     if "limit_usd" in changes or "limit_reset" in changes:
         limit_usd = changes["limit_usd"] if "limit_usd" in changes else _usd(changed.limit_units)
         reset = changes.get("limit_reset", changed.limit_reset if limit_usd is not None else None)
-        _check_owner_power(acting_role, changed.role)
         changed.limit_units, changed.limit_reset = parse_limit(limit_usd, reset, "member")
     await _announce(session, account_id, user_id)
     return changed
@@ -103,10 +101,8 @@ async def remove_member(session: AsyncSession, account_id: str, user_id: str, *,
     removed = await member(session, account_id, user_id)
     _check_owner_power(acting_role, removed.role)
     await _keep_an_owner(session, removed)
-    now = utcnow()
-    live = _live_keys(account_id, user_id)
-    revoked = list((await session.execute(live)).scalars())
-    await session.execute(update(ApiKey).where(ApiKey.id.in_(revoked)).values(revoked_at=now))
+    revoked = list((await session.execute(_live_keys(account_id, user_id))).scalars())
+    await session.execute(update(ApiKey).where(ApiKey.id.in_(revoked)).values(revoked_at=utcnow()))
     for key_id in revoked:
         await record_change(session, "key", key_id)
     await session.delete(removed)
