@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from alltoken.billing.periods import next_reset, period_start
-from alltoken.billing.reservations import KeyLimitReached, LocalCreditBook
+from alltoken.billing.reservations import Budget, LimitReached, LocalCreditBook
 
 NOW = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)   # a Thursday
 
@@ -31,11 +31,11 @@ async def test_a_new_period_starts_the_key_afresh():
 
     book = LocalCreditBook(load_balance=balance, new_entries=nothing)
     today, tomorrow = period_start("daily", NOW), next_reset("daily", NOW)
-    hold = await book.reserve("r1", "a", "k", 100, 80, key_spent_at_load=0, key_period=today)
+    hold = await book.reserve("r1", "a", 80, [Budget(("key", "k"), 100, 0, today)])
     book.settle(hold, 80)
-    with pytest.raises(KeyLimitReached):
-        await book.reserve("r2", "a", "k", 100, 30, key_period=today)
-    assert (await book.reserve("r3", "a", "k", 100, 30, key_spent_at_load=0, key_period=tomorrow)).units == 30
+    with pytest.raises(LimitReached):
+        await book.reserve("r2", "a", 30, [Budget(("key", "k"), 100, 0, today)])
+    assert (await book.reserve("r3", "a", 30, [Budget(("key", "k"), 100, 0, tomorrow)])).units == 30
 
 
 def test_a_daily_key_limit_stops_at_the_limit_and_counts_only_today(openai_gateway, upstream):

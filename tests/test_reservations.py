@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alltoken.billing.reservations import InsufficientCredits, KeyLimitReached, LocalCreditBook
+from alltoken.billing.reservations import Budget, InsufficientCredits, LimitReached, LocalCreditBook
 
 
 def book_with(balances: dict[str, int]) -> LocalCreditBook:
@@ -21,14 +21,14 @@ def book_with(balances: dict[str, int]) -> LocalCreditBook:
 
 async def test_reserve_settle_release():
     book = book_with({"a": 1000})
-    first = await book.reserve("r1", "a", None, None, 600)
+    first = await book.reserve("r1", "a", 600)
     with pytest.raises(InsufficientCredits) as caught:
-        await book.reserve("r2", "a", None, None, 500)
+        await book.reserve("r2", "a", 500)
     assert caught.value.available_units == 400
     assert book.settle(first, 250) and not book.settle(first, 250)
     book.release(first)  # after settlement: no effect
     assert await book.available_units("a") == 750
-    second = await book.reserve("r2", "a", None, None, 700)
+    second = await book.reserve("r2", "a", 700)
     book.release(second)
     book.release(second)
     assert await book.available_units("a") == 750 and book.reserved_units("a") == 0
@@ -36,13 +36,14 @@ async def test_reserve_settle_release():
 
 async def test_key_limit_counts_spend_and_holds():
     book = book_with({"a": 10**6})
-    hold = await book.reserve("r1", "a", "k", 100, 60, key_spent_at_load=30)
-    with pytest.raises(KeyLimitReached) as caught:
-        await book.reserve("r2", "a", "k", 100, 20)
-    assert caught.value.remaining_units == 10
+    key = Budget(("key", "k"), 100, spent_at_load=30)
+    hold = await book.reserve("r1", "a", 60, [key])
+    with pytest.raises(LimitReached) as caught:
+        await book.reserve("r2", "a", 20, [key])
+    assert caught.value.remaining_units == 10 and caught.value.budget == key
     book.settle(hold, 50)
-    assert book.key_spent_units("k") == 80
-    await book.reserve("r3", "a", "k", 100, 20)
+    assert book.spent_in_period(("key", "k"), None) == 80
+    await book.reserve("r3", "a", 20, [key])
 
 
 @settings(max_examples=50, deadline=None)
@@ -54,7 +55,7 @@ def test_concurrent_holds_never_exceed_the_balance(balance, asks):
 
         async def one(number, units, cost):
             try:
-                hold = await book.reserve(f"r{number}", "a", None, None, units)
+                hold = await book.reserve(f"r{number}", "a", units)
             except InsufficientCredits:
                 return 0
             await asyncio.sleep(0)
@@ -72,7 +73,7 @@ def test_concurrent_holds_never_exceed_the_balance(balance, asks):
 
 async def test_ledger_feed_moves_pending_charges_exactly_once():
     book = book_with({"a": 1000, "b": 999})  # the loader's sum for b already includes its row 7
-    hold = await book.reserve("r1", "a", None, None, 100)
+    hold = await book.reserve("r1", "a", 100)
     book.settle(hold, 40)
     async with book.lock:
         book.apply_ledger_entries([(5, "a", -40, "r1"), (6, "a", 500, None), (7, "b", 999, None)])

@@ -1,48 +1,13 @@
 """The `alltoken` command: `serve`, and admin commands that act on the configured database."""
 
-import functools
 import sys
 from datetime import datetime
 
 import click
-import orjson
 
-from .config import ConfigError, Settings, load_settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("config"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _emit(ctx: click.Context, payload: dict, human: str) -> None:
-    if ctx.obj.get("json"):
-        click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
-    else:
-        click.echo(human)
-
-
-def _admin_command(func=None, *, audited: bool = True):
-    """Run an async admin action (returning its JSON payload and a line for people) against the
-    configured database in one transaction, with its audit-log entry unless it only reads; print
-    only once it committed."""
-    if func is None:
-        return functools.partial(_admin_command, audited=audited)
-
-    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    @click.pass_context
-    @functools.wraps(func)
-    def wrapper(ctx, as_json, **kwargs):
-        from .cli_admin import run_admin
-
-        ctx.obj["json"] = as_json or ctx.obj.get("json")
-        action = ".".join(ctx.command_path.split()[1:]) if audited else None
-        payload, human = run_admin(func, _settings(ctx), action, **kwargs)
-        _emit(ctx, payload, human)
-
-    return wrapper
+from .cli_support import admin_command as _admin_command
+from .cli_teams import teams, users
+from .config import ConfigError, load_settings
 
 
 @click.group()
@@ -53,6 +18,10 @@ def main(ctx, config, as_json):
     """AllToken: one API for many LLM providers, with keys, credits and usage."""
     ctx.ensure_object(dict)
     ctx.obj.update(config=config, json=as_json)
+
+
+main.add_command(users)   # cli_teams.py: users and teams
+main.add_command(teams)
 
 
 @main.command()
@@ -126,17 +95,18 @@ def keys():
               help="Start the limit afresh every UTC day, ISO week or month.")
 @click.option("--models", help="Comma-separated model ids the key may use.")
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
+@click.option("--member", "user_id", help="USER_ID of a team member: the key is theirs, their limit applies.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, user_id):
     from .accounts.service import create_key
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
-                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset)
+                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset, user_id=user_id)
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
-          "limit_reset": row.limit_reset,
+          "limit_reset": row.limit_reset, "user_id": row.user_id,
           "models": row.models, "expires_at": _iso(row.expires_at)},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")

@@ -12,6 +12,17 @@ from ..routing.policy import RoutingPolicy
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """The team membership of a key's owner: their role and their own spending limit in the team."""
+
+    user_id: str
+    role: str
+    limit_units: int | None
+    limit_reset: str | None
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
     id: str
     account_id: str
@@ -24,6 +35,7 @@ class KeyRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked: bool
+    member: MemberRecord | None = None  # set when a team member owns the key
 
 
 @dataclass(frozen=True, slots=True)

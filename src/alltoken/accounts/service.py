@@ -11,7 +11,7 @@ from ..billing.money import usd_to_units
 from ..billing.periods import RESETS
 from ..ids import new_id, utcnow
 from ..store.changes import record_change
-from ..store.models import Account, ApiKey
+from ..store.models import Account, ApiKey, TeamMember
 from . import keys
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
@@ -33,11 +33,12 @@ def normalized_email(email: str) -> str:
     return email
 
 
-async def create_account(session: AsyncSession, email: str, name: str | None = None) -> Account:
+async def create_account(session: AsyncSession, email: str, name: str | None = None,
+                         kind: str = "personal") -> Account:
     email = normalized_email(email)
     if (await session.execute(select(Account.id).where(Account.email == email))).first():
         raise Conflict(f"an account with email {email} already exists")
-    account = Account(id=new_id("acct_", 8), email=email, name=name, status="active", created_at=utcnow())
+    account = Account(id=new_id("acct_", 8), email=email, name=name, status="active", kind=kind, created_at=utcnow())
     session.add(account)
     return account
 
@@ -55,21 +56,31 @@ class NewKey:
     secret: str
 
 
-async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
-                     limit_usd: str | None = None, models: list[str] | None = None,
-                     expires_at: datetime | None = None, limit_reset: str | None = None) -> NewKey:
-    await get_account(session, account_id)
-    if expires_at is not None and expires_at <= utcnow():
-        raise ValueError("expiry must be in the future")
+def parse_limit(limit_usd: str | None, limit_reset: str | None, whose: str = "key") -> tuple[int | None, str | None]:
+    """A spending limit as (units, reset): a positive USD amount, optionally reset daily, weekly or monthly."""
     limit_units = usd_to_units(limit_usd) if limit_usd is not None else None
     if limit_units is not None and limit_units <= 0:
-        raise ValueError("a key limit must be a positive USD amount")
+        raise ValueError(f"a {whose} limit must be a positive USD amount")
     if limit_reset is not None and (limit_units is None or limit_reset not in RESETS):
-        raise ValueError(f"--limit-reset needs --limit-usd and one of {', '.join(RESETS)}")
+        raise ValueError(f"a limit reset needs a limit in USD and one of {', '.join(RESETS)}")
+    return limit_units, limit_reset
+
+
+async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
+                     limit_usd: str | None = None, models: list[str] | None = None,
+                     expires_at: datetime | None = None, limit_reset: str | None = None,
+                     user_id: str | None = None) -> NewKey:
+    """A key of the account; with `user_id`, a key of that team member (their limit applies to it)."""
+    await get_account(session, account_id)
+    if user_id is not None and await session.get(TeamMember, (account_id, user_id)) is None:
+        raise NotFound(f"user {user_id} is not a member of {account_id}")
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValueError("expiry must be in the future")
+    limit_units, limit_reset = parse_limit(limit_usd, limit_reset)
     secret = keys.generate_key()
     row = ApiKey(id=new_id("key_", 8), account_id=account_id, name=name, secret_hash=keys.hash_key(secret),
                  hint=keys.hint(secret), models=models or None, limit_units=limit_units, limit_reset=limit_reset,
-                 spent_units=0,
+                 spent_units=0, user_id=user_id,
                  created_at=utcnow(), expires_at=expires_at)
     session.add(row)
     await record_change(session, "key", row.id)

@@ -47,6 +47,7 @@ class UsageEvent:
     finish_reason: str | None
     attempts: list | None        # [{route, status, latency_ms, error_code, reason}]: routes, never content
     created_at: datetime
+    user_id: str | None = None   # the team member whose key made the request
 
 
 _FIELDS = tuple(f.name for f in fields(UsageEvent))

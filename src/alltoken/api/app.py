@@ -13,6 +13,7 @@ from . import (
     alert_routes,
     auth_routes,
     statement_routes,
+    team_routes,
     topup_routes,
 )
 
@@ -31,6 +32,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(statement_routes.router)
     api.include_router(alert_routes.router)
     api.include_router(auth_routes.router)
+    api.include_router(team_routes.router)
     return api
 
 

@@ -1,4 +1,4 @@
-"""Budget periods for key limits that reset: calendar days, ISO weeks and months, in UTC."""
+"""Budget periods for limits that reset (keys', team members'): calendar days, ISO weeks and months, in UTC."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -26,3 +26,10 @@ def next_reset(reset: str, now: datetime) -> datetime:
     if reset == "weekly":
         return start + timedelta(weeks=1)
     return (start + timedelta(days=32)).replace(day=1)
+
+
+def member_period_start(reset: str | None, joined_at: datetime, now: datetime) -> datetime:
+    """A team member's spend counts from the start of the current period, or from when they joined
+    if that is later (a limit that never resets counts everything since joining)."""
+    start = period_start(reset, now)
+    return joined_at if start is None or start < joined_at else start

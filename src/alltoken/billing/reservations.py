@@ -1,13 +1,14 @@
 """Credit reservations: reserve the worst case before calling upstream, settle the actual cost,
-release on failure. Concurrent requests can never spend more than the balance; the only
-overdraft is a provider returning more tokens than the request's own limit allowed.
+release on failure. Concurrent requests can never spend more than the balance, or than a budget
+(a key's limit, a team member's limit) allows; the only overdraft is a provider returning more
+tokens than the request's own limit allowed.
 
 `CreditBook` is the interface; `LocalCreditBook` keeps the state in this process (the embedded
 default). A Redis implementation holds the same state across processes.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,27 +20,41 @@ class InsufficientCredits(Exception):
         self.needed_units = needed_units
 
 
-class KeyLimitReached(Exception):
-    def __init__(self, remaining_units: int, needed_units: int):
-        super().__init__("key limit reached")
+class LimitReached(Exception):
+    """A spending limit (the key's, or its team member's) cannot cover the request; `budget` says which."""
+
+    def __init__(self, budget: "Budget", remaining_units: int, needed_units: int):
+        super().__init__(f"{budget.scope[0]} limit reached")
+        self.budget = budget
         self.remaining_units = remaining_units
         self.needed_units = needed_units
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One spending limit a request counts against. Requests with the same `scope` share its spend
+    and holds: ("key", key_id) for a key, ("member", account_id, user_id) for a team member."""
+
+    scope: tuple[str, ...]
+    limit_units: int | None = None  # None: spend is counted, nothing is refused
+    spent_at_load: int = 0          # spend in `period` as the database knows it, taken when the book starts the period
+    period: object = None           # start of the budget period (None: the limit never resets)
 
 
 @dataclass(slots=True)
 class Hold:
     request_id: str
     account_id: str
-    key_id: str | None
+    scopes: tuple[tuple[str, ...], ...]     # the budgets it counts against
     units: int
     open: bool = True
 
 
 class CreditBook(Protocol):
-    async def reserve(self, request_id: str, account_id: str, key_id: str | None, key_limit_units: int | None,
-                      units: int, key_spent_at_load: int = 0, key_period=None, credit_line_units: int = 0) -> Hold:
-        """Hold `units` against the account balance and the key's limit, or raise
-        InsufficientCredits / KeyLimitReached."""
+    async def reserve(self, request_id: str, account_id: str, units: int, budgets: Sequence[Budget] = (),
+                      credit_line_units: int = 0) -> Hold:
+        """Hold `units` against the account balance and every budget, or raise InsufficientCredits /
+        LimitReached (naming the budget with the least left)."""
 
     def settle(self, hold: Hold, cost_units: int) -> bool:
         """Turn the hold into a charge of cost_units; False if it was already settled or released."""
@@ -55,10 +70,9 @@ class CreditBook(Protocol):
 
     def reserved_units(self, account_id: str) -> int: ...
 
-    def key_spent_units(self, key_id: str) -> int | None:
-        """The key's spend in the period `key_period` names; None if this book has not seen the key."""
-
-    def key_period(self, key_id: str): ...
+    def spent_in_period(self, scope: tuple[str, ...], period) -> int | None:
+        """The scope's spend in the budget period starting at `period`; None if this book has not
+        counted it for that period."""
 
 
 @dataclass(slots=True)
@@ -73,10 +87,20 @@ class _AccountFunds:
 
 
 @dataclass(slots=True)
-class _KeyFunds:
+class _BudgetFunds:
     spent: int                  # in the current budget period (all time for a limit that never resets)
     reserved: int = 0
     period: object = None       # start of that period, None for no reset
+
+
+def _check_limits(scoped: list[tuple[Budget, _BudgetFunds]], units: int) -> None:
+    """Raise LimitReached, naming the budget with the least left, unless every limit covers `units`."""
+    left = [(budget.limit_units - funds.spent - funds.reserved, budget) for budget, funds in scoped
+            if budget.limit_units is not None]
+    if left:
+        remaining, budget = min(left, key=lambda pair: pair[0])
+        if remaining < units:
+            raise LimitReached(budget, remaining, units)
 
 
 # (account_id, up_to_ledger_id) -> sum of that account's ledger entries with id <= up_to_ledger_id
@@ -97,40 +121,36 @@ class LocalCreditBook:
     cursor: int = 0             # id of the last ledger row applied
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _accounts: dict[str, _AccountFunds] = field(default_factory=dict)
-    _keys: dict[str, _KeyFunds] = field(default_factory=dict)
+    _budgets: dict[tuple[str, ...], _BudgetFunds] = field(default_factory=dict)
     _pending_charges: dict[str, int] = field(default_factory=dict)
 
-    def key_period(self, key_id: str):
-        """The budget period this book counts the key's spend for (None: not loaded, or no reset)."""
-        funds = self._keys.get(key_id)
-        return funds.period if funds else None
-
-    async def reserve(self, request_id, account_id, key_id, key_limit_units, units, key_spent_at_load: int = 0,
-                      key_period=None, credit_line_units: int = 0):
+    async def reserve(self, request_id: str, account_id: str, units: int, budgets: Sequence[Budget] = (),
+                      credit_line_units: int = 0) -> Hold:
         funds = self._accounts.get(account_id) or await self._load(account_id)
+        # From here to the return nothing awaits: the checks and the holds they allow are one step.
         if funds.available + credit_line_units < units:  # a postpaid account may go down to -credit_line
             raise InsufficientCredits(funds.available + credit_line_units, units)
-        key_funds = None
-        if key_id is not None:
-            key_funds = self._keys.get(key_id)
-            if key_funds is None or key_funds.period != key_period:  # first use, or a new budget period
-                reserved = key_funds.reserved if key_funds else 0
-                key_funds = self._keys[key_id] = _KeyFunds(key_spent_at_load, reserved, key_period)
-            if key_limit_units is not None:
-                remaining = key_limit_units - key_funds.spent - key_funds.reserved
-                if remaining < units:
-                    raise KeyLimitReached(remaining, units)
-            key_funds.reserved += units
+        scoped = [(budget, self._budget_funds(budget)) for budget in budgets]
+        _check_limits(scoped, units)
+        for _, budget_funds in scoped:
+            budget_funds.reserved += units
         funds.reserved += units
-        return Hold(request_id, account_id, key_id, units)
+        return Hold(request_id, account_id, tuple(budget.scope for budget in budgets), units)
+
+    def _budget_funds(self, budget: Budget) -> _BudgetFunds:
+        funds = self._budgets.get(budget.scope)
+        if funds is None or funds.period != budget.period:  # first use, or a new budget period
+            reserved = funds.reserved if funds else 0       # holds still open count in the new period too
+            funds = self._budgets[budget.scope] = _BudgetFunds(budget.spent_at_load, reserved, budget.period)
+        return funds
 
     def settle(self, hold: Hold, cost_units: int) -> bool:
         if not self._close(hold):
             return False
         self._accounts[hold.account_id].pending += cost_units
         self._pending_charges[hold.request_id] = cost_units
-        if hold.key_id is not None:
-            self._keys[hold.key_id].spent += cost_units
+        for scope in hold.scopes:
+            self._budgets[scope].spent += cost_units
         return True
 
     def release(self, hold: Hold) -> None:
@@ -149,9 +169,9 @@ class LocalCreditBook:
         funds = self._accounts.get(account_id)
         return funds.reserved if funds else 0
 
-    def key_spent_units(self, key_id: str) -> int | None:
-        funds = self._keys.get(key_id)
-        return funds.spent if funds else None
+    def spent_in_period(self, scope: tuple[str, ...], period) -> int | None:
+        funds = self._budgets.get(scope)
+        return funds.spent if funds is not None and funds.period == period else None
 
     async def catch_up(self) -> None:
         async with self.lock:
@@ -173,8 +193,8 @@ class LocalCreditBook:
             return False
         hold.open = False
         self._accounts[hold.account_id].reserved -= hold.units
-        if hold.key_id is not None:
-            self._keys[hold.key_id].reserved -= hold.units
+        for scope in hold.scopes:
+            self._budgets[scope].reserved -= hold.units
         return True
 
     async def _load(self, account_id: str) -> _AccountFunds:

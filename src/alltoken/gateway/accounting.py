@@ -41,7 +41,8 @@ def finish(state, request_id: str, caller: Caller, admission: Admission, outcome
         reasoning_tokens=usage.reasoning_tokens, cost_units=cost,
         latency_ms=int((time.perf_counter() - started) * 1000), ttft_ms=outcome.ttft_ms, status=outcome.status,
         http_status=outcome.http_status, error_code=outcome.error_code, finish_reason=outcome.finish_reason,
-        attempts=[attempt.as_dict() for attempt in admission.attempts] or None, created_at=utcnow()), charge)
+        attempts=[attempt.as_dict() for attempt in admission.attempts] or None, created_at=utcnow(),
+        user_id=caller.key.member.user_id if caller.key.member else None), charge)
     return cost
 
 

@@ -2,19 +2,21 @@
 
 from dataclasses import dataclass, field
 
+from ..accounts.cache import KeyRecord
+from ..accounts.roles import SPENDERS
 from ..billing.money import units_to_usd_str
 from ..billing.periods import next_reset
 from ..billing.pricing import affordable_output_tokens, worst_case_units
-from ..billing.reservations import Hold, InsufficientCredits, KeyLimitReached
+from ..billing.reservations import Hold, InsufficientCredits, LimitReached
 from ..ids import utcnow
 from ..routing.models import PublicModel, Route
 from ..routing.preferences import parse_preferences, split_variant
 from ..routing.router import Candidate, plan
 from .attempts import Attempt
 from .auth import Caller
+from .budgets import request_budgets
 from .errors import bad_request, forbidden, not_found, payment_required
 from .estimate import output_token_bound, prompt_token_bound
-from .key_budget import key_spend
 
 
 @dataclass(slots=True)
@@ -96,21 +98,33 @@ async def admit_bounded(state, request_id: str, body: dict, caller: Caller, mode
 
 async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body) -> Hold:
     key = caller.key
-    spent, period = await key_spend(state, key, utcnow())
+    if key.member is not None and key.member.role not in SPENDERS:
+        raise forbidden(f"a team member with the role {key.member.role} may not call models; a team owner or "
+                        "admin can change the role", code="member_role_cannot_spend")
+    now = utcnow()
+    budgets = await request_budgets(state, key, now)
     try:
-        return await state.book.reserve(request_id, caller.account.id, key.id, key.limit_units, units,
-                                        key_spent_at_load=spent, key_period=period,
+        return await state.book.reserve(request_id, caller.account.id, units, budgets,
                                         credit_line_units=caller.account.credit_line_units)
     except InsufficientCredits as exc:
         raise payment_required(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
                                                body)) from None
-    except KeyLimitReached as exc:
-        which = f"{key.limit_reset} " if key.limit_reset else ""
-        resets = f"; it resets at {next_reset(key.limit_reset, utcnow()).isoformat()}" if key.limit_reset else ""
-        raise payment_required(
-            f"this key's {which}spending limit is reached: {units_to_usd_str(max(exc.remaining_units, 0))} USD "
-            f"left of {units_to_usd_str(key.limit_units)} USD, and this request may cost up to "
-            f"{units_to_usd_str(units)} USD{resets}", code="key_limit_reached") from None
+    except LimitReached as exc:
+        raise payment_required(_limit_message(exc, key, now), code=f"{exc.budget.scope[0]}_limit_reached") from None
+
+
+def _limit_message(exc: LimitReached, key: KeyRecord, now) -> str:
+    """Which limit, what is left of it, what the request needs, and when the limit resets."""
+    if exc.budget.scope[0] == "member":
+        whose, reset = "this team member's", key.member.limit_reset
+        never = "; it does not reset (a team owner or admin can raise it)"
+    else:
+        whose, reset, never = "this key's", key.limit_reset, ""
+    which = f"{reset} " if reset else ""
+    resets = f"; it resets at {next_reset(reset, now).isoformat()}" if reset else never
+    return (f"{whose} {which}spending limit is reached: {units_to_usd_str(max(exc.remaining_units, 0))} USD "
+            f"left of {units_to_usd_str(exc.budget.limit_units)} USD, and this request may cost up to "
+            f"{units_to_usd_str(exc.needed_units)} USD{resets}")
 
 
 def _credit_message(available, units, route, prompt_bound, output_bound, body) -> str:

@@ -9,9 +9,9 @@ from ..billing.periods import next_reset
 from ..ids import utcnow
 from ..store.models import UsageRecord
 from .auth import authenticate
+from .budgets import key_spend, member_spend
 from .errors import bad_request, not_found
 from .http import endpoint, json_response
-from .key_budget import key_spend
 
 
 @endpoint
@@ -54,19 +54,31 @@ async def current_key(request: Request) -> Response:
     key = caller.key
     now = utcnow()
     spent, _ = await key_spend(state, key, now)
-    remaining = None if key.limit_units is None else max(key.limit_units - spent, 0)
+    member = None
+    if key.member is not None:
+        member_spent, _ = await member_spend(state, key.account_id, key.member, now)
+        member = {"user_id": key.member.user_id, "role": key.member.role,
+                  **_limit_fields(member_spent, key.member.limit_units, key.member.limit_reset, now)}
     return json_response({"data": {
         "id": key.id, "name": key.name, "label": key.hint,
-        "usage_usd": units_to_usd_str(spent), "usage": units_to_usd_number(spent),
-        "limit_usd": None if key.limit_units is None else units_to_usd_str(key.limit_units),
-        "limit": None if key.limit_units is None else units_to_usd_number(key.limit_units),
-        "limit_remaining": None if remaining is None else units_to_usd_number(remaining),
-        "limit_reset": key.limit_reset,
-        "limit_resets_at": next_reset(key.limit_reset, now).isoformat() if key.limit_reset else None,
+        **_limit_fields(spent, key.limit_units, key.limit_reset, now),
         "models": sorted(key.models) if key.models else None,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "created_at": key.created_at.isoformat(),
+        "member": member,
     }})
+
+
+def _limit_fields(spent: int, limit_units: int | None, reset: str | None, now) -> dict:
+    remaining = None if limit_units is None else max(limit_units - spent, 0)
+    return {
+        "usage_usd": units_to_usd_str(spent), "usage": units_to_usd_number(spent),
+        "limit_usd": None if limit_units is None else units_to_usd_str(limit_units),
+        "limit": None if limit_units is None else units_to_usd_number(limit_units),
+        "limit_remaining": None if remaining is None else units_to_usd_number(remaining),
+        "limit_reset": reset,
+        "limit_resets_at": next_reset(reset, now).isoformat() if reset else None,
+    }
 
 
 @endpoint

@@ -2,13 +2,14 @@
 
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..accounts.cache import AccountRecord, KeyRecord
+from ..accounts.cache import AccountRecord, KeyRecord, MemberRecord
+from ..accounts.teams import member_spent_since
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey, UsageRecord, User
+from ..store.models import Account, ApiKey, TeamMember, UsageRecord, User
 
 
 class Loaders:
@@ -18,12 +19,14 @@ class Loaders:
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
         async with self._sessions() as session:
             row = (await session.execute(
-                select(ApiKey, Account, _ADMIN).join(Account, Account.id == ApiKey.account_id)
+                select(ApiKey, Account, _ADMIN, TeamMember).join(Account, Account.id == ApiKey.account_id)
+                .outerjoin(TeamMember, and_(TeamMember.account_id == ApiKey.account_id,
+                                            TeamMember.user_id == ApiKey.user_id))
                 .where(ApiKey.secret_hash == secret_hash))).first()
         if row is None:
             return None
-        key, account, is_admin = row
-        return _key_record(key), _account_record(account, is_admin)
+        key, account, is_admin, member = row
+        return _key_record(key, member), _account_record(account, is_admin)
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
@@ -41,17 +44,28 @@ class Loaders:
                                           .where(UsageRecord.key_id == key_id, UsageRecord.created_at >= since))
         return int(total.scalar_one())
 
+    async def member_spent_since(self, account_id: str, user_id: str, since: datetime) -> int:
+        async with self._sessions() as session:
+            return await member_spent_since(session, account_id, user_id, since)
+
     async def ledger_entries(self, after_id: int) -> list[tuple[int, str, int, str | None]]:
         async with self._sessions() as session:
             return await entries_after(session, after_id)
 
 
-def _key_record(key: ApiKey) -> KeyRecord:
+def _key_record(key: ApiKey, member: TeamMember | None) -> KeyRecord:
     return KeyRecord(id=key.id, account_id=key.account_id, name=key.name, hint=key.hint,
                      models=frozenset(key.models) if key.models else None, limit_units=key.limit_units,
                      limit_reset=key.limit_reset,
                      spent_units=key.spent_units, created_at=key.created_at, expires_at=key.expires_at,
-                     revoked=key.revoked_at is not None)
+                     # a member's key whose membership is gone works no more (removal revokes it as well)
+                     revoked=key.revoked_at is not None or (key.user_id is not None and member is None),
+                     member=member_record(member) if member is not None else None)
+
+
+def member_record(member: TeamMember) -> MemberRecord:
+    return MemberRecord(user_id=member.user_id, role=member.role, limit_units=member.limit_units,
+                        limit_reset=member.limit_reset, joined_at=member.created_at)
 
 
 def _account_record(account: Account, is_admin: bool) -> AccountRecord:

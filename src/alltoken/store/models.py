@@ -51,6 +51,7 @@ class Account(Base):
     billing_hold_reason: Mapped[str | None] = mapped_column(Text)       # what happened, for the 403 message
     billing_hold_since: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(10), default="personal", server_default="personal")  # personal | team
 
 
 class User(Base):
@@ -82,6 +83,8 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # The team member who owns the key (its spend counts toward their limit); None: the account's own key.
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", name="fk_api_keys_user_id"), index=True)
 
 
 class LedgerEntry(Base):
@@ -129,10 +132,12 @@ class UsageRecord(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(40))
     attempts: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
+    user_id: Mapped[str | None] = mapped_column(String(40))     # the team member whose key made it
 
     __table_args__ = (
         Index("ix_usage_account_time", "account_id", "created_at"),
         Index("ix_usage_key_time", "key_id", "created_at"),
+        Index("ix_usage_member_time", "user_id", "account_id", "created_at"),
     )
 
 
@@ -307,3 +312,18 @@ class SignInFailure(Base):
     at: Mapped[datetime] = mapped_column()
 
     __table_args__ = (Index("ix_sign_in_failures_subject_at", "subject", "at"),)
+
+
+class TeamMember(Base):
+    """A user's membership of a team account: their role, and an optional spending limit of their own.
+
+    The team account holds the balance; a member spends it through keys whose user_id is theirs."""
+
+    __tablename__ = "team_members"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))                   # owner | admin | developer | billing | viewer
+    limit_units: Mapped[int | None] = mapped_column(BigInteger)
+    limit_reset: Mapped[str | None] = mapped_column(String(10))     # daily | weekly | monthly; None: never resets
+    created_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,146 @@
+"""The caller's team: its members, their roles and spending limits.
+
+Until console sign-in exists, the caller is their Bearer API key. A key of a member with the role
+owner or admin, or the team's own account-level key (one that belongs to no member), may change
+the team; every other member's key may only read it. A key reaches its own account's team only.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..accounts.roles import MANAGERS
+from ..accounts.service import Conflict, NotFound
+from ..accounts.teams import NotAllowed, add_member, get_team, members, remove_member, update_member
+from ..gateway.auth import authenticate
+from ..gateway.budgets import member_spend
+from ..gateway.errors import ApiError, bad_request, forbidden, not_found
+from ..gateway.loaders import member_record
+from ..ids import utcnow
+from ..store.models import TeamMember, User
+from .team_views import MemberView, TeamView, member_view, team_view
+
+router = APIRouter(prefix="/team", tags=["team"])
+
+Role = Literal["owner", "admin", "developer", "billing", "viewer"]
+Reset = Literal["daily", "weekly", "monthly"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    account_id: str
+    role: str | None    # the calling member's role; None for the team's account-level key
+
+
+async def team_reader(request: Request) -> Actor:
+    """Any key of the team; its member's role is read afresh, so a change applies at once."""
+    state = request.app.state.gateway
+    caller = await authenticate(request, state.auth)
+    async with state.sessions() as session:
+        with service_errors():
+            await get_team(session, caller.account.id)
+        if caller.key.member is None:
+            return Actor(caller.account.id, None)
+        membership = await session.get(TeamMember, (caller.account.id, caller.key.member.user_id))
+    if membership is None:
+        raise forbidden("this key's owner is no longer a member of the team", code="not_a_member")
+    return Actor(caller.account.id, membership.role)
+
+
+async def team_manager(actor: Actor = Depends(team_reader)) -> Actor:
+    if actor.role is not None and actor.role not in MANAGERS:
+        raise forbidden(f"a team member with the role {actor.role} may read the team but not change it; "
+                        "owners and admins may", code="team_admin_only")
+    return actor
+
+
+class NewMember(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(description="An existing user's email")
+    role: Role
+    limit_usd: str | None = Field(None, description="The member's own spending limit, USD as a decimal string")
+    limit_reset: Reset | None = Field(None, description="Start the limit afresh every UTC day, ISO week or month")
+
+
+class MemberChanges(BaseModel):
+    """Only the fields sent change; `limit_usd: null` removes the member's limit."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    limit_usd: str | None = None
+    limit_reset: Reset | None = None
+
+
+class Removed(BaseModel):
+    user_id: str
+    revoked_keys: list[str] = Field(description="The member's keys in this team, revoked with the membership")
+
+
+@router.get("", response_model=TeamView)
+async def get_team_view(request: Request, actor: Actor = Depends(team_reader)) -> TeamView:
+    """The team, its shared balance, and each member's role, limit and spend this period."""
+    state = request.app.state.gateway
+    async with state.sessions() as session:
+        account = await get_team(session, actor.account_id)
+        rows = await members(session, actor.account_id)
+    views = [await _member_view(state, actor.account_id, row, user) for row, user in rows]
+    return team_view(account, await state.book.balance_units(actor.account_id), views)
+
+
+@router.post("/members", response_model=MemberView, status_code=201)
+async def post_member(new: NewMember, request: Request, actor: Actor = Depends(team_manager)) -> MemberView:
+    state = request.app.state.gateway
+    with service_errors():
+        async with state.sessions.begin() as session:
+            row, user = await add_member(session, actor.account_id, new.email, new.role, new.limit_usd,
+                                         new.limit_reset, acting_role=actor.role)
+    return await _member_view(state, actor.account_id, row, user)
+
+
+@router.patch("/members/{user_id}", response_model=MemberView)
+async def patch_member(user_id: str, changes: MemberChanges, request: Request,
+                       actor: Actor = Depends(team_manager)) -> MemberView:
+    sent = changes.model_dump(include=changes.model_fields_set)
+    if not sent:
+        raise bad_request("nothing to change: send role, limit_usd or limit_reset")
+    if "role" in sent and sent["role"] is None:
+        raise bad_request("role cannot be null", param="role")
+    state = request.app.state.gateway
+    with service_errors():
+        async with state.sessions.begin() as session:
+            row = await update_member(session, actor.account_id, user_id, sent, acting_role=actor.role)
+            user = await session.get(User, user_id)
+    return await _member_view(state, actor.account_id, row, user)
+
+
+@router.delete("/members/{user_id}", response_model=Removed)
+async def delete_member(user_id: str, request: Request, actor: Actor = Depends(team_manager)) -> Removed:
+    """Remove a member and revoke their keys in this team (refused for the last owner)."""
+    with service_errors():
+        async with request.app.state.gateway.sessions.begin() as session:
+            revoked = await remove_member(session, actor.account_id, user_id, acting_role=actor.role)
+    return Removed(user_id=user_id, revoked_keys=revoked)
+
+
+async def _member_view(state, account_id: str, row: TeamMember, user: User) -> MemberView:
+    now = utcnow()
+    spent, since = await member_spend(state, account_id, member_record(row), now)
+    return member_view(row, user, spent, since, now)
+
+
+@contextmanager
+def service_errors():
+    """The team service's refusals as the API's 4xx errors."""
+    try:
+        yield
+    except NotFound as exc:
+        raise not_found(str(exc)) from None
+    except NotAllowed as exc:
+        raise forbidden(str(exc), code="owner_only") from None
+    except Conflict as exc:
+        raise ApiError(409, str(exc), type="invalid_request_error", code="conflict") from None
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None

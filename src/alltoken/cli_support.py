@@ -1,0 +1,43 @@
+"""What every admin command module shares: settings, output, and the admin-action decorator."""
+
+import functools
+
+import click
+import orjson
+
+from .config import ConfigError, Settings, load_settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _emit(ctx: click.Context, payload: dict, human: str) -> None:
+    if ctx.obj.get("json"):
+        click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(human)
+
+
+def admin_command(func=None, *, audited: bool = True):
+    """Run an async admin action (returning its JSON payload and a line for people) against the
+    configured database in one transaction, with its audit-log entry unless it only reads; print
+    only once it committed."""
+    if func is None:
+        return functools.partial(admin_command, audited=audited)
+
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx, as_json, **kwargs):
+        from .cli_admin import run_admin
+
+        ctx.obj["json"] = as_json or ctx.obj.get("json")
+        action = ".".join(ctx.command_path.split()[1:]) if audited else None
+        payload, human = run_admin(func, _settings(ctx), action, **kwargs)
+        _emit(ctx, payload, human)
+
+    return wrapper
