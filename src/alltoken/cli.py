@@ -245,5 +245,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+from . import cli_images  # noqa: E402, F401  (registers `terms` and `moderation-log`; it uses the helpers above)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -55,7 +55,7 @@ class ModelConfig:
     name: str | None = None
     context_length: int | None = None
     max_output_tokens: int | None = None
-    kind: str | None = None        # chat | embedding; from the catalog when the route's model is there
+    kind: str | None = None        # chat | embedding | image; from the catalog when the route's model is there
     strategy: str = "priority"     # priority | weighted | price | latency | throughput
 
 
@@ -79,6 +79,8 @@ class Settings:
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
+    images: "ImageSettings" = field(default_factory=lambda: ImageSettings())
+    terms: "TermsSettings" = field(default_factory=lambda: TermsSettings())
     config_path: Path | None = None
 
 
@@ -94,6 +96,8 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.models = _models(raw.get("models"))
     settings.breaker = _breaker(raw.get("breaker"))
     settings.markup = _markup(raw.get("markup"))
+    settings.images = _images(raw.get("images"))
+    settings.terms = _terms(raw.get("terms"))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -214,8 +218,8 @@ def parse_model(entry) -> ModelConfig:
         parsed.append(RouteConfig(provider=str(route["provider"]), model=str(route["model"]), pricing=pricing,
                                   weight=float(weight)))
     kind = entry.get("kind")
-    if kind not in (None, "chat", "embedding"):
-        raise ConfigError(f"model {entry['id']}: kind must be chat or embedding, got {kind!r}")
+    if kind not in (None, "chat", "embedding", "image"):
+        raise ConfigError(f"model {entry['id']}: kind must be chat, embedding or image, got {kind!r}")
     strategy = entry.get("strategy", "priority")
     if strategy not in STRATEGIES:
         raise ConfigError(f"model {entry['id']}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -258,6 +262,48 @@ def _markup(raw) -> Markup:
         return {str(key): points(value, f"{name}.{key}") for key, value in entries.items()}
 
     return Markup(points(raw.get("percent", 0), "percent"), table("providers"), table("models"))
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """Limits on image uploads (/v1/images/edits and /variations) and the moderation log's retention."""
+
+    max_image_bytes: int = 50 * 1024 * 1024      # each uploaded image (OpenAI: under 50 MB)
+    max_mask_bytes: int = 4 * 1024 * 1024        # the mask (OpenAI: under 4 MB)
+    max_images: int = 16                         # image parts in one edit (OpenAI: up to 16)
+    max_request_bytes: int = 128 * 1024 * 1024   # the whole multipart body
+    moderation_log_retention_days: int = 365
+    purge_interval_seconds: float = 3600.0       # how often records past retention are deleted
+
+
+def _images(raw) -> ImageSettings:
+    if raw is None:
+        return ImageSettings()
+    known = {name: type(value) for name, value in ImageSettings().__dict__.items()}
+    if not isinstance(raw, dict) or set(raw) - set(known):
+        raise ConfigError(f"images: expected a mapping with any of {', '.join(known)}")
+    try:
+        values = {name: known[name](value) for name, value in raw.items() if not isinstance(value, bool)}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"images: {exc}") from exc
+    if len(values) != len(raw) or any(value <= 0 for value in values.values()):
+        raise ConfigError("images: every value must be a number more than 0")
+    return ImageSettings(**values)
+
+
+@dataclass(frozen=True)
+class TermsSettings:
+    """The terms of service in force; an acceptance records this version."""
+
+    version: str = "2026-11-26"
+
+
+def _terms(raw) -> TermsSettings:
+    if raw is None:
+        return TermsSettings()
+    if not isinstance(raw, dict) or set(raw) != {"version"} or not str(raw["version"]).strip():
+        raise ConfigError("terms: expected a mapping with a non-empty version, e.g. {version: \"2026-11-26\"}")
+    return TermsSettings(version=str(raw["version"]).strip())
 
 
 def _breaker(raw) -> dict:

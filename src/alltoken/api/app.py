@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
-from . import admin_routes
+from . import admin_routes, moderation_log_routes, terms_routes
 
 
 def create_management_api(state) -> FastAPI:
@@ -17,6 +17,8 @@ def create_management_api(state) -> FastAPI:
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(HTTPException, _http_error)
     api.include_router(admin_routes.router)
+    api.include_router(moderation_log_routes.router)
+    api.include_router(terms_routes.router)
     return api
 
 

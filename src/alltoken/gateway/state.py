@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.cache import AuthCache
+from ..accounts.terms import UploadRights
 from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..images.moderation_log import purge_loop
 from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
@@ -36,6 +38,7 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
+    upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -54,7 +57,7 @@ class GatewayState:
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders)
+                    loaders, upload_rights=UploadRights(sessions, settings.terms.version))
         sync.on_routes_changed(lambda: overrides.refresh(state))
         return state
 
@@ -69,6 +72,8 @@ class GatewayState:
         self._background = [
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
+            asyncio.create_task(purge_loop(self.sessions, self.settings.images.moderation_log_retention_days,
+                                           self.settings.images.purge_interval_seconds), name="moderation-log-purge"),
         ]
 
     async def close(self) -> None:
