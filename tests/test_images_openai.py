@@ -158,8 +158,8 @@ def test_token_billed_models_cost_exactly_what_their_usage_says(gateway, upstrea
     account, key = uploader(gateway)
     upstream.plan(text_tokens=13, image_tokens_per_input=517, output_tokens_per_image=1056,
                   output_text_tokens=text_out, output_details=details)
-    response = gateway.sdk(key).images.edit(model=model, prompt="blue sky", n=2, quality="medium",
-                                            image=[("a.png", picture(), "image/png"), ("b.png", picture(), "image/png")])
+    images = [("a.png", picture(), "image/png"), ("b.png", picture(), "image/png")]
+    response = gateway.sdk(key).images.edit(model=model, prompt="blue sky", n=2, quality="medium", image=images)
     price = catalog_prices(model)
     image_out = 2 * 1056
     expected = (13 * price["prompt"] + 2 * 517 * price["input_image"] + text_out * price["completion"]

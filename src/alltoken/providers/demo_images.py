@@ -33,28 +33,37 @@ async def make_images(call: ImageCall, count_tokens) -> ImageResult:
 
 def _respond(call: ImageCall, count_tokens) -> dict:
     params = call.params
+    output_format = params.get("output_format") or "png"
+    if output_format not in FORMATS:
+        raise _invalid(f"output_format must be one of {', '.join(FORMATS)}", "output_format")
+    usage = demo_usage(call, count_tokens)     # checks n, quality and size first
+    size = _size(params.get("size"), call.images)
+    prompt = str(params.get("prompt") or "")
+    pictures = [_picture(call, prompt, index, size) for index in range(_int(params.get("n", 1), "n"))]
+    return {
+        "created": int(time.time()),
+        "data": [{"b64_json": _encode(picture, FORMATS[output_format])} for picture in pictures],
+        "background": "opaque", "output_format": output_format, "quality": params.get("quality") or "auto",
+        "size": f"{size[0]}x{size[1]}", "usage": usage,
+    }
+
+
+def demo_usage(call: ImageCall, count_tokens) -> dict:
+    """The usage the demo reports, in OpenAI's shape: text tokens of the prompt, tokens for each
+    uploaded image (mask included) and, for each image made, output tokens by quality and area."""
+    params = call.params
     n = _int(params.get("n", 1), "n")
     quality = params.get("quality") or "auto"
     if quality not in OUTPUT_TOKENS:
         raise _invalid(f"quality must be one of {', '.join(OUTPUT_TOKENS)}", "quality")
-    output_format = params.get("output_format") or "png"
-    if output_format not in FORMATS:
-        raise _invalid(f"output_format must be one of {', '.join(FORMATS)}", "output_format")
     width, height = _size(params.get("size"), call.images)
-    prompt = str(params.get("prompt") or "")
-    pictures = [_picture(call, prompt, index, (width, height)) for index in range(n)]
     output_tokens = n * math.ceil(OUTPUT_TOKENS[quality] * width * height / DEFAULT_SIDE**2)
-    text_tokens = count_tokens(prompt)
+    text_tokens = count_tokens(str(params.get("prompt") or ""))
     image_tokens = sum(_input_tokens(upload) for upload in (*call.images, *([call.mask] if call.mask else [])))
-    return {
-        "created": int(time.time()),
-        "data": [{"b64_json": _encode(picture, FORMATS[output_format])} for picture in pictures],
-        "background": "opaque", "output_format": output_format, "quality": quality, "size": f"{width}x{height}",
-        "usage": {"input_tokens": text_tokens + image_tokens,
-                  "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
-                  "output_tokens": output_tokens, "total_tokens": text_tokens + image_tokens + output_tokens,
-                  "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0}},
-    }
+    return {"input_tokens": text_tokens + image_tokens,
+            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+            "output_tokens": output_tokens, "total_tokens": text_tokens + image_tokens + output_tokens,
+            "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0}}
 
 
 def _picture(call: ImageCall, prompt: str, index: int, size: tuple[int, int]) -> Image.Image:
