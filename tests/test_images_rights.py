@@ -84,3 +84,24 @@ def test_generations_upload_nothing_and_need_no_warranty(gateway):
 def test_the_terms_endpoint_needs_a_valid_key(gateway):
     assert httpx.post(gateway.url + "/api/terms/image-uploads").status_code == 401
     assert terms_api(gateway, "POST", "sk-at-not-a-key").status_code == 401
+
+
+async def test_acceptances_are_recorded_once_per_version_on_every_database(engine):
+    from alltoken.accounts.service import create_account
+    from alltoken.accounts.terms import UploadRights, accept_terms, latest_acceptance
+    from alltoken.store.db import session_factory
+
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        account = await create_account(session, "terms@example.com")
+    rights = UploadRights(sessions, "v2")
+    assert await rights.granted(account.id) is False
+    async with sessions.begin() as session:
+        plain = await accept_terms(session, account.id, "v2")
+        assert await latest_acceptance(session, account.id, "v2", image_uploads=True) is None
+        warranty = await accept_terms(session, account.id, "v2", image_uploads=True)
+        assert (await accept_terms(session, account.id, "v2", image_uploads=True)).id == warranty.id
+        older = await accept_terms(session, account.id, "v1", image_uploads=True)
+    assert plain.id != warranty.id != older.id and warranty.accepted_at.tzinfo is not None
+    assert await rights.granted(account.id) is True
+    assert await UploadRights(sessions, "v3").granted(account.id) is False    # a new version needs a new warranty
