@@ -94,3 +94,9 @@ def fake_openai_images():
     fake = FakeOpenAIImages().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def images_upstream(fake_openai_images):
+    fake_openai_images.reset()
+    return fake_openai_images

@@ -42,9 +42,10 @@ def noise_png(side: int) -> bytes:
     return out.getvalue()
 
 
-def images_gateway(workdir, fake, **images_settings) -> Gateway:
+def images_gateway(workdir, fake, env: dict | None = None, **images_settings) -> Gateway:
+    """A gateway whose `openai` provider is the fake Images API, with these `images:` settings."""
     extra = {"images": images_settings} if images_settings else {}
-    return Gateway(workdir, openai_config(fake, **extra)).start()
+    return Gateway(workdir, openai_config(fake, **extra), env=env).start()
 
 
 def db_rows(gateway: Gateway, query: str, *args) -> list[tuple]:

@@ -24,11 +24,6 @@ def gateway(tmp_path_factory, fake_openai_images):
     gateway.stop()
 
 
-@pytest.fixture
-def upstream(fake_openai_images):
-    fake_openai_images.reset()
-    return fake_openai_images
-
 
 def post(gateway, key, path, **kwargs) -> httpx.Response:
     return httpx.post(gateway.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
@@ -38,11 +33,11 @@ ODD_LEVELS = ["LOW", " low", "lоw", "auto\u0000", "🙂 niedrig", "", "a" * 100
 
 
 @pytest.mark.parametrize("level", ["auto", "low", *ODD_LEVELS])
-def test_the_moderation_level_arrives_byte_identical_and_is_logged_as_sent(gateway, upstream, level):
+def test_the_moderation_level_arrives_byte_identical_and_is_logged_as_sent(gateway, images_upstream, level):
     account, key = gateway.new_key()
     request = {"model": "openai/gpt-image-2", "prompt": "a lighthouse", "moderation": level, "size": "1024x1024"}
     response = post(gateway, key, "/v1/images/generations", json=request)
-    (received,) = upstream.received
+    (received,) = images_upstream.received
     forwarded = received.json
     assert forwarded["moderation"].encode() == level.encode()
     assert forwarded == {**request, "model": "gpt-image-2"}            # nothing else changed, dropped or added
@@ -54,12 +49,12 @@ def test_the_moderation_level_arrives_byte_identical_and_is_logged_as_sent(gatew
     assert moderation_records(gateway, account) == [(response.headers["x-request-id"], level, "openai/gpt-image-2")]
 
 
-def test_the_sdk_level_goes_through_and_an_omitted_one_stays_absent(gateway, upstream):
+def test_the_sdk_level_goes_through_and_an_omitted_one_stays_absent(gateway, images_upstream):
     account, key = gateway.new_key()
     sdk = gateway.sdk(key)
     sdk.images.generate(model="openai/gpt-image-1", prompt="a fox", moderation="low")
     sdk.images.generate(model="openai/gpt-image-1", prompt="a fox")
-    with_level, without = upstream.received
+    with_level, without = images_upstream.received
     assert with_level.json["moderation"] == "low"
     assert "moderation" not in without.json and without.json == {"model": "gpt-image-1", "prompt": "a fox"}
     assert [level for _, level, _ in moderation_records(gateway, account)] == ["low", None]
@@ -67,7 +62,7 @@ def test_the_sdk_level_goes_through_and_an_omitted_one_stays_absent(gateway, ups
 
 @pytest.mark.parametrize("model,path", [("openai/dall-e-2", "/v1/images/generations"),
                                         ("openai/gpt-image-1", "/v1/images/edits")])
-def test_a_model_without_the_parameter_refuses_it_rather_than_dropping_it(gateway, upstream, model, path):
+def test_a_model_without_the_parameter_refuses_it_rather_than_dropping_it(gateway, images_upstream, model, path):
     account, key = uploader(gateway)
     if path.endswith("generations"):
         response = post(gateway, key, path, json={"model": model, "prompt": "a fox", "moderation": "low"})
@@ -77,11 +72,11 @@ def test_a_model_without_the_parameter_refuses_it_rather_than_dropping_it(gatewa
     error = response.json()["error"]
     assert response.status_code == 400 and error["param"] == "moderation" and error["code"] == "unsupported_parameter"
     assert model in error["message"] and "remove 'moderation'" in error["message"]
-    assert upstream.received == [] and moderation_records(gateway, account) == []
+    assert images_upstream.received == [] and moderation_records(gateway, account) == []
     assert gateway.recorded_statuses(account) == []
 
 
-def test_an_edit_sends_several_images_and_the_mask_as_openai_expects(gateway, upstream):
+def test_an_edit_sends_several_images_and_the_mask_as_openai_expects(gateway, images_upstream):
     account, key = uploader(gateway)
     sources = [picture((64, 64), "PNG"), picture((32, 48), "JPEG"), picture((40, 40), "WEBP")]
     response = gateway.sdk(key).images.edit(
@@ -89,7 +84,7 @@ def test_an_edit_sends_several_images_and_the_mask_as_openai_expects(gateway, up
         image=[("one.png", sources[0], "image/png"), ("two.jpg", sources[1], "image/jpeg"),
                ("three.webp", sources[2], "image/webp")],
         mask=("mask.png", mask((64, 64)), "image/png"))
-    (received,) = upstream.received
+    (received,) = images_upstream.received
     assert received.endpoint == "edits"
     assert dict(received.fields) == {"model": "gpt-image-1", "prompt": "put them in one room", "n": "2",
                                      "size": "1024x1536", "quality": "high"}
@@ -100,26 +95,26 @@ def test_an_edit_sends_several_images_and_the_mask_as_openai_expects(gateway, up
     assert len(moderation_records(gateway, account)) == 1
 
 
-def test_one_image_goes_as_image_and_repeated_image_parts_as_image_brackets(gateway, upstream):
+def test_one_image_goes_as_image_and_repeated_image_parts_as_image_brackets(gateway, images_upstream):
     _, key = uploader(gateway)
     single = post(gateway, key, "/v1/images/edits", data={"model": "openai/gpt-image-1", "prompt": "x"},
                   files={"image": ("photo.bin", picture(), "application/octet-stream")})
     repeated = post(gateway, key, "/v1/images/edits", data={"model": "openai/gpt-image-1", "prompt": "x"},
                     files=[("image", ("a.png", picture(), "image/png")), ("image", ("b.png", picture(), "image/png"))])
     assert single.status_code == repeated.status_code == 200
-    first, second = upstream.received
+    first, second = images_upstream.received
     assert [(f.name, f.filename, f.content_type) for f in first.files] == [("image", "image_0.png", "image/png")]
     assert [f.name for f in second.files] == ["image[]", "image[]"]
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")   # the SDK marks variations (dall-e-2) deprecated
-def test_variations_with_dall_e_2_cost_the_per_image_price_of_their_size(gateway, upstream):
+def test_variations_with_dall_e_2_cost_the_per_image_price_of_their_size(gateway, images_upstream):
     account, key = uploader(gateway)
     source = picture((256, 256))
     response = gateway.sdk(key).images.create_variation(
         model="openai/dall-e-2", image=("source.png", source, "image/png"), n=3, size="256x256",
         response_format="b64_json")
-    (received,) = upstream.received
+    (received,) = images_upstream.received
     assert received.endpoint == "variations"
     assert dict(received.fields) == {"model": "dall-e-2", "n": "3", "size": "256x256", "response_format": "b64_json"}
     assert [(f.name, f.data) for f in received.files] == [("image", source)]
@@ -129,7 +124,7 @@ def test_variations_with_dall_e_2_cost_the_per_image_price_of_their_size(gateway
     assert wait_for(lambda: gateway.balance(account) == Decimal(10) - expected, timeout=3)
 
 
-def test_dall_e_2_urls_pass_through_and_its_default_size_costs_the_image_price(gateway, upstream):
+def test_dall_e_2_urls_pass_through_and_its_default_size_costs_the_image_price(gateway, images_upstream):
     _, key = gateway.new_key()
     response = post(gateway, key, "/v1/images/generations", json={"model": "openai/dall-e-2", "prompt": "a fox",
                                                                    "n": 2, "response_format": "url"})
@@ -141,22 +136,22 @@ def test_dall_e_2_urls_pass_through_and_its_default_size_costs_the_image_price(g
     assert record["endpoint"] == "images.generations" and record["status"] == "ok"
 
 
-def test_a_gpt_image_model_gets_no_response_format_and_refuses_urls(gateway, upstream):
+def test_a_gpt_image_model_gets_no_response_format_and_refuses_urls(gateway, images_upstream):
     _, key = gateway.new_key()
     ok = post(gateway, key, "/v1/images/generations",
               json={"model": "openai/gpt-image-1", "prompt": "a fox", "response_format": "b64_json"})
-    assert ok.status_code == 200 and "response_format" not in upstream.received[0].json
+    assert ok.status_code == 200 and "response_format" not in images_upstream.received[0].json
     refused = post(gateway, key, "/v1/images/generations",
                    json={"model": "openai/gpt-image-1", "prompt": "a fox", "response_format": "url"})
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "response_format"
-    assert len(upstream.received) == 1
+    assert len(images_upstream.received) == 1
 
 
 @pytest.mark.parametrize("model,text_out,details", [("openai/gpt-image-1", 0, True), ("openai/gpt-image-2", 7, True),
                                                     ("openai/gpt-image-1-mini", 0, False)])
-def test_token_billed_models_cost_exactly_what_their_usage_says(gateway, upstream, model, text_out, details):
+def test_token_billed_models_cost_exactly_what_their_usage_says(gateway, images_upstream, model, text_out, details):
     account, key = uploader(gateway)
-    upstream.plan(text_tokens=13, image_tokens_per_input=517, output_tokens_per_image=1056,
+    images_upstream.plan(text_tokens=13, image_tokens_per_input=517, output_tokens_per_image=1056,
                   output_text_tokens=text_out, output_details=details)
     images = [("a.png", picture(), "image/png"), ("b.png", picture(), "image/png")]
     response = gateway.sdk(key).images.edit(model=model, prompt="blue sky", n=2, quality="medium", image=images)
@@ -172,9 +167,9 @@ def test_token_billed_models_cost_exactly_what_their_usage_says(gateway, upstrea
     assert wait_for(lambda: gateway.balance(account) == Decimal(10) - expected, timeout=3)
 
 
-def test_a_failed_upstream_call_costs_nothing_and_still_leaves_its_moderation_record(gateway, upstream):
+def test_a_failed_upstream_call_costs_nothing_and_still_leaves_its_moderation_record(gateway, images_upstream):
     account, key = gateway.new_key()
-    upstream.plan(status=500)
+    images_upstream.plan(status=500)
     with pytest.raises(openai.APIStatusError) as failure:
         gateway.sdk(key).images.generate(model="openai/gpt-image-1", prompt="a fox", moderation="auto")
     assert failure.value.status_code == 502
@@ -185,14 +180,14 @@ def test_a_failed_upstream_call_costs_nothing_and_still_leaves_its_moderation_re
     assert credits["reserved_usd"] == "0.000000" and gateway.balance(account) == Decimal(10)
 
 
-def test_a_request_the_balance_cannot_cover_is_refused_before_the_provider_is_called(gateway, upstream):
+def test_a_request_the_balance_cannot_cover_is_refused_before_the_provider_is_called(gateway, images_upstream):
     account, key = gateway.new_key("0.01")
     response = post(gateway, key, "/v1/images/generations",
                     json={"model": "openai/gpt-image-1", "prompt": "a fox", "n": 10, "quality": "high",
                           "size": "1536x1024", "moderation": "low"})
     error = response.json()["error"]
     assert response.status_code == 402 and "10 image(s)" in error["message"] and "fewer images" in error["message"]
-    assert upstream.received == [] and moderation_records(gateway, account) == []
+    assert images_upstream.received == [] and moderation_records(gateway, account) == []
 
 
 @pytest.mark.parametrize("body,param", [
@@ -205,14 +200,14 @@ def test_a_request_the_balance_cannot_cover_is_refused_before_the_provider_is_ca
     ({"model": "openai/gpt-4o-mini", "prompt": "x"}, "model"),
     ({"model": "openai/dall-e-2", "prompt": "x", "size": 5}, "size"),
 ])
-def test_bad_parameters_get_a_400_that_names_them(gateway, upstream, body, param):
+def test_bad_parameters_get_a_400_that_names_them(gateway, images_upstream, body, param):
     _, key = gateway.new_key()
     response = post(gateway, key, "/v1/images/generations", json=body)
     assert response.status_code == 400 and response.json()["error"]["param"] == param
-    assert upstream.received == []
+    assert images_upstream.received == []
 
 
-def test_an_image_model_cannot_serve_chat_and_variations_need_a_model_that_has_them(gateway, upstream):
+def test_an_image_model_cannot_serve_chat_and_variations_need_a_model_that_has_them(gateway, images_upstream):
     _, key = uploader(gateway)
     chat = post(gateway, key, "/v1/chat/completions",
                 json={"model": "openai/gpt-image-1", "messages": [{"role": "user", "content": "hi"}]})
@@ -236,7 +231,7 @@ def _generation(gateway, key, response) -> dict:
                      headers={"Authorization": f"Bearer {key}"}).json()["data"]
 
 
-def test_the_response_is_the_upstream_answer_with_its_cost(gateway, upstream):
+def test_the_response_is_the_upstream_answer_with_its_cost(gateway, images_upstream):
     _, key = gateway.new_key()
     response = post(gateway, key, "/v1/images/generations", json={"model": "openai/gpt-image-1", "prompt": "x"})
     body = response.json()

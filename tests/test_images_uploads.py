@@ -9,7 +9,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from .harness import Gateway
 from .image_helpers import images_gateway, mask, noise_png, picture, uploader
 
 LIMITS = {"max_image_bytes": 300_000, "max_mask_bytes": 100_000, "max_images": 3, "max_request_bytes": 2_000_000}
@@ -19,22 +18,10 @@ LIMITS = {"max_image_bytes": 300_000, "max_mask_bytes": 100_000, "max_images": 3
 def gateway(tmp_path_factory, fake_openai_images):
     workdir = tmp_path_factory.mktemp("images-uploads")
     (workdir / "tmp").mkdir()
-    gateway = Gateway(workdir, images_gateway_config(fake_openai_images), env={"TMPDIR": str(workdir / "tmp")})
-    gateway.start()
+    gateway = images_gateway(workdir, fake_openai_images, env={"TMPDIR": str(workdir / "tmp")}, **LIMITS)
     yield gateway
     gateway.stop()
 
-
-def images_gateway_config(fake) -> dict:
-    from .conftest import openai_config
-
-    return openai_config(fake, images=LIMITS)
-
-
-@pytest.fixture
-def upstream(fake_openai_images):
-    fake_openai_images.reset()
-    return fake_openai_images
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +46,18 @@ def gif() -> bytes:
     (picture()[:40], "cut.png", "image/png"),                  # a PNG cut short in its header
     (b"", "empty.png", "image/png"),
 ])
-def test_an_upload_is_judged_by_its_content_not_its_name(gateway, key, upstream, content, name, declared):
+def test_an_upload_is_judged_by_its_content_not_its_name(gateway, key, images_upstream, content, name, declared):
     response = edit(gateway, key, {"image": (name, content, declared)})
     error = response.json()["error"]
     assert response.status_code == 400 and error["param"] == "image"
     assert "PNG, JPEG or WebP" in error["message"] or "empty" in error["message"]
-    assert upstream.received == []
+    assert images_upstream.received == []
 
 
-def test_a_real_image_with_a_lying_name_and_type_is_sent_as_what_it_is(gateway, key, upstream):
+def test_a_real_image_with_a_lying_name_and_type_is_sent_as_what_it_is(gateway, key, images_upstream):
     jpeg = picture(image_format="JPEG")
     assert edit(gateway, key, {"image": ("picture.png", jpeg, "image/png")}).status_code == 200
-    (part,) = upstream.received[0].files
+    (part,) = images_upstream.received[0].files
     assert (part.content_type, part.filename, part.data) == ("image/jpeg", "image_0.jpg", jpeg)
 
 
@@ -78,21 +65,21 @@ def test_a_real_image_with_a_lying_name_and_type_is_sent_as_what_it_is(gateway, 
     ({"image": ("big.png", noise_png(330), "image/png")}, "'image' is"),
     ({"image": ("a.png", picture(), "image/png"), "mask": ("m.png", noise_png(200), "image/png")}, "'mask' is"),
 ])
-def test_an_image_or_mask_over_its_limit_is_a_413(gateway, key, upstream, files, fragment):
+def test_an_image_or_mask_over_its_limit_is_a_413(gateway, key, images_upstream, files, fragment):
     response = edit(gateway, key, files)
     assert response.status_code == 413 and fragment in response.json()["error"]["message"]
-    assert response.json()["error"]["code"] == "request_too_large" and upstream.received == []
+    assert response.json()["error"]["code"] == "request_too_large" and images_upstream.received == []
 
 
-def test_a_body_over_the_request_limit_is_a_413_without_being_read(gateway, key, upstream):
+def test_a_body_over_the_request_limit_is_a_413_without_being_read(gateway, key, images_upstream):
     body = b"x" * (LIMITS["max_request_bytes"] + 1)
     response = httpx.post(gateway.url + "/v1/images/edits", content=body, timeout=30,
                           headers={"Authorization": f"Bearer {key}",
                                    "Content-Type": "multipart/form-data; boundary=zzz"})
-    assert response.status_code == 413 and upstream.received == []
+    assert response.status_code == 413 and images_upstream.received == []
 
 
-def test_a_streamed_body_over_the_limit_stops_at_the_limit(gateway, key, upstream):
+def test_a_streamed_body_over_the_limit_stops_at_the_limit(gateway, key, images_upstream):
     def chunks():
         boundary_start = b"--zzz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n"
         yield boundary_start
@@ -102,7 +89,7 @@ def test_a_streamed_body_over_the_limit_stops_at_the_limit(gateway, key, upstrea
     response = httpx.post(gateway.url + "/v1/images/edits", content=chunks(), timeout=30,
                           headers={"Authorization": f"Bearer {key}",
                                    "Content-Type": "multipart/form-data; boundary=zzz"})
-    assert response.status_code == 413 and upstream.received == []
+    assert response.status_code == 413 and images_upstream.received == []
 
 
 @pytest.mark.parametrize("mask_bytes,fragment", [
@@ -110,15 +97,15 @@ def test_a_streamed_body_over_the_limit_stops_at_the_limit(gateway, key, upstrea
     (mask((64, 64), alpha=False), "has no alpha channel"),
     (picture((64, 64), "WEBP", mode="RGBA"), "must be a PNG"),
 ])
-def test_a_mask_that_does_not_fit_the_image_gets_a_clear_400(gateway, key, upstream, mask_bytes, fragment):
+def test_a_mask_that_does_not_fit_the_image_gets_a_clear_400(gateway, key, images_upstream, mask_bytes, fragment):
     response = edit(gateway, key, {"image": ("a.png", picture((64, 64)), "image/png"),
                                    "mask": ("m.png", mask_bytes, "image/png")})
     error = response.json()["error"]
     assert response.status_code == 400 and error["param"] == "mask" and fragment in error["message"]
-    assert upstream.received == []
+    assert images_upstream.received == []
 
 
-def test_the_mask_is_checked_against_the_first_image_as_it_is_displayed(gateway, key, upstream):
+def test_the_mask_is_checked_against_the_first_image_as_it_is_displayed(gateway, key, images_upstream):
     """A JPEG stored 48x64 with EXIF orientation 6 (rotated) is displayed 64x48."""
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -137,14 +124,14 @@ def test_the_mask_is_checked_against_the_first_image_as_it_is_displayed(gateway,
     ([("image", ("a.png", picture(), "image/png"))], {"image": "not a file"}, "image"),
     ([("image", ("a.png", picture(), "image/png")), ("n", (None, "2"))], {"n": "1"}, "n"),   # a field twice
 ])
-def test_missing_extra_misnamed_or_repeated_parts_get_a_400_that_names_them(gateway, key, upstream, files, data,
+def test_missing_extra_misnamed_or_repeated_parts_get_a_400_that_names_them(gateway, key, images_upstream, files, data,
                                                                               param):
     response = edit(gateway, key, files, data)
     assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text
-    assert upstream.received == []
+    assert images_upstream.received == []
 
 
-def test_an_edit_must_be_multipart_and_a_variation_takes_one_image_and_no_mask(gateway, key, upstream):
+def test_an_edit_must_be_multipart_and_a_variation_takes_one_image_and_no_mask(gateway, key, images_upstream):
     as_json = httpx.post(gateway.url + "/v1/images/edits", headers={"Authorization": f"Bearer {key}"},
                          json={"model": "openai/gpt-image-1", "prompt": "x"})
     assert as_json.status_code == 400 and "multipart/form-data" in as_json.json()["error"]["message"]
@@ -154,17 +141,17 @@ def test_an_edit_must_be_multipart_and_a_variation_takes_one_image_and_no_mask(g
     masked = edit(gateway, key, {"image": ("a.png", picture(), "image/png"), "mask": ("m.png", mask(), "image/png")},
                   {"model": "openai/dall-e-2"}, path="/v1/images/variations")
     assert masked.status_code == 400 and masked.json()["error"]["param"] == "mask"
-    assert upstream.received == []
+    assert images_upstream.received == []
 
 
-def test_no_temporary_file_stays_open_or_on_disk(gateway, key, upstream):
+def test_no_temporary_file_stays_open_or_on_disk(gateway, key, images_upstream):
     """Uploads past 1 MB are spooled to a temporary file; after the request none is left."""
     big = noise_png(290)  # ~250 KB: under the image limit
     files = [("image[]", ("a.png", big, "image/png")), ("image[]", ("b.png", big, "image/png")),
              ("image[]", ("c.png", big, "image/png"))]
     assert edit(gateway, key, files).status_code == 200
     assert edit(gateway, key, {"image": ("big.png", noise_png(330), "image/png")}).status_code == 413
-    assert upstream.received[0].files[2].data == big
+    assert images_upstream.received[0].files[2].data == big
     tmp = gateway.workdir / "tmp"
     assert list(tmp.iterdir()) == []
     assert _open_temporary_files(gateway.process.pid, tmp) == []
