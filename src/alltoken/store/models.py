@@ -200,4 +200,5 @@ class ImageModerationLog(Base):
     moderation: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
 
-    __table_args__ = (Index("ix_image_moderation_log_time", "created_at", "task_id"),)
+    __table_args__ = (Index("ix_image_moderation_log_time", "created_at", "task_id"),
+                      Index("ix_image_moderation_log_account", "account_id", "created_at"))

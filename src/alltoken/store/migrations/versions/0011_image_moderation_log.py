@@ -27,8 +27,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("task_id"),
     )
     op.create_index("ix_image_moderation_log_time", "image_moderation_log", ["created_at", "task_id"])
+    op.create_index("ix_image_moderation_log_account", "image_moderation_log", ["account_id", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_image_moderation_log_account", table_name="image_moderation_log")
     op.drop_index("ix_image_moderation_log_time", table_name="image_moderation_log")
     op.drop_table("image_moderation_log")
