@@ -196,7 +196,8 @@ def test_a_request_the_balance_cannot_cover_is_refused_before_the_provider_is_ca
     ({"model": "openai/gpt-image-1", "prompt": "x", "n": True}, "n"),
     ({"model": "openai/gpt-image-1", "prompt": "x", "moderation": 1}, "moderation"),
     ({"model": "openai/gpt-image-1", "prompt": "x", "moderation": "a" * 101}, "moderation"),
-    ({"model": "openai/gpt-image-1", "prompt": "x", "stream": True}, "stream"),
+    ({"model": "openai/dall-e-2", "prompt": "x", "stream": True}, "stream"),
+    ({"model": "openai/gpt-image-1", "prompt": "x", "stream": True, "n": 2}, "n"),
     ({"model": "openai/gpt-4o-mini", "prompt": "x"}, "model"),
     ({"model": "openai/dall-e-2", "prompt": "x", "size": 5}, "size"),
 ])

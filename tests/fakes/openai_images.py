@@ -6,6 +6,7 @@ fields as sent, files with their name, filename, content type and bytes).
 Tests script it with `fake.plan(...)`; with nothing queued it answers by `fake.default`.
 """
 
+import asyncio
 import base64
 import io
 import time
@@ -44,6 +45,8 @@ class ImagePlan:
     output_text_tokens: int = 0
     output_details: bool = True           # include output_tokens_details (a newer field)
     image: bytes = field(default_factory=png)
+    event_delay: float = 0.0              # streams: pause before each event
+    fail_mid_stream: bool = False         # streams: an error event after the first partial image
 
 
 @dataclass
@@ -96,6 +99,8 @@ class FakeOpenAIImages(ScriptedFake[ImagePlan]):
             plan = self._take_plan()
             if plan.status != 200:
                 return _error(plan.status, f"fake failure {plan.status}", plan.error_type, plan.error_code)
+            if received.params.get("stream") in (True, "true"):
+                return await _stream(request, received, plan)
             return web.Response(body=orjson.dumps(_answer(received, plan)), content_type="application/json")
 
         return handle
@@ -132,6 +137,8 @@ def _check(received: Received) -> web.Response | None:
                         "moderation", "invalid_value")
     if gpt_image and "response_format" in params:
         return _invalid("Unknown parameter: 'response_format'.", "response_format", "unknown_parameter")
+    if params.get("stream") in (True, "true") and (not gpt_image or str(params.get("n", 1)) != "1"):
+        return _invalid("Streaming is supported for GPT image models and one image only.", "stream")
     if received.endpoint == "variations" and model != "dall-e-2":
         return _invalid("Invalid model. The model argument should be left blank.", "model")
     return _check_files(received) if received.endpoint != "generations" else None
@@ -170,6 +177,31 @@ def _answer(received: Received, plan: ImagePlan) -> dict:
     return {"created": int(time.time()), "background": "opaque", "output_format": params.get("output_format", "png"),
             "quality": params.get("quality", "medium"), "size": params.get("size", "1024x1024"),
             "data": [{"b64_json": base64.b64encode(plan.image).decode()} for _ in range(n)], "usage": usage}
+
+
+async def _stream(request: web.Request, received: Received, plan: ImagePlan) -> web.StreamResponse:
+    """`partial_images` partial events, then the completed one with the usage (as `_answer` counts it)."""
+    answer = _answer(received, plan)
+    prefix = "image_generation" if received.endpoint == "generations" else "image_edit"
+    shared = {name: answer[name] for name in ("background", "output_format", "quality", "size")}
+    picture = answer["data"][0]["b64_json"]
+    events = [{"type": f"{prefix}.partial_image", "b64_json": picture, "created_at": answer["created"],
+               "partial_image_index": index, **shared}
+              for index in range(int(received.params.get("partial_images") or 0))]
+    events.append({"type": f"{prefix}.completed", "b64_json": picture, "created_at": answer["created"], **shared,
+                   "usage": answer["usage"]})
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for number, event in enumerate(events):
+        await asyncio.sleep(plan.event_delay)
+        await response.write(f"event: {event['type']}\n".encode() + b"data: " + orjson.dumps(event) + b"\n\n")
+        if plan.fail_mid_stream and number == 0:
+            error = {"type": "error", "error": {"type": "server_error", "code": None, "param": None,
+                                                "message": "The server had an error while processing your request."}}
+            await response.write(b"event: error\ndata: " + orjson.dumps(error) + b"\n\n")
+            return response
+    await response.write_eof()
+    return response
 
 
 def _invalid(message: str, param: str | None, code: str | None = None) -> web.Response:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from ..billing.money import units_to_usd_number
 from ..ids import utcnow
 from ..images import moderation_log
-from ..images.estimate import token_bounds
+from ..images.estimate import bounds_as_usage, token_bounds
 from ..images.params import ImageRequest
 from ..images.uploads import read_image_form
 from ..providers.base import ProviderError
@@ -29,6 +29,7 @@ from .attempts import first_success
 from .auth import Caller, authenticate
 from .errors import bad_request, forbidden, provider_error_response
 from .http import endpoint, json_response, read_json_object, request_id, served_headers
+from .images_stream import open_image_stream
 
 
 @endpoint
@@ -75,14 +76,16 @@ async def _serve(state, rid: str, caller: Caller, received: datetime, started: f
         state.book.release(admission.hold)
         raise
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started,
-                   endpoint=f"images.{endpoint_name}", streamed=False)
+                   endpoint=f"images.{endpoint_name}", streamed=wanted.stream)
 
-    def call(candidate):
-        upstream = {**params, "model": candidate.route.upstream_model}
-        return candidate.route.provider.images(ImageCall(endpoint_name, upstream, rid, images, mask))
+    def image_call(candidate) -> ImageCall:
+        return ImageCall(endpoint_name, {**params, "model": candidate.route.upstream_model}, rid, images, mask)
 
+    if wanted.stream:   # the uploads were sent in full before the provider's first event, so they may close then
+        return await open_image_stream(image_call, bounds_as_usage(wanted, prompt_bound, output_bound), **context)
     try:
-        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
+        result = await first_success(state, admission, lambda c: c.route.provider.images(image_call(c)),
+                                     state.settings.upstream_timeout_seconds)
     except ProviderError as exc:
         finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
         return provider_error_response(exc, served_headers(rid, admission.route))
@@ -107,6 +110,11 @@ def _serving_routes(model: PublicModel, caller: Caller, endpoint_name: str, want
             raise bad_request(f"model '{model.id}' has no 'moderation' parameter on {path}{where}; AllToken passes "
                               "the level you set untouched and never drops it silently, so remove 'moderation' "
                               "from this request", param="moderation", code="unsupported_parameter")
+    if wanted.stream:
+        routes = [r for r in routes if endpoint_name in image_support(r.provider, r.upstream_model).streaming]
+        if not routes:
+            raise bad_request(f"model '{model.id}' cannot stream partial images on {path}: leave out 'stream'",
+                              param="stream", code="unsupported_parameter")
     if wanted.wants_url:
         routes = [r for r in routes if image_support(r.provider, r.upstream_model).urls]
         if not routes:

@@ -9,6 +9,7 @@ allowance per uploaded image, the mask included.
 
 import math
 
+from ..billing.pricing import Usage
 from ..providers.image_base import ImageFile
 from .params import ImageRequest
 
@@ -35,3 +36,11 @@ def _pixels(size: str | None, uploads: tuple[ImageFile, ...]) -> int:
     if width.isdigit() and height.isdigit():
         return min(int(width) * int(height), MAX_PIXELS)
     return MAX_PIXELS
+
+
+def bounds_as_usage(request: ImageRequest, prompt_bound: int, output_bound: int) -> Usage:
+    """The bounds as a usage to charge (a streamed request whose client left before the image was
+    complete): every uploaded-image and output token at the image rates, the prompt at the text rate."""
+    return Usage(prompt_tokens=prompt_bound, completion_tokens=output_bound,
+                 image_input_tokens=prompt_bound - request.prompt_bytes, image_output_tokens=output_bound,
+                 images=request.n, image_size=request.size)

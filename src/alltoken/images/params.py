@@ -20,6 +20,7 @@ class ImageRequest:
     moderation_sent: bool       # the client sent the field (null included)
     moderation: str | None      # its value as sent (None: null or not sent)
     wants_url: bool             # response_format=url
+    stream: bool                # partial images as server-sent events
 
     @classmethod
     def parse(cls, endpoint: str, params: dict) -> "ImageRequest":
@@ -31,15 +32,14 @@ class ImageRequest:
         prompt = params.get("prompt")
         if endpoint != "variations" and (not isinstance(prompt, str) or not prompt.strip()):
             raise bad_request("'prompt' is required: a text description of the image you want", param="prompt")
-        if params.get("stream") in (True, "true", "True", "1"):
-            raise bad_request("streaming partial images is not supported by AllToken yet: omit 'stream'",
-                              param="stream", code="unsupported_parameter")
         moderation = params.get("moderation", _UNSET)
-        return cls(model=model, n=_count(params.get("n")), size=_text(params, "size"),
-                   quality=_text(params, "quality"),
+        n, stream = _count(params.get("n")), params.get("stream") in (True, "true", "True", "1")
+        if stream and n > 1:
+            raise bad_request("a streamed request makes one image: set 'n' to 1, or leave out 'stream'", param="n")
+        return cls(model=model, n=n, size=_text(params, "size"), quality=_text(params, "quality"),
                    prompt_bytes=len(prompt.encode()) if isinstance(prompt, str) else 0,
                    moderation_sent=moderation is not _UNSET, moderation=_moderation(moderation),
-                   wants_url=params.get("response_format") == "url")
+                   wants_url=params.get("response_format") == "url", stream=stream)
 
 
 def _count(value) -> int:

@@ -16,7 +16,7 @@ import orjson
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider
-from .demo_images import SUPPORT, make_images
+from .demo_images import SUPPORT, make_images, stream_images
 from .image_base import ImageCall, ImageProvider, ImageResult, ImageSupport
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -76,6 +76,9 @@ class DemoProvider(Provider, EmbeddingProvider, ImageProvider):
 
     async def images(self, call: ImageCall) -> ImageResult:
         return await make_images(call, count_tokens)
+
+    def images_stream(self, call: ImageCall) -> AsyncIterator[dict]:
+        return stream_images(call, count_tokens)
 
 
 def _vector(text: str, dimensions: int) -> list[float]:

@@ -11,13 +11,15 @@ import hashlib
 import io
 import math
 import time
+from collections.abc import AsyncIterator
 
 from PIL import Image, ImageDraw, ImageOps
 
 from .base import ProviderError
 from .image_base import ENDPOINTS, ImageCall, ImageFile, ImageResult, ImageSupport, images_usage
 
-SUPPORT = ImageSupport(endpoints=frozenset(ENDPOINTS), moderation=frozenset({"generations"}))
+SUPPORT = ImageSupport(endpoints=frozenset(ENDPOINTS), moderation=frozenset({"generations"}),
+                       streaming=frozenset({"generations", "edits"}))
 DEFAULT_SIDE = 1024
 MAX_SIDE = 2048                 # whatever size is asked, the demo draws at most this much a side
 # Output tokens of one 1024x1024 image by quality (gpt-image-1's published counts), scaled by area.
@@ -29,6 +31,25 @@ async def make_images(call: ImageCall, count_tokens) -> ImageResult:
     """Drawing is CPU work: it runs in a thread, off the event loop."""
     body = await asyncio.to_thread(_respond, call, count_tokens)
     return ImageResult(body, images_usage(body, body["size"]))
+
+
+async def stream_images(call: ImageCall, count_tokens) -> AsyncIterator[dict]:
+    """OpenAI's stream events: `partial_images` previews (the demo's are the finished picture),
+    then the completed image with the usage."""
+    partials = str(call.params.get("partial_images", 0))
+    if partials not in ("0", "1", "2", "3"):
+        raise _invalid("partial_images must be an integer from 0 to 3", "partial_images")
+    if str(call.params.get("n", 1)) != "1":
+        raise _invalid("a stream makes one image: n must be 1", "n")
+    body = await asyncio.to_thread(_respond, call, count_tokens)
+    prefix = "image_generation" if call.endpoint == "generations" else "image_edit"
+    shared = {name: body[name] for name in ("background", "output_format", "quality", "size")}
+    picture = body["data"][0]["b64_json"]
+    for index in range(int(partials)):
+        yield {"type": f"{prefix}.partial_image", "b64_json": picture, "created_at": int(time.time()),
+               "partial_image_index": index, **shared}
+    yield {"type": f"{prefix}.completed", "b64_json": picture, "created_at": int(time.time()), **shared,
+           "usage": body["usage"]}
 
 
 def _respond(call: ImageCall, count_tokens) -> dict:

@@ -6,6 +6,7 @@ temporary files and are streamed to the upstream from there, never copied elsewh
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -20,6 +21,7 @@ class ImageSupport:
 
     endpoints: frozenset[str] = frozenset()
     moderation: frozenset[str] = frozenset()   # endpoints on which it takes a `moderation` level
+    streaming: frozenset[str] = frozenset()    # endpoints on which it streams partial images
     urls: bool = False                         # can answer response_format=url
 
 
@@ -70,6 +72,12 @@ class ImageProvider(ABC):
     @abstractmethod
     async def images(self, call: ImageCall) -> ImageResult:
         """One generation, edit or variation; raises ProviderError like chat does."""
+
+    @abstractmethod
+    def images_stream(self, call: ImageCall) -> AsyncIterator[dict]:
+        """OpenAI's image stream events (`*.partial_image`, then `*.completed` with `usage`), for
+        an endpoint in `streaming`. Raises ProviderError before the first event for failures the
+        router may retry, and mid-stream for a broken stream."""
 
 
 def image_support(provider, upstream_model: str) -> ImageSupport:

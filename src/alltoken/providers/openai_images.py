@@ -7,15 +7,18 @@ what those models always return. Uploads stream from their temporary files.
 """
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
 from aiohttp import payload
 
 from .image_base import NO_IMAGES, ImageCall, ImageFile, ImageProvider, ImageResult, ImageSupport, images_usage
-from .upstream import parse_json, transport_errors
+from .sse import read_events
+from .upstream import mid_stream_error, parse_json, transport_errors
 
-GPT_IMAGE = ImageSupport(endpoints=frozenset({"generations", "edits"}), moderation=frozenset({"generations"}))
+GPT_IMAGE = ImageSupport(endpoints=frozenset({"generations", "edits"}), moderation=frozenset({"generations"}),
+                         streaming=frozenset({"generations", "edits"}))
 DALL_E_2 = ImageSupport(endpoints=frozenset({"generations", "edits", "variations"}), urls=True)
 DALL_E_3 = ImageSupport(endpoints=frozenset({"generations"}), urls=True)
 _CHUNK = 256 * 1024
@@ -40,19 +43,40 @@ class OpenAIImages(ImageProvider):
 
     async def images(self, call: ImageCall) -> ImageResult:
         params = _upstream_params(call.params)
-        if call.endpoint == "generations":
-            data, headers = orjson.dumps(params), {**self._auth_headers, "Content-Type": "application/json"}
-        else:
-            data, headers = _form(params, call.images, call.mask), self._auth_headers
         async with transport_errors(self.id):
-            async with self._transport.session.post(f"{self._base_url}/images/{call.endpoint}", data=data,
-                                                    headers=headers) as response:
+            async with self._post_images(call, params, self._auth_headers) as response:
                 raw = await response.read()
                 if response.status >= 400:
                     raise self._upstream_error(response.status, raw, response.headers)
         body = parse_json(self.id, raw)
         size = params.get("size")
         return ImageResult(body, images_usage(body, size if isinstance(size, str) else None))
+
+    async def images_stream(self, call: ImageCall) -> AsyncIterator[dict]:
+        headers = {**self._auth_headers, "Accept": "text/event-stream"}
+        async with transport_errors(self.id):
+            response = await self._post_images(call, _upstream_params(call.params), headers)
+        try:
+            if response.status >= 400:
+                raise self._upstream_error(response.status, await response.read(), response.headers)
+            async with transport_errors(self.id):
+                async for event in read_events(response.content):
+                    if event.data.startswith("[DONE]"):
+                        break
+                    data = parse_json(self.id, event.data.encode())
+                    if "error" in data:
+                        raise mid_stream_error(self.id, data["error"])
+                    yield data
+        finally:
+            response.release()
+
+    def _post_images(self, call: ImageCall, params: dict, headers: dict):
+        """JSON for generations, a multipart form (the uploads streamed from their files) otherwise."""
+        url = f"{self._base_url}/images/{call.endpoint}"
+        if call.endpoint == "generations":
+            return self._transport.session.post(url, data=orjson.dumps(params),
+                                                headers={**headers, "Content-Type": "application/json"})
+        return self._transport.session.post(url, data=_form(params, call.images, call.mask), headers=headers)
 
 
 def _upstream_params(params: dict) -> dict:
