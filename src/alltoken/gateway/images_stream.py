@@ -24,22 +24,15 @@ from .accounting import Outcome, finish
 from .attempts import first_success
 from .errors import provider_error_response
 from .http import served_headers
-from .streaming import SSE_HEADERS
+from .streaming import SSE_HEADERS, with_first
 
 
 async def open_image_stream(call_for: Callable[[Candidate], ImageCall], bounds: Usage, **context) -> Response:
     """`call_for(candidate)` is the provider call; `bounds` the usage to charge a client that leaves early."""
     state, admission, rid = context["state"], context["admission"], context["request_id"]
 
-    async def first_event(candidate):
-        events = candidate.route.provider.images_stream(call_for(candidate))
-        try:
-            return events, await anext(events)
-        except StopAsyncIteration:
-            return events, None
-        except BaseException:
-            await events.aclose()
-            raise
+    def first_event(candidate):
+        return with_first(candidate.route.provider.images_stream(call_for(candidate)))
 
     try:
         events, first = await first_success(state, admission, first_event, state.settings.first_byte_timeout_seconds,

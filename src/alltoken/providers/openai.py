@@ -15,7 +15,7 @@ from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, Embedd
 from .openai_images import OpenAIImages
 from .sse import read_events
 from .transport import Transport
-from .upstream import mid_stream_error, parse_json, retry_after_seconds, transport_errors
+from .upstream import parse_json, retry_after_seconds, transport_errors
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -139,6 +139,12 @@ def classify_upstream_error(provider_id: str, status: int, detail: dict, headers
         return ProviderError(502 if status != 504 else 504, f"provider {provider_id} failed with HTTP {status}",
                              code="upstream_error", retryable=True, retry_after=retry_after)
     return ProviderError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
+
+
+def mid_stream_error(provider_id: str, error) -> ProviderError:
+    message = error.get("message") if isinstance(error, dict) else str(error)
+    return ProviderError(502, f"provider {provider_id} failed mid-stream: {message}", code="upstream_stream_error",
+                         retryable=True)
 
 
 def _error_detail(raw: bytes) -> dict:

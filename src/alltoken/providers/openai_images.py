@@ -14,8 +14,7 @@ import orjson
 from aiohttp import payload
 
 from .image_base import NO_IMAGES, ImageCall, ImageFile, ImageProvider, ImageResult, ImageSupport, images_usage
-from .sse import read_events
-from .upstream import mid_stream_error, parse_json, transport_errors
+from .upstream import parse_json, transport_errors
 
 GPT_IMAGE = ImageSupport(endpoints=frozenset({"generations", "edits"}), moderation=frozenset({"generations"}),
                          streaming=frozenset({"generations", "edits"}))
@@ -36,7 +35,8 @@ def openai_image_support(upstream_model: str) -> ImageSupport:
 
 
 class OpenAIImages(ImageProvider):
-    """Mixed into OpenAIProvider, which supplies `id`, `_transport`, `_base_url` and `_auth_headers`."""
+    """Mixed into OpenAIProvider, which supplies `id`, `_transport`, `_base_url`, `_auth_headers`,
+    `_upstream_error` and `_upstream_chunks`."""
 
     def image_support(self, upstream_model: str) -> ImageSupport:
         return openai_image_support(upstream_model) if self.config.type in IMAGE_TYPES else NO_IMAGES
@@ -60,13 +60,8 @@ class OpenAIImages(ImageProvider):
             if response.status >= 400:
                 raise self._upstream_error(response.status, await response.read(), response.headers)
             async with transport_errors(self.id):
-                async for event in read_events(response.content):
-                    if event.data.startswith("[DONE]"):
-                        break
-                    data = parse_json(self.id, event.data.encode())
-                    if "error" in data:
-                        raise mid_stream_error(self.id, data["error"])
-                    yield data
+                async for event in self._upstream_chunks(response):   # OpenAIProvider's SSE reader
+                    yield event
         finally:
             response.release()
 

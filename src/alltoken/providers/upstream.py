@@ -1,5 +1,5 @@
-"""Helpers every provider module shares: transport failures, JSON bodies, stream errors, retry hints,
-embedding inputs and concurrent upstream calls."""
+"""Helpers every provider module shares: transport failures, JSON bodies, retry hints, embedding
+inputs and concurrent upstream calls."""
 
 import asyncio
 from collections.abc import Coroutine
@@ -42,12 +42,6 @@ def parse_json(provider_id: str, raw: bytes) -> dict:
     if not isinstance(data, dict):
         raise ProviderError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed")
     return data
-
-
-def mid_stream_error(provider_id: str, error) -> ProviderError:
-    message = error.get("message") if isinstance(error, dict) else str(error)
-    return ProviderError(502, f"provider {provider_id} failed mid-stream: {message}", code="upstream_stream_error",
-                         retryable=True)
 
 
 def text_inputs(provider_id: str, body: dict) -> list[str]:
