@@ -84,3 +84,19 @@ async def engine(request, tmp_path):
         admin, name = cleanup
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+def fake_openai_images():
+    """A fake OpenAI Images API (tests/fakes/openai_images.py)."""
+    from .fakes.openai_images import FakeOpenAIImages
+
+    fake = FakeOpenAIImages().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def images_upstream(fake_openai_images):
+    fake_openai_images.reset()
+    return fake_openai_images

@@ -10,7 +10,7 @@ from starlette.routing import Mount, Route
 from .analytics.metrics import metrics, metrics_registry
 from .api.app import create_management_api
 from .config import Settings
-from .gateway import chat, embeddings, health, info, messages, redeem
+from .gateway import chat, embeddings, health, images, info, messages, redeem
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.state import GatewayState
 from .routing.status import status
@@ -38,6 +38,9 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     routes = [
         Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings.embeddings, methods=["POST"]),
+        Route("/v1/images/generations", images.generations, methods=["POST"]),
+        Route("/v1/images/edits", images.edits, methods=["POST"]),
+        Route("/v1/images/variations", images.variations, methods=["POST"]),
         Route("/v1/messages", messages.messages, methods=["POST"]),
         Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         Route("/v1/models", info.list_models, methods=["GET"]),

@@ -1,11 +1,14 @@
 """The `alltoken` command: `serve`, and admin commands that act on the configured database."""
 
 import sys
-from datetime import datetime
 
 import click
 
+from .cli_images import moderation_log, terms
 from .cli_support import admin_command as _admin_command
+from .cli_support import iso as _iso
+from .cli_support import parse_time as _parse_time
+from .cli_support import split as _split
 from .cli_teams import teams, users
 from .config import ConfigError, load_settings
 
@@ -22,6 +25,8 @@ def main(ctx, config, as_json):
 
 main.add_command(users)   # cli_teams.py: users and teams
 main.add_command(teams)
+main.add_command(terms)   # cli_images.py: terms and the moderation log
+main.add_command(moderation_log)
 
 
 @main.command()
@@ -257,26 +262,6 @@ async def audit_log(session, since, target):
     found = await entries(session, since=_parse_time(since, "--since"), target=target, limit=None)
     lines = [f"{e['at']}  {e['actor']}  {e['action']}  {e['target'] or ''}" for e in found]
     return found, "\n".join(lines) or "no audit entries"
-
-
-def _split(value: str | None) -> list[str] | None:
-    return [item.strip() for item in value.split(",") if item.strip()] if value else None
-
-
-def _parse_time(value: str | None, flag: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=flag) from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter("give a timezone, e.g. 2027-01-31T00:00:00Z", param_hint=flag)
-    return parsed
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 if __name__ == "__main__":  # pragma: no cover

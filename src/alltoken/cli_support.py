@@ -1,6 +1,7 @@
 """What every admin command module shares: settings, output, and the admin-action decorator."""
 
 import functools
+from datetime import datetime
 
 import click
 import orjson
@@ -8,7 +9,7 @@ import orjson
 from .config import ConfigError, Settings, load_settings
 
 
-def _settings(ctx: click.Context) -> Settings:
+def settings_of(ctx: click.Context) -> Settings:
     try:
         return load_settings(ctx.obj.get("config"))
     except ConfigError as exc:
@@ -37,7 +38,27 @@ def admin_command(func=None, *, audited: bool = True):
 
         ctx.obj["json"] = as_json or ctx.obj.get("json")
         action = ".".join(ctx.command_path.split()[1:]) if audited else None
-        payload, human = run_admin(func, _settings(ctx), action, **kwargs)
+        payload, human = run_admin(func, settings_of(ctx), action, **kwargs)
         _emit(ctx, payload, human)
 
     return wrapper
+
+
+def split(value: str | None) -> list[str] | None:
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
+def parse_time(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=flag) from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give a timezone, e.g. 2027-01-31T00:00:00Z", param_hint=flag)
+    return parsed
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -55,7 +55,7 @@ class ModelConfig:
     name: str | None = None
     context_length: int | None = None
     max_output_tokens: int | None = None
-    kind: str | None = None        # chat | embedding; from the catalog when the route's model is there
+    kind: str | None = None        # chat | embedding | image; from the catalog when the route's model is there
     strategy: str = "priority"     # priority | weighted | price | latency | throughput
 
 
@@ -82,6 +82,8 @@ class Settings:
     stripe: "StripeSettings" = field(default_factory=lambda: StripeSettings())   # card top-ups
     smtp: "SmtpSettings | None" = None                           # outgoing email; None sends none
     alerts: "AlertSettings" = field(default_factory=lambda: AlertSettings())
+    images: "ImageSettings" = field(default_factory=lambda: ImageSettings())
+    terms: "TermsSettings" = field(default_factory=lambda: TermsSettings())
     config_path: Path | None = None
 
 
@@ -100,6 +102,8 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.stripe = _stripe(raw.get("stripe"), env)
     settings.smtp = _smtp(raw.get("smtp"), env)
     settings.alerts = _alerts(raw.get("alerts"), env)
+    settings.images = _images(raw.get("images"))
+    settings.terms = _terms(raw.get("terms"))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -220,8 +224,8 @@ def parse_model(entry) -> ModelConfig:
         parsed.append(RouteConfig(provider=str(route["provider"]), model=str(route["model"]), pricing=pricing,
                                   weight=float(weight)))
     kind = entry.get("kind")
-    if kind not in (None, "chat", "embedding"):
-        raise ConfigError(f"model {entry['id']}: kind must be chat or embedding, got {kind!r}")
+    if kind not in (None, "chat", "embedding", "image"):
+        raise ConfigError(f"model {entry['id']}: kind must be chat, embedding or image, got {kind!r}")
     strategy = entry.get("strategy", "priority")
     if strategy not in STRATEGIES:
         raise ConfigError(f"model {entry['id']}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -395,6 +399,48 @@ def _alerts(raw, env) -> AlertSettings:
     if interval <= 0:
         raise ConfigError(f"alerts.interval_seconds must be a number of seconds more than 0, got {given!r}")
     return AlertSettings(interval, str(raw["top_up_url"]) if raw.get("top_up_url") else None)
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """Limits on image uploads (/v1/images/edits and /variations) and the moderation log's retention."""
+
+    max_image_bytes: int = 50 * 1024 * 1024      # each uploaded image (OpenAI: under 50 MB)
+    max_mask_bytes: int = 4 * 1024 * 1024        # the mask (OpenAI: under 4 MB)
+    max_images: int = 16                         # image parts in one edit (OpenAI: up to 16)
+    max_request_bytes: int = 128 * 1024 * 1024   # the whole multipart body
+    moderation_log_retention_days: int = 365
+    purge_interval_seconds: float = 3600.0       # how often records past retention are deleted
+
+
+def _images(raw) -> ImageSettings:
+    if raw is None:
+        return ImageSettings()
+    known = {name: type(value) for name, value in ImageSettings().__dict__.items()}
+    if not isinstance(raw, dict) or set(raw) - set(known):
+        raise ConfigError(f"images: expected a mapping with any of {', '.join(known)}")
+    try:
+        values = {name: known[name](value) for name, value in raw.items() if not isinstance(value, bool)}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"images: {exc}") from exc
+    if len(values) != len(raw) or any(value <= 0 for value in values.values()):
+        raise ConfigError("images: every value must be a number more than 0")
+    return ImageSettings(**values)
+
+
+@dataclass(frozen=True)
+class TermsSettings:
+    """The terms of service in force; an acceptance records this version."""
+
+    version: str = "2026-11-26"
+
+
+def _terms(raw) -> TermsSettings:
+    if raw is None:
+        return TermsSettings()
+    if not isinstance(raw, dict) or set(raw) != {"version"} or not str(raw["version"]).strip():
+        raise ConfigError("terms: expected a mapping with a non-empty version, e.g. {version: \"2026-11-26\"}")
+    return TermsSettings(version=str(raw["version"]).strip())
 
 
 def _breaker(raw) -> dict:

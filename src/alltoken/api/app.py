@@ -12,8 +12,10 @@ from . import (
     admin_routes,
     alert_routes,
     auth_routes,
+    moderation_log_routes,
     statement_routes,
     team_routes,
+    terms_routes,
     topup_routes,
 )
 
@@ -33,6 +35,8 @@ def create_management_api(state) -> FastAPI:
     api.include_router(alert_routes.router)
     api.include_router(auth_routes.router)
     api.include_router(team_routes.router)
+    api.include_router(moderation_log_routes.router)
+    api.include_router(terms_routes.router)
     return api
 
 

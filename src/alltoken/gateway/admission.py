@@ -29,8 +29,9 @@ class Admission:
     attempts: list[Attempt] = field(default_factory=list)
 
 
-_SERVES = {"chat": "chat completions or messages", "embedding": "embeddings"}
-_ARTICLE = {"chat": "a chat", "embedding": "an embedding"}
+_SERVES = {"chat": "chat completions or messages", "embedding": "embeddings",
+           "image": "image generations, edits or variations"}
+_ARTICLE = {"chat": "a chat", "embedding": "an embedding", "image": "an image"}
 
 
 def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
@@ -87,16 +88,21 @@ def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
 
 
 async def admit_bounded(state, request_id: str, body: dict, caller: Caller, model: PublicModel,
-                        prompt_bound: int, output_bound: int, route: Route | None = None) -> Admission:
-    """A hold for one model's worst case on `route` (its dearest admissible route unless given)."""
-    routes = admissible_routes(model, caller)
-    route = route or max(routes, key=lambda r: worst_case_units(r.price, prompt_bound, output_bound))
-    units = worst_case_units(route.price, prompt_bound, output_bound)
-    hold = await _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body)
+                        prompt_bound: int, output_bound: int, route: Route | None = None,
+                        routes: list[Route] | None = None, images: int = 0, image_size: str | None = None) -> Admission:
+    """A hold for one model's worst case on `route` (unless given, the dearest of `routes`, by default
+    every admissible route), `images` generated images of `image_size` included."""
+    routes = routes or admissible_routes(model, caller)
+
+    def worst(r: Route) -> int:
+        return worst_case_units(r.price, prompt_bound, output_bound, images, image_size)
+
+    route = route or max(routes, key=worst)
+    hold = await _reserve(state, request_id, caller, worst(route), route, prompt_bound, output_bound, body, images)
     return Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in routes])
 
 
-async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body) -> Hold:
+async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body, images=0) -> Hold:
     key = caller.key
     if key.member is not None and key.member.role not in SPENDERS:
         raise forbidden(f"a team member with the role {key.member.role} may not call models; a team owner or "
@@ -108,7 +114,7 @@ async def _reserve(state, request_id, caller, units, route, prompt_bound, output
                                         credit_line_units=caller.account.credit_line_units)
     except InsufficientCredits as exc:
         raise payment_required(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
-                                               body)) from None
+                                               body, images)) from None
     except LimitReached as exc:
         raise payment_required(_limit_message(exc, key, now), code=f"{exc.budget.scope[0]}_limit_reached") from None
 
@@ -127,10 +133,13 @@ def _limit_message(exc: LimitReached, key: KeyRecord, now) -> str:
             f"{units_to_usd_str(exc.needed_units)} USD{resets}")
 
 
-def _credit_message(available, units, route, prompt_bound, output_bound, body) -> str:
+def _credit_message(available, units, route, prompt_bound, output_bound, body, images=0) -> str:
+    made = f", {images} image(s)" if images else ""
     message = (f"insufficient credits: this request may cost up to {units_to_usd_str(units)} USD "
-               f"({prompt_bound} input and {output_bound} output tokens at most), "
+               f"({prompt_bound} input and {output_bound} output tokens at most{made}), "
                f"and the account has {units_to_usd_str(max(available, 0))} USD available")
+    if images:
+        return message + "; ask for fewer images (n), a smaller size or a lower quality, or add credits"
     affordable = affordable_output_tokens(route.price, available, prompt_bound, body.get("n") or 1)
     if affordable > 0:
         field = "max_completion_tokens" if body.get("max_completion_tokens") else "max_tokens"

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.cache import AuthCache
+from ..accounts.terms import UploadRights
 from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..images.moderation_log import purge_loop
 from ..notifications.low_balance import low_balance_loop
 from ..payments.service import TopUps
 from ..providers.base import Provider
@@ -39,6 +41,7 @@ class GatewayState:
     health: HealthBook
     loaders: Loaders
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
+    upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -57,7 +60,8 @@ class GatewayState:
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders, topups=TopUps(settings.stripe, sessions, auth, book))
+                    loaders, topups=TopUps(settings.stripe, sessions, auth, book),
+                    upload_rights=UploadRights(sessions, settings.terms.version))
         sync.on_routes_changed(lambda: overrides.refresh(state))
         return state
 
@@ -73,6 +77,8 @@ class GatewayState:
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
             asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
+            asyncio.create_task(purge_loop(self.sessions, self.settings.images.moderation_log_retention_days,
+                                           self.settings.images.purge_interval_seconds), name="moderation-log-purge"),
         ]
         if self.topups.enabled:
             self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))

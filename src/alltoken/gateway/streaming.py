@@ -71,16 +71,9 @@ async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, 
     `wire_for(public_model_id)` makes the wire format (OpenAI chunks unless given)."""
     state, admission = context["state"], context["admission"]
 
-    async def first_chunk(candidate):
+    def first_chunk(candidate):
         call = ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid)
-        chunks = candidate.route.provider.chat_stream(call)
-        try:
-            return chunks, await anext(chunks)
-        except StopAsyncIteration:
-            return chunks, None
-        except BaseException:
-            await chunks.aclose()
-            raise
+        return with_first(candidate.route.provider.chat_stream(call))
 
     wire = None
     try:
@@ -95,6 +88,17 @@ async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, 
     relay = _Relay(chunks, first, body, wire, context)
     return StreamingResponse(relay.events(), media_type="text/event-stream",
                              headers={**served_headers(rid, admission.route), **SSE_HEADERS})
+
+
+async def with_first(items: AsyncIterator) -> tuple[AsyncIterator, object]:
+    """The stream and its first item (None if it is empty); closed if getting that fails."""
+    try:
+        return items, await anext(items)
+    except StopAsyncIteration:
+        return items, None
+    except BaseException:
+        await items.aclose()
+        raise
 
 
 def _openai_wire(rid: str):

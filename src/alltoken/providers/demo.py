@@ -1,6 +1,6 @@
-"""The offline demo provider: deterministic replies, real streaming, real token counts.
+"""The offline demo provider: deterministic replies, real streaming, real token counts, real images.
 
-It lets every feature (keys, credits, usage, streaming, tools) be tried without a provider
+It lets every feature (keys, credits, usage, streaming, tools, images) be tried without a provider
 account. Tokens are counted with a simple word/punctuation split, which is what it bills.
 """
 
@@ -16,6 +16,8 @@ import orjson
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider
+from .demo_images import SUPPORT, make_images, stream_images
+from .image_base import ImageCall, ImageProvider, ImageResult, ImageSupport
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 DEFAULT_MAX_TOKENS = 4096
@@ -26,7 +28,7 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-class DemoProvider(Provider, EmbeddingProvider):
+class DemoProvider(Provider, EmbeddingProvider, ImageProvider):
     def __init__(self, config: ProviderConfig, transport=None):
         super().__init__(config)
         self.retains_prompts = self.trains_on_prompts = False  # it runs in this process and keeps nothing
@@ -60,7 +62,6 @@ class DemoProvider(Provider, EmbeddingProvider):
         yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]}
         yield {**base, "choices": [], "usage": reply.usage_dict()}
 
-
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         """Deterministic unit vectors from a hash of each input: the same text, the same vector."""
         inputs = call.body["input"]
@@ -69,6 +70,15 @@ class DemoProvider(Provider, EmbeddingProvider):
         vectors = [_vector(str(item), dimensions) for item in items]
         tokens = sum(len(item) if isinstance(item, list) else count_tokens(item) for item in items)
         return EmbeddingResult(vectors, Usage(prompt_tokens=tokens))
+
+    def image_support(self, upstream_model: str) -> ImageSupport:
+        return SUPPORT
+
+    async def images(self, call: ImageCall) -> ImageResult:
+        return await make_images(call, count_tokens)
+
+    def images_stream(self, call: ImageCall) -> AsyncIterator[dict]:
+        return stream_images(call, count_tokens)
 
 
 def _vector(text: str, dimensions: int) -> list[float]:

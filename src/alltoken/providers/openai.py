@@ -12,6 +12,7 @@ import orjson
 from ..billing.pricing import Usage
 from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
+from .openai_images import OpenAIImages
 from .sse import read_events
 from .transport import Transport
 from .upstream import parse_json, retry_after_seconds, transport_errors
@@ -19,21 +20,22 @@ from .upstream import parse_json, retry_after_seconds, transport_errors
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-class OpenAIProvider(Provider, EmbeddingProvider):
+class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         if config.type == "openai_compatible" and not config.base_url:
             raise ValueError(f"provider {config.id}: openai_compatible needs a base_url")
         self._transport = transport
-        base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._chat_url = base_url + "/chat/completions"
-        self._embeddings_url = base_url + "/embeddings"
-        self._headers = {"Content-Type": "application/json"}
+        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._chat_url = self._base_url + "/chat/completions"
+        self._embeddings_url = self._base_url + "/embeddings"
+        self._auth_headers = {}
         if config.api_key:
-            self._headers["Authorization"] = f"Bearer {config.api_key}"
+            self._auth_headers["Authorization"] = f"Bearer {config.api_key}"
         organization = config.options.get("organization")
         if organization:
-            self._headers["OpenAI-Organization"] = str(organization)
+            self._auth_headers["OpenAI-Organization"] = str(organization)
+        self._headers = {"Content-Type": "application/json", **self._auth_headers}
 
     async def chat(self, call: ChatCall) -> ChatResult:
         body = self._upstream_body(call.body, stream=False)

@@ -327,3 +327,19 @@ class TeamMember(Base):
     limit_units: Mapped[int | None] = mapped_column(BigInteger)
     limit_reset: Mapped[str | None] = mapped_column(String(10))     # daily | weekly | monthly; None: never resets
     created_at: Mapped[datetime] = mapped_column()
+
+
+class ImageModerationLog(Base):
+    """One image request (terms §4.7(c)): exactly these five fields, never a prompt or image bytes.
+    `moderation` is the level the client sent, as sent; NULL when it set none."""
+
+    __tablename__ = "image_moderation_log"
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)     # the request id
+    account_id: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    moderation: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_image_moderation_log_time", "created_at", "task_id"),
+                      Index("ix_image_moderation_log_account", "account_id", "created_at"))

@@ -1,0 +1,1 @@
+"""Image requests: uploads, parameters, reservation bounds and the moderation log."""
