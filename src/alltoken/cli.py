@@ -1,48 +1,16 @@
 """The `alltoken` command: `serve`, and admin commands that act on the configured database."""
 
-import functools
 import sys
-from datetime import datetime
 
 import click
-import orjson
 
-from .config import ConfigError, Settings, load_settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("config"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _emit(ctx: click.Context, payload: dict, human: str) -> None:
-    if ctx.obj.get("json"):
-        click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
-    else:
-        click.echo(human)
-
-
-def _admin_command(func=None, *, audited: bool = True):
-    """Run an async admin action (returning its JSON payload and a line for people) against the
-    configured database in one transaction, with its audit-log entry unless it only reads; print
-    only once it committed."""
-    if func is None:
-        return functools.partial(_admin_command, audited=audited)
-
-    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    @click.pass_context
-    @functools.wraps(func)
-    def wrapper(ctx, as_json, **kwargs):
-        from .cli_admin import run_admin
-
-        ctx.obj["json"] = as_json or ctx.obj.get("json")
-        action = ".".join(ctx.command_path.split()[1:]) if audited else None
-        payload, human = run_admin(func, _settings(ctx), action, **kwargs)
-        _emit(ctx, payload, human)
-
-    return wrapper
+from .cli_common import admin_command as _admin_command
+from .cli_common import iso as _iso
+from .cli_common import parse_time as _parse_time
+from .cli_common import split_list as _split
+from .cli_deletion import accounts_delete
+from .cli_terms import terms
+from .config import ConfigError, load_settings
 
 
 @click.group()
@@ -77,16 +45,40 @@ def accounts():
     """Create and manage accounts."""
 
 
+def _country_allowed(ctx, _param, country: str | None) -> str | None:
+    """A sign-up from a country `regions:` blocks is refused, as the API refuses its requests."""
+    if country is None:
+        return None
+    from .cli_common import settings_of
+    from .governance.regions import RegionPolicy
+
+    refused = RegionPolicy(settings_of(ctx).regions).refusal(country.strip().upper())
+    if refused is not None:
+        raise click.ClickException(f"{refused.code}: {refused.message}")
+    return country.strip().upper()
+
+
+accounts.add_command(accounts_delete)
+
+
 @accounts.command("create")
 @click.option("--email", required=True)
 @click.option("--name")
+@click.option("--accept-terms", is_flag=True, help="The owner accepts the terms of service in effect.")
+@click.option("--country", callback=_country_allowed,
+              help="The owner's country (ISO 3166-1 alpha-2): refused when `regions:` blocks it.")
 @_admin_command
-async def accounts_create(session, email, name):
+async def accounts_create(session, email, name, accept_terms, country):
     from .accounts.service import create_account
+    from .accounts.terms import accept, current_version
 
     account = await create_account(session, email, name)
-    return ({"id": account.id, "email": account.email, "name": account.name, "status": account.status},
-         f"created account {account.id} ({account.email})")
+    version = None
+    if accept_terms and await current_version(session) is not None:
+        await session.flush()
+        version = (await accept(session, account.id)).version
+    return ({"id": account.id, "email": account.email, "name": account.name, "status": account.status,
+             "terms_version": version}, f"created account {account.id} ({account.email})")
 
 
 @accounts.command("routing")
@@ -126,18 +118,22 @@ def keys():
               help="Start the limit afresh every UTC day, ISO week or month.")
 @click.option("--models", help="Comma-separated model ids the key may use.")
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
+@click.option("--accept-terms", is_flag=True, help="The owner accepts the terms of service in effect, if not yet.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, accept_terms):
     from .accounts.service import create_key
+    from .accounts.terms import require_current
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
                            expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset)
+    accepted = await require_current(session, account_id, accept_now=True) if accept_terms else None
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
           "limit_reset": row.limit_reset,
-          "models": row.models, "expires_at": _iso(row.expires_at)},
+          "models": row.models, "expires_at": _iso(row.expires_at),
+          "terms_accepted": accepted.version if accepted else None},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")
 
@@ -243,24 +239,7 @@ async def audit_log(session, since, target):
     return found, "\n".join(lines) or "no audit entries"
 
 
-def _split(value: str | None) -> list[str] | None:
-    return [item.strip() for item in value.split(",") if item.strip()] if value else None
-
-
-def _parse_time(value: str | None, flag: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=flag) from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter("give a timezone, e.g. 2027-01-31T00:00:00Z", param_hint=flag)
-    return parsed
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+main.add_command(terms)
 
 
 if __name__ == "__main__":  # pragma: no cover

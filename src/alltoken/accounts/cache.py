@@ -34,6 +34,7 @@ class AccountRecord:
     routing_policy: RoutingPolicy | None = None
     is_admin: bool = False          # one of its users administers the platform (management API)
     credit_line_units: int = 0      # postpaid accounts may spend this far below zero
+    terms_version: str | None = None   # the newest terms-of-service version it accepted
 
 
 KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..accounts.cache import AccountRecord, KeyRecord
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey, UsageRecord, User
+from ..store.models import Account, ApiKey, TermsAcceptance, TermsVersion, UsageRecord, User
 
 
 class Loaders:
@@ -18,16 +18,17 @@ class Loaders:
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
         async with self._sessions() as session:
             row = (await session.execute(
-                select(ApiKey, Account, _ADMIN).join(Account, Account.id == ApiKey.account_id)
+                select(ApiKey, Account, _ADMIN, _ACCEPTED_TERMS).join(Account, Account.id == ApiKey.account_id)
                 .where(ApiKey.secret_hash == secret_hash))).first()
         if row is None:
             return None
-        key, account, is_admin = row
-        return _key_record(key), _account_record(account, is_admin)
+        key, *account = row
+        return _key_record(key), _account_record(*account)
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
-            row = (await session.execute(select(Account, _ADMIN).where(Account.id == account_id))).first()
+            row = (await session.execute(select(Account, _ADMIN, _ACCEPTED_TERMS)
+                                         .where(Account.id == account_id))).first()
         return _account_record(*row) if row else None
 
     async def balance(self, account_id: str, up_to_id: int) -> int:
@@ -54,10 +55,13 @@ def _key_record(key: ApiKey) -> KeyRecord:
                      revoked=key.revoked_at is not None)
 
 
-def _account_record(account: Account, is_admin: bool) -> AccountRecord:
+def _account_record(account: Account, is_admin: bool, terms_version: str | None) -> AccountRecord:
     return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
                          routing_policy=RoutingPolicy.from_json(account.routing_policy), is_admin=bool(is_admin),
-                         credit_line_units=account.credit_line_units or 0)
+                         credit_line_units=account.credit_line_units or 0, terms_version=terms_version)
 
 
 _ADMIN = exists().where(User.account_id == Account.id, User.is_admin.is_(True)).label("is_admin")
+_ACCEPTED_TERMS = (select(TermsAcceptance.version).join(TermsVersion, TermsVersion.version == TermsAcceptance.version)
+                   .where(TermsAcceptance.account_id == Account.id).order_by(TermsVersion.effective_at.desc())
+                   .limit(1).correlate(Account).scalar_subquery().label("terms_version"))

@@ -10,6 +10,7 @@ from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..governance.retention import retention_loop
 from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
@@ -19,7 +20,9 @@ from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
 from .loaders import Loaders
+from .origin import ClientOrigin
 from .sync import CacheSync
+from .terms_gate import TermsBook
 
 
 @dataclass
@@ -36,6 +39,8 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
+    origin: ClientOrigin
+    terms: TermsBook
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -54,14 +59,17 @@ class GatewayState:
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders)
-        sync.on_routes_changed(lambda: overrides.refresh(state))
+                    loaders, origin=ClientOrigin(settings.regions),
+                    terms=TermsBook(sessions, settings.terms.grace_days))
+        sync.on_change("routes", lambda: overrides.refresh(state))
+        sync.on_change("terms", state.terms.refresh)
         return state
 
     async def start(self) -> None:
         if not self.schema_ready:  # `alltoken serve` migrates before binding; an embedding app may not have
             await upgrade_to_head(self.engine)
         await overrides.refresh(self)  # routes set at run time by an earlier process
+        await self.terms.refresh()
         for provider in self.providers.values():
             await provider.start()
         await self.sync.start()
@@ -69,6 +77,8 @@ class GatewayState:
         self._background = [
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
+            asyncio.create_task(retention_loop(self.engine, self.sessions, self.settings.retention),
+                                name="retention-purge"),
         ]
 
     async def close(self) -> None:
@@ -81,4 +91,5 @@ class GatewayState:
         for provider in self.providers.values():
             await provider.close()
         await self.transport.close()
+        self.origin.close()
         await self.engine.dispose()

@@ -1,0 +1,106 @@
+"""Terms of service: published versions with effective dates, and each account's acceptance.
+
+The current version is the newest one in effect. A material version makes every account accept it
+(or a later one) within the grace period from its effective date; the data plane enforces that
+(gateway/terms_gate.py). Creating a key through the management API needs the current version
+accepted, whether material or not.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..ids import utcnow
+from ..store.changes import record_change
+from ..store.models import TermsAcceptance, TermsVersion
+from .service import Conflict, NotFound, get_account
+
+MAX_VERSION_LENGTH = 40
+
+
+class TermsNotAccepted(Exception):
+    """The account has not accepted `version`, and the action needs it."""
+
+    def __init__(self, version: TermsVersion):
+        super().__init__(f"terms of service version {version.version} not accepted")
+        self.version = version
+
+
+async def publish(session: AsyncSession, version: str, effective_at: datetime, *, material: bool = False,
+                  url: str | None = None, summary: str | None = None) -> TermsVersion:
+    """A new version, taking effect after every version published before it (versions never change)."""
+    version = version.strip()
+    if not version or len(version) > MAX_VERSION_LENGTH:
+        raise ValueError(f"a terms version is 1 to {MAX_VERSION_LENGTH} characters, e.g. 2026-07")
+    if effective_at.tzinfo is None:
+        raise ValueError("give the effective time with a timezone, e.g. 2026-07-01T00:00:00Z")
+    if await session.get(TermsVersion, version) is not None:
+        raise Conflict(f"terms version {version} is already published; published versions do not change")
+    latest = (await session.execute(select(TermsVersion).order_by(TermsVersion.effective_at.desc()).limit(1))).scalar()
+    if latest is not None and effective_at <= latest.effective_at:
+        raise ValueError(f"version {version} must take effect after version {latest.version} "
+                         f"({latest.effective_at.isoformat()})")
+    row = TermsVersion(version=version, effective_at=effective_at, material=material, url=url, summary=summary,
+                       published_at=utcnow())
+    session.add(row)
+    await record_change(session, "terms", version)
+    return row
+
+
+async def versions(session: AsyncSession) -> list[TermsVersion]:
+    """Every published version, oldest effective date first."""
+    return list((await session.scalars(select(TermsVersion).order_by(TermsVersion.effective_at))).all())
+
+
+async def current_version(session: AsyncSession, now: datetime | None = None) -> TermsVersion | None:
+    """The newest version in effect at `now`."""
+    return (await session.execute(select(TermsVersion).where(TermsVersion.effective_at <= (now or utcnow()))
+                                  .order_by(TermsVersion.effective_at.desc()).limit(1))).scalar()
+
+
+async def latest_acceptance(session: AsyncSession, account_id: str) -> tuple[TermsAcceptance, TermsVersion] | None:
+    """The account's acceptance of the newest version it accepted."""
+    return (await session.execute(
+        select(TermsAcceptance, TermsVersion).join(TermsVersion, TermsVersion.version == TermsAcceptance.version)
+        .where(TermsAcceptance.account_id == account_id)
+        .order_by(TermsVersion.effective_at.desc(), TermsAcceptance.id.desc()).limit(1))).first()
+
+
+async def accept(session: AsyncSession, account_id: str, *, image_uploads: bool = False,
+                 now: datetime | None = None) -> TermsAcceptance:
+    """Record that the account accepts the current version (and, with `image_uploads`, the warranty
+    for uploaded images of section 4.8)."""
+    await get_account(session, account_id)
+    now = now or utcnow()
+    current = await current_version(session, now)
+    if current is None:
+        raise NotFound("no terms of service are in effect yet: publish a version first (alltoken terms publish)")
+    row = TermsAcceptance(account_id=account_id, version=current.version, image_uploads=image_uploads,
+                          accepted_at=now)
+    session.add(row)
+    await record_change(session, "account", account_id)  # servers reload the account's accepted version
+    return row
+
+
+async def accepts_current(session: AsyncSession, account_id: str) -> bool:
+    current = await current_version(session)
+    if current is None:
+        return True
+    latest = await latest_acceptance(session, account_id)
+    return latest is not None and latest[1].effective_at >= current.effective_at
+
+
+async def require_current(session: AsyncSession, account_id: str, accept_now: bool) -> TermsAcceptance | None:
+    """For actions that need the current version accepted (creating a key through the API): accept it
+    now when asked (returns the acceptance), else refuse with TermsNotAccepted."""
+    if await accepts_current(session, account_id):
+        return None
+    if not accept_now:
+        raise TermsNotAccepted(await current_version(session))
+    return await accept(session, account_id)
+
+
+async def acceptances_of(session: AsyncSession, account_id: str) -> list[TermsAcceptance]:
+    return list((await session.scalars(select(TermsAcceptance).where(TermsAcceptance.account_id == account_id)
+                                       .order_by(TermsAcceptance.id))).all())

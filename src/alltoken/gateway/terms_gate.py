@@ -1,0 +1,84 @@
+"""The terms-of-service check on the data plane, from memory.
+
+Every published version is held here (refreshed through the change feed when one is published);
+each account's accepted version rides on its cached AccountRecord. A material version in effect
+must be accepted (it or a later one) within the grace period from its effective date: until then
+responses carry `x-alltoken-terms-warning`, after it requests get 403 `terms_not_accepted`.
+With no material version published, the check is one attribute test.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..accounts.cache import AccountRecord
+from ..accounts.terms import versions
+from ..ids import utcnow
+from .errors import forbidden
+from .http import add_response_header
+
+WARNING_HEADER = b"x-alltoken-terms-warning"
+
+
+@dataclass(frozen=True, slots=True)
+class RequiredTerms:
+    version: str
+    effective_at: datetime
+    deadline: datetime          # effective_at + grace period
+    url: str | None
+    warning: bytes              # the header value while in grace
+
+
+def _required(row, grace: timedelta) -> RequiredTerms:
+    deadline = row.effective_at + grace
+    warning = f'version="{row.version}"; accept-by="{deadline.isoformat()}"; accept="POST /api/terms/accept"'
+    return RequiredTerms(row.version, row.effective_at, deadline, row.url, warning.encode("latin-1", "replace"))
+
+
+class TermsBook:
+    def __init__(self, sessions: async_sessionmaker, grace_days: float):
+        self._sessions = sessions
+        self._grace = timedelta(days=grace_days)
+        self._effective: dict[str, datetime] = {}      # version -> effective_at
+        self._material: list[RequiredTerms] = []       # oldest first
+
+    async def refresh(self) -> None:
+        async with self._sessions() as session:
+            published = await versions(session)
+        self._effective = {row.version: row.effective_at for row in published}
+        self._material = [_required(row, self._grace) for row in published if row.material]
+
+    def required(self, now: datetime) -> RequiredTerms | None:
+        """The newest material version in effect at `now`."""
+        for required in reversed(self._material):
+            if required.effective_at <= now:
+                return required
+        return None
+
+    def check(self, account: AccountRecord, scope) -> None:
+        """Let the request through (with a warning header while in grace) or raise 403 terms_not_accepted.
+        Administrators' accounts run the platform and are not held to its customer terms."""
+        if not self._material or account.is_admin:
+            return
+        now = utcnow()
+        required = self.required(now)
+        if required is None or self._has_accepted(account, required):
+            return
+        if now < required.deadline:
+            add_response_header(scope, WARNING_HEADER, required.warning)
+            return
+        raise forbidden(not_accepted_message(required.version, account.id, required.url, required.deadline),
+                        code="terms_not_accepted")
+
+    def _has_accepted(self, account: AccountRecord, required: RequiredTerms) -> bool:
+        accepted = self._effective.get(account.terms_version) if account.terms_version else None
+        return accepted is not None and accepted >= required.effective_at
+
+
+def not_accepted_message(version: str, account_id: str, url: str | None, deadline: datetime | None = None) -> str:
+    due = f" (acceptance was due by {deadline.isoformat()})" if deadline is not None else ""
+    read = f" Read them at {url}." if url else ""
+    return (f"this account has not accepted version {version} of the terms of service{due}.{read} Accept them "
+            "with POST /api/terms/accept and this account's API key, or ask an administrator to run "
+            f"`alltoken terms accept --account {account_id}`; then retry.")
