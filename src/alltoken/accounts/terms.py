@@ -20,11 +20,11 @@ MAX_VERSION_LENGTH = 40
 
 
 class TermsNotAccepted(Exception):
-    """The account has not accepted `version`, and the action needs it."""
+    """The account has not accepted the version in effect, and the action needs it."""
 
     def __init__(self, version: TermsVersion):
         super().__init__(f"terms of service version {version.version} not accepted")
-        self.version = version
+        self.version, self.url = version.version, version.url
 
 
 async def publish(session: AsyncSession, version: str, effective_at: datetime, *, material: bool = False,

@@ -55,7 +55,7 @@ async def create(body: KeyCreate, request: Request, caller: Caller = Depends(acc
                 await audit.record(session, actor, "terms.accept", account_id, {"version": accepted.version}, address)
             await audit.record(session, actor, "keys.create", new.row.id, {"account_id": account_id}, address)
     except terms.TermsNotAccepted as refused:
-        raise forbidden(not_accepted_message(refused.version.version, account_id, refused.version.url)
+        raise forbidden(not_accepted_message(refused.version, account_id, refused.url)
                         + ' Or send "accept_terms": true with this request.', code="terms_not_accepted") from None
     except ValueError as exc:
         raise bad_request(str(exc)) from None

@@ -32,7 +32,8 @@ class TermsStatus(BaseModel):
     accepted_at: datetime | None
     accepts_current: bool
     must_accept_by: datetime | None = Field(description="When a material version this account has not accepted "
-                                                        "is in effect: the end of its grace period")
+                                                        "is in effect: the end of its grace period (past: requests "
+                                                        "are refused until it accepts)")
 
 
 class AcceptanceView(BaseModel):
@@ -57,13 +58,12 @@ async def status(request: Request, caller: Caller = Depends(account_holder)) -> 
         current = await terms.current_version(session)
         latest = await terms.latest_acceptance(session, caller.account.id)
     accepted = latest[1] if latest else None
-    required = state.terms.required(utcnow())
-    owes = required is not None and (accepted is None or accepted.effective_at < required.effective_at)
+    owed = state.terms.owed(accepted.effective_at if accepted else None, utcnow())
     return TermsStatus(
         current=_view(current) if current else None, accepted_version=accepted.version if accepted else None,
         accepted_at=latest[0].accepted_at if latest else None,
         accepts_current=current is None or (accepted is not None and accepted.effective_at >= current.effective_at),
-        must_accept_by=required.deadline if owes else None)
+        must_accept_by=owed.deadline if owed else None)
 
 
 @router.post("/terms/accept", response_model=AcceptanceView)

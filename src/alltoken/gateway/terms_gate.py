@@ -1,7 +1,7 @@
 """The terms-of-service check on the data plane, from memory.
 
 Every published version is held here (refreshed through the change feed when one is published);
-each account's accepted version rides on its cached AccountRecord. A material version in effect
+each account's accepted version rides on its cached AccountRecord. Each material version in effect
 must be accepted (it or a later one) within the grace period from its effective date: until then
 responses carry `x-alltoken-terms-warning`, after it requests get 403 `terms_not_accepted`.
 With no material version published, the check is one attribute test.
@@ -49,11 +49,14 @@ class TermsBook:
         self._effective = {row.version: row.effective_at for row in published}
         self._material = [_required(row, self._grace) for row in published if row.material]
 
-    def required(self, now: datetime) -> RequiredTerms | None:
-        """The newest material version in effect at `now`."""
-        for required in reversed(self._material):
-            if required.effective_at <= now:
-                return required
+    def owed(self, accepted_effective_at: datetime | None, now: datetime) -> RequiredTerms | None:
+        """The oldest material version in effect at `now` that an account is yet to accept, given the
+        effective date of the newest version it accepted (None: it accepted none)."""
+        for material in self._material:
+            if material.effective_at > now:
+                return None
+            if accepted_effective_at is None or material.effective_at > accepted_effective_at:
+                return material
         return None
 
     def check(self, account: AccountRecord, scope) -> None:
@@ -62,18 +65,14 @@ class TermsBook:
         if not self._material or account.is_admin:
             return
         now = utcnow()
-        required = self.required(now)
-        if required is None or self._has_accepted(account, required):
+        owed = self.owed(self._effective.get(account.terms_version), now)
+        if owed is None:
             return
-        if now < required.deadline:
-            add_response_header(scope, WARNING_HEADER, required.warning)
+        if now < owed.deadline:
+            add_response_header(scope, WARNING_HEADER, owed.warning)
             return
-        raise forbidden(not_accepted_message(required.version, account.id, required.url, required.deadline),
+        raise forbidden(not_accepted_message(owed.version, account.id, owed.url, owed.deadline),
                         code="terms_not_accepted")
-
-    def _has_accepted(self, account: AccountRecord, required: RequiredTerms) -> bool:
-        accepted = self._effective.get(account.terms_version) if account.terms_version else None
-        return accepted is not None and accepted >= required.effective_at
 
 
 def not_accepted_message(version: str, account_id: str, url: str | None, deadline: datetime | None = None) -> str:
