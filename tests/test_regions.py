@@ -117,6 +117,21 @@ def test_a_file_that_is_not_a_geoip_database_is_refused_at_start(tmp_path):
         origin(geoip_database=bogus)
 
 
+def test_without_blocked_countries_requests_do_not_pass_through_the_gate(tmp_path):
+    from alltoken.app import create_app
+    from alltoken.governance.regions import RegionGate
+
+    def gate_installed(config: str) -> bool:
+        path = tmp_path / "alltoken.yaml"
+        path.write_text(f"database_url: sqlite:///{tmp_path}/a.db\n{config}")
+        return any(m.cls is RegionGate for m in create_app(load_settings(str(path), env={})).user_middleware)
+
+    assert not gate_installed("")
+    assert not gate_installed("regions: {country_header: CF-IPCountry, trusted_proxies: [10.0.0.0/8]}\n")
+    assert gate_installed("regions: {blocked_countries: [IR]}\n")
+    assert gate_installed("regions: {unknown_country: block}\n")
+
+
 # --- end to end ---------------------------------------------------------------------------------------------------
 
 def client(gateway: Gateway, key: str, peer: str = PROXY, country: str | None = None,

@@ -11,6 +11,7 @@ import pytest
 from alltoken.accounts import terms
 from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.service import Conflict, NotFound, create_account
+from alltoken.config import ConfigError, load_settings
 from alltoken.gateway.errors import ApiError
 from alltoken.gateway.http import RESPONSE_HEADERS_KEY
 from alltoken.gateway.loaders import Loaders
@@ -115,6 +116,27 @@ async def test_the_gate_warns_in_grace_refuses_after_and_spares_administrators(e
     assert book.owed(NOW - timedelta(hours=1), NOW + timedelta(days=4)).version == "future"
 
 
+@pytest.mark.parametrize("text,message", [
+    ("terms: {grace_days: 0}", "terms.grace_days"),
+    ("terms: {grace_days: soon}", "terms.grace_days"),
+    ("terms: {grace: 3}", "expected a mapping"),
+    ("retention: {ledger_days: -1}", "retention.ledger_days"),
+    ("retention: {purge_interval_seconds: true}", "retention.purge_interval_seconds"),
+])
+def test_grace_and_retention_settings_are_checked(tmp_path, text, message):
+    path = tmp_path / "alltoken.yaml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(str(path), env={})
+
+
+def test_grace_and_retention_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={})
+    assert settings.terms.grace_days == 30 and settings.retention.ledger_days == 2555
+    assert settings.retention.purge_interval_seconds == 3600
+
+
 # --- end to end -----------------------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -183,6 +205,7 @@ def test_a_material_change_is_served_in_grace_refused_after_and_served_again_onc
     assert served.parse().choices[0].message.content and "x-alltoken-terms-warning" not in served.headers
     assert api(gateway, "GET", "/terms", alice_key).json()["must_accept_by"] is None
 
+    assert [(v["version"], v["material"]) for v in gateway.cli("terms", "list")] == [("v1", True), ("v2", True)]
     gateway.cli("terms", "accept", "--account", bob)
     assert wait_for(lambda: refusal(gateway, bob_key) is None)
     assert [version for version, _ in acceptances(gateway, bob)] == ["v2"]
