@@ -53,7 +53,7 @@ async def create(body: KeyCreate, request: Request, caller: Caller = Depends(acc
                                    expires_at=body.expires_at, limit_reset=body.limit_reset)
             if accepted is not None:
                 await audit.record(session, actor, "terms.accept", account_id, {"version": accepted.version}, address)
-            await audit.record(session, actor, "keys.create", new.row.id, {"account_id": account_id}, address)
+            await audit.record(session, actor, "keys.create", account_id, {"key_id": new.row.id}, address)
     except terms.TermsNotAccepted as refused:
         raise forbidden(not_accepted_message(refused.version, account_id, refused.url)
                         + ' Or send "accept_terms": true with this request.', code="terms_not_accepted") from None
