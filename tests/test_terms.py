@@ -20,7 +20,7 @@ from alltoken.store.db import session_factory
 
 from .harness import Gateway, wait_for
 
-GRACE_SECONDS = 4
+GRACE_SECONDS = 8
 NOW = datetime.now(UTC)
 
 

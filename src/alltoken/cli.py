@@ -70,15 +70,14 @@ accounts.add_command(accounts_delete)
 @_admin_command
 async def accounts_create(session, email, name, accept_terms, country):
     from .accounts.service import create_account
-    from .accounts.terms import accept, current_version
+    from .accounts.terms import require_current
 
     account = await create_account(session, email, name)
-    version = None
-    if accept_terms and await current_version(session) is not None:
-        await session.flush()
-        version = (await accept(session, account.id)).version
+    await session.flush()   # the acceptance refers to the account
+    accepted = await require_current(session, account.id, accept_now=True) if accept_terms else None
     return ({"id": account.id, "email": account.email, "name": account.name, "status": account.status,
-             "terms_version": version}, f"created account {account.id} ({account.email})")
+             "terms_version": accepted.version if accepted else None},
+            f"created account {account.id} ({account.email})")
 
 
 @accounts.command("routing")

@@ -16,6 +16,7 @@ from ..billing.money import units_to_usd_str
 from ..governance.audit import as_dict as audit_entry
 from ..ids import utcnow
 from ..store.models import Account, ApiKey, AuditEntry, LedgerEntry, TermsAcceptance, UsageRecord, User
+from .terms import acceptances_of
 
 _BATCH = 500
 
@@ -26,8 +27,7 @@ async def export_account(sessions: async_sessionmaker, account_id: str) -> Async
         users = (await session.scalars(select(User).where(User.account_id == account_id).order_by(User.id))).all()
         keys = (await session.scalars(select(ApiKey).where(ApiKey.account_id == account_id)
                                       .order_by(ApiKey.created_at))).all()
-        acceptances = (await session.scalars(select(TermsAcceptance).where(TermsAcceptance.account_id == account_id)
-                                             .order_by(TermsAcceptance.id))).all()
+        acceptances = await acceptances_of(session, account_id)
         head = {"exported_at": utcnow(), "account": _account(account), "users": [_user(u) for u in users],
                 "keys": [_key(k) for k in keys], "terms_acceptances": [_acceptance(a) for a in acceptances]}
         yield orjson.dumps(head)[:-1]   # the object stays open for the streamed sections

@@ -52,7 +52,8 @@ class NewKey:
 async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
                      limit_usd: str | None = None, models: list[str] | None = None,
                      expires_at: datetime | None = None, limit_reset: str | None = None) -> NewKey:
-    await get_account(session, account_id)
+    if (await get_account(session, account_id)).status == "deleted":
+        raise Conflict(f"account {account_id} is deleted")
     if expires_at is not None and expires_at <= utcnow():
         raise ValueError("expiry must be in the future")
     limit_units = usd_to_units(limit_usd) if limit_usd is not None else None
