@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import openai
+import orjson
 import pytest
 from sqlalchemy import insert, select
 
 from alltoken.accounts import terms
 from alltoken.accounts.deletion import ERASED_PASSWORD, delete_account, tombstone_email
+from alltoken.accounts.export import export_account
 from alltoken.accounts.service import Conflict, create_account, create_key
 from alltoken.billing import ledger
+from alltoken.billing.money import usd_to_units
 from alltoken.governance import audit
 from alltoken.governance.retention import purge_expired
 from alltoken.store.changes import changes_after
@@ -35,13 +38,17 @@ def usage(record_id: str, account_id: str, key_id: str | None, cost: int = 100) 
             "completion_tokens": 5, "created_at": NOW}
 
 
+def user(user_id: str, account_id: str, email: str, password_hash: str = "x", is_admin: bool = False) -> User:
+    return User(id=user_id, account_id=account_id, email=email, password_hash=password_hash, is_admin=is_admin,
+                created_at=NOW)
+
+
 async def test_deletion_erases_personal_data_and_keeps_what_accounting_needs(engine):
     sessions = session_factory(engine)
     async with sessions.begin() as session:
         account = await create_account(session, "Erase.Me@example.com", "Erin Example")
         await session.flush()
-        session.add(User(id="user_erin", account_id=account.id, email="erin@example.com",
-                         password_hash="$argon2id$v=19$secret-hash", is_admin=False, created_at=NOW))
+        session.add(user("user_erin", account.id, "erin@example.com", "$argon2id$v=19$secret-hash"))
         named = (await create_key(session, account.id, name="erin's laptop")).row
         revoked_before = (await create_key(session, account.id)).row
         await ledger.grant(session, account.id, "3", note="welcome")
@@ -60,8 +67,8 @@ async def test_deletion_erases_personal_data_and_keeps_what_accounting_needs(eng
     async with sessions() as session:
         row = await session.get(Account, account.id)
         assert (row.email, row.name, row.status) == (tombstone_email(account.id), None, "deleted")
-        user = await session.get(User, "user_erin")
-        assert (user.email, user.password_hash) == (tombstone_email("user_erin"), ERASED_PASSWORD)
+        erased = await session.get(User, "user_erin")
+        assert (erased.email, erased.password_hash) == (tombstone_email("user_erin"), ERASED_PASSWORD)
         keys = (await session.scalars(select(ApiKey).where(ApiKey.account_id == account.id))).all()
         assert all(k.revoked_at is not None and k.name is None for k in keys)
         assert next(k for k in keys if k.id == revoked_before.id).revoked_at == NOW - timedelta(hours=1)
@@ -77,8 +84,7 @@ async def test_deletion_erases_personal_data_and_keeps_what_accounting_needs(eng
         assert found.first() is None
     async with sessions.begin() as session:   # the unique emails are free again
         again = await create_account(session, "erase.me@example.com")
-        session.add(User(id="user_erin2", account_id=again.id, email="erin@example.com", password_hash="x",
-                         is_admin=False, created_at=NOW))
+        session.add(user("user_erin2", again.id, "erin@example.com"))
     with pytest.raises(Conflict, match="already deleted"):
         async with sessions.begin() as session:
             await delete_account(session, account.id)
@@ -89,8 +95,7 @@ async def test_an_administrators_account_cannot_be_deleted(engine):
     async with sessions.begin() as session:
         account = await create_account(session, "root@example.com")
         await session.flush()
-        session.add(User(id="user_root", account_id=account.id, email="root@example.com", password_hash="x",
-                         is_admin=True, created_at=NOW))
+        session.add(user("user_root", account.id, "root@example.com", is_admin=True))
     with pytest.raises(ValueError, match="administrator"):
         async with sessions.begin() as session:
             await delete_account(session, account.id)
@@ -140,6 +145,30 @@ async def test_retention_purges_a_deleted_accounts_old_entries_once_across_proce
     assert await purge(days=3) == {gone.id: {"ledger_entries": 1}}
 
 
+async def test_the_export_streams_every_section_as_one_json_document(engine):
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        account = await create_account(session, "many@example.com", "Many")
+        other = await create_account(session, "other@example.com")
+        await session.flush()
+        key = (await create_key(session, account.id, name="batch")).row
+        await ledger.grant(session, account.id, "2", note="first")
+        await session.execute(insert(UsageRecord), [usage(f"gen-m{n:04}", account.id, key.id, cost=n)
+                                                    for n in range(1203)] + [usage("gen-other", other.id, None)])
+        await audit.record(session, "cli:ops@host", "credits.grant", account.id, {"usd": "2"})
+        await audit.record(session, f"key:{key.id}", "terms.accept", "acct_elsewhere")
+        await audit.record(session, "cli:ops@host", "credits.grant", other.id)
+    document = orjson.loads(b"".join([chunk async for chunk in export_account(sessions, account.id)]))
+    assert document["account"]["email"] == "many@example.com" and document["account"]["name"] == "Many"
+    assert [k["name"] for k in document["keys"]] == ["batch"] and document["users"] == []
+    assert [(e["amount_usd"], e["note"]) for e in document["ledger_entries"]] == [("2.000000", "first")]
+    records = document["usage_records"]
+    assert len(records) == 1203 and {r["id"] for r in records} == {f"gen-m{n:04}" for n in range(1203)}
+    assert sum(usd_to_units(r["cost_usd"]) for r in records) == sum(range(1203))
+    assert [(e["action"], e["target"]) for e in document["audit_entries"]] == [
+        ("credits.grant", account.id), ("terms.accept", "acct_elsewhere")]   # about it, or done with its key
+
+
 # --- end to end ---------------------------------------------------------------------------------------------------
 
 def add_user(gateway: Gateway, account: str, email: str, password_hash: str) -> str:
@@ -185,7 +214,7 @@ def gateway(tmp_path_factory):
 def test_the_export_holds_everything_about_the_account_and_no_secret(gateway):
     email, password_hash = f"export-{secrets.token_hex(3)}@example.com", "$argon2id$v=19$m=65536$hash-canary"
     account = gateway.cli("accounts", "create", "--email", email, "--name", "Ex Porter")["id"]
-    user = add_user(gateway, account, email, password_hash)
+    user_id = add_user(gateway, account, email, password_hash)
     gateway.cli("credits", "grant", "--account", account, "--usd", "4", "--note", "welcome")
     first = gateway.cli("keys", "create", "--account", account, "--name", "laptop", "--limit-usd", "2")
     second = gateway.cli("keys", "create", "--account", account)
@@ -206,7 +235,7 @@ def test_the_export_holds_everything_about_the_account_and_no_secret(gateway):
 
     assert document["account"]["id"] == account and document["account"]["email"] == email
     assert document["account"]["name"] == "Ex Porter" and document["exported_at"]
-    assert document["users"] == [{"id": user, "email": email, "is_admin": False,
+    assert document["users"] == [{"id": user_id, "email": email, "is_admin": False,
                                   "created_at": document["users"][0]["created_at"]}]
     keys = {k["id"]: k for k in document["keys"]}
     assert set(keys) == {first["id"], second["id"]} and keys[first["id"]]["name"] == "laptop"
