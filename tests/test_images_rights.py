@@ -15,8 +15,9 @@ TERMS_VERSION = "2026-12-01"
 def gateway(tmp_path_factory, fake_openai_images):
     from .conftest import openai_config
 
-    gateway = Gateway(tmp_path_factory.mktemp("images-rights"),
-                      openai_config(fake_openai_images, terms={"version": TERMS_VERSION})).start()
+    gateway = Gateway(tmp_path_factory.mktemp("images-rights"), openai_config(fake_openai_images))
+    gateway.cli("terms", "publish", "--version", TERMS_VERSION, "--effective", "2026-01-01T00:00:00Z")
+    gateway.start()
     yield gateway
     gateway.stop()
 
@@ -86,22 +87,28 @@ def test_the_terms_endpoint_needs_a_valid_key(gateway):
     assert terms_api(gateway, "POST", "sk-at-not-a-key").status_code == 401
 
 
-async def test_acceptances_are_recorded_once_per_version_on_every_database(engine):
+async def test_the_warranty_is_given_once_per_terms_version_on_every_database(engine):
+    from datetime import UTC, datetime
+
     from alltoken.accounts.service import create_account
-    from alltoken.accounts.terms import UploadRights, accept_terms, latest_acceptance
+    from alltoken.accounts.terms import UNPUBLISHED, UploadRights, give_upload_warranty, publish
     from alltoken.store.db import session_factory
 
     sessions = session_factory(engine)
+    in_effect = {"version": None}
+    rights = UploadRights(sessions, lambda: in_effect["version"])
     async with sessions.begin() as session:
         account = await create_account(session, "terms@example.com")
-    rights = UploadRights(sessions, "v2")
     assert await rights.granted(account.id) is False
     async with sessions.begin() as session:
-        plain = await accept_terms(session, account.id, "v2")
-        assert await latest_acceptance(session, account.id, "v2", image_uploads=True) is None
-        warranty = await accept_terms(session, account.id, "v2", image_uploads=True)
-        assert (await accept_terms(session, account.id, "v2", image_uploads=True)).id == warranty.id
-        older = await accept_terms(session, account.id, "v1", image_uploads=True)
-    assert plain.id != warranty.id != older.id and warranty.accepted_at.tzinfo is not None
+        before = await give_upload_warranty(session, account.id)          # no terms published yet
+        assert (await give_upload_warranty(session, account.id)).id == before.id
+    assert before.version == UNPUBLISHED and await rights.granted(account.id) is True
+    async with sessions.begin() as session:
+        await publish(session, "v2", datetime(2026, 1, 1, tzinfo=UTC))
+    in_effect["version"] = "v2"
+    assert await rights.granted(account.id) is False                       # a new version needs a new warranty
+    async with sessions.begin() as session:
+        warranty = await give_upload_warranty(session, account.id)
+    assert warranty.version == "v2" and warranty.image_uploads and warranty.accepted_at.tzinfo is not None
     assert await rights.granted(account.id) is True
-    assert await UploadRights(sessions, "v3").granted(account.id) is False    # a new version needs a new warranty

@@ -13,6 +13,7 @@ from .config import Settings
 from .gateway import chat, embeddings, health, images, info, messages, redeem
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.state import GatewayState
+from .governance.regions import RegionGate, RegionPolicy
 from .routing.status import status
 
 
@@ -56,10 +57,18 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[Middleware(RequestContextMiddleware), *_region_gate(settings, state)],
         exception_handlers={404: not_found_handler, 405: not_found_handler, Exception: server_error_handler},
         lifespan=lifespan,
     )
     app.state.gateway = state
+    app.state.terms = state.terms   # the data plane checks terms acceptance (gateway/auth.py)
     app.state.metrics_registry = metrics_registry(state)
     return app
+
+
+def _region_gate(settings: Settings, state: GatewayState) -> list[Middleware]:
+    """Only when something is blocked: otherwise requests do not pass through it at all."""
+    if not settings.regions.enforced:
+        return []
+    return [Middleware(RegionGate, origin=state.origin, policy=RegionPolicy(settings.regions))]

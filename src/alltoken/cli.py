@@ -4,12 +4,14 @@ import sys
 
 import click
 
-from .cli_images import moderation_log, terms
-from .cli_support import admin_command as _admin_command
-from .cli_support import iso as _iso
-from .cli_support import parse_time as _parse_time
-from .cli_support import split as _split
+from .cli_common import admin_command as _admin_command
+from .cli_common import iso as _iso
+from .cli_common import parse_time as _parse_time
+from .cli_common import split_list as _split
+from .cli_deletion import accounts_delete
+from .cli_images import moderation_log
 from .cli_teams import teams, users
+from .cli_terms import terms
 from .config import ConfigError, load_settings
 
 
@@ -25,8 +27,8 @@ def main(ctx, config, as_json):
 
 main.add_command(users)   # cli_teams.py: users and teams
 main.add_command(teams)
-main.add_command(terms)   # cli_images.py: terms and the moderation log
-main.add_command(moderation_log)
+main.add_command(terms)   # cli_terms.py
+main.add_command(moderation_log)   # cli_images.py
 
 
 @main.command()
@@ -51,16 +53,39 @@ def accounts():
     """Create and manage accounts."""
 
 
+def _country_allowed(ctx, _param, country: str | None) -> str | None:
+    """A sign-up from a country `regions:` blocks is refused, as the API refuses its requests."""
+    if country is None:
+        return None
+    from .cli_common import settings_of
+    from .governance.regions import RegionPolicy
+
+    refused = RegionPolicy(settings_of(ctx).regions).refusal(country.strip().upper())
+    if refused is not None:
+        raise click.ClickException(f"{refused.code}: {refused.message}")
+    return country.strip().upper()
+
+
+accounts.add_command(accounts_delete)
+
+
 @accounts.command("create")
 @click.option("--email", required=True)
 @click.option("--name")
+@click.option("--accept-terms", is_flag=True, help="The owner accepts the terms of service in effect.")
+@click.option("--country", callback=_country_allowed,
+              help="The owner's country (ISO 3166-1 alpha-2): refused when `regions:` blocks it.")
 @_admin_command
-async def accounts_create(session, email, name):
+async def accounts_create(session, email, name, accept_terms, country):
     from .accounts.service import create_account
+    from .accounts.terms import require_current
 
     account = await create_account(session, email, name)
-    return ({"id": account.id, "email": account.email, "name": account.name, "status": account.status},
-         f"created account {account.id} ({account.email})")
+    await session.flush()   # the acceptance refers to the account
+    accepted = await require_current(session, account.id, accept_now=True) if accept_terms else None
+    return ({"id": account.id, "email": account.email, "name": account.name, "status": account.status,
+             "terms_version": accepted.version if accepted else None},
+            f"created account {account.id} ({account.email})")
 
 
 @accounts.command("routing")
@@ -101,18 +126,22 @@ def keys():
 @click.option("--models", help="Comma-separated model ids the key may use.")
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
 @click.option("--member", "user_id", help="USER_ID of a team member: the key is theirs, their limit applies.")
+@click.option("--accept-terms", is_flag=True, help="The owner accepts the terms of service in effect, if not yet.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, user_id):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, user_id, accept_terms):
     from .accounts.service import create_key
+    from .accounts.terms import require_current
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
                            expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset, user_id=user_id)
+    accepted = await require_current(session, account_id, accept_now=True) if accept_terms else None
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
           "limit_reset": row.limit_reset, "user_id": row.user_id,
-          "models": row.models, "expires_at": _iso(row.expires_at)},
+          "models": row.models, "expires_at": _iso(row.expires_at),
+          "terms_accepted": accepted.version if accepted else None},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")
 

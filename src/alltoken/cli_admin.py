@@ -12,14 +12,14 @@ from .store.db import DatabaseUrlError, create_engine, session_factory
 from .store.migrate import upgrade_to_head
 
 
-def run_admin(action, settings: Settings, audit_action: str | None, **kwargs) -> tuple[dict, str]:
+def run_admin(action, settings: Settings, audit_action: str | None, after_commit=None, **kwargs) -> tuple[dict, str]:
     try:
-        return asyncio.run(_run(action, settings, audit_action, kwargs))
+        return asyncio.run(_run(action, settings, audit_action, after_commit, kwargs))
     except (NotFound, Conflict, MoneyFormatError, DatabaseUrlError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
-async def _run(action, settings: Settings, audit_action: str | None, kwargs) -> tuple[dict, str]:
+async def _run(action, settings: Settings, audit_action: str | None, after_commit, kwargs) -> tuple[dict, str]:
     engine = create_engine(settings.database_url)
     try:
         await upgrade_to_head(engine)
@@ -28,7 +28,9 @@ async def _run(action, settings: Settings, audit_action: str | None, kwargs) -> 
             if audit_action:
                 await audit.record(session, audit.cli_actor(), audit_action, _target(kwargs, result[0]),
                                    _details(kwargs))
-            return result
+        if after_commit is not None:
+            await after_commit(engine)
+        return result
     finally:
         await engine.dispose()
 

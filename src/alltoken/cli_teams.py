@@ -5,7 +5,7 @@ import sys
 import click
 
 from .accounts.roles import ROLES
-from .cli_support import admin_command as _admin_command
+from .cli_common import admin_command as _admin_command
 
 RESET_CHOICES = click.Choice(["daily", "weekly", "monthly", "never"])
 

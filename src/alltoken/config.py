@@ -1,5 +1,6 @@
 """Settings: flags > environment > config file > defaults, in one place."""
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -83,7 +84,9 @@ class Settings:
     smtp: "SmtpSettings | None" = None                           # outgoing email; None sends none
     alerts: "AlertSettings" = field(default_factory=lambda: AlertSettings())
     images: "ImageSettings" = field(default_factory=lambda: ImageSettings())
+    regions: "RegionSettings" = field(default_factory=lambda: RegionSettings())
     terms: "TermsSettings" = field(default_factory=lambda: TermsSettings())
+    retention: "RetentionSettings" = field(default_factory=lambda: RetentionSettings())
     config_path: Path | None = None
 
 
@@ -103,7 +106,13 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.smtp = _smtp(raw.get("smtp"), env)
     settings.alerts = _alerts(raw.get("alerts"), env)
     settings.images = _images(raw.get("images"))
-    settings.terms = _terms(raw.get("terms"))
+    settings.regions = _regions(_section(raw, "regions", _REGION_KEYS))
+    terms = _section(raw, "terms", {"grace_days"})
+    settings.terms = TermsSettings(grace_days=_positive(terms, "terms", "grace_days", 30))
+    retention = _section(raw, "retention", {"ledger_days", "purge_interval_seconds"})
+    settings.retention = RetentionSettings(ledger_days=_positive(retention, "retention", "ledger_days", 2555),
+                                           purge_interval_seconds=_positive(retention, "retention",
+                                                                            "purge_interval_seconds", 3600))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -429,18 +438,71 @@ def _images(raw) -> ImageSettings:
 
 
 @dataclass(frozen=True)
+class RegionSettings:
+    """Countries kept out (sanctions, embargoes), and where a request's country comes from."""
+
+    blocked_countries: frozenset[str] = frozenset()     # ISO 3166-1 alpha-2, upper case
+    country_header: str | None = None                   # e.g. CF-IPCountry; believed from trusted proxies only
+    trusted_proxies: tuple = ()                         # ipaddress networks
+    geoip_database: Path | None = None                  # a MaxMind GeoIP2/GeoLite2 Country (or City) file
+    unknown_country: str = "allow"                      # allow | block: a request whose country is not known
+
+    @property
+    def enforced(self) -> bool:
+        return bool(self.blocked_countries) or self.unknown_country == "block"
+
+
+@dataclass(frozen=True)
 class TermsSettings:
-    """The terms of service in force; an acceptance records this version."""
-
-    version: str = "2026-11-26"
+    grace_days: float = 30.0     # after a material change takes effect, how long accounts may go on unaccepted
 
 
-def _terms(raw) -> TermsSettings:
-    if raw is None:
-        return TermsSettings()
-    if not isinstance(raw, dict) or set(raw) != {"version"} or not str(raw["version"]).strip():
-        raise ConfigError("terms: expected a mapping with a non-empty version, e.g. {version: \"2026-11-26\"}")
-    return TermsSettings(version=str(raw["version"]).strip())
+@dataclass(frozen=True)
+class RetentionSettings:
+    ledger_days: float = 2555.0              # a deleted account's ledger entries are kept this long from their date
+    purge_interval_seconds: float = 3600.0   # how often a server looks for entries past retention
+
+
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_REGION_KEYS = {"blocked_countries", "country_header", "trusted_proxies", "geoip_database", "unknown_country"}
+
+
+def _regions(raw: dict) -> RegionSettings:
+    countries = raw.get("blocked_countries") or []
+    if not isinstance(countries, list) or not all(isinstance(c, str) and _COUNTRY.match(c) for c in countries):
+        raise ConfigError(f"regions.blocked_countries: a list of ISO 3166-1 alpha-2 codes (e.g. [CU, IR]), "
+                          f"got {countries!r}")
+    proxies = raw.get("trusted_proxies") or []
+    if not isinstance(proxies, list):
+        raise ConfigError("regions.trusted_proxies: a list of addresses or CIDR ranges")
+    try:
+        networks = tuple(ipaddress.ip_network(str(proxy), strict=False) for proxy in proxies)
+    except ValueError as exc:
+        raise ConfigError(f"regions.trusted_proxies: {exc}") from None
+    database = raw.get("geoip_database")
+    if database is not None and not Path(str(database)).is_file():
+        raise ConfigError(f"regions.geoip_database: file not found: {database}")
+    unknown = raw.get("unknown_country", "allow")
+    if unknown not in ("allow", "block"):
+        raise ConfigError(f"regions.unknown_country: allow or block, got {unknown!r}")
+    header = raw.get("country_header")
+    return RegionSettings(frozenset(c.upper() for c in countries), str(header) if header else None, networks,
+                          Path(str(database)) if database is not None else None, unknown)
+
+
+def _section(raw: dict, name: str, known: set[str]) -> dict:
+    section = raw.get(name) or {}
+    if not isinstance(section, dict) or set(section) - known:
+        raise ConfigError(f"{name}: expected a mapping with any of {', '.join(sorted(known))}")
+    return section
+
+
+def _positive(section: dict, section_name: str, key: str, default: float) -> float:
+    """A number more than 0; fractions allowed (periods of time, not money)."""
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{section_name}.{key}: a number more than 0, got {value!r}")
+    return float(value)
 
 
 def _breaker(raw) -> dict:

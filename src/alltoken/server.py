@@ -41,6 +41,7 @@ def run_server(settings: Settings) -> int:
     _announce(settings, state, admin)
     config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, loop="uvloop",
                             http="httptools", lifespan="on", access_log=False, log_level="warning", server_header=False,
+                            proxy_headers=False,  # X-Forwarded-For is believed per regions.trusted_proxies only
                             timeout_graceful_shutdown=settings.shutdown_grace_seconds)
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has drained; a drained shutdown is a clean exit.

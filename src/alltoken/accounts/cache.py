@@ -47,6 +47,7 @@ class AccountRecord:
     is_admin: bool = False          # one of its users administers the platform (management API)
     credit_line_units: int = 0      # postpaid accounts may spend this far below zero
     billing_hold: str | None = None  # why API access is held after a failed or disputed payment; None: no hold
+    terms_version: str | None = None   # the newest terms-of-service version it accepted
 
 
 KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]

@@ -71,7 +71,8 @@ async def create_key(session: AsyncSession, account_id: str, *, name: str | None
                      expires_at: datetime | None = None, limit_reset: str | None = None,
                      user_id: str | None = None) -> NewKey:
     """A key of the account; with `user_id`, a key of that team member (their limit applies to it)."""
-    await get_account(session, account_id)
+    if (await get_account(session, account_id)).status == "deleted":
+        raise Conflict(f"account {account_id} is deleted")
     if user_id is not None and await session.get(TeamMember, (account_id, user_id)) is None:
         raise NotFound(f"user {user_id} is not a member of {account_id}")
     if expires_at is not None and expires_at <= utcnow():

@@ -23,8 +23,9 @@ async def admin(request: Request) -> Caller:
 
 
 def actor_of(request: Request, caller: Caller) -> tuple[str, str | None]:
-    """How the audit log names an API caller, and the address the call came from."""
-    return f"key:{caller.key.id}", request.client.host if request.client else None
+    """How the audit log names an API caller, and the address the call came from (behind a trusted proxy,
+    the client's)."""
+    return f"key:{caller.key.id}", request.app.state.gateway.origin.address(request.scope)
 
 
 class RouteSpec(BaseModel):

@@ -7,11 +7,13 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
 from . import (
+    account_routes,
     admin_audit_routes,
     admin_billing_routes,
     admin_routes,
     alert_routes,
     auth_routes,
+    key_routes,
     moderation_log_routes,
     statement_routes,
     team_routes,
@@ -36,6 +38,8 @@ def create_management_api(state) -> FastAPI:
     api.include_router(auth_routes.router)
     api.include_router(team_routes.router)
     api.include_router(moderation_log_routes.router)
+    api.include_router(account_routes.router)
+    api.include_router(key_routes.router)
     api.include_router(terms_routes.router)
     return api
 

@@ -41,6 +41,9 @@ async def authenticate(request: Request, cache: AuthCache, *, allow_billing_hold
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise unauthorized(f"this API key expired at {key.expires_at.isoformat()}; create a new one")
     _check_account(account, allow_billing_hold)
+    terms = getattr(request.app.state, "terms", None)  # set on the data plane's app only: the management API
+    if terms is not None:                              # stays open to accept terms, export or delete an account
+        terms.check(account, request.scope)
     return Caller(key, account)
 
 

@@ -15,6 +15,7 @@ from .errors import ApiError, bad_request, too_large
 log = logging.getLogger("alltoken.http")
 
 REQUEST_ID_KEY = "alltoken.request_id"
+RESPONSE_HEADERS_KEY = "alltoken.response_headers"
 GATEWAY_PROVIDER = "alltoken"
 GATEWAY_PROVIDER_HEADER = GATEWAY_PROVIDER.encode()
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -31,6 +32,12 @@ def served_headers(rid: str, route, anthropic: bool = False) -> dict:
     if anthropic:
         headers["request-id"] = rid
     return headers
+
+
+def add_response_header(scope, name: bytes, value: bytes) -> None:
+    """A header for whatever response this request ends with, success or error (a notice such as a
+    terms-of-service warning, found while checking the caller)."""
+    scope.setdefault(RESPONSE_HEADERS_KEY, []).append((name, value))
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
@@ -111,6 +118,7 @@ class RequestContextMiddleware:
                     headers.append((b"x-request-id", rid.encode()))
                     if not any(name == b"x-alltoken-provider" for name, _ in headers):
                         headers.append((b"x-alltoken-provider", GATEWAY_PROVIDER_HEADER))
+                headers.extend(scope.get(RESPONSE_HEADERS_KEY, ()))
                 message["headers"] = headers
             await send(message)
 

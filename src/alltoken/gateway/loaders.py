@@ -9,7 +9,7 @@ from ..accounts.cache import AccountRecord, KeyRecord, MemberRecord
 from ..accounts.teams import member_spent_since
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey, TeamMember, UsageRecord, User
+from ..store.models import Account, ApiKey, TeamMember, TermsAcceptance, TermsVersion, UsageRecord, User
 
 
 class Loaders:
@@ -19,18 +19,20 @@ class Loaders:
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
         async with self._sessions() as session:
             row = (await session.execute(
-                select(ApiKey, Account, _ADMIN, TeamMember).join(Account, Account.id == ApiKey.account_id)
+                select(ApiKey, Account, _ADMIN, _ACCEPTED_TERMS, TeamMember)
+                .join(Account, Account.id == ApiKey.account_id)
                 .outerjoin(TeamMember, and_(TeamMember.account_id == ApiKey.account_id,
                                             TeamMember.user_id == ApiKey.user_id))
                 .where(ApiKey.secret_hash == secret_hash))).first()
         if row is None:
             return None
-        key, account, is_admin, member = row
-        return _key_record(key, member), _account_record(account, is_admin)
+        key, account, is_admin, terms_version, member = row
+        return _key_record(key, member), _account_record(account, is_admin, terms_version)
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
-            row = (await session.execute(select(Account, _ADMIN).where(Account.id == account_id))).first()
+            row = (await session.execute(select(Account, _ADMIN, _ACCEPTED_TERMS)
+                                         .where(Account.id == account_id))).first()
         return _account_record(*row) if row else None
 
     async def balance(self, account_id: str, up_to_id: int) -> int:
@@ -68,12 +70,16 @@ def member_record(member: TeamMember) -> MemberRecord:
                         limit_reset=member.limit_reset, joined_at=member.created_at)
 
 
-def _account_record(account: Account, is_admin: bool) -> AccountRecord:
+def _account_record(account: Account, is_admin: bool, terms_version: str | None) -> AccountRecord:
     return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
                          routing_policy=RoutingPolicy.from_json(account.routing_policy), is_admin=bool(is_admin),
                          credit_line_units=account.credit_line_units or 0,
                          billing_hold=(account.billing_hold_reason or account.billing_hold) if account.billing_hold
-                         else None)
+                         else None,
+                         terms_version=terms_version)
 
 
 _ADMIN = exists().where(User.account_id == Account.id, User.is_admin.is_(True)).label("is_admin")
+_ACCEPTED_TERMS = (select(TermsAcceptance.version).join(TermsVersion, TermsVersion.version == TermsAcceptance.version)
+                   .where(TermsAcceptance.account_id == Account.id).order_by(TermsVersion.effective_at.desc())
+                   .limit(1).correlate(Account).scalar_subquery().label("terms_version"))

@@ -11,6 +11,7 @@ from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
 from ..notifications.low_balance import low_balance_loop
 from ..payments.service import TopUps
@@ -23,7 +24,9 @@ from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
 from .loaders import Loaders
+from .origin import ClientOrigin
 from .sync import CacheSync
+from .terms_gate import TermsBook
 
 
 @dataclass
@@ -40,6 +43,8 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
+    origin: ClientOrigin
+    terms: TermsBook
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     schema_ready: bool = False
@@ -59,16 +64,20 @@ class GatewayState:
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
+        terms = TermsBook(sessions, settings.terms.grace_days)
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders, topups=TopUps(settings.stripe, sessions, auth, book),
-                    upload_rights=UploadRights(sessions, settings.terms.version))
-        sync.on_routes_changed(lambda: overrides.refresh(state))
+                    loaders, origin=ClientOrigin(settings.regions), terms=terms,
+                    topups=TopUps(settings.stripe, sessions, auth, book),
+                    upload_rights=UploadRights(sessions, terms.current))
+        sync.on_change("routes", lambda: overrides.refresh(state))
+        sync.on_change("terms", state.terms.refresh)
         return state
 
     async def start(self) -> None:
         if not self.schema_ready:  # `alltoken serve` migrates before binding; an embedding app may not have
             await upgrade_to_head(self.engine)
         await overrides.refresh(self)  # routes set at run time by an earlier process
+        await self.terms.refresh()
         for provider in self.providers.values():
             await provider.start()
         await self.sync.start()
@@ -79,6 +88,8 @@ class GatewayState:
             asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
             asyncio.create_task(purge_loop(self.sessions, self.settings.images.moderation_log_retention_days,
                                            self.settings.images.purge_interval_seconds), name="moderation-log-purge"),
+            asyncio.create_task(retention_loop(self.engine, self.sessions, self.settings.retention),
+                                name="retention-purge"),
         ]
         if self.topups.enabled:
             self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))
@@ -94,4 +105,5 @@ class GatewayState:
         for provider in self.providers.values():
             await provider.close()
         await self.transport.close()
+        self.origin.close()
         await self.engine.dispose()

@@ -19,7 +19,7 @@ log = logging.getLogger("alltoken.sync")
 
 class CacheSync:
     def __init__(self, sessions: async_sessionmaker, book: LocalCreditBook, auth: AuthCache, interval: float):
-        self._on_routes_changed = None
+        self._listeners = {}     # entity -> async callback, for changes other than keys and accounts
         self._sessions = sessions
         self._book = book
         self._auth = auth
@@ -28,8 +28,8 @@ class CacheSync:
         self._task: asyncio.Task | None = None
         self._failing = False
 
-    def on_routes_changed(self, callback) -> None:
-        self._on_routes_changed = callback
+    def on_change(self, entity: str, callback) -> None:
+        self._listeners[entity] = callback
 
     async def start(self) -> None:
         async with self._sessions() as session:
@@ -64,6 +64,6 @@ class CacheSync:
                     self._auth.drop_key(entity_id)
                 elif entity == "account":
                     self._auth.drop_account(entity_id)
-                elif entity == "routes" and self._on_routes_changed is not None:
-                    await self._on_routes_changed()
+                elif entity in self._listeners:
+                    await self._listeners[entity]()
                 self._change_cursor = event_id

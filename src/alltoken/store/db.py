@@ -1,9 +1,13 @@
 """Engine creation: one place that knows how URLs map to async drivers."""
 
+import logging
+
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+log = logging.getLogger("alltoken.store")
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
@@ -51,7 +55,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Erased personal data must not linger in free space of the file (account deletion, retention purge).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+async def flush_erased_data(engine: AsyncEngine) -> None:
+    """After erasing personal data: on SQLite, copy the write-ahead log into the database file and empty
+    it, so that no older copy of an erased row stays in either file. (PostgreSQL reclaims old row
+    versions by VACUUM; see docs/governance.md.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as connection:
+        busy, _, _ = (await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+    if busy:
+        log.warning("could not empty the SQLite write-ahead log after erasing data (readers kept it busy); "
+                    "the next checkpoint will")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

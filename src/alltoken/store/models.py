@@ -343,3 +343,25 @@ class ImageModerationLog(Base):
 
     __table_args__ = (Index("ix_image_moderation_log_time", "created_at", "task_id"),
                       Index("ix_image_moderation_log_account", "account_id", "created_at"))
+
+
+class TermsVersion(Base):
+    """A published version of the terms of service. A material one makes accounts accept it again."""
+
+    __tablename__ = "terms_versions"
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    effective_at: Mapped[datetime] = mapped_column(unique=True)
+    material: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime] = mapped_column()
+
+
+class AccountDeletion(Base):
+    """An erased account: when, so that its ledger is purged once the retention period has passed."""
+
+    __tablename__ = "account_deletions"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column()

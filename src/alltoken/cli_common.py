@@ -1,4 +1,8 @@
-"""What every admin command module shares: settings, output, and the admin-action decorator."""
+"""What every admin command module shares: settings, output, the admin-command decorator, option parsing.
+
+Kept apart from cli.py so that command modules (cli_terms.py, ...) can use it without importing cli.py,
+which registers them (`python -m alltoken.cli` would otherwise import cli.py twice).
+"""
 
 import functools
 from datetime import datetime
@@ -16,19 +20,19 @@ def settings_of(ctx: click.Context) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _emit(ctx: click.Context, payload: dict, human: str) -> None:
+def emit(ctx: click.Context, payload: dict, human: str) -> None:
     if ctx.obj.get("json"):
         click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(human)
 
 
-def admin_command(func=None, *, audited: bool = True):
+def admin_command(func=None, *, audited: bool = True, after_commit=None):
     """Run an async admin action (returning its JSON payload and a line for people) against the
     configured database in one transaction, with its audit-log entry unless it only reads; print
-    only once it committed."""
+    only once it committed. `after_commit(engine)`, if given, runs once the transaction is in."""
     if func is None:
-        return functools.partial(admin_command, audited=audited)
+        return functools.partial(admin_command, audited=audited, after_commit=after_commit)
 
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @click.pass_context
@@ -38,13 +42,13 @@ def admin_command(func=None, *, audited: bool = True):
 
         ctx.obj["json"] = as_json or ctx.obj.get("json")
         action = ".".join(ctx.command_path.split()[1:]) if audited else None
-        payload, human = run_admin(func, settings_of(ctx), action, **kwargs)
-        _emit(ctx, payload, human)
+        payload, human = run_admin(func, settings_of(ctx), action, after_commit, **kwargs)
+        emit(ctx, payload, human)
 
     return wrapper
 
 
-def split(value: str | None) -> list[str] | None:
+def split_list(value: str | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()] if value else None
 
 
