@@ -126,18 +126,20 @@ def keys():
               help="Start the limit afresh every UTC day, ISO week or month.")
 @click.option("--models", help="Comma-separated model ids the key may use.")
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
+@click.option("--ips", help="Comma-separated CIDR networks the key may be used from, e.g. 10.0.0.0/8,2001:db8::/32.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, ips):
     from .accounts.service import create_key
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
-                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset)
+                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset,
+                           allowed_ips=_split(ips))
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
           "limit_reset": row.limit_reset,
-          "models": row.models, "expires_at": _iso(row.expires_at)},
+          "models": row.models, "expires_at": _iso(row.expires_at), "allowed_ips": row.allowed_ips},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")
 
@@ -263,5 +265,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+# Enforcement, model restrictions and key hygiene live in their own module, which uses the helpers
+# above. Run as `python -m alltoken.cli`, this file is `__main__`, not `alltoken.cli`: it hands over
+# to the module proper, so that there is one set of commands.
+if __name__ != "__main__":
+    from .cli_governance import ACCOUNT_COMMANDS, KEY_COMMANDS, models
+
+    for _command in ACCOUNT_COMMANDS:
+        accounts.add_command(_command)
+    for _command in KEY_COMMANDS:
+        keys.add_command(_command)
+    main.add_command(models)
+else:  # pragma: no cover
+    from alltoken.cli import main as _main
+
+    _main()

@@ -13,6 +13,7 @@ from ..ids import new_id, utcnow
 from ..store.changes import record_change
 from ..store.models import Account, ApiKey
 from . import keys
+from .networks import parse_networks
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
 
@@ -51,8 +52,11 @@ class NewKey:
 
 async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
                      limit_usd: str | None = None, models: list[str] | None = None,
-                     expires_at: datetime | None = None, limit_reset: str | None = None) -> NewKey:
-    await get_account(session, account_id)
+                     expires_at: datetime | None = None, limit_reset: str | None = None,
+                     allowed_ips: list[str] | None = None) -> NewKey:
+    account = await get_account(session, account_id)
+    if account.status == "terminated":
+        raise Conflict(f"account {account_id} was terminated; it cannot have keys")
     if expires_at is not None and expires_at <= utcnow():
         raise ValueError("expiry must be in the future")
     limit_units = usd_to_units(limit_usd) if limit_usd is not None else None
@@ -63,8 +67,8 @@ async def create_key(session: AsyncSession, account_id: str, *, name: str | None
     secret = keys.generate_key()
     row = ApiKey(id=new_id("key_", 8), account_id=account_id, name=name, secret_hash=keys.hash_key(secret),
                  hint=keys.hint(secret), models=models or None, limit_units=limit_units, limit_reset=limit_reset,
-                 spent_units=0,
-                 created_at=utcnow(), expires_at=expires_at)
+                 spent_units=0, created_at=utcnow(), expires_at=expires_at,
+                 allowed_ips=[str(n) for n in parse_networks(allowed_ips)] if allowed_ips is not None else None)
     session.add(row)
     await record_change(session, "key", row.id)
     return NewKey(row, secret)

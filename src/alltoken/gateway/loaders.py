@@ -2,13 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AccountRecord, KeyRecord
+from ..accounts.networks import parse_networks
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey, UsageRecord, User
+from ..routing.restrictions import ModelRestrictions
+from ..store.models import Account, AccountRestriction, ApiKey, UsageRecord, User
 
 
 class Loaders:
@@ -16,18 +18,19 @@ class Loaders:
         self._sessions = sessions
 
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
+        """The key with this secret, or whose secret was this before its last rotation."""
         async with self._sessions() as session:
             row = (await session.execute(
-                select(ApiKey, Account, _ADMIN).join(Account, Account.id == ApiKey.account_id)
-                .where(ApiKey.secret_hash == secret_hash))).first()
+                _ACCOUNT.add_columns(ApiKey).join(ApiKey, ApiKey.account_id == Account.id)
+                .where(or_(ApiKey.secret_hash == secret_hash, ApiKey.previous_secret_hash == secret_hash)))).first()
         if row is None:
             return None
-        key, account, is_admin = row
-        return _key_record(key), _account_record(account, is_admin)
+        *account, key = row
+        return _key_record(key), _account_record(*account)
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
-            row = (await session.execute(select(Account, _ADMIN).where(Account.id == account_id))).first()
+            row = (await session.execute(_ACCOUNT.where(Account.id == account_id))).first()
         return _account_record(*row) if row else None
 
     async def balance(self, account_id: str, up_to_id: int) -> int:
@@ -51,13 +54,24 @@ def _key_record(key: ApiKey) -> KeyRecord:
                      models=frozenset(key.models) if key.models else None, limit_units=key.limit_units,
                      limit_reset=key.limit_reset,
                      spent_units=key.spent_units, created_at=key.created_at, expires_at=key.expires_at,
-                     revoked=key.revoked_at is not None)
+                     revoked=key.revoked_at is not None,
+                     networks=tuple(parse_networks(key.allowed_ips)) if key.allowed_ips else None,
+                     retired_hash=key.previous_secret_hash, retired_until=key.previous_valid_until)
 
 
-def _account_record(account: Account, is_admin: bool) -> AccountRecord:
+def _account_record(account: Account, is_admin: bool, restriction: AccountRestriction | None) -> AccountRecord:
+    restrictions = ModelRestrictions.from_lists(
+        restriction.allow_models, restriction.deny_models, restriction.allow_providers,
+        restriction.deny_providers) if restriction else None
+    policy = RoutingPolicy.from_json(account.routing_policy)
+    if restrictions is not None and restrictions.providers is not None:
+        policy = restrictions.providers.combined(policy)
     return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
-                         routing_policy=RoutingPolicy.from_json(account.routing_policy), is_admin=bool(is_admin),
+                         routing_policy=policy, restrictions=restrictions, is_admin=bool(is_admin),
                          credit_line_units=account.credit_line_units or 0)
 
 
 _ADMIN = exists().where(User.account_id == Account.id, User.is_admin.is_(True)).label("is_admin")
+# An account, whether it has an admin user, and its model restrictions (if any).
+_ACCOUNT = select(Account, _ADMIN, AccountRestriction).outerjoin(
+    AccountRestriction, AccountRestriction.account_id == Account.id)

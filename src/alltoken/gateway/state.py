@@ -50,7 +50,7 @@ class GatewayState:
         loaders = Loaders(sessions)
         auth = AuthCache(loaders.key, loaders.account)
         book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
-        recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
+        recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=auth.uses)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
