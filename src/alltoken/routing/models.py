@@ -29,6 +29,11 @@ class PublicModel:
     routes: tuple[Route, ...]
     strategy: str = "priority"     # priority | weighted | price | latency | throughput
 
+    @property
+    def price(self) -> Price:
+        """The price shown in /v1/models: the first route's, which is the one normally charged."""
+        return self.routes[0].price
+
 
 class ModelTable:
     def __init__(self, models: dict[str, PublicModel]):
