@@ -73,7 +73,8 @@ async def create(state, account_id: str, spec: KeyCreate, actor: str, address: s
         with service_errors():
             new = await create_key(session, account_id, **spec.model_dump())
             await session.flush()
-        await audit.record(session, actor, "keys.create", new.row.id, _details(spec), address)
+        await audit.record(session, actor, "keys.create", account_id, {"key_id": new.row.id, **_details(spec)},
+                           address)
     return CreatedKey(**describe_key(new.row), key=new.secret)
 
 

@@ -58,8 +58,11 @@ def model_refusal(model: PublicModel, caller: Caller) -> str | None:
 
 def usable_routes(model: PublicModel, caller: Caller) -> list[Route]:
     """The routes of a model the caller may use (none when the model itself is refused), in order."""
-    if model_refusal(model, caller) is not None:
-        return []
+    return [] if model_refusal(model, caller) is not None else _policy_routes(model, caller)
+
+
+def _policy_routes(model: PublicModel, caller: Caller) -> list[Route]:
+    """The model's routes the account's routing policy (restricted providers included) lets through."""
     policy = caller.account.routing_policy
     return [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
 
@@ -95,7 +98,7 @@ def _chat_bounds(body: dict, model: PublicModel, prompt_bound: int) -> tuple[int
 
 def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
     """The model's routes the account's routing policy allows, in order; 403 if none."""
-    routes = usable_routes(model, caller)
+    routes = _policy_routes(model, caller)
     if not routes:
         raise forbidden(f"this account's routing policy allows no provider of model '{model.id}'",
                         code="provider_not_allowed")
