@@ -4,7 +4,6 @@ management API, seen by every process within a second, kept as history, told to 
 import sqlite3
 
 import anthropic
-import httpx
 import openai
 import pytest
 
@@ -17,7 +16,7 @@ from alltoken.governance.enforcement import history, notices, set_state
 from alltoken.store.db import session_factory
 from alltoken.store.models import ApiKey
 
-from .harness import CliError, Gateway, wait_for
+from .harness import CliError, everywhere, gateway_pair
 
 CHAT = {"model": "alltoken/demo", "messages": [{"role": "user", "content": "hello"}]}
 
@@ -94,22 +93,9 @@ async def test_the_cached_account_carries_the_state_and_reason(engine):
 
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("enforcement")
-    first = Gateway(workdir).start()
-    second = Gateway(workdir).start()
-    yield first, second
-    second.stop()
-    first.stop()
+    with gateway_pair(tmp_path_factory.mktemp("enforcement")) as pair:
+        yield pair
 
-
-@pytest.fixture(scope="module")
-def admin_key(gateways):
-    return gateways[0].admin_key()
-
-
-def api(gateway, method, path, key, **kwargs):
-    return httpx.request(method, gateway.url + "/api" + path, headers={"Authorization": f"Bearer {key}"},
-                         timeout=10, **kwargs)
 
 
 def served(gateway, key) -> bool:
@@ -130,13 +116,9 @@ def refused_with(gateway, key, code: str) -> openai.APIStatusError | None:
     return error if error is not None and error.status_code == 403 and error.code == code else None
 
 
-def everywhere(gateways, check) -> bool:
-    """`check` holds in both processes within a second of a change."""
-    return wait_for(lambda: all(check(gateway) for gateway in gateways), timeout=1.0)
-
 
 def notices_of(gateway, key) -> dict:
-    response = api(gateway, "GET", "/account/notices", key)
+    response = gateway.api("GET", "/account/notices", key)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -156,7 +138,7 @@ def test_each_state_through_the_api_in_both_processes_with_history_notices_and_a
     assert "actor" not in str(shown) and "cli:" not in str(shown)
     assert _outbox(first, account) == [("enforcement.warned", "A warning about your AllToken account")]
 
-    changed = api(first, "POST", f"/admin/accounts/{account}/enforcement", admin_key,
+    changed = first.api("POST", f"/admin/accounts/{account}/enforcement", admin_key,
                   json={"state": "rate_limited", "reason": "request bursts"})
     assert changed.status_code == 200 and changed.json()["previous_state"] == "warned", changed.text
     assert notices_of(first, key)["status"] == "rate_limited"   # at once in the process that took it
@@ -171,7 +153,7 @@ def test_each_state_through_the_api_in_both_processes_with_history_notices_and_a
         second.anthropic_sdk(key).messages.create(model="alltoken/demo", max_tokens=16,
                                                   messages=[{"role": "user", "content": "hi"}])
 
-    restored = api(first, "POST", f"/admin/accounts/{account}/enforcement", admin_key,
+    restored = first.api("POST", f"/admin/accounts/{account}/enforcement", admin_key,
                    json={"state": "active", "reason": "invoice paid"})
     assert restored.status_code == 200, restored.text
     assert everywhere(gateways, lambda g: refusal(g, key) is None)
@@ -192,7 +174,7 @@ def test_each_state_through_the_api_in_both_processes_with_history_notices_and_a
 
     with pytest.raises(CliError, match="terminated; that is final"):
         first.cli("accounts", "unsuspend", account, "--reason", "please")
-    undo = api(first, "POST", f"/admin/accounts/{account}/enforcement", admin_key,
+    undo = first.api("POST", f"/admin/accounts/{account}/enforcement", admin_key,
                json={"state": "active", "reason": "please"})
     assert undo.status_code == 409 and undo.json()["error"]["code"] == "conflict"
     with pytest.raises(CliError, match="cannot have keys"):
@@ -206,7 +188,7 @@ def test_each_state_through_the_api_in_both_processes_with_history_notices_and_a
                            ("accounts.terminate", "cli")]
     by_api = [e for e in first.cli("audit-log", "--target", account) if e["actor"].startswith("key:")]
     assert all(e["address"] == "127.0.0.1" and e["details"]["reason"] for e in by_api)
-    history_api = api(first, "GET", f"/admin/accounts/{account}/enforcement", admin_key).json()
+    history_api = first.api("GET", f"/admin/accounts/{account}/enforcement", admin_key).json()
     assert [(h["previous_state"], h["state"]) for h in history_api][-1] == ("active", "terminated")
     assert history_api[1]["actor"].startswith("key:") and history_api[0]["actor"].startswith("cli:")
 
@@ -215,15 +197,15 @@ def test_changes_need_an_admin_a_known_state_a_reason_and_an_account(gateways, a
     first, _ = gateways
     account, key = first.new_key()
     path = f"/admin/accounts/{account}/enforcement"
-    denied = api(first, "POST", path, key, json={"state": "suspended", "reason": "x"})
+    denied = first.api("POST", path, key, json={"state": "suspended", "reason": "x"})
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "admin_only"
     for body, status in (({"state": "banned", "reason": "x"}, 400), ({"state": "suspended"}, 400),
                          ({"state": "suspended", "reason": ""}, 400)):
-        assert api(first, "POST", path, admin_key, json=body).status_code == status
-    missing = api(first, "POST", "/admin/accounts/acct_missing/enforcement", admin_key,
+        assert first.api("POST", path, admin_key, json=body).status_code == status
+    missing = first.api("POST", "/admin/accounts/acct_missing/enforcement", admin_key,
                   json={"state": "warned", "reason": "x"})
     assert missing.status_code == 404 and "acct_missing" in missing.json()["error"]["message"]
-    assert api(first, "GET", path, admin_key).json() == []
+    assert first.api("GET", path, admin_key).json() == []
     assert served(first, key)
     with pytest.raises(CliError) as caught:
         first.cli("accounts", "suspend", account)   # --reason is required

@@ -18,7 +18,7 @@ from alltoken.gateway.loaders import Loaders
 from alltoken.store.db import session_factory
 from alltoken.store.models import ApiKey
 
-from .harness import CliError, Gateway, wait_for
+from .harness import CliError, everywhere, gateway_pair, wait_for
 from .test_storage import FlakySessions
 
 CHAT = {"model": "alltoken/demo", "messages": [{"role": "user", "content": "hi"}]}
@@ -103,17 +103,8 @@ async def test_last_use_is_written_with_the_usage_batch_once_per_key_and_kept_on
 
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("keys")
-    first = Gateway(workdir).start()
-    second = Gateway(workdir).start()
-    yield first, second
-    second.stop()
-    first.stop()
-
-
-@pytest.fixture(scope="module")
-def admin_key(gateways):
-    return gateways[0].admin_key()
+    with gateway_pair(tmp_path_factory.mktemp("keys")) as pair:
+        yield pair
 
 
 def status(gateway, secret) -> int:
@@ -126,13 +117,6 @@ def error(gateway, secret) -> dict:
                       json=CHAT, timeout=10).json()["error"]
 
 
-def api(gateway, method, path, secret, **kwargs) -> httpx.Response:
-    return httpx.request(method, gateway.url + "/api" + path, headers={"Authorization": f"Bearer {secret}"},
-                         timeout=10, **kwargs)
-
-
-def everywhere(gateways, check) -> bool:
-    return wait_for(lambda: all(check(gateway) for gateway in gateways), timeout=1.0)
 
 
 def new_account(gateway, **key_options) -> tuple[str, str, str]:
@@ -200,7 +184,7 @@ def test_an_ip_allow_list_admits_its_networks_only(gateways):
     for secret in (remote, ipv6):
         refused = error(first, secret)
         assert refused["code"] == "ip_not_allowed" and "may not be used from 127.0.0.1" in refused["message"]
-        assert api(first, "GET", "/account/keys", secret).status_code == 403   # the management API too
+        assert first.api("GET", "/account/keys", secret).status_code == 403   # the management API too
     with pytest.raises(CliError, match="not an IP network in CIDR notation: '10.0.0.1/8'"):
         first.cli("keys", "create", "--account", new_account(first)[0], "--ips", "10.0.0.1/8")
 
@@ -223,43 +207,43 @@ def test_an_account_manages_its_own_keys_and_never_another_accounts(gateways):
     account, key_id, secret = new_account(first)
     other_account, other_id, other_secret = new_account(first)
 
-    created = api(first, "POST", "/account/keys", secret, json={"name": "deploy", "models": ["alltoken/demo"],
+    created = first.api("POST", "/account/keys", secret, json={"name": "deploy", "models": ["alltoken/demo"],
                                                                 "allowed_ips": ["127.0.0.0/8"]})
     assert created.status_code == 201, created.text
     made = created.json()
     assert made["account_id"] == account and made["allowed_ips"] == ["127.0.0.0/8"]
     assert status(second, made["key"]) == 200
-    listing = api(first, "GET", "/account/keys", secret).json()
+    listing = first.api("GET", "/account/keys", secret).json()
     assert {k["account_id"] for k in listing} == {account} and made["id"] in {k["id"] for k in listing}
     assert all("key" not in k for k in listing) and made["key"] not in str(listing)
     assert other_id not in str(listing)
 
     for method, path in (("GET", f"/account/keys/{other_id}"), ("POST", f"/account/keys/{other_id}/rotate"),
                          ("POST", f"/account/keys/{other_id}/revoke")):
-        response = api(first, method, path, secret)
+        response = first.api(method, path, secret)
         assert response.status_code == 404 and other_id in response.json()["error"]["message"]
-    revoked_all = api(first, "POST", "/account/keys/revoke-all", secret, json={"keep_current": True}).json()
+    revoked_all = first.api("POST", "/account/keys/revoke-all", secret, json={"keep_current": True}).json()
     assert key_id not in revoked_all["revoked"] and made["id"] in revoked_all["revoked"]
     assert status(first, other_secret) == 200 and status(first, secret) == 200
     assert everywhere(gateways, lambda g: status(g, made["key"]) == 401)
 
-    restricted = api(first, "POST", "/account/keys", secret, json={"limit_usd": "1"}).json()["key"]
-    refused = api(first, "POST", "/account/keys", restricted, json={})
+    restricted = first.api("POST", "/account/keys", secret, json={"limit_usd": "1"}).json()["key"]
+    refused = first.api("POST", "/account/keys", restricted, json={})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "key_management_not_allowed"
-    assert api(first, "POST", f"/account/keys/{key_id}/revoke", restricted).status_code == 403
-    restricted_id = next(k["id"] for k in api(first, "GET", "/account/keys", secret).json()
+    assert first.api("POST", f"/account/keys/{key_id}/revoke", restricted).status_code == 403
+    restricted_id = next(k["id"] for k in first.api("GET", "/account/keys", secret).json()
                          if k["limit_usd"] and not k["revoked_at"])
-    itself = api(first, "POST", f"/account/keys/{restricted_id}/rotate", restricted, json={"grace_seconds": 0})
+    itself = first.api("POST", f"/account/keys/{restricted_id}/rotate", restricted, json={"grace_seconds": 0})
     assert itself.status_code == 200 and itself.json()["limit_usd"] == "1.000000"   # a key may rotate itself
     assert "was rotated" in error(first, restricted)["message"]
     assert status(first, itself.json()["key"]) == 200
 
-    revoked = api(first, "POST", f"/account/keys/{key_id}/revoke", secret)
+    revoked = first.api("POST", f"/account/keys/{key_id}/revoke", secret)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert status(first, secret) == 401   # at once, in the process that revoked it
     actions = {e["action"] for e in first.cli("audit-log") if e["actor"] in (f"key:{key_id}", f"key:{restricted_id}")}
     assert actions == {"keys.create", "keys.revoke-all", "keys.rotate", "keys.revoke"}
-    theirs = api(first, "GET", "/account/keys", other_secret).json()
+    theirs = first.api("GET", "/account/keys", other_secret).json()
     assert other_id in {k["id"] for k in theirs} and {k["account_id"] for k in theirs} == {other_account}
     assert not any(k["revoked_at"] for k in theirs)
 
@@ -267,24 +251,24 @@ def test_an_account_manages_its_own_keys_and_never_another_accounts(gateways):
 def test_admins_manage_any_accounts_keys(gateways, admin_key):
     first, second = gateways
     account, key_id, secret = new_account(first)
-    listing = api(first, "GET", f"/admin/accounts/{account}/keys", admin_key).json()
+    listing = first.api("GET", f"/admin/accounts/{account}/keys", admin_key).json()
     assert {k["id"] for k in listing} >= {key_id}
-    assert api(first, "GET", f"/admin/keys/{key_id}", admin_key).json()["account_id"] == account
-    created = api(first, "POST", f"/admin/accounts/{account}/keys", admin_key,
+    assert first.api("GET", f"/admin/keys/{key_id}", admin_key).json()["account_id"] == account
+    created = first.api("POST", f"/admin/accounts/{account}/keys", admin_key,
                   json={"expires_at": "2099-01-01T00:00:00Z"}).json()
     assert created["expires_at"].startswith("2099-01-01") and status(second, created["key"]) == 200
-    naive = api(first, "POST", f"/admin/accounts/{account}/keys", admin_key, json={"expires_at": "2099-01-01T00:00"})
+    naive = first.api("POST", f"/admin/accounts/{account}/keys", admin_key, json={"expires_at": "2099-01-01T00:00"})
     assert naive.status_code == 400
-    rotated = api(first, "POST", f"/admin/keys/{key_id}/rotate", admin_key, json={"grace_seconds": 0}).json()
+    rotated = first.api("POST", f"/admin/keys/{key_id}/rotate", admin_key, json={"grace_seconds": 0}).json()
     assert everywhere(gateways, lambda g: status(g, secret) == 401 and status(g, rotated["key"]) == 200)
-    assert api(first, "POST", f"/admin/keys/{created['id']}/revoke", admin_key).json()["revoked_at"]
-    revoked = api(first, "POST", f"/admin/accounts/{account}/keys/revoke-all", admin_key).json()
+    assert first.api("POST", f"/admin/keys/{created['id']}/revoke", admin_key).json()["revoked_at"]
+    revoked = first.api("POST", f"/admin/accounts/{account}/keys/revoke-all", admin_key).json()
     assert set(revoked["revoked"]) >= {key_id}
     assert everywhere(gateways, lambda g: status(g, rotated["key"]) == 401)
-    assert api(first, "GET", "/admin/keys/key_missing", admin_key).status_code == 404
-    assert api(first, "GET", f"/admin/accounts/{account}/keys", secret).status_code == 401
+    assert first.api("GET", "/admin/keys/key_missing", admin_key).status_code == 404
+    assert first.api("GET", f"/admin/accounts/{account}/keys", secret).status_code == 401
     _, _, user = new_account(first)
-    assert api(first, "GET", f"/admin/accounts/{account}/keys", user).json()["error"]["code"] == "admin_only"
+    assert first.api("GET", f"/admin/accounts/{account}/keys", user).json()["error"]["code"] == "admin_only"
     audited = [e["action"] for e in first.cli("audit-log") if e["address"] and e["target"] in
                (account, key_id, created["id"])]
     assert audited == ["keys.create", "keys.rotate", "keys.revoke", "keys.revoke-all"]

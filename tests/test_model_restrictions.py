@@ -15,7 +15,7 @@ from alltoken.routing.policy import RoutingPolicy
 from alltoken.routing.restrictions import ModelRestrictions
 from alltoken.store.db import session_factory
 
-from .harness import CliError, Gateway, wait_for
+from .harness import CliError, everywhere, gateway_pair
 
 # Two offline providers: the catalog's demo models get a route on each, acme/solo-b only on demo-b.
 CONFIG = {"providers": [{"id": "demo-a", "type": "demo"}, {"id": "demo-b", "type": "demo"}],
@@ -78,17 +78,8 @@ async def test_restrictions_are_stored_and_carried_on_the_cached_account(engine)
 
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("restrictions")
-    first = Gateway(workdir, CONFIG).start()
-    second = Gateway(workdir, CONFIG).start()
-    yield first, second
-    second.stop()
-    first.stop()
-
-
-@pytest.fixture(scope="module")
-def admin_key(gateways):
-    return gateways[0].admin_key()
+    with gateway_pair(tmp_path_factory.mktemp("restrictions"), CONFIG) as pair:
+        yield pair
 
 
 def chat(gateway, key, model=CHAT, **extra) -> httpx.Response:
@@ -104,9 +95,6 @@ def listed(gateway, key) -> dict[str, list[str]]:
 def code_of(response: httpx.Response) -> str | None:
     return response.json()["error"]["code"] if response.status_code >= 400 else None
 
-
-def everywhere(gateways, check) -> bool:
-    return wait_for(lambda: all(check(gateway) for gateway in gateways), timeout=1.0)
 
 
 def test_a_denied_model_is_refused_everywhere_and_not_listed(gateways):
