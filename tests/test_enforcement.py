@@ -72,10 +72,17 @@ async def test_bad_changes_are_refused_and_change_nothing(engine):
             await set_state(session, account.id, "active", "x", "cli:ops@host")
         with pytest.raises(Conflict, match="not suspended"):
             await set_state(session, account.id, "active", "x", "cli:ops@host", expect="suspended")
+    async with sessions.begin() as session:
+        await set_state(session, account.id, "suspended", "chargeback", "cli:ops@host")
+    async with sessions.begin() as session:
+        with pytest.raises(Conflict, match="a warning would lift that"):
+            await set_state(session, account.id, "warned", "x", "cli:ops@host")
+    async with sessions.begin() as session:
         with pytest.raises(NotFound):
             await set_state(session, "acct_missing", "warned", "x", "cli:ops@host")
     async with sessions() as session:
-        assert await history(session, account.id) == [] and await notifications.unsent(session) == []
+        assert [a.state for a in await history(session, account.id)] == ["suspended"]
+        assert [n.kind for n in await notifications.unsent(session)] == ["enforcement.suspended"]
 
 
 async def test_the_cached_account_carries_the_state_and_reason(engine):

@@ -39,8 +39,9 @@ _MESSAGES = {
 
 async def set_state(session: AsyncSession, account_id: str, state: str, reason: str, actor: str,
                     expect: str | None = None) -> EnforcementAction:
-    """Move the account to `state` (from `expect` only, when given). A warning may be repeated;
-    any other state is refused if the account is already in it, and nothing leaves `terminated`."""
+    """Move the account to `state` (from `expect` only, when given). A warning may be repeated, but
+    only an active or warned account is warned; any other state is refused if the account is already
+    in it, and nothing leaves `terminated`."""
     if state not in STATES:
         raise ValueError(f"unknown state {state!r}: one of {', '.join(STATES)}")
     reason = (reason or "").strip()
@@ -56,6 +57,8 @@ async def set_state(session: AsyncSession, account_id: str, state: str, reason: 
         raise Conflict(f"account {account_id} is {current}, not {expect}")
     if current == state and state != "warned":
         raise Conflict(f"account {account_id} is already {state}")
+    if state == "warned" and current not in ("active", "warned"):   # a warning must not lift a sanction
+        raise Conflict(f"account {account_id} is {current}; a warning would lift that (activate it first)")
     action = EnforcementAction(account_id=account_id, state=state, previous_state=current, reason=reason,
                                actor=actor, created_at=utcnow())
     session.add(action)
