@@ -112,6 +112,7 @@ def test_a_denied_model_is_refused_everywhere_and_not_listed(gateways):
     assert code_of(fallback) == "model_not_allowed"
     assert CHAT not in listed(second, key) and {EMBED, "acme/solo-b"} <= set(listed(second, key))
     assert CHAT in [m["id"] for m in httpx.get(first.url + "/v1/models").json()["data"]]   # the public list: all
+    assert CHAT in {m.id for m in first.sdk("placeholder").models.list()}   # also for a key that is no key
     assert second.sdk(key).embeddings.create(model=EMBED, input="x").data
     _, other = first.new_key()
     assert chat(second, other).status_code == 200 and CHAT in listed(second, other)   # only that account

@@ -9,19 +9,30 @@ from ..billing.periods import next_reset
 from ..ids import utcnow
 from ..store.models import UsageRecord
 from .admission import usable_routes
-from .auth import authenticate, bearer_token
-from .errors import bad_request, not_found
+from .auth import Caller, authenticate, bearer_token
+from .errors import ApiError, bad_request, not_found
 from .http import endpoint, json_response
 from .key_budget import key_spend
 
 
 @endpoint
 async def list_models(request: Request) -> Response:
-    """Every model, or with a key only those the caller may use, each with the routes it may take."""
+    """Every model, or with a valid key only those the caller may use, each with the routes it may take."""
     state = request.app.state.gateway
-    caller = await authenticate(request, state.auth) if bearer_token(request) else None
+    caller = await _caller_if_any(request, state)
     listed = [(model, usable_routes(model, caller) if caller else model.routes) for model in state.models.all()]
     return json_response({"object": "list", "data": [_model_entry(m, routes) for m, routes in listed if routes]})
+
+
+async def _caller_if_any(request: Request, state) -> Caller | None:
+    """The caller, when the request carries a key that passes. The list is public, so any other key
+    (SDKs need one: a placeholder, a revoked key) gets the public list rather than an error."""
+    if bearer_token(request) is None:
+        return None
+    try:
+        return await authenticate(request, state.auth)
+    except ApiError:
+        return None
 
 
 def _model_entry(model, routes) -> dict:
