@@ -64,6 +64,12 @@ def openai_gateway(tmp_path_factory, fake_openai):
     gateway.stop()
 
 
+@pytest.fixture(scope="module")
+def admin_key(gateways):
+    """A key of the administrator's account, on the test module's own `gateways` fixture."""
+    return gateways[0].admin_key()
+
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 

@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,6 +88,11 @@ class Gateway:
         extra = [part for name, value in key_options.items() for part in (f"--{name.replace('_', '-')}", value)]
         return account, self.cli("keys", "create", "--account", account, *extra)["key"]
 
+    def api(self, method: str, path: str, key: str, **kwargs) -> httpx.Response:
+        """A management API call (`path` under /api) with `key` as its Bearer key."""
+        return httpx.request(method, self.url + "/api" + path, headers={"Authorization": f"Bearer {key}"},
+                             timeout=10, **kwargs)
+
     def admin_key(self) -> str:
         """A new API key of the administrator's account (made at first start), for /api/admin."""
         with sqlite3.connect(self.db_path) as db:
@@ -114,6 +121,23 @@ class CliError(Exception):
         super().__init__(f"exit {code}: {stderr}")
         self.code = code
         self.stderr = stderr
+
+
+@contextmanager
+def gateway_pair(workdir: Path, config: dict | None = None) -> Iterator[tuple[Gateway, Gateway]]:
+    """Two server processes on one database, as a multi-process deployment runs them."""
+    first = Gateway(workdir, config).start()
+    second = Gateway(workdir, config)
+    try:
+        yield first, second.start()
+    finally:
+        second.stop()
+        first.stop()
+
+
+def everywhere(gateways, check, timeout: float = 1.0) -> bool:
+    """`check(gateway)` holds in every one of the processes within `timeout` seconds (of a change)."""
+    return wait_for(lambda: all(check(gateway) for gateway in gateways), timeout=timeout)
 
 
 def _clean_env() -> dict:

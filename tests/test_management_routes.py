@@ -3,30 +3,14 @@
 import httpx
 import pytest
 
-from .harness import Gateway, wait_for
+from .harness import Gateway, gateway_pair, wait_for
 from .test_routing_e2e import config
 
 
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory, fakes):
-    """Two server processes on one database, as a multi-process deployment would run them."""
-    workdir = tmp_path_factory.mktemp("mgmt")
-    first = Gateway(workdir, config(*fakes)).start()
-    second = Gateway(workdir, config(*fakes))
-    second.start()
-    yield first, second
-    second.stop()
-    first.stop()
-
-
-@pytest.fixture(scope="module")
-def admin_key(gateways):
-    return gateways[0].admin_key()
-
-
-def api(gateway, method, path, key, **kwargs):
-    return httpx.request(method, gateway.url + "/api" + path, headers={"Authorization": f"Bearer {key}"},
-                         timeout=10, **kwargs)
+    with gateway_pair(tmp_path_factory.mktemp("mgmt"), config(*fakes)) as pair:
+        yield pair
 
 
 def served_by(gateway, key, model="acme/m") -> str:
@@ -39,16 +23,16 @@ def served_by(gateway, key, model="acme/m") -> str:
 def test_only_administrators_may_use_it(gateways):
     first, _ = gateways
     _, user_key = first.new_key()
-    assert api(first, "GET", "/admin/models/acme/m/routes", user_key).json()["error"]["code"] == "admin_only"
+    assert first.api("GET", "/admin/models/acme/m/routes", user_key).json()["error"]["code"] == "admin_only"
     assert httpx.get(first.url + "/api/admin/models/acme/m/routes").status_code == 401
 
 
 def test_routes_change_at_run_time_in_every_process_and_survive_a_restart(gateways, admin_key, tmp_path):
     first, second = gateways
     _, key = first.new_key()
-    before = api(first, "GET", "/admin/models/acme/m/routes", admin_key).json()
+    before = first.api("GET", "/admin/models/acme/m/routes", admin_key).json()
     assert [r["provider"] for r in before["routes"]] == ["primary", "backup"] and before["strategy"] == "priority"
-    changed = api(first, "PUT", "/admin/models/acme/m/routes", admin_key, json={
+    changed = first.api("PUT", "/admin/models/acme/m/routes", admin_key, json={
         "strategy": "price", "routes": [{"provider": "backup", "model": "b-model",
                                          "pricing": {"prompt": "0.000001", "completion": "0.000001"}}]})
     assert changed.status_code == 200 and changed.json()["routes"][0]["pricing"]["prompt"] == "0.000001"
@@ -59,10 +43,10 @@ def test_routes_change_at_run_time_in_every_process_and_survive_a_restart(gatewa
         assert served_by(restarted, key) == "backup"
     finally:
         restarted.stop()
-    assert api(first, "DELETE", "/admin/models/acme/m/routes", admin_key).status_code == 204
+    assert first.api("DELETE", "/admin/models/acme/m/routes", admin_key).status_code == 204
     assert served_by(first, key) == "primary"
     assert wait_for(lambda: served_by(second, key) == "primary", timeout=1.5)
-    assert api(first, "DELETE", "/admin/models/acme/m/routes", admin_key).status_code == 404
+    assert first.api("DELETE", "/admin/models/acme/m/routes", admin_key).status_code == 404
 
 
 def first_config(gateway):
@@ -80,9 +64,9 @@ def first_config(gateway):
 ])
 def test_bad_route_changes_are_400_and_change_nothing(gateways, admin_key, body, fragment):
     first, _ = gateways
-    response = api(first, "PUT", "/admin/models/acme/m/routes", admin_key, json=body)
+    response = first.api("PUT", "/admin/models/acme/m/routes", admin_key, json=body)
     assert response.status_code == 400 and fragment in response.json()["error"]["message"]
-    assert [r["provider"] for r in api(first, "GET", "/admin/models/acme/m/routes", admin_key).json()["routes"]] \
+    assert [r["provider"] for r in first.api("GET", "/admin/models/acme/m/routes", admin_key).json()["routes"]] \
         == ["primary", "backup"]
 
 
@@ -90,5 +74,5 @@ def test_openapi_and_route_health(gateways, admin_key):
     first, _ = gateways
     spec = httpx.get(first.url + "/api/openapi.json").json()
     assert "/admin/models/{model_id}/routes" in spec["paths"] and "/admin/routes/health" in spec["paths"]
-    health = api(first, "GET", "/admin/routes/health", admin_key).json()["routes"]
+    health = first.api("GET", "/admin/routes/health", admin_key).json()["routes"]
     assert {row["route"] for row in health} >= {"primary/p-model", "backup/b-model"}

@@ -9,7 +9,6 @@ import pytest
 
 from .harness import wait_for
 from .team_helpers import key_info, member_key, new_team
-from .test_management_routes import api
 from .test_team_budgets import COST, post, within_bounds
 
 
@@ -40,7 +39,7 @@ def test_every_member_reads_the_team_with_roles_limits_and_spend(openai_gateway,
     within_bounds(upstream, 1)
     assert post(openai_gateway, keys["dev"]).status_code == 200
     for name in ("viewer", "billing", "dev"):
-        response = api(openai_gateway, "GET", "/team", keys[name])
+        response = openai_gateway.api("GET", "/team", keys[name])
         assert response.status_code == 200, response.text
     view = response.json()
     assert view["id"] == team.id and Decimal(view["balance_usd"]) == 2 - COST
@@ -59,12 +58,12 @@ def test_only_owners_and_admins_change_members_and_only_owners_touch_owners(open
     user = newcomer(openai_gateway)
     body = {"email": user["email"], "role": "developer", "limit_usd": "0.25", "limit_reset": "weekly"}
     for name in ("dev", "viewer", "billing"):
-        refused = api(openai_gateway, "POST", "/team/members", keys[name], json=body)
+        refused = openai_gateway.api("POST", "/team/members", keys[name], json=body)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "team_admin_only"
-        assert api(openai_gateway, "PATCH", f"/team/members/{team.user_ids['dev']}", keys[name],
+        assert openai_gateway.api("PATCH", f"/team/members/{team.user_ids['dev']}", keys[name],
                    json={"role": "admin"}).status_code == 403
-        assert api(openai_gateway, "DELETE", f"/team/members/{team.user_ids['dev']}", keys[name]).status_code == 403
-    added = api(openai_gateway, "POST", "/team/members", keys["admin"], json=body)
+        assert openai_gateway.api("DELETE", f"/team/members/{team.user_ids['dev']}", keys[name]).status_code == 403
+    added = openai_gateway.api("POST", "/team/members", keys["admin"], json=body)
     assert added.status_code == 201, added.text
     assert (added.json()["user_id"], added.json()["limit_usd"], added.json()["limit_reset"]) == \
         (user["id"], "0.250000", "weekly")
@@ -74,16 +73,16 @@ def test_only_owners_and_admins_change_members_and_only_owners_touch_owners(open
                                   ("PATCH", f"/team/members/{owner_id}", {"limit_usd": "1"}),
                                   ("PATCH", f"/team/members/{user['id']}", {"role": "owner"}),
                                   ("DELETE", f"/team/members/{owner_id}", None)):
-        refused = api(openai_gateway, method, path, keys["admin"], json=payload)
+        refused = openai_gateway.api(method, path, keys["admin"], json=payload)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "owner_only", (method, path)
-    changed = api(openai_gateway, "PATCH", f"/team/members/{user['id']}", keys["owner"],
+    changed = openai_gateway.api("PATCH", f"/team/members/{user['id']}", keys["owner"],
                   json={"role": "admin", "limit_usd": None})
     assert (changed.json()["role"], changed.json()["limit_usd"], changed.json()["limit_reset"]) == ("admin", None, None)
-    promoted = api(openai_gateway, "PATCH", f"/team/members/{team.user_ids['admin']}", keys["owner"],
+    promoted = openai_gateway.api("PATCH", f"/team/members/{team.user_ids['admin']}", keys["owner"],
                    json={"role": "owner"})
     assert promoted.json()["role"] == "owner"
     # a role read afresh: the new owner may now manage the first one
-    assert api(openai_gateway, "PATCH", f"/team/members/{owner_id}", keys["admin"],
+    assert openai_gateway.api("PATCH", f"/team/members/{owner_id}", keys["admin"],
                json={"limit_usd": "3"}).json()["limit_usd"] == "3.000000"
 
 
@@ -110,47 +109,47 @@ def test_only_owners_and_admins_change_members_and_only_owners_touch_owners(open
 def test_bad_input_gets_a_clear_4xx_and_changes_nothing(openai_gateway, small_team, method, path, body, status,
                                                         fragment):
     team, keys = small_team
-    before = api(openai_gateway, "GET", "/team", keys["owner"]).json()
+    before = openai_gateway.api("GET", "/team", keys["owner"]).json()
     fill = {"EMAIL": newcomer(openai_gateway)["email"], "MEMBER": team.emails["dev"]}
     if isinstance(body, dict) and body.get("email") in fill:
         body = {**body, "email": fill[body["email"]]}
     path = path.replace("DEV", team.user_ids["dev"]).replace("OWNER", team.user_ids["owner"])
-    response = api(openai_gateway, method, path, keys["owner"], json=body)
+    response = openai_gateway.api(method, path, keys["owner"], json=body)
     assert response.status_code == status, response.text
     assert fragment in response.json()["error"]["message"]
-    assert api(openai_gateway, "GET", "/team", keys["owner"]).json()["members"] == before["members"]
+    assert openai_gateway.api("GET", "/team", keys["owner"]).json()["members"] == before["members"]
 
 
 def test_another_accounts_key_never_reads_or_changes_the_team(openai_gateway, team, keys):
     other = new_team(openai_gateway, usd="0")
     other_owner = member_key(openai_gateway, other, "owner")
     _, personal_key = openai_gateway.new_key()
-    seen = api(openai_gateway, "GET", "/team", other_owner).json()
+    seen = openai_gateway.api("GET", "/team", other_owner).json()
     assert seen["id"] == other.id and team.user_ids["dev"] not in {m["user_id"] for m in seen["members"]}
     dev = team.user_ids["dev"]
     for key in (other_owner, personal_key):
-        assert api(openai_gateway, "PATCH", f"/team/members/{dev}", key, json={"role": "owner"}).status_code == 404
-        assert api(openai_gateway, "DELETE", f"/team/members/{dev}", key).status_code == 404
-    personal = api(openai_gateway, "GET", "/team", personal_key)
+        assert openai_gateway.api("PATCH", f"/team/members/{dev}", key, json={"role": "owner"}).status_code == 404
+        assert openai_gateway.api("DELETE", f"/team/members/{dev}", key).status_code == 404
+    personal = openai_gateway.api("GET", "/team", personal_key)
     assert personal.status_code == 404 and "personal account, not a team" in personal.json()["error"]["message"]
     assert httpx.get(openai_gateway.url + "/api/team").status_code == 401
-    mine = api(openai_gateway, "GET", "/team", keys["owner"]).json()
+    mine = openai_gateway.api("GET", "/team", keys["owner"]).json()
     assert next(m for m in mine["members"] if m["user_id"] == dev)["role"] == "developer"
 
 
 def test_the_team_account_key_manages_and_a_removal_revokes_the_member_keys(openai_gateway, team, keys):
     account_key = openai_gateway.cli("keys", "create", "--account", team.id)["key"]
     dev = team.user_ids["dev"]
-    changed = api(openai_gateway, "PATCH", f"/team/members/{dev}", account_key, json={"limit_usd": "0.000001"})
+    changed = openai_gateway.api("PATCH", f"/team/members/{dev}", account_key, json={"limit_usd": "0.000001"})
     assert changed.status_code == 200 and changed.json()["limit_usd"] == "0.000001"
     assert wait_for(lambda: (key_info(openai_gateway, keys["dev"])["member"] or {}).get("limit_usd") == "0.000001",
                     timeout=1.5)
     assert post(openai_gateway, keys["dev"]).json()["error"]["code"] == "member_limit_reached"
-    removed = api(openai_gateway, "DELETE", f"/team/members/{dev}", account_key)
+    removed = openai_gateway.api("DELETE", f"/team/members/{dev}", account_key)
     assert removed.status_code == 200
     assert removed.json()["revoked_keys"] == key_ids_of(openai_gateway, dev)
     assert wait_for(lambda: post(openai_gateway, keys["dev"]).status_code == 401, timeout=1.5)
-    left = api(openai_gateway, "GET", "/team", keys["owner"]).json()["members"]
+    left = openai_gateway.api("GET", "/team", keys["owner"]).json()["members"]
     assert dev not in {m["user_id"] for m in left}
 
 

@@ -223,7 +223,7 @@ def test_a_material_change_is_served_in_grace_refused_after_and_served_again_onc
 def test_creating_a_key_through_the_api_requires_the_current_terms(gateway):
     carol, carol_key = account_with_key(gateway)
     assert api(gateway, "POST", "/terms/accept", carol_key).json()["error"]["code"] == "no_terms"
-    assert api(gateway, "POST", "/keys", carol_key, json={"name": "before terms"}).status_code == 201
+    assert api(gateway, "POST", "/account/keys", carol_key, json={"name": "before terms"}).status_code == 201
 
     admin = gateway.admin_key()
     assert api(gateway, "POST", "/admin/terms", carol_key,
@@ -240,22 +240,24 @@ def test_creating_a_key_through_the_api_requires_the_current_terms(gateway):
     assert naive.status_code == 400
     assert [v["version"] for v in api(gateway, "GET", "/admin/terms", admin).json()] == ["v1"]
 
-    refused = api(gateway, "POST", "/keys", carol_key, json={"name": "ci"})
+    refused = api(gateway, "POST", "/account/keys", carol_key, json={"name": "ci"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "terms_not_accepted"
     assert '"accept_terms": true' in refused.json()["error"]["message"]
     assert "x-alltoken-terms-warning" not in chat(gateway, carol_key).headers   # a change that is not material
 
-    created = api(gateway, "POST", "/keys", carol_key, json={"name": "ci", "accept_terms": True, "limit_usd": "2"})
+    created = api(gateway, "POST", "/account/keys", carol_key,
+                  json={"name": "ci", "accept_terms": True, "limit_usd": "2"})
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["terms_accepted"] == "v1" and body["limit_usd"] == "2.000000" and body["account_id"] == carol
     assert chat(gateway, body["key"]).parse().choices[0].message.content
     assert [version for version, _ in acceptances(gateway, carol)] == ["v1"]
-    again = api(gateway, "POST", "/keys", carol_key, json={})
+    again = api(gateway, "POST", "/account/keys", carol_key, json={})
     assert again.status_code == 201 and again.json()["terms_accepted"] is None
-    assert api(gateway, "POST", "/keys", carol_key, json={"expires_at": "2030-01-01T00:00:00"}).status_code == 400
-    assert api(gateway, "POST", "/keys", carol_key, json={"limit_usd": "-1"}).status_code == 400
-    assert api(gateway, "POST", "/keys", admin, json={}).status_code == 201   # administrators are exempt
+    naive_expiry = {"expires_at": "2030-01-01T00:00:00"}
+    assert api(gateway, "POST", "/account/keys", carol_key, json=naive_expiry).status_code == 400
+    assert api(gateway, "POST", "/account/keys", carol_key, json={"limit_usd": "-1"}).status_code == 400
+    assert api(gateway, "POST", "/account/keys", admin, json={}).status_code == 201   # administrators are exempt
 
     dave = gateway.cli("accounts", "create", "--email", "dave@example.com")["id"]
     assert gateway.cli("keys", "create", "--account", dave)["terms_accepted"] is None   # the CLI does not insist

@@ -9,6 +9,7 @@ from .cli_common import iso as _iso
 from .cli_common import parse_time as _parse_time
 from .cli_common import split_list as _split
 from .cli_deletion import accounts_delete
+from .cli_governance import ACCOUNT_COMMANDS, KEY_COMMANDS, models
 from .cli_images import moderation_log
 from .cli_teams import teams, users
 from .cli_terms import terms
@@ -127,20 +128,22 @@ def keys():
 @click.option("--expires", help="Expiry as ISO 8601, e.g. 2027-01-31T00:00:00Z.")
 @click.option("--member", "user_id", help="USER_ID of a team member: the key is theirs, their limit applies.")
 @click.option("--accept-terms", is_flag=True, help="The owner accepts the terms of service in effect, if not yet.")
+@click.option("--ips", help="Comma-separated CIDR networks the key may be used from, e.g. 10.0.0.0/8,2001:db8::/32.")
 @_admin_command
-async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, user_id, accept_terms):
+async def keys_create(session, account_id, name, limit_usd, limit_reset, models, expires, user_id, accept_terms, ips):
     from .accounts.service import create_key
     from .accounts.terms import require_current
     from .billing.money import units_to_usd_str
 
     new = await create_key(session, account_id, name=name, limit_usd=limit_usd, models=_split(models),
-                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset, user_id=user_id)
+                           expires_at=_parse_time(expires, "--expires"), limit_reset=limit_reset, user_id=user_id,
+                           allowed_ips=_split(ips))
     accepted = await require_current(session, account_id, accept_now=True) if accept_terms else None
     row = new.row
     return ({"id": row.id, "key": new.secret, "account_id": row.account_id, "name": row.name,
           "limit_usd": units_to_usd_str(row.limit_units) if row.limit_units is not None else None,
           "limit_reset": row.limit_reset, "user_id": row.user_id,
-          "models": row.models, "expires_at": _iso(row.expires_at),
+          "models": row.models, "expires_at": _iso(row.expires_at), "allowed_ips": row.allowed_ips,
           "terms_accepted": accepted.version if accepted else None},
          f"created key {row.id} for account {row.account_id}\n\n    {new.secret}\n\n"
          "Store it now: it is shown only this once.")
@@ -292,6 +295,12 @@ async def audit_log(session, since, target):
     lines = [f"{e['at']}  {e['actor']}  {e['action']}  {e['target'] or ''}" for e in found]
     return found, "\n".join(lines) or "no audit entries"
 
+
+for _command in ACCOUNT_COMMANDS:   # cli_governance.py: enforcement, restrictions, key hygiene
+    accounts.add_command(_command)
+for _command in KEY_COMMANDS:
+    keys.add_command(_command)
+main.add_command(models)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -80,6 +80,7 @@ class Settings:
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
+    key_rotation_grace_seconds: int = 86400     # how long a rotated key's old secret keeps working
     stripe: "StripeSettings" = field(default_factory=lambda: StripeSettings())   # card top-ups
     smtp: "SmtpSettings | None" = None                           # outgoing email; None sends none
     alerts: "AlertSettings" = field(default_factory=lambda: AlertSettings())
@@ -151,7 +152,8 @@ def _env_scalars(env) -> dict:
 _SCALARS = {"database_url": str, "redis_url": str, "host": str, "port": int, "workers": int,
             "shutdown_grace_seconds": float, "usage_flush_interval": float,
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
-            "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float}
+            "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
+            "key_rotation_grace_seconds": int}
 
 
 def _apply_scalars(settings: Settings, values: dict, source: str) -> None:
@@ -534,6 +536,8 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{name} must be more than 0")
     if settings.max_retry_wait_seconds < 0:
         raise ConfigError("max_retry_wait_seconds must be 0 or more")
+    if settings.key_rotation_grace_seconds < 0:
+        raise ConfigError("key_rotation_grace_seconds must be 0 or more")
     if settings.workers > 1 and not settings.redis_url:
         raise ConfigError(
             f"--workers {settings.workers} needs shared state: set ALLTOKEN_REDIS_URL (or redis_url:) "

@@ -7,8 +7,11 @@ The data plane never waits on the database for a key it has seen; the change fee
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network
 
 from ..routing.policy import RoutingPolicy
+from ..routing.restrictions import ModelRestrictions
+from .key_use import KeyUseLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,9 @@ class KeyRecord:
     expires_at: datetime | None
     revoked: bool
     member: MemberRecord | None = None  # set when a team member owns the key
+    networks: tuple[IPv4Network | IPv6Network, ...] | None = None   # the IP allow-list; None: any address
+    retired_hash: str | None = None           # the secret before the last rotation...
+    retired_until: datetime | None = None     # ...accepted until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +49,8 @@ class AccountRecord:
     id: str
     status: str
     status_reason: str | None
-    routing_policy: RoutingPolicy | None = None
+    routing_policy: RoutingPolicy | None = None   # the account's own policy, with its restricted providers
+    restrictions: ModelRestrictions | None = None
     is_admin: bool = False          # one of its users administers the platform (management API)
     credit_line_units: int = 0      # postpaid accounts may spend this far below zero
     billing_hold: str | None = None  # why API access is held after a failed or disputed payment; None: no hold
@@ -60,10 +67,11 @@ class AuthCache:
     def __init__(self, load_key: KeyLoader, load_account: AccountLoader):
         self._load_key = load_key
         self._load_account = load_account
-        self._keys: dict[str, KeyRecord] = {}          # secret hash -> key
-        self._hash_by_id: dict[str, str] = {}
+        self._keys: dict[str, KeyRecord] = {}          # secret hash (current or just rotated) -> key
+        self._hashes_by_id: dict[str, set[str]] = {}
         self._accounts: dict[str, AccountRecord] = {}
         self._unknown: set[str] = set()                # well-formed hashes with no key behind them
+        self.uses = KeyUseLog()                        # last use of each key, written in batches
 
     async def lookup(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
         key = self._keys.get(secret_hash)
@@ -78,7 +86,7 @@ class AuthCache:
                 return None
             key, account = loaded
             self._keys[secret_hash] = key
-            self._hash_by_id[key.id] = secret_hash
+            self._hashes_by_id.setdefault(key.id, set()).add(secret_hash)
             self._accounts.setdefault(account.id, account)
         account = self._accounts.get(key.account_id)
         if account is None:
@@ -89,8 +97,7 @@ class AuthCache:
         return key, account
 
     def drop_key(self, key_id: str) -> None:
-        secret_hash = self._hash_by_id.pop(key_id, None)
-        if secret_hash:
+        for secret_hash in self._hashes_by_id.pop(key_id, ()):
             self._keys.pop(secret_hash, None)
         self._unknown.clear()  # a new key may now exist behind a hash we remembered as unknown
 

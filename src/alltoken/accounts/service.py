@@ -13,6 +13,7 @@ from ..ids import new_id, utcnow
 from ..store.changes import record_change
 from ..store.models import Account, ApiKey, TeamMember
 from . import keys
+from .networks import parse_networks
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
 
@@ -69,10 +70,11 @@ def parse_limit(limit_usd: str | None, limit_reset: str | None, whose: str = "ke
 async def create_key(session: AsyncSession, account_id: str, *, name: str | None = None,
                      limit_usd: str | None = None, models: list[str] | None = None,
                      expires_at: datetime | None = None, limit_reset: str | None = None,
-                     user_id: str | None = None) -> NewKey:
+                     user_id: str | None = None, allowed_ips: list[str] | None = None) -> NewKey:
     """A key of the account; with `user_id`, a key of that team member (their limit applies to it)."""
-    if (await get_account(session, account_id)).status == "deleted":
-        raise Conflict(f"account {account_id} is deleted")
+    status = (await get_account(session, account_id)).status
+    if status in ("deleted", "terminated"):
+        raise Conflict(f"account {account_id} is {status}; it cannot have keys")
     if user_id is not None and await session.get(TeamMember, (account_id, user_id)) is None:
         raise NotFound(f"user {user_id} is not a member of {account_id}")
     if expires_at is not None and expires_at <= utcnow():
@@ -81,8 +83,8 @@ async def create_key(session: AsyncSession, account_id: str, *, name: str | None
     secret = keys.generate_key()
     row = ApiKey(id=new_id("key_", 8), account_id=account_id, name=name, secret_hash=keys.hash_key(secret),
                  hint=keys.hint(secret), models=models or None, limit_units=limit_units, limit_reset=limit_reset,
-                 spent_units=0, user_id=user_id,
-                 created_at=utcnow(), expires_at=expires_at)
+                 spent_units=0, user_id=user_id, created_at=utcnow(), expires_at=expires_at,
+                 allowed_ips=[str(n) for n in parse_networks(allowed_ips)] if allowed_ips is not None else None)
     session.add(row)
     await record_change(session, "key", row.id)
     return NewKey(row, secret)

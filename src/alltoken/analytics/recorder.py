@@ -1,9 +1,10 @@
 """Usage records and their charges, written off the hot path in batches.
 
 A request appends one event (and its charge) to memory; a background task writes everything
-queued in one transaction every `interval` seconds. A failed write keeps the batch and retries,
-so nothing is dropped; `close()` writes what is left (SIGTERM path). On a hard kill, at most
-the last `interval` seconds of records are at risk.
+queued in one transaction every `interval` seconds, with the last use (time, address) of each
+key used since. A failed write keeps the batch and retries, so nothing is dropped; `close()`
+writes what is left (SIGTERM path). On a hard kill, at most the last `interval` seconds of
+records are at risk.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ..accounts.key_use import KeyUseLog
 from ..billing.ledger import Charge, write_charges
 from ..store.models import ApiKey, UsageRecord
 from ..store.upsert import insert_ignoring_duplicates
@@ -54,8 +56,10 @@ _FIELDS = tuple(f.name for f in fields(UsageEvent))
 
 
 class UsageRecorder:
-    def __init__(self, sessions: async_sessionmaker, interval: float = 0.2, max_batch: int = 5000):
+    def __init__(self, sessions: async_sessionmaker, interval: float = 0.2, max_batch: int = 5000,
+                 key_uses: KeyUseLog | None = None):
         self._sessions = sessions
+        self._key_uses = key_uses or KeyUseLog()   # keys' last use (time, address), written with each batch
         self._interval = interval
         self._max_batch = max_batch
         self._events: list[UsageEvent] = []
@@ -89,7 +93,7 @@ class UsageRecorder:
             self._task = None
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + deadline_seconds
-        while self._events or self._charges:
+        while self._events or self._charges or self._key_uses.waiting:
             if not await self.flush() and loop.time() >= give_up_at:
                 log.error("giving up on %d usage records after %.0f s of failed writes", len(self._events),
                           deadline_seconds)
@@ -105,11 +109,13 @@ class UsageRecorder:
         """Write everything queued; True on success. On failure the batch stays queued."""
         async with self._write_lock:
             events, charges = self._events[: self._max_batch], self._charges[: self._max_batch]
-            if not events and not charges:
+            uses = self._key_uses.take()
+            if not events and not charges and not uses:
                 return True
             try:
-                await self._write(events, charges)
+                await self._write(events, charges, uses)
             except Exception as exc:  # keep the batch; the next tick retries
+                self._key_uses.put_back(uses)
                 if not self._failing:
                     log.error("usage write failed, retrying until it succeeds: %s", type(exc).__name__)
                 self._failing = True
@@ -123,17 +129,19 @@ class UsageRecorder:
                 self._recent.pop(event.id, None)
             return True
 
-    async def _write(self, events: list[UsageEvent], charges: list[Charge]) -> None:
+    async def _write(self, events: list[UsageEvent], charges: list[Charge], uses: list[dict]) -> None:
+        keys = ApiKey.__table__
         async with self._sessions.begin() as session:
             await insert_ignoring_duplicates(session, UsageRecord.__table__, [_row(e) for e in events], unique="id")
             await write_charges(session, charges)
             spend = _key_spend(events)
             if spend:
-                keys = ApiKey.__table__
-                await session.execute(
-                    update(keys).where(keys.c.id == bindparam("key"))
-                    .values(spent_units=keys.c.spent_units + bindparam("units"), last_used_at=bindparam("used")),
-                    spend)
+                await session.execute(update(keys).where(keys.c.id == bindparam("key"))
+                                      .values(spent_units=keys.c.spent_units + bindparam("units")), spend)
+            if uses:
+                await session.execute(update(keys).where(keys.c.id == bindparam("key"))
+                                      .values(last_used_at=bindparam("at"), last_used_address=bindparam("address")),
+                                      uses)
 
 
 def _row(event: UsageEvent) -> dict:
@@ -146,7 +154,6 @@ def _key_spend(events: list[UsageEvent]) -> list[dict]:
     for event in events:
         if event.key_id is None:
             continue
-        row = per_key.setdefault(event.key_id, {"key": event.key_id, "units": 0, "used": event.created_at})
+        row = per_key.setdefault(event.key_id, {"key": event.key_id, "units": 0})
         row["units"] += event.cost_units
-        row["used"] = max(row["used"], event.created_at)
     return list(per_key.values())

@@ -1,72 +1,110 @@
-"""Account-scoped endpoints: the caller's own account, named by its Bearer API key.
-
-Export (data portability) and deletion at the owner's request. Another account is never reachable:
-there is no account id to give, the key decides.
-"""
+"""The account's own endpoints, authenticated by one of its API keys: its notices (enforcement
+state and warnings) and its keys. Only the caller's account is reachable: another account's key
+id is a 404, exactly like one that does not exist."""
 
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from ..accounts.deletion import delete_account
-from ..accounts.export import export_account
 from ..gateway.auth import Caller, authenticate
-from ..gateway.errors import bad_request
-from ..governance import audit
-from ..store.db import flush_erased_data
+from ..gateway.errors import forbidden
+from ..governance.enforcement import notices
+from . import key_actions
 from .admin_routes import actor_of
+from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
+from .service_errors import service_errors
 
-router = APIRouter(tags=["account"])
+router = APIRouter(prefix="/account", tags=["account"])
 
 
-async def account_holder(request: Request) -> Caller:
-    """Whoever holds a valid API key of the account acts for it."""
+async def account_key(request: Request) -> Caller:
+    """Any API key of the account."""
     return await authenticate(request, request.app.state.gateway.auth)
 
 
-@router.get("/account/export", response_class=StreamingResponse)
-async def export(request: Request, caller: Caller = Depends(account_holder)) -> StreamingResponse:
-    """Everything AllToken holds about this account, as one JSON document (never secrets or hashes)."""
-    state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
-    async with state.sessions.begin() as session:
-        await audit.record(session, actor, "account.export", caller.account.id, address=address)
-    return StreamingResponse(export_account(state.sessions, caller.account.id), media_type="application/json",
-                             headers={"content-disposition": f'attachment; filename="{caller.account.id}.json"'})
+async def unrestricted_key(request: Request) -> Caller:
+    caller = await account_key(request)
+    _require_unrestricted(caller)
+    return caller
 
 
-class DeleteRequest(BaseModel):
-    confirm: str = Field(description="The account's id (acct_...), to show the deletion is meant")
+def _require_unrestricted(caller: Caller) -> None:
+    """Only a key with no model list, spending limit, IP allow-list or expiry may make keys or act on
+    other keys, so a restricted key cannot mint itself a wider one."""
+    key = caller.key
+    if key.models is not None or key.limit_units is not None or key.networks is not None or key.expires_at:
+        raise forbidden("only an unrestricted key of the account (no model list, spending limit, IP allow-list or "
+                        "expiry) may create keys or change other keys", code="key_management_not_allowed")
 
 
-class DeletionView(BaseModel):
+class AccountWarning(BaseModel):
+    at: datetime
+    reason: str
+
+
+class Notices(BaseModel):
     account_id: str
-    deleted_at: datetime
-    keys_revoked: int
-    ledger_retention_days: float
+    status: str
+    status_reason: str | None
+    status_since: datetime
+    warnings: list[AccountWarning]
 
 
-@router.post("/account/delete", response_model=DeletionView)
-async def delete(body: DeleteRequest, request: Request, caller: Caller = Depends(account_holder)) -> DeletionView:
-    """Delete this account: keys revoked at once everywhere, personal data erased, usage anonymized;
-    the ledger is kept for the legal retention period, then purged."""
-    account_id = caller.account.id
-    if body.confirm != account_id:
-        raise bad_request(f"to delete this account, send \"confirm\": \"{account_id}\"", param="confirm")
-    state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
-    try:
-        async with state.sessions.begin() as session:
-            deletion = await delete_account(session, account_id)
-            await audit.record(session, actor, "account.delete", account_id,
-                               {"keys_revoked": len(deletion.key_ids)}, address)
-    except ValueError as exc:  # an administrator's account
-        raise bad_request(str(exc)) from None
-    for key_id in deletion.key_ids:   # this process at once; the others through the change feed
-        state.auth.drop_key(key_id)
-    state.auth.drop_account(account_id)
-    await flush_erased_data(state.engine)
-    return DeletionView(account_id=account_id, deleted_at=deletion.deleted_at, keys_revoked=len(deletion.key_ids),
-                        ledger_retention_days=state.settings.retention.ledger_days)
+class RevokeAll(BaseModel):
+    keep_current: bool = False     # keep the key making this call working
+
+
+@router.get("/notices", response_model=Notices)
+async def account_notices(request: Request, caller: Caller = Depends(account_key)) -> Notices:
+    """The account's enforcement state (active, warned, rate_limited), why and since when, and its warnings."""
+    async with request.app.state.gateway.sessions() as session:
+        with service_errors():
+            return Notices(**await notices(session, caller.account.id))
+
+
+@router.get("/keys", response_model=list[KeyView])
+async def list_keys(request: Request, caller: Caller = Depends(account_key)) -> list[KeyView]:
+    """The account's keys, revoked ones included; never their secrets."""
+    return await key_actions.list_keys(request.app.state.gateway, caller.account.id)
+
+
+@router.get("/keys/{key_id}", response_model=KeyView)
+async def show_key(key_id: str, request: Request, caller: Caller = Depends(account_key)) -> KeyView:
+    return await key_actions.show_key(request.app.state.gateway, key_id, owner=caller.account.id)
+
+
+@router.post("/keys", response_model=CreatedKey, status_code=201)
+async def create_key(spec: KeyCreate, request: Request, caller: Caller = Depends(unrestricted_key)) -> CreatedKey:
+    """A new key; its secret is in this response only."""
+    return await key_actions.create(request.app.state.gateway, caller.account.id, spec, *actor_of(request, caller),
+                                    needs_terms=not caller.account.is_admin)
+
+
+@router.post("/keys/revoke-all", response_model=RevokedKeys)
+async def revoke_all(request: Request, body: RevokeAll | None = None,
+                     caller: Caller = Depends(unrestricted_key)) -> RevokedKeys:
+    """Revoke every key of the account (the calling one too, unless `keep_current`)."""
+    keep = caller.key.id if body and body.keep_current else None
+    return await key_actions.revoke_all(request.app.state.gateway, caller.account.id, *actor_of(request, caller),
+                                        keep=keep)
+
+
+@router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
+async def rotate_key(key_id: str, request: Request, rotation: Rotation | None = None,
+                     caller: Caller = Depends(account_key)) -> CreatedKey:
+    """A new secret for the key; the old one keeps working for the grace period. Any key may rotate
+    itself; other keys need an unrestricted key."""
+    if key_id != caller.key.id:
+        _require_unrestricted(caller)
+    return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
+                                    *actor_of(request, caller), owner=caller.account.id)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=KeyView)
+async def revoke_key(key_id: str, request: Request, caller: Caller = Depends(account_key)) -> KeyView:
+    """Revoke the key at once. Any key may revoke itself; other keys need an unrestricted key."""
+    if key_id != caller.key.id:
+        _require_unrestricted(caller)
+    return await key_actions.revoke(request.app.state.gateway, key_id, *actor_of(request, caller),
+                                    owner=caller.account.id)

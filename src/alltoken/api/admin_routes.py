@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from ..config import ConfigError
 from ..gateway.auth import Caller, authenticate
+from ..gateway.client_address import client_address
 from ..gateway.errors import bad_request, forbidden, not_found
 from ..routing import overrides
 from ..routing.status import route_statuses
@@ -25,7 +26,7 @@ async def admin(request: Request) -> Caller:
 def actor_of(request: Request, caller: Caller) -> tuple[str, str | None]:
     """How the audit log names an API caller, and the address the call came from (behind a trusted proxy,
     the client's)."""
-    return f"key:{caller.key.id}", request.app.state.gateway.origin.address(request.scope)
+    return f"key:{caller.key.id}", client_address(request)
 
 
 class RouteSpec(BaseModel):

@@ -7,13 +7,14 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
 from . import (
+    account_data_routes,
     account_routes,
+    admin_account_routes,
     admin_audit_routes,
     admin_billing_routes,
     admin_routes,
     alert_routes,
     auth_routes,
-    key_routes,
     moderation_log_routes,
     statement_routes,
     team_routes,
@@ -38,9 +39,10 @@ def create_management_api(state) -> FastAPI:
     api.include_router(auth_routes.router)
     api.include_router(team_routes.router)
     api.include_router(moderation_log_routes.router)
+    api.include_router(account_data_routes.router)
     api.include_router(account_routes.router)
-    api.include_router(key_routes.router)
     api.include_router(terms_routes.router)
+    api.include_router(admin_account_routes.router)
     return api
 
 

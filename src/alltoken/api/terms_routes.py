@@ -11,7 +11,7 @@ from ..gateway.auth import Caller
 from ..gateway.errors import ApiError, bad_request, not_found
 from ..governance import audit
 from ..ids import utcnow
-from .account_routes import account_holder
+from .account_data_routes import account_holder
 from .admin_routes import actor_of, admin
 
 router = APIRouter(tags=["terms"])

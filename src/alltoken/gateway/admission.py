@@ -43,9 +43,31 @@ def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> P
         raise bad_request(f"model '{model_id}' is {_ARTICLE.get(model.kind, model.kind)} model; "
                           f"it cannot serve {_SERVES[kind]}",
                           param="model", code="wrong_model_kind")
-    if caller.key.models is not None and model_id not in caller.key.models:
-        raise forbidden(f"this API key may not use model '{model_id}'", code="model_not_allowed")
+    refusal = model_refusal(model, caller)
+    if refusal is not None:
+        raise forbidden(refusal, code="model_not_allowed")
     return model
+
+
+def model_refusal(model: PublicModel, caller: Caller) -> str | None:
+    """Why the caller may not use the model: the key's model list, or the account's restrictions."""
+    if caller.key.models is not None and model.id not in caller.key.models:
+        return f"this API key may not use model '{model.id}'"
+    restrictions = caller.account.restrictions
+    if restrictions is not None:
+        return restrictions.refusal(model.id, [route.provider.id for route in model.routes])
+    return None
+
+
+def usable_routes(model: PublicModel, caller: Caller) -> list[Route]:
+    """The routes of a model the caller may use (none when the model itself is refused), in order."""
+    return [] if model_refusal(model, caller) is not None else _policy_routes(model, caller)
+
+
+def _policy_routes(model: PublicModel, caller: Caller) -> list[Route]:
+    """The model's routes the account's routing policy (restricted providers included) lets through."""
+    policy = caller.account.routing_policy
+    return [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
 
 
 async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission:
@@ -79,8 +101,7 @@ def _chat_bounds(body: dict, model: PublicModel, prompt_bound: int) -> tuple[int
 
 def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
     """The model's routes the account's routing policy allows, in order; 403 if none."""
-    policy = caller.account.routing_policy
-    routes = [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
+    routes = _policy_routes(model, caller)
     if not routes:
         raise forbidden(f"this account's routing policy allows no provider of model '{model.id}'",
                         code="provider_not_allowed")

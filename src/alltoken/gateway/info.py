@@ -8,25 +8,40 @@ from ..billing.money import units_to_usd_number, units_to_usd_str
 from ..billing.periods import next_reset
 from ..ids import utcnow
 from ..store.models import UsageRecord
-from .auth import authenticate
+from .admission import usable_routes
+from .auth import Caller, authenticate, bearer_token
 from .budgets import key_spend, member_spend
-from .errors import bad_request, not_found
+from .errors import ApiError, bad_request, not_found
 from .http import endpoint, json_response
 
 
 @endpoint
 async def list_models(request: Request) -> Response:
-    models = request.app.state.gateway.models.all()
-    return json_response({"object": "list", "data": [_model_entry(m) for m in models]})
+    """Every model, or with a valid key only those the caller may use, each with the routes it may take."""
+    state = request.app.state.gateway
+    caller = await _caller_if_any(request, state)
+    listed = [(model, usable_routes(model, caller) if caller else model.routes) for model in state.models.all()]
+    return json_response({"object": "list", "data": [_model_entry(m, routes) for m, routes in listed if routes]})
 
 
-def _model_entry(model) -> dict:
+async def _caller_if_any(request: Request, state) -> Caller | None:
+    """The caller, when the request carries a key that passes. The list is public, so any other key
+    (SDKs need one: a placeholder, a revoked key) gets the public list rather than an error."""
+    if bearer_token(request) is None:
+        return None
+    try:
+        return await authenticate(request, state.auth)
+    except ApiError:
+        return None
+
+
+def _model_entry(model, routes) -> dict:
     return {
         "id": model.id, "object": "model", "created": 0, "owned_by": model.id.split("/", 1)[0],
         "name": model.name, "kind": model.kind, "context_length": model.context_length,
         "max_output_tokens": model.max_output_tokens,
-        "providers": [route.provider.id for route in model.routes],
-        "pricing": model.price.as_usd_strings(),
+        "providers": [route.provider.id for route in routes],
+        "pricing": routes[0].price.as_usd_strings(),
     }
 
 

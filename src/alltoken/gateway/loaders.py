@@ -2,14 +2,25 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AccountRecord, KeyRecord, MemberRecord
+from ..accounts.networks import parse_networks
 from ..accounts.teams import member_spent_since
 from ..billing.ledger import balance_units, entries_after
 from ..routing.policy import RoutingPolicy
-from ..store.models import Account, ApiKey, TeamMember, TermsAcceptance, TermsVersion, UsageRecord, User
+from ..routing.restrictions import ModelRestrictions
+from ..store.models import (
+    Account,
+    AccountRestriction,
+    ApiKey,
+    TeamMember,
+    TermsAcceptance,
+    TermsVersion,
+    UsageRecord,
+    User,
+)
 
 
 class Loaders:
@@ -17,22 +28,21 @@ class Loaders:
         self._sessions = sessions
 
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
+        """The key with this secret, or whose secret was this before its last rotation."""
         async with self._sessions() as session:
             row = (await session.execute(
-                select(ApiKey, Account, _ADMIN, _ACCEPTED_TERMS, TeamMember)
-                .join(Account, Account.id == ApiKey.account_id)
+                _ACCOUNT.add_columns(ApiKey, TeamMember).join(ApiKey, ApiKey.account_id == Account.id)
                 .outerjoin(TeamMember, and_(TeamMember.account_id == ApiKey.account_id,
                                             TeamMember.user_id == ApiKey.user_id))
-                .where(ApiKey.secret_hash == secret_hash))).first()
+                .where(or_(ApiKey.secret_hash == secret_hash, ApiKey.previous_secret_hash == secret_hash)))).first()
         if row is None:
             return None
-        key, account, is_admin, terms_version, member = row
-        return _key_record(key, member), _account_record(account, is_admin, terms_version)
+        *account, key, member = row
+        return _key_record(key, member), _account_record(*account)
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
-            row = (await session.execute(select(Account, _ADMIN, _ACCEPTED_TERMS)
-                                         .where(Account.id == account_id))).first()
+            row = (await session.execute(_ACCOUNT.where(Account.id == account_id))).first()
         return _account_record(*row) if row else None
 
     async def balance(self, account_id: str, up_to_id: int) -> int:
@@ -62,7 +72,9 @@ def _key_record(key: ApiKey, member: TeamMember | None) -> KeyRecord:
                      spent_units=key.spent_units, created_at=key.created_at, expires_at=key.expires_at,
                      # a member's key whose membership is gone works no more (removal revokes it as well)
                      revoked=key.revoked_at is not None or (key.user_id is not None and member is None),
-                     member=member_record(member) if member is not None else None)
+                     member=member_record(member) if member is not None else None,
+                     networks=tuple(parse_networks(key.allowed_ips)) if key.allowed_ips else None,
+                     retired_hash=key.previous_secret_hash, retired_until=key.previous_valid_until)
 
 
 def member_record(member: TeamMember) -> MemberRecord:
@@ -70,9 +82,16 @@ def member_record(member: TeamMember) -> MemberRecord:
                         limit_reset=member.limit_reset, joined_at=member.created_at)
 
 
-def _account_record(account: Account, is_admin: bool, terms_version: str | None) -> AccountRecord:
+def _account_record(account: Account, is_admin: bool, terms_version: str | None,
+                    restriction: AccountRestriction | None) -> AccountRecord:
+    restrictions = ModelRestrictions.from_lists(
+        restriction.allow_models, restriction.deny_models, restriction.allow_providers,
+        restriction.deny_providers) if restriction else None
+    policy = RoutingPolicy.from_json(account.routing_policy)
+    if restrictions is not None and restrictions.providers is not None:
+        policy = restrictions.providers.combined(policy)
     return AccountRecord(id=account.id, status=account.status, status_reason=account.status_reason,
-                         routing_policy=RoutingPolicy.from_json(account.routing_policy), is_admin=bool(is_admin),
+                         routing_policy=policy, restrictions=restrictions, is_admin=bool(is_admin),
                          credit_line_units=account.credit_line_units or 0,
                          billing_hold=(account.billing_hold_reason or account.billing_hold) if account.billing_hold
                          else None,
@@ -83,3 +102,6 @@ _ADMIN = exists().where(User.account_id == Account.id, User.is_admin.is_(True)).
 _ACCEPTED_TERMS = (select(TermsAcceptance.version).join(TermsVersion, TermsVersion.version == TermsAcceptance.version)
                    .where(TermsAcceptance.account_id == Account.id).order_by(TermsVersion.effective_at.desc())
                    .limit(1).correlate(Account).scalar_subquery().label("terms_version"))
+# An account, whether it has an admin user, the newest terms version it accepted, its model restrictions.
+_ACCOUNT = select(Account, _ADMIN, _ACCEPTED_TERMS, AccountRestriction).outerjoin(
+    AccountRestriction, AccountRestriction.account_id == Account.id)

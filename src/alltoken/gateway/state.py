@@ -14,6 +14,7 @@ from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
 from ..notifications.low_balance import low_balance_loop
+from ..notifications.outbox import outbox_loop
 from ..payments.service import TopUps
 from ..providers.base import Provider
 from ..providers.registry import build_providers
@@ -61,7 +62,7 @@ class GatewayState:
         loaders = Loaders(sessions)
         auth = AuthCache(loaders.key, loaders.account)
         book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
-        recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
+        recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=auth.uses)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         terms = TermsBook(sessions, settings.terms.grace_days)
@@ -86,6 +87,7 @@ class GatewayState:
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
             asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
+            asyncio.create_task(outbox_loop(self), name="notifications-outbox"),
             asyncio.create_task(purge_loop(self.sessions, self.settings.images.moderation_log_retention_days,
                                            self.settings.images.purge_interval_seconds), name="moderation-log-purge"),
             asyncio.create_task(retention_loop(self.engine, self.sessions, self.settings.retention),

@@ -30,3 +30,18 @@ class RoutingPolicy:
         if self.allow_providers is not None and provider_id not in self.allow_providers:
             return True
         return self.allow_regions is not None and region not in self.allow_regions
+
+    def combined(self, other: "RoutingPolicy | None") -> "RoutingPolicy":
+        """Both policies at once: a route passes only if each of them lets it through."""
+        if other is None:
+            return self
+        return RoutingPolicy(allow_providers=_both(self.allow_providers, other.allow_providers),
+                             deny_providers=self.deny_providers | other.deny_providers,
+                             allow_regions=_both(self.allow_regions, other.allow_regions),
+                             deny_regions=self.deny_regions | other.deny_regions)
+
+
+def _both(first: frozenset[str] | None, second: frozenset[str] | None) -> frozenset[str] | None:
+    if first is None or second is None:
+        return first if second is None else second
+    return first & second

@@ -85,6 +85,12 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
     # The team member who owns the key (its spend counts toward their limit); None: the account's own key.
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", name="fk_api_keys_user_id"), index=True)
+    allowed_ips: Mapped[list | None] = mapped_column(JSON)                 # CIDR networks; None: any address
+    last_used_address: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    # The secret before the last rotation, accepted until `previous_valid_until` (then refused with a clear 401).
+    previous_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column()
 
 
 class LedgerEntry(Base):
@@ -365,3 +371,50 @@ class AccountDeletion(Base):
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column()
+
+
+class EnforcementAction(Base):
+    """One change of an account's enforcement state, kept as history (the current state is `accounts.status`)."""
+
+    __tablename__ = "enforcement_actions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    state: Mapped[str] = mapped_column(String(20))          # active | warned | rate_limited | suspended | terminated
+    previous_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_enforcement_actions_account", "account_id", "id"),)
+
+
+class Notification(Base):
+    """Outbox of messages to an account (e-mailed by a mailer, which sets `sent_at`). Never request content."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))           # e.g. "enforcement.warned"
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_notifications_unsent", "sent_at", "id"),)
+
+
+class AccountRestriction(Base):
+    """Models and providers an account may not use (e.g. at a provider's demand). Per dimension, either an
+    allow-list or a deny-list."""
+
+    __tablename__ = "account_restrictions"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    allow_models: Mapped[list | None] = mapped_column(JSON)
+    deny_models: Mapped[list | None] = mapped_column(JSON)
+    allow_providers: Mapped[list | None] = mapped_column(JSON)
+    deny_providers: Mapped[list | None] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,71 @@
+"""Sends the notifications outbox (governance/notifications.py) to each account's email address.
+
+Every server runs this; a message is claimed by a conditional UPDATE of its `sent_at`, so one
+process sends it. A failed send gives the claim back for the next tick. A process killed between
+its claim and the SMTP server's answer loses that one message (the log says when a send fails).
+"""
+
+import asyncio
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..governance.notifications import unsent
+from ..ids import utcnow
+from ..store.models import Account, Notification
+from .mailer import Mailer
+
+log = logging.getLogger("alltoken.outbox")
+
+async def outbox_loop(state) -> None:
+    """The background task of a running server (gateway/state.py); idle without SMTP settings."""
+    if state.settings.smtp is None:
+        return
+    outbox = Outbox(state.sessions, Mailer(state.settings.smtp))
+    while True:
+        await asyncio.sleep(state.settings.alerts.interval_seconds)
+        try:
+            await outbox.send_pending()
+        except Exception as exc:  # the database may be away; the next tick tries again
+            log.warning("sending the outbox failed, will retry: %s", type(exc).__name__)
+
+
+class Outbox:
+    def __init__(self, sessions: async_sessionmaker, mailer: Mailer):
+        self._sessions = sessions
+        self._mailer = mailer
+
+    async def send_pending(self) -> int:
+        """Send what is unsent; returns how many went out."""
+        async with self._sessions() as session:
+            pending = [(n.id, n.account_id, n.subject, n.body) for n in await unsent(session)]
+        sent = 0
+        for notification_id, account_id, subject, body in pending:
+            recipient = await self._claim(notification_id, account_id)
+            if recipient is None:
+                continue
+            try:
+                await self._mailer.send(recipient, subject, body)
+                sent += 1
+            except Exception as exc:
+                log.warning("could not send notification %s, will retry: %s", notification_id, type(exc).__name__)
+                await self._release(notification_id)
+        return sent
+
+    async def _claim(self, notification_id: int, account_id: str) -> str | None:
+        """The account's address if this process won the message, else None."""
+        async with self._sessions.begin() as session:
+            won = await session.execute(update(Notification).where(
+                Notification.id == notification_id, Notification.sent_at.is_(None)).values(sent_at=utcnow()))
+            if won.rowcount != 1:
+                return None
+            account = (await session.execute(select(Account.email, Account.status)
+                                             .where(Account.id == account_id))).first()
+        # A deleted account's address is a tombstone: there is no one to tell.
+        return account.email if account is not None and account.status != "deleted" else None
+
+    async def _release(self, notification_id: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(Notification).where(Notification.id == notification_id)
+                                  .values(sent_at=None))
