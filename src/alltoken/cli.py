@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 import orjson
 
+from . import cli_limits
 from .config import ConfigError, Settings, load_settings
 
 
@@ -241,6 +242,9 @@ async def audit_log(session, since, target):
     found = await entries(session, since=_parse_time(since, "--since"), target=target, limit=None)
     lines = [f"{e['at']}  {e['actor']}  {e['action']}  {e['target'] or ''}" for e in found]
     return found, "\n".join(lines) or "no audit entries"
+
+
+cli_limits.register(main, _admin_command)
 
 
 def _split(value: str | None) -> list[str] | None:

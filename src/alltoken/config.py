@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from .limits.policy import RateLimitSettings
+
 PROVIDER_TYPES = ("openai", "anthropic", "gemini", "bedrock", "mistral", "llama", "openai_compatible", "demo")
 
 # Standard variables that enable a provider when no config file lists providers.
@@ -79,6 +81,7 @@ class Settings:
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)   # tiers and reduced limits
     config_path: Path | None = None
 
 
@@ -94,6 +97,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.models = _models(raw.get("models"))
     settings.breaker = _breaker(raw.get("breaker"))
     settings.markup = _markup(raw.get("markup"))
+    settings.rate_limits = _rate_limits(raw.get("rate_limits"))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -258,6 +262,13 @@ def _markup(raw) -> Markup:
         return {str(key): points(value, f"{name}.{key}") for key, value in entries.items()}
 
     return Markup(points(raw.get("percent", 0), "percent"), table("providers"), table("models"))
+
+
+def _rate_limits(raw) -> RateLimitSettings:
+    try:
+        return RateLimitSettings.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _breaker(raw) -> dict:

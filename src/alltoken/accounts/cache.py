@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..limits.policy import NO_ACCOUNT_LIMITS, NO_LIMITS, AccountLimits, Limits
 from ..routing.policy import RoutingPolicy
 
 
@@ -24,6 +25,7 @@ class KeyRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked: bool
+    rate_limits: Limits = NO_LIMITS         # the key's own; AccountLimits.for_key gives those in force
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class AccountRecord:
     routing_policy: RoutingPolicy | None = None
     is_admin: bool = False          # one of its users administers the platform (management API)
     credit_line_units: int = 0      # postpaid accounts may spend this far below zero
+    rate_limits: AccountLimits = NO_ACCOUNT_LIMITS   # tier, overrides and state, resolved
 
 
 KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]

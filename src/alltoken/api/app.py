@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
-from . import admin_audit_routes, admin_routes
+from . import admin_audit_routes, admin_limits_routes, admin_routes
 
 
 def create_management_api(state) -> FastAPI:
@@ -18,6 +18,7 @@ def create_management_api(state) -> FastAPI:
     api.add_exception_handler(HTTPException, _http_error)
     api.include_router(admin_routes.router)
     api.include_router(admin_audit_routes.router)
+    api.include_router(admin_limits_routes.router)
     return api
 
 

@@ -10,6 +10,7 @@ from ..analytics.recorder import UsageRecorder
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import LocalCreditBook
 from ..config import Settings
+from ..limits.local import LocalRateLimiter
 from ..providers.base import Provider
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
@@ -19,6 +20,7 @@ from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
 from .loaders import Loaders
+from .rate_limits import RateLimits
 from .sync import CacheSync
 
 
@@ -36,6 +38,7 @@ class GatewayState:
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
+    rate_limits: RateLimits
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -47,14 +50,14 @@ class GatewayState:
         transport = Transport(total_timeout=settings.upstream_timeout_seconds)
         providers = build_providers(settings.providers, transport)
         models = build_model_table(settings, providers)
-        loaders = Loaders(sessions)
+        loaders = Loaders(sessions, settings.rate_limits)
         auth = AuthCache(loaders.key, loaders.account)
         book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders)
+                    loaders, RateLimits(LocalRateLimiter()))
         sync.on_routes_changed(lambda: overrides.refresh(state))
         return state
 
@@ -69,6 +72,7 @@ class GatewayState:
         self._background = [
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
+            asyncio.create_task(self.rate_limits.sweep_loop(), name="rate-limit-sweep"),
         ]
 
     async def close(self) -> None:

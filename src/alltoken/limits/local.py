@@ -1,49 +1,92 @@
 """In-process rate limiter (the embedded default): exact sliding windows and concurrency gates.
 
 A window keeps every (time, units) entry still inside it, so "at most N per window" holds exactly,
-not approximately; memory is bounded by the limit itself.
+not approximately; memory is bounded by the limit itself. Nothing here awaits, so each call is
+atomic on the event loop: `admit` checks every limit and counts all of them or none.
 """
 
 import time
 from collections import deque
+from collections.abc import Sequence
 
-from .base import Decision
+from .base import Decision, Gate, Verdict, Window
+
+
+class _Window:
+    __slots__ = ("seconds", "entries", "used", "named")
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.entries: deque[list] = deque()     # [at, units, entry name or None], oldest first
+        self.used = 0
+        self.named: dict[str, list] = {}        # entry name -> its entry, for `adjust`
+
+    def prune(self, now: float) -> None:
+        entries = self.entries
+        while entries and entries[0][0] <= now - self.seconds:
+            _, units, name = entries.popleft()
+            self.used -= units
+            if name is not None:
+                del self.named[name]
+
+    def check(self, ask: Window, now: float) -> Decision:
+        self.prune(now)
+        if self.used + ask.units > ask.limit:
+            return Decision(False, ask.limit, max(ask.limit - self.used, 0), self._wait(ask, now), self._reset(now))
+        return Decision(True, ask.limit, ask.limit - self.used - ask.units, 0.0,
+                        self.seconds if ask.units else self._reset(now))
+
+    def count(self, ask: Window, now: float) -> None:
+        if ask.units:
+            entry = [now, ask.units, ask.entry]
+            self.entries.append(entry)
+            self.used += ask.units
+            if ask.entry is not None:
+                self.named[ask.entry] = entry
+
+    def _wait(self, ask: Window, now: float) -> float:
+        """Seconds until enough of the oldest entries leave the window for the request to fit."""
+        if ask.units > ask.limit:
+            return self.seconds  # never fits; say the window, not forever
+        freed = 0
+        for at, units, _ in self.entries:
+            freed += units
+            if self.used - freed + ask.units <= ask.limit:
+                return max(at + self.seconds - now, 0.001)
+        return self.seconds
+
+    def _reset(self, now: float) -> float:
+        return self.entries[-1][0] + self.seconds - now if self.entries else 0.0
 
 
 class LocalRateLimiter:
     def __init__(self, clock=time.monotonic):
         self._clock = clock
-        self._windows: dict[str, tuple[deque, list[int]]] = {}   # key -> (entries, [units in window])
+        self._windows: dict[str, _Window] = {}
         self._holders: dict[str, int] = {}
 
-    async def hit(self, key: str, limit: int, window: float, units: int = 1) -> Decision:
+    async def admit(self, windows: Sequence[Window], gates: Sequence[Gate]) -> Verdict:
         now = self._clock()
-        entries, total = self._windows.setdefault(key, (deque(), [0]))
-        while entries and entries[0][0] <= now - window:
-            total[0] -= entries.popleft()[1]
-        if total[0] + units > limit:
-            wait = self._wait(entries, total[0], units, limit, window, now)
-            return Decision(False, limit, max(limit - total[0], 0), wait)
-        entries.append((now, units))
-        total[0] += units
-        return Decision(True, limit, limit - total[0])
+        found = [self._windows.get(ask.key) or self._windows.setdefault(ask.key, _Window(ask.seconds))
+                 for ask in windows]
+        decisions = tuple(window.check(ask, now) for window, ask in zip(found, windows))
+        slots = tuple(self._slot(gate) for gate in gates)
+        allowed = all(d.allowed for d in decisions) and all(s.allowed for s in slots)
+        if allowed:
+            for window, ask in zip(found, windows):
+                window.count(ask, now)
+            for gate in gates:
+                self._holders[gate.key] = self._holders.get(gate.key, 0) + 1
+        return Verdict(allowed, decisions, slots)
 
-    async def refund(self, key: str, units: int) -> None:
-        entries, total = self._windows.get(key, (None, None))
-        while entries and units > 0:  # take back from the newest entries
-            at, counted = entries.pop()
-            back = min(counted, units)
-            units -= back
-            total[0] -= back
-            if counted > back:
-                entries.append((at, counted - back))
-
-    async def acquire(self, key: str, limit: int) -> Decision:
-        held = self._holders.get(key, 0)
-        if held >= limit:
-            return Decision(False, limit, 0, retry_after=1.0)
-        self._holders[key] = held + 1
-        return Decision(True, limit, limit - held - 1)
+    async def adjust(self, key: str, entry: str, units: int) -> None:
+        """An entry that already left its window (the request outlasted it) has nothing to correct."""
+        window = self._windows.get(key)
+        counted = window.named.get(entry) if window else None
+        if counted is not None:
+            change = max(units, -counted[1])
+            counted[1] += change
+            window.used += change
 
     async def release(self, key: str) -> None:
         held = self._holders.get(key, 0) - 1
@@ -52,14 +95,16 @@ class LocalRateLimiter:
         else:
             self._holders.pop(key, None)
 
-    @staticmethod
-    def _wait(entries: deque, used: int, units: int, limit: int, window: float, now: float) -> float:
-        """Seconds until enough of the oldest entries leave the window for `units` to fit."""
-        if units > limit:
-            return window  # never fits; say the window, not forever
-        freed = 0
-        for at, counted in entries:
-            freed += counted
-            if used - freed + units <= limit:
-                return max(at + window - now, 0.001)
-        return window
+    def sweep(self) -> None:
+        """Forget windows that have emptied (keys and accounts no longer sending), to bound memory."""
+        now = self._clock()
+        for key, window in list(self._windows.items()):
+            window.prune(now)
+            if not window.entries:
+                del self._windows[key]
+
+    def _slot(self, gate: Gate) -> Decision:
+        held = self._holders.get(gate.key, 0)
+        if held >= gate.limit:
+            return Decision(False, gate.limit, 0, retry_after=1.0)
+        return Decision(True, gate.limit, gate.limit - held - 1)
