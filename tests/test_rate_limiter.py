@@ -90,6 +90,8 @@ async def test_all_or_nothing_across_limits():
     refused = await limiter.admit([window("key", 2), window("account", 2)], [Gate("slots", 10)])
     assert not refused.allowed
     assert [d.allowed for d in refused.windows] == [True, False] and refused.gates[0].allowed
+    # a refusal shows what is left now, without the refused request
+    assert [d.remaining for d in refused.windows] == [1, 0] and refused.gates[0].remaining == 9
     # nothing was counted for the refused request: the key still has one left, the gate two taken of ten
     assert (await limiter.admit([window("key", 2)], [])).windows[0].remaining == 0
     assert (await limiter.admit([], [Gate("slots", 10)])).gates[0].remaining == 8

@@ -12,6 +12,7 @@ from .auth import authenticate
 from .errors import bad_request, not_found
 from .http import endpoint, json_response
 from .key_budget import key_spend
+from .rate_limits import limits_in_force
 
 
 @endpoint
@@ -66,6 +67,7 @@ async def current_key(request: Request) -> Response:
         "models": sorted(key.models) if key.models else None,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "created_at": key.created_at.isoformat(),
+        "rate_limits": limits_in_force(caller),
     }})
 
 

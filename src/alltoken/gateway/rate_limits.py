@@ -85,6 +85,13 @@ class RateLimits:
             self._limiter.sweep()
 
 
+def limits_in_force(caller: Caller) -> dict:
+    """The calling key's rate limits, its account's, and its account's per model (GET /v1/key)."""
+    limits = caller.account.rate_limits
+    return {"key": limits.for_key(caller.key.rate_limits).as_dict(), "account": limits.account.as_dict(),
+            "models": {model: values.as_dict() for model, values in sorted(limits.models.items())}}
+
+
 def _ask(scope: str, prefix: str, limits: Limits, request_id: str, tokens: int,
          limited: list, windows: list, gates: list) -> None:
     """The windows and gate of one scope's limits. A token estimate above the limit itself counts

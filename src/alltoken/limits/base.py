@@ -34,7 +34,7 @@ class Gate:
 class Decision:
     allowed: bool
     limit: int
-    remaining: int              # after this request, when allowed
+    remaining: int              # left now: after this request when it was admitted, before it when refused
     retry_after: float = 0.0    # seconds until it would be allowed (0 when allowed)
     reset: float = 0.0          # seconds until the window is empty again, if nothing more comes
 

@@ -29,12 +29,14 @@ class _Window:
             if name is not None:
                 del self.named[name]
 
-    def check(self, ask: Window, now: float) -> Decision:
+    def fits(self, ask: Window, now: float) -> bool:
         self.prune(now)
-        if self.used + ask.units > ask.limit:
-            return Decision(False, ask.limit, max(ask.limit - self.used, 0), self._wait(ask, now), self._reset(now))
-        return Decision(True, ask.limit, ask.limit - self.used - ask.units, 0.0,
-                        self.seconds if ask.units else self._reset(now))
+        return self.used + ask.units <= ask.limit
+
+    def decision(self, ask: Window, fitted: bool, now: float) -> Decision:
+        """The window as it is now (with the request counted, if it was admitted)."""
+        wait = 0.0 if fitted else self._wait(ask, now)
+        return Decision(fitted, ask.limit, max(ask.limit - self.used, 0), wait, self._reset(now))
 
     def count(self, ask: Window, now: float) -> None:
         if ask.units:
@@ -69,15 +71,16 @@ class LocalRateLimiter:
         now = self._clock()
         found = [self._windows.get(ask.key) or self._windows.setdefault(ask.key, _Window(ask.seconds))
                  for ask in windows]
-        decisions = tuple(window.check(ask, now) for window, ask in zip(found, windows))
-        slots = tuple(self._slot(gate) for gate in gates)
-        allowed = all(d.allowed for d in decisions) and all(s.allowed for s in slots)
+        fitted = [window.fits(ask, now) for window, ask in zip(found, windows)]
+        free = [self._holders.get(gate.key, 0) < gate.limit for gate in gates]
+        allowed = all(fitted) and all(free)
         if allowed:
             for window, ask in zip(found, windows):
                 window.count(ask, now)
             for gate in gates:
                 self._holders[gate.key] = self._holders.get(gate.key, 0) + 1
-        return Verdict(allowed, decisions, slots)
+        decisions = tuple(window.decision(ask, fit, now) for window, ask, fit in zip(found, windows, fitted))
+        return Verdict(allowed, decisions, tuple(self._slot(gate, slot) for gate, slot in zip(gates, free)))
 
     async def adjust(self, key: str, entry: str, units: int) -> None:
         """An entry that already left its window (the request outlasted it) has nothing to correct."""
@@ -103,8 +106,7 @@ class LocalRateLimiter:
             if not window.entries:
                 del self._windows[key]
 
-    def _slot(self, gate: Gate) -> Decision:
-        held = self._holders.get(gate.key, 0)
-        if held >= gate.limit:
-            return Decision(False, gate.limit, 0, retry_after=1.0)
-        return Decision(True, gate.limit, gate.limit - held - 1)
+    def _slot(self, gate: Gate, free: bool) -> Decision:
+        """The gate as it is now; a refusal cannot know when a slot frees, so it says a second."""
+        remaining = max(gate.limit - self._holders.get(gate.key, 0), 0)
+        return Decision(free, gate.limit, remaining, 0.0 if free else 1.0)
