@@ -103,15 +103,15 @@ async def test_overrides_are_stored_shown_and_announced(engine):
     async with sessions.begin() as session:
         wanted = overrides.changed(Overrides(), tier="free", rpm=30)
         wanted = overrides.changed(wanted, model="openai/gpt-4o", tpm=900)
-        shown = await overrides.store(session, SETTINGS, account.id, wanted)
-        await overrides.store(session, SETTINGS, key.id, overrides.changed(Overrides(), concurrency=2))
+        shown = await overrides.store(session, SETTINGS, "account", account.id, wanted)
+        await overrides.store(session, SETTINGS, "key", key.id, overrides.changed(Overrides(), concurrency=2))
     assert shown["tier"] == "free" and shown["overrides"]["rpm"] == 30
     assert shown["limits"]["account"] == {"rpm": 30, "tpm": None, "concurrency": 2}
     assert shown["limits"]["models"] == {"openai/gpt-4o": {"rpm": None, "tpm": 900, "concurrency": None}}
     async with sessions() as session:
         stored = await overrides.stored_overrides(session, account.id, key.id)
         announced = (await session.scalars(select(ChangeEvent.entity_id))).all()
-        key_view = await overrides.view(session, SETTINGS, key.id)
+        key_view = await overrides.view(session, SETTINGS, "key", key.id)
     assert stored[account.id] == Overrides("free", Limits(rpm=30), {"openai/gpt-4o": Limits(tpm=900)})
     assert stored[key.id] == Overrides(limits=Limits(concurrency=2))
     assert {account.id, key.id} <= set(announced)
@@ -125,20 +125,20 @@ async def test_clearing_removes_the_row_and_bad_changes_are_refused(engine):
     async with sessions.begin() as session:
         account = await create_account(session, "clear@example.com")
         key = (await create_key(session, account.id)).row
-        await overrides.store(session, SETTINGS, account.id, overrides.changed(Overrides(), rpm=5, model=None))
+        await overrides.store(session, SETTINGS, "account", account.id, overrides.changed(Overrides(), rpm=5))
     async with sessions.begin() as session:
-        current = await overrides.current(session, account.id)
+        current = await overrides.current(session, "account", account.id)
         assert overrides.changed(current, clear=True, tpm=8) == Overrides(limits=Limits(tpm=8))
-        await overrides.store(session, SETTINGS, account.id, overrides.changed(current, clear=True))
+        await overrides.store(session, SETTINGS, "account", account.id, overrides.changed(current, clear=True))
         assert not (await session.scalars(select(RateLimitSetting))).all()
         with pytest.raises(ValueError, match="no tier 'gold' in the configuration"):
-            await overrides.store(session, SETTINGS, account.id, Overrides(tier="gold"))
+            await overrides.store(session, SETTINGS, "account", account.id, Overrides(tier="gold"))
         with pytest.raises(ValueError, match="tiers and model limits are an account's"):
-            await overrides.store(session, SETTINGS, key.id, Overrides(tier="free"))
+            await overrides.store(session, SETTINGS, "key", key.id, Overrides(tier="free"))
         with pytest.raises(NotFound):
-            await overrides.store(session, SETTINGS, "acct_nobody", Overrides(limits=Limits(rpm=1)))
+            await overrides.store(session, SETTINGS, "account", "acct_nobody", Overrides(limits=Limits(rpm=1)))
         with pytest.raises(NotFound):
-            await overrides.view(session, SETTINGS, "key_nobody")
+            await overrides.view(session, SETTINGS, "key", "key_nobody")
 
 
 async def test_the_cache_loaders_resolve_limits_once_per_load(engine):
@@ -146,8 +146,8 @@ async def test_the_cache_loaders_resolve_limits_once_per_load(engine):
     async with sessions.begin() as session:
         account = await create_account(session, "loaded@example.com")
         new = await create_key(session, account.id)
-        await overrides.store(session, SETTINGS, account.id, Overrides(tier="free"))
-        await overrides.store(session, SETTINGS, new.row.id, Overrides(limits=Limits(tpm=77)))
+        await overrides.store(session, SETTINGS, "account", account.id, Overrides(tier="free"))
+        await overrides.store(session, SETTINGS, "key", new.row.id, Overrides(limits=Limits(tpm=77)))
     loaders = Loaders(sessions, SETTINGS)
     key, loaded = await loaders.key(hash_key(new.secret))
     assert key.rate_limits == Limits(tpm=77) and loaded.rate_limits.tier == "free"

@@ -376,6 +376,8 @@ def test_the_management_api_sets_reads_and_clears_limits(gateway, upstream):
     ("keys/{key}/rate-limits", {"tier": "free"}, 400),
     ("accounts/acct_nobody/rate-limits", {"rpm": 5}, 404),
     ("keys/key_nobody/rate-limits", {"rpm": 5}, 404),
+    ("accounts/{key}/rate-limits", {"rpm": 5}, 404),
+    ("keys/{account}/rate-limits", {"rpm": 5}, 404),
 ])
 def test_the_management_api_refuses_bad_changes_clearly(gateway, path, body, status):
     account = new_account(gateway)

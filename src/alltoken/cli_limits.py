@@ -27,14 +27,14 @@ def register(main: click.Group, admin_command) -> None:
         """Set an account's or key's limits; unset ones come from the tier. Running servers apply it within a second."""
         from .limits.overrides import changed, current, store
 
-        subject = _subject(account_id, key_id)
+        kind, subject = _subject(account_id, key_id)
         if not clear and not any((rpm, tpm, concurrency, tier)):
             raise click.UsageError("give at least one of --rpm, --tpm, --concurrency, --tier, or --clear")
         if model and tier:
             raise click.UsageError("--tier is the account's as a whole; give it without --model")
-        overrides = changed(await current(session, subject), clear=clear, tier=tier, model=model,
+        overrides = changed(await current(session, kind, subject), clear=clear, tier=tier, model=model,
                             rpm=rpm, tpm=tpm, concurrency=concurrency)
-        shown = await store(session, _rate_settings(), subject, overrides)
+        shown = await store(session, _rate_settings(), kind, subject, overrides)
         return shown, describe(shown)
 
     @limits.command("show")
@@ -45,14 +45,14 @@ def register(main: click.Group, admin_command) -> None:
         """What is set for an account or key, and the limits in force (tier and account state applied)."""
         from .limits.overrides import view
 
-        shown = await view(session, _rate_settings(), _subject(account_id, key_id))
+        shown = await view(session, _rate_settings(), *_subject(account_id, key_id))
         return shown, describe(shown)
 
 
-def _subject(account_id: str | None, key_id: str | None) -> str:
+def _subject(account_id: str | None, key_id: str | None) -> tuple[str, str]:
     if bool(account_id) == bool(key_id):
         raise click.UsageError("give exactly one of --account ID and --key KEY_ID")
-    return account_id or key_id
+    return ("account", account_id) if account_id else ("key", key_id)
 
 
 def _rate_settings():

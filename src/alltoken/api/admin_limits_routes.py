@@ -55,7 +55,7 @@ class KeyLimitsView(BaseModel):
 
 @router.get("/accounts/{account_id}/rate-limits", response_model=AccountLimitsView)
 async def get_account_limits(account_id: str, request: Request, _: Caller = Depends(admin)) -> dict:
-    return await _view(request, account_id)
+    return await _view(request, "account", account_id)
 
 
 @router.put("/accounts/{account_id}/rate-limits", response_model=AccountLimitsView)
@@ -64,31 +64,31 @@ async def put_account_limits(account_id: str, update: AccountLimitsUpdate, reque
     """Replace the account's tier and limits; what is left out comes from the tier."""
     models = {model: _limits(values) for model, values in update.models.items()}
     wanted = Overrides(update.tier, _limits(update), models)
-    return await _store(request, caller, account_id, wanted, update.model_dump(exclude_none=True))
+    return await _store(request, caller, "account", account_id, wanted, update.model_dump(exclude_none=True))
 
 
 @router.delete("/accounts/{account_id}/rate-limits", status_code=204)
 async def delete_account_limits(account_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
     """Back to the default tier and its limits."""
-    await _store(request, caller, account_id, Overrides(), None)
+    await _store(request, caller, "account", account_id, Overrides(), None)
     return Response(status_code=204)
 
 
 @router.get("/keys/{key_id}/rate-limits", response_model=KeyLimitsView)
 async def get_key_limits(key_id: str, request: Request, _: Caller = Depends(admin)) -> dict:
-    return await _view(request, key_id)
+    return await _view(request, "key", key_id)
 
 
 @router.put("/keys/{key_id}/rate-limits", response_model=KeyLimitsView)
 async def put_key_limits(key_id: str, update: LimitValues, request: Request, caller: Caller = Depends(admin)) -> dict:
     """Replace the key's own limits; what is left out comes from its account's tier."""
     wanted = Overrides(limits=_limits(update))
-    return await _store(request, caller, key_id, wanted, update.model_dump(exclude_none=True))
+    return await _store(request, caller, "key", key_id, wanted, update.model_dump(exclude_none=True))
 
 
 @router.delete("/keys/{key_id}/rate-limits", status_code=204)
 async def delete_key_limits(key_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
-    await _store(request, caller, key_id, Overrides(), None)
+    await _store(request, caller, "key", key_id, Overrides(), None)
     return Response(status_code=204)
 
 
@@ -96,21 +96,22 @@ def _limits(values: LimitValues) -> Limits:
     return Limits(values.rpm, values.tpm, values.concurrency)
 
 
-async def _view(request: Request, subject_id: str) -> dict:
+async def _view(request: Request, kind: str, subject_id: str) -> dict:
     state = request.app.state.gateway
     async with state.sessions() as session:
         try:
-            return await overrides.view(session, state.settings.rate_limits, subject_id)
+            return await overrides.view(session, state.settings.rate_limits, kind, subject_id)
         except NotFound as exc:
             raise not_found(str(exc)) from None
 
 
-async def _store(request: Request, caller: Caller, subject_id: str, wanted: Overrides, details: dict | None) -> dict:
+async def _store(request: Request, caller: Caller, kind: str, subject_id: str, wanted: Overrides,
+                 details: dict | None) -> dict:
     state = request.app.state.gateway
     actor, address = actor_of(request, caller)
     try:
         async with state.sessions.begin() as session:
-            shown = await overrides.store(session, state.settings.rate_limits, subject_id, wanted)
+            shown = await overrides.store(session, state.settings.rate_limits, kind, subject_id, wanted)
             await audit.record(session, actor, "limits.set" if details is not None else "limits.clear", subject_id,
                                details=details, address=address)
     except NotFound as exc:
@@ -118,7 +119,7 @@ async def _store(request: Request, caller: Caller, subject_id: str, wanted: Over
     except ValueError as exc:
         raise bad_request(str(exc)) from None
     # This process at once; the others through the change feed.
-    if "key_id" in shown:
+    if kind == "key":
         state.auth.drop_key(subject_id)
     else:
         state.auth.drop_account(subject_id)

@@ -45,12 +45,12 @@ class RateLimits:
         scopes = (("key", f"k:{caller.key.id}", account.for_key(caller.key.rate_limits)),
                   ("account", f"a:{caller.account.id}", account.account),
                   (model_id, f"m:{caller.account.id}:{model_id}", account.models.get(model_id)))
-        limited, windows, gates = [], [], []
-        for scope, prefix, limits in scopes:
-            if limits is not None and limits.any:
-                _ask(scope, prefix, limits, request_id, tokens, limited, windows, gates)
+        limited = [item for scope, prefix, limits in scopes if limits is not None
+                   for item in _limited(scope, prefix, limits, request_id, tokens)]
         if not limited:
             return
+        windows = [item.ask for item in limited if isinstance(item.ask, Window)]
+        gates = [item.ask for item in limited if isinstance(item.ask, Gate)]
         verdict = await self._limiter.admit(windows, gates)
         headers = rate_limit_headers(limited, verdict)
         if not verdict.allowed:
@@ -92,19 +92,18 @@ def limits_in_force(caller: Caller) -> dict:
             "models": {model: values.as_dict() for model, values in sorted(limits.models.items())}}
 
 
-def _ask(scope: str, prefix: str, limits: Limits, request_id: str, tokens: int,
-         limited: list, windows: list, gates: list) -> None:
+def _limited(scope: str, prefix: str, limits: Limits, request_id: str, tokens: int) -> list[Limited]:
     """The windows and gate of one scope's limits. A token estimate above the limit itself counts
     as the whole limit: the request waits for an empty window instead of never fitting."""
+    found = []
     if limits.rpm is not None:
-        windows.append(Window(prefix + ":r", limits.rpm, WINDOW_SECONDS))
-        limited.append(Limited(scope, "requests", windows[-1]))
+        found.append(Limited(scope, "requests", Window(prefix + ":r", limits.rpm, WINDOW_SECONDS)))
     if limits.tpm is not None:
-        windows.append(Window(prefix + ":t", limits.tpm, WINDOW_SECONDS, min(tokens, limits.tpm), request_id))
-        limited.append(Limited(scope, "tokens", windows[-1]))
+        units = min(tokens, limits.tpm)
+        found.append(Limited(scope, "tokens", Window(prefix + ":t", limits.tpm, WINDOW_SECONDS, units, request_id)))
     if limits.concurrency is not None:
-        gates.append(Gate(prefix + ":c", limits.concurrency))
-        limited.append(Limited(scope, "concurrency", gates[-1]))
+        found.append(Limited(scope, "concurrency", Gate(prefix + ":c", limits.concurrency)))
+    return found
 
 
 class RateLimitMiddleware:

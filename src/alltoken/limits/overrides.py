@@ -35,9 +35,10 @@ def changed(current: Overrides, *, clear: bool = False, tier: str | None = None,
     return replace(base, tier=tier or base.tier, limits=replace(base.limits, **given))
 
 
-async def store(session: AsyncSession, settings: RateLimitSettings, subject_id: str, overrides: Overrides) -> dict:
-    """Save an account's or key's overrides (nothing stored when they are empty); returns its view."""
-    account, key = await _subject(session, subject_id)
+async def store(session: AsyncSession, settings: RateLimitSettings, kind: str, subject_id: str,
+                overrides: Overrides) -> dict:
+    """Save an account's or key's (`kind`) overrides (nothing stored when empty); returns its view."""
+    account, key = await _subject(session, kind, subject_id)
     if key is not None and (overrides.tier or overrides.models):
         raise ValueError("a key has its own rpm, tpm and concurrency only; tiers and model limits are an account's")
     if overrides.tier:
@@ -47,19 +48,19 @@ async def store(session: AsyncSession, settings: RateLimitSettings, subject_id: 
     if overrides.tier or overrides.limits.any or models:
         session.add(RateLimitSetting(subject_id=subject_id, tier=overrides.tier, **overrides.limits.as_dict(),
                                      models=models or None, updated_at=utcnow()))
-    await record_change(session, "key" if key is not None else "account", subject_id)
+    await record_change(session, kind, subject_id)
     await session.flush()
-    return await view(session, settings, subject_id)
+    return await view(session, settings, kind, subject_id)
 
 
-async def current(session: AsyncSession, subject_id: str) -> Overrides:
-    await _subject(session, subject_id)
+async def current(session: AsyncSession, kind: str, subject_id: str) -> Overrides:
+    await _subject(session, kind, subject_id)
     return (await stored_overrides(session, subject_id)).get(subject_id, Overrides())
 
 
-async def view(session: AsyncSession, settings: RateLimitSettings, subject_id: str) -> dict:
+async def view(session: AsyncSession, settings: RateLimitSettings, kind: str, subject_id: str) -> dict:
     """What is stored for an account or key, and the limits in force for it (tier and state applied)."""
-    account, key = await _subject(session, subject_id)
+    account, key = await _subject(session, kind, subject_id)
     found = await stored_overrides(session, account.id, subject_id)
     resolved = resolve(settings, found.get(account.id), account.status)
     own = found.get(subject_id, Overrides())
@@ -72,9 +73,9 @@ async def view(session: AsyncSession, settings: RateLimitSettings, subject_id: s
                        "models": {m: v.as_dict() for m, v in sorted(resolved.models.items())}}}
 
 
-async def _subject(session: AsyncSession, subject_id: str):
-    """The account (and the key, for a key id) a setting belongs to."""
-    if subject_id.startswith("key_"):
+async def _subject(session: AsyncSession, kind: str, subject_id: str):
+    """The account (and the key, for a key) a setting belongs to."""
+    if kind == "key":
         key = await session.get(ApiKey, subject_id)
         if key is None:
             raise NotFound(f"no key {subject_id}")
