@@ -1,7 +1,7 @@
 """In-process rate limiter (the embedded default): exact sliding windows and concurrency gates.
 
 A window keeps every (time, units) entry still inside it, so "at most N per window" holds exactly,
-not approximately; memory is bounded by the limit itself. Nothing here awaits, so each call is
+not approximately; it holds one entry per request counted in the last `seconds`. Nothing here awaits, so each call is
 atomic on the event loop: `admit` checks every limit and counts all of them or none.
 """
 
@@ -17,17 +17,16 @@ class _Window:
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self.entries: deque[list] = deque()     # [at, units, entry name or None], oldest first
+        # (at, units, name or None), oldest first. Tuples of plain values are not tracked by the
+        # garbage collector, so a busy window costs no collection time however many it holds.
+        self.entries: deque[tuple[float, int, str | None]] = deque()
         self.used = 0
-        self.named: dict[str, list] = {}        # entry name -> its entry, for `adjust`
+        self.named: dict[str, int] = {}         # a named entry's units now (after `adjust`)
 
     def prune(self, now: float) -> None:
         entries = self.entries
         while entries and entries[0][0] <= now - self.seconds:
-            _, units, name = entries.popleft()
-            self.used -= units
-            if name is not None:
-                del self.named[name]
+            self.used -= self._units(entries.popleft(), forget=True)
 
     def fits(self, ask: Window, now: float) -> bool:
         self.prune(now)
@@ -40,21 +39,33 @@ class _Window:
 
     def count(self, ask: Window, now: float) -> None:
         if ask.units:
-            entry = [now, ask.units, ask.entry]
-            self.entries.append(entry)
+            self.entries.append((now, ask.units, ask.entry))
             self.used += ask.units
             if ask.entry is not None:
-                self.named[ask.entry] = entry
+                self.named[ask.entry] = ask.units
+
+    def adjust(self, name: str, units: int) -> None:
+        counted = self.named.get(name)
+        if counted is not None:
+            change = max(units, -counted)
+            self.named[name] = counted + change
+            self.used += change
+
+    def _units(self, entry: tuple[float, int, str | None], forget: bool = False) -> int:
+        _, units, name = entry
+        if name is None:
+            return units
+        return self.named.pop(name) if forget else self.named[name]
 
     def _wait(self, ask: Window, now: float) -> float:
         """Seconds until enough of the oldest entries leave the window for the request to fit."""
         if ask.units > ask.limit:
             return self.seconds  # never fits; say the window, not forever
         freed = 0
-        for at, units, _ in self.entries:
-            freed += units
+        for entry in self.entries:
+            freed += self._units(entry)
             if self.used - freed + ask.units <= ask.limit:
-                return max(at + self.seconds - now, 0.001)
+                return max(entry[0] + self.seconds - now, 0.001)
         return self.seconds
 
     def _reset(self, now: float) -> float:
@@ -85,11 +96,8 @@ class LocalRateLimiter:
     async def adjust(self, key: str, entry: str, units: int) -> None:
         """An entry that already left its window (the request outlasted it) has nothing to correct."""
         window = self._windows.get(key)
-        counted = window.named.get(entry) if window else None
-        if counted is not None:
-            change = max(units, -counted[1])
-            counted[1] += change
-            window.used += change
+        if window is not None:
+            window.adjust(entry, units)
 
     async def release(self, key: str) -> None:
         held = self._holders.get(key, 0) - 1
