@@ -260,6 +260,20 @@ def test_an_account_limit_counts_all_its_keys(gateway, upstream):
     assert error_of(refused)["message"].startswith("this account's limit of 3 requests per minute is reached")
 
 
+def test_account_and_model_limits_hold_exactly_across_keys_under_concurrent_load(gateway, upstream):
+    account = new_account(gateway)
+    gateway.cli("limits", "set", "--account", account, "--rpm", "6")
+    gateway.cli("limits", "set", "--account", account, "--model", "openai/gpt-4o", "--rpm", "2")
+    keys = [new_key(gateway, account)[1] for _ in range(3)]
+    pairs = [(key, model) for key in keys for model in (MINI, "openai/gpt-4o")]
+    with ThreadPoolExecutor(24) as pool:     # four requests of each key for each model, at once
+        answers = list(pool.map(lambda i: chat(gateway, pairs[i % 6][0], model=pairs[i % 6][1]), range(24)))
+    served = [a for a in answers if a.status_code == 200]
+    assert len(served) == 6 and len(upstream.requests) == 6
+    assert sum(request["model"] == "gpt-4o" for request in upstream.requests) <= 2
+    assert {a.status_code for a in answers} == {200, 429}
+
+
 def test_a_model_limit_counts_only_that_model(gateway, upstream):
     account = new_account(gateway)
     gateway.cli("limits", "set", "--account", account, "--model", "openai/gpt-4o", "--rpm", "1")

@@ -10,7 +10,7 @@ from .errors import ApiError
 _OWNERS = {"key": "this key's", "account": "this account's"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Limited:
     scope: str              # "key", "account", or the model id (the account's use of that model)
     kind: str               # requests | tokens | concurrency

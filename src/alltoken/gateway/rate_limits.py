@@ -7,8 +7,9 @@ corrected to the usage `finish` reports; a request that failed or was refused la
 its tokens back and still counts as a request. What a request took is settled when its response
 has ended, however it ended (RateLimitMiddleware): the token correction, the slot given back.
 
-Endpoints that cost call `admit` through admission.admit_bounded; one that holds no credit (images,
-when they land) calls `state.rate_limits.admit` itself and the middleware does the rest.
+Endpoints that cost are admitted through admission.admit_bounded, which calls `admit`. One that is
+not (images, when they land) calls `state.rate_limits.admit` itself before its credit hold; `finish`
+reports its tokens and the middleware does the rest.
 """
 
 import asyncio

@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+# Plain (not frozen) dataclasses: several are made for every limited request, and frozen ones are
+# several times slower to make.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Window:
     key: str
     limit: int
@@ -24,13 +27,13 @@ class Window:
     entry: str | None = None    # names the count, for `adjust` later (a token estimate)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Gate:
     key: str
     limit: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     allowed: bool
     limit: int
@@ -39,7 +42,7 @@ class Decision:
     reset: float = 0.0          # seconds until the window is empty again, if nothing more comes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     allowed: bool                    # every window and gate allowed it (and it was counted in all)
     windows: tuple[Decision, ...]    # one per window asked, in order

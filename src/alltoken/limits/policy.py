@@ -135,6 +135,8 @@ class AccountLimits:
     any: bool = False                    # anything limited at all: the hot path's one check
 
     def for_key(self, own: Limits) -> Limits:
+        if not own.any and not self.key_cap.any:
+            return self.key             # most keys: nothing to combine
         return own.over(self.key).capped(self.key_cap)
 
 
