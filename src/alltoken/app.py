@@ -12,6 +12,7 @@ from .api.app import create_management_api
 from .config import Settings
 from .gateway import chat, embeddings, health, images, info, messages, redeem
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
+from .gateway.rate_limits import RateLimitMiddleware
 from .gateway.state import GatewayState
 from .governance.regions import RegionGate, RegionPolicy
 from .routing.status import status
@@ -57,7 +58,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware), *_region_gate(settings, state)],
+        middleware=[Middleware(RequestContextMiddleware), *_region_gate(settings, state),
+                    Middleware(RateLimitMiddleware, state.rate_limits)],
         exception_handlers={404: not_found_handler, 405: not_found_handler, Exception: server_error_handler},
         lifespan=lifespan,
     )

@@ -4,6 +4,7 @@ import sys
 
 import click
 
+from . import cli_limits
 from .cli_common import admin_command as _admin_command
 from .cli_common import iso as _iso
 from .cli_common import parse_time as _parse_time
@@ -301,6 +302,7 @@ for _command in ACCOUNT_COMMANDS:   # cli_governance.py: enforcement, restrictio
 for _command in KEY_COMMANDS:
     keys.add_command(_command)
 main.add_command(models)
+cli_limits.register(main, _admin_command)   # cli_limits.py: alltoken limits set|show
 
 if __name__ == "__main__":  # pragma: no cover
     main()

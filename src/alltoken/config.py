@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from .limits.policy import RateLimitSettings
+
 PROVIDER_TYPES = ("openai", "anthropic", "gemini", "bedrock", "mistral", "llama", "openai_compatible", "demo")
 
 # Standard variables that enable a provider when no config file lists providers.
@@ -80,6 +82,7 @@ class Settings:
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)   # tiers and reduced limits
     key_rotation_grace_seconds: int = 86400     # how long a rotated key's old secret keeps working
     stripe: "StripeSettings" = field(default_factory=lambda: StripeSettings())   # card top-ups
     smtp: "SmtpSettings | None" = None                           # outgoing email; None sends none
@@ -103,6 +106,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.models = _models(raw.get("models"))
     settings.breaker = _breaker(raw.get("breaker"))
     settings.markup = _markup(raw.get("markup"))
+    settings.rate_limits = _rate_limits(raw.get("rate_limits"))
     settings.stripe = _stripe(raw.get("stripe"), env)
     settings.smtp = _smtp(raw.get("smtp"), env)
     settings.alerts = _alerts(raw.get("alerts"), env)
@@ -505,6 +509,13 @@ def _positive(section: dict, section_name: str, key: str, default: float) -> flo
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigError(f"{section_name}.{key}: a number more than 0, got {value!r}")
     return float(value)
+
+
+def _rate_limits(raw) -> RateLimitSettings:
+    try:
+        return RateLimitSettings.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _breaker(raw) -> dict:

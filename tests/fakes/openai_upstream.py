@@ -42,6 +42,10 @@ class FakeOpenAI(ScriptedFake[Plan]):
         super().__init__(app, Plan, path="/v1")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        with self.in_progress():
+            return await self._answer_chat(request)
+
+    async def _answer_chat(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         try:

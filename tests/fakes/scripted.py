@@ -3,9 +3,11 @@
 A test queues the behaviour of the next requests with `fake.plan(**changes)` (fields of the fake's
 own Plan dataclass); a request that finds nothing queued answers by `fake.default`. Each accepted
 request's JSON body is kept in `fake.requests` and its headers, at the same index, in `fake.headers`.
+A fake that counts its requests in progress (`in_progress()`) keeps the most at once in `fake.peak`.
 """
 
 import collections
+import contextlib
 from typing import Generic, Self, TypeVar
 
 from aiohttp import web
@@ -21,6 +23,8 @@ class ScriptedFake(Generic[PlanT]):
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.default: PlanT = plan_type()
+        self.peak = 0                   # most requests in progress at once, since the last reset
+        self._in_progress = 0
         self._plan_type = plan_type
         self._plans: collections.deque[PlanT] = collections.deque()
         self._path = path
@@ -47,6 +51,17 @@ class ScriptedFake(Generic[PlanT]):
         self._plans.clear()
         self.requests.clear()
         self.headers.clear()
+        self.peak = 0
+
+    @contextlib.contextmanager
+    def in_progress(self):
+        """Around answering one request, a stream until its end or until the client went away."""
+        self._in_progress += 1
+        self.peak = max(self.peak, self._in_progress)
+        try:
+            yield
+        finally:
+            self._in_progress -= 1
 
     def _record(self, request: web.Request, body) -> None:
         self.requests.append(body)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network
 
+from ..limits.policy import NO_ACCOUNT_LIMITS, NO_LIMITS, AccountLimits, Limits
 from ..routing.policy import RoutingPolicy
 from ..routing.restrictions import ModelRestrictions
 from .key_use import KeyUseLog
@@ -42,6 +43,7 @@ class KeyRecord:
     networks: tuple[IPv4Network | IPv6Network, ...] | None = None   # the IP allow-list; None: any address
     retired_hash: str | None = None           # the secret before the last rotation...
     retired_until: datetime | None = None     # ...accepted until then
+    rate_limits: Limits = NO_LIMITS         # the key's own; AccountLimits.for_key gives those in force
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class AccountRecord:
     credit_line_units: int = 0      # postpaid accounts may spend this far below zero
     billing_hold: str | None = None  # why API access is held after a failed or disputed payment; None: no hold
     terms_version: str | None = None   # the newest terms-of-service version it accepted
+    rate_limits: AccountLimits = NO_ACCOUNT_LIMITS   # tier, overrides and state, resolved
 
 
 KeyLoader = Callable[[str], Awaitable[tuple[KeyRecord, AccountRecord] | None]]

@@ -20,6 +20,7 @@ from ..store.models import (
     ApiKey,
     BalanceAlert,
     BillingProfile,
+    RateLimitSetting,
     TeamMember,
     UsageRecord,
     User,
@@ -62,7 +63,7 @@ async def delete_account(session: AsyncSession, account_id: str, reason: str = "
     account.status, account.status_reason = DELETED_STATUS, reason
     account.routing_policy, account.credit_line_units = None, 0
     await detach_usage(session, [account_id])
-    await _drop_settings(session, account_id, [user.id for user in users])
+    await _drop_settings(session, account_id, [user.id for user in users], key_ids)
     session.add(AccountDeletion(account_id=account_id, deleted_at=now))
     for key_id in key_ids:
         await record_change(session, "key", key_id)
@@ -70,15 +71,16 @@ async def delete_account(session: AsyncSession, account_id: str, reason: str = "
     return Deletion(account_id, now, key_ids)
 
 
-async def _drop_settings(session: AsyncSession, account_id: str, user_ids: list[str]) -> None:
+async def _drop_settings(session: AsyncSession, account_id: str, user_ids: list[str], key_ids: list[str]) -> None:
     """What only serves a live account: console sessions, team memberships (of its people, and of its
-    team), the low-balance alert (an email address) and the saved card and auto top-up. Payments
-    stay: they are financial records, like the ledger."""
+    team), the low-balance alert (an email address), the saved card and auto top-up, and its rate-limit
+    settings. Payments stay: they are financial records, like the ledger."""
     await session.execute(delete(UserSession).where(UserSession.user_id.in_(user_ids)))
     await session.execute(delete(TeamMember).where((TeamMember.account_id == account_id)
                                                    | TeamMember.user_id.in_(user_ids)))
     await session.execute(delete(BalanceAlert).where(BalanceAlert.account_id == account_id))
     await session.execute(delete(BillingProfile).where(BillingProfile.account_id == account_id))
+    await session.execute(delete(RateLimitSetting).where(RateLimitSetting.subject_id.in_([account_id, *key_ids])))
 
 
 async def detach_usage(session: AsyncSession, account_ids) -> None:

@@ -12,6 +12,7 @@ from . import (
     admin_account_routes,
     admin_audit_routes,
     admin_billing_routes,
+    admin_limits_routes,
     admin_routes,
     alert_routes,
     auth_routes,
@@ -43,6 +44,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(account_routes.router)
     api.include_router(terms_routes.router)
     api.include_router(admin_account_routes.router)
+    api.include_router(admin_limits_routes.router)
     return api
 
 

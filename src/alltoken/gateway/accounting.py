@@ -26,6 +26,7 @@ def finish(state, request_id: str, caller: Caller, admission: Admission, outcome
            endpoint: str, streamed: bool, started: float) -> int:
     """Charge for a served request (nothing for a failed one) and queue its usage record. Returns the cost."""
     cost = cost_units(admission.route.price, outcome.usage) if outcome.status != "error" else 0
+    state.rate_limits.used(request_id, outcome.usage.total_tokens)
     if outcome.status == "error":
         state.book.release(admission.hold)
         charge = None

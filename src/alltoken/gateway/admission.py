@@ -86,7 +86,7 @@ async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission
     bounds = {m.id: _chat_bounds(body, m, prompt_bound) for m in models}
     worst = max(candidates, key=lambda c: worst_case_units(c.route.price, *bounds[c.model.id]))
     admission = await admit_bounded(state, request_id, body, caller, worst.model, *bounds[worst.model.id],
-                                    route=worst.route)
+                                    route=worst.route, requested=models[0])
     admission.model, admission.route = candidates[0].model, candidates[0].route
     admission.candidates = candidates
     admission.attempts = [Attempt(s.route, "skipped", reason=s.reason) for s in skipped]
@@ -110,15 +110,18 @@ def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
 
 async def admit_bounded(state, request_id: str, body: dict, caller: Caller, model: PublicModel,
                         prompt_bound: int, output_bound: int, route: Route | None = None,
-                        routes: list[Route] | None = None, images: int = 0, image_size: str | None = None) -> Admission:
-    """A hold for one model's worst case on `route` (unless given, the dearest of `routes`, by default
-    every admissible route), `images` generated images of `image_size` included."""
+                        routes: list[Route] | None = None, images: int = 0, image_size: str | None = None,
+                        requested: PublicModel | None = None) -> Admission:
+    """Rate limits (of the `requested` model, `model` unless given), then a hold for one model's worst
+    case on `route` (unless given, the dearest of `routes`, by default every admissible route), `images`
+    generated images of `image_size` included."""
     routes = routes or admissible_routes(model, caller)
 
     def worst(r: Route) -> int:
         return worst_case_units(r.price, prompt_bound, output_bound, images, image_size)
 
     route = route or max(routes, key=worst)
+    await state.rate_limits.admit(request_id, caller, (requested or model).id, prompt_bound + output_bound)
     hold = await _reserve(state, request_id, caller, worst(route), route, prompt_bound, output_bound, body, images)
     return Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in routes])
 

@@ -13,6 +13,7 @@ from .auth import Caller, authenticate, bearer_token
 from .budgets import key_spend, member_spend
 from .errors import ApiError, bad_request, not_found
 from .http import endpoint, json_response
+from .rate_limits import limits_in_force
 
 
 @endpoint
@@ -81,6 +82,7 @@ async def current_key(request: Request) -> Response:
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "created_at": key.created_at.isoformat(),
         "member": member,
+        "rate_limits": limits_in_force(caller),
     }})
 
 

@@ -1,5 +1,6 @@
 """Database reads behind the hot-path caches (run on a cache miss only)."""
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -9,6 +10,8 @@ from ..accounts.cache import AccountRecord, KeyRecord, MemberRecord
 from ..accounts.networks import parse_networks
 from ..accounts.teams import member_spent_since
 from ..billing.ledger import balance_units, entries_after
+from ..limits.overrides import stored_overrides
+from ..limits.policy import Limits, Overrides, RateLimitSettings, resolve
 from ..routing.policy import RoutingPolicy
 from ..routing.restrictions import ModelRestrictions
 from ..store.models import (
@@ -24,8 +27,9 @@ from ..store.models import (
 
 
 class Loaders:
-    def __init__(self, sessions: async_sessionmaker):
+    def __init__(self, sessions: async_sessionmaker, rate_limits: RateLimitSettings | None = None):
         self._sessions = sessions
+        self._rate_limits = rate_limits or RateLimitSettings()
 
     async def key(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
         """The key with this secret, or whose secret was this before its last rotation."""
@@ -35,15 +39,25 @@ class Loaders:
                 .outerjoin(TeamMember, and_(TeamMember.account_id == ApiKey.account_id,
                                             TeamMember.user_id == ApiKey.user_id))
                 .where(or_(ApiKey.secret_hash == secret_hash, ApiKey.previous_secret_hash == secret_hash)))).first()
-        if row is None:
-            return None
-        *account, key, member = row
-        return _key_record(key, member), _account_record(*account)
+            if row is None:
+                return None
+            *account, key, member = row
+            overrides = await stored_overrides(session, key.id, key.account_id)
+        limits = overrides.get(key.id, Overrides()).limits
+        return _key_record(key, member, limits), self._account_record(*account, overrides.get(key.account_id))
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
             row = (await session.execute(_ACCOUNT.where(Account.id == account_id))).first()
-        return _account_record(*row) if row else None
+            if row is None:
+                return None
+            overrides = await stored_overrides(session, account_id)
+        return self._account_record(*row, overrides.get(account_id))
+
+    def _account_record(self, account: Account, is_admin, terms_version, restriction, overrides) -> AccountRecord:
+        """With the rate limits in force: tier, the account's own overrides, and its state."""
+        record = _account_record(account, is_admin, terms_version, restriction)
+        return replace(record, rate_limits=resolve(self._rate_limits, overrides, account.status))
 
     async def balance(self, account_id: str, up_to_id: int) -> int:
         async with self._sessions() as session:
@@ -65,7 +79,7 @@ class Loaders:
             return await entries_after(session, after_id)
 
 
-def _key_record(key: ApiKey, member: TeamMember | None) -> KeyRecord:
+def _key_record(key: ApiKey, member: TeamMember | None, rate_limits: Limits) -> KeyRecord:
     return KeyRecord(id=key.id, account_id=key.account_id, name=key.name, hint=key.hint,
                      models=frozenset(key.models) if key.models else None, limit_units=key.limit_units,
                      limit_reset=key.limit_reset,
@@ -74,7 +88,8 @@ def _key_record(key: ApiKey, member: TeamMember | None) -> KeyRecord:
                      revoked=key.revoked_at is not None or (key.user_id is not None and member is None),
                      member=member_record(member) if member is not None else None,
                      networks=tuple(parse_networks(key.allowed_ips)) if key.allowed_ips else None,
-                     retired_hash=key.previous_secret_hash, retired_until=key.previous_valid_until)
+                     retired_hash=key.previous_secret_hash, retired_until=key.previous_valid_until,
+                     rate_limits=rate_limits)
 
 
 def member_record(member: TeamMember) -> MemberRecord:

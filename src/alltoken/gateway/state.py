@@ -13,6 +13,7 @@ from ..billing.reservations import LocalCreditBook
 from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
+from ..limits.local import LocalRateLimiter
 from ..notifications.low_balance import low_balance_loop
 from ..notifications.outbox import outbox_loop
 from ..payments.service import TopUps
@@ -26,6 +27,7 @@ from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
 from .loaders import Loaders
 from .origin import ClientOrigin
+from .rate_limits import RateLimits
 from .sync import CacheSync
 from .terms_gate import TermsBook
 
@@ -46,6 +48,7 @@ class GatewayState:
     loaders: Loaders
     origin: ClientOrigin
     terms: TermsBook
+    rate_limits: RateLimits
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     schema_ready: bool = False
@@ -59,7 +62,7 @@ class GatewayState:
         transport = Transport(total_timeout=settings.upstream_timeout_seconds)
         providers = build_providers(settings.providers, transport)
         models = build_model_table(settings, providers)
-        loaders = Loaders(sessions)
+        loaders = Loaders(sessions, settings.rate_limits)
         auth = AuthCache(loaders.key, loaders.account)
         book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=auth.uses)
@@ -68,6 +71,7 @@ class GatewayState:
         terms = TermsBook(sessions, settings.terms.grace_days)
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
+                    rate_limits=RateLimits(LocalRateLimiter()),
                     topups=TopUps(settings.stripe, sessions, auth, book),
                     upload_rights=UploadRights(sessions, terms.current))
         sync.on_change("routes", lambda: overrides.refresh(state))
@@ -92,6 +96,7 @@ class GatewayState:
                                            self.settings.images.purge_interval_seconds), name="moderation-log-purge"),
             asyncio.create_task(retention_loop(self.engine, self.sessions, self.settings.retention),
                                 name="retention-purge"),
+            asyncio.create_task(self.rate_limits.sweep_loop(), name="rate-limit-sweep"),
         ]
         if self.topups.enabled:
             self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))

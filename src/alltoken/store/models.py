@@ -418,3 +418,17 @@ class AccountRestriction(Base):
     deny_providers: Mapped[list | None] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class RateLimitSetting(Base):
+    """An account's rate-limit tier and its own limits, or a key's own limits (None: no override)."""
+
+    __tablename__ = "rate_limit_settings"
+
+    subject_id: Mapped[str] = mapped_column(String(40), primary_key=True)   # an account (acct_...) or key (key_...)
+    tier: Mapped[str | None] = mapped_column(String(40))
+    rpm: Mapped[int | None] = mapped_column(BigInteger)
+    tpm: Mapped[int | None] = mapped_column(BigInteger)
+    concurrency: Mapped[int | None] = mapped_column(BigInteger)
+    models: Mapped[dict | None] = mapped_column(JSON)     # model id -> {"rpm", "tpm", "concurrency"}; accounts only
+    updated_at: Mapped[datetime] = mapped_column()
