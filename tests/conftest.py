@@ -2,6 +2,7 @@ import secrets
 
 import asyncpg
 import pytest
+from playwright.async_api import async_playwright
 
 from alltoken.store.db import create_engine
 from alltoken.store.migrate import upgrade_to_head
@@ -62,6 +63,19 @@ def openai_gateway(tmp_path_factory, fake_openai):
     gateway = Gateway(tmp_path_factory.mktemp("openai"), openai_config(fake_openai)).start()
     yield gateway
     gateway.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"   # Debian's (scripts/setup installs it); Playwright downloads no browser
+
+
+@pytest.fixture(scope="session")
+async def chromium():
+    """One headless Chromium for the session's browser tests, driven by Playwright's async API (its
+    sync API would take over the thread's event loop for the rest of the session)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -79,6 +79,7 @@ class Settings:
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
     breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: "Markup" = field(default_factory=lambda: Markup())   # platform fee on provider prices
+    console_dir: str | None = None               # the built web console; None: the one scripts/setup builds
     config_path: Path | None = None
 
 
@@ -125,14 +126,16 @@ def _read_yaml(path: Path, env) -> dict:
 
 def _env_scalars(env) -> dict:
     names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
-             "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS"}
+             "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS",
+             "console_dir": "ALLTOKEN_CONSOLE_DIR"}
     return {key: env[var] for key, var in names.items() if env.get(var)}
 
 
 _SCALARS = {"database_url": str, "redis_url": str, "host": str, "port": int, "workers": int,
             "shutdown_grace_seconds": float, "usage_flush_interval": float,
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
-            "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float}
+            "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
+            "console_dir": str}
 
 
 def _apply_scalars(settings: Settings, values: dict, source: str) -> None:

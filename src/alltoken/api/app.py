@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
-from . import admin_audit_routes, admin_routes, auth_routes
+from . import admin_audit_routes, admin_routes, auth_routes, catalog_routes
 
 
 def create_management_api(state) -> FastAPI:
@@ -19,6 +19,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_routes.router)
     api.include_router(admin_audit_routes.router)
     api.include_router(auth_routes.router)
+    api.include_router(catalog_routes.router)
     return api
 
 

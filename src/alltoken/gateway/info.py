@@ -17,10 +17,11 @@ from .key_budget import key_spend
 @endpoint
 async def list_models(request: Request) -> Response:
     models = request.app.state.gateway.models.all()
-    return json_response({"object": "list", "data": [_model_entry(m) for m in models]})
+    return json_response({"object": "list", "data": [model_entry(m) for m in models]})
 
 
-def _model_entry(model) -> dict:
+def model_entry(model) -> dict:
+    """A model as /v1/models and the console show it: prices in USD per token, decimal strings."""
     return {
         "id": model.id, "object": "model", "created": 0, "owned_by": model.id.split("/", 1)[0],
         "name": model.name, "kind": model.kind, "context_length": model.context_length,
