@@ -50,13 +50,9 @@ class ConsoleSite:
         self.directory = directory
         self.files = StaticFiles(directory=directory, check_dir=False)
 
-    @property
-    def built(self) -> bool:
-        return (self.directory / "index.html").is_file()
-
     async def serve(self, request: Request) -> Response:
         path = request.url.path.lstrip("/")
-        if not self.built:
+        if not is_built(self.directory):
             return HTMLResponse(_NOT_BUILT, status_code=503, headers={**SECURITY_HEADERS, "cache-control": "no-store"})
         response = await self._file(path, request)
         response.headers.update(SECURITY_HEADERS)
@@ -87,6 +83,14 @@ class _ConsoleRoute(Route):
         return super().matches(scope)
 
 
-def console_route(console_dir: str | None) -> Route:
-    site = ConsoleSite(Path(console_dir) if console_dir else BUILD_DIR)
-    return _ConsoleRoute("/{path:path}", site.serve, methods=["GET", "HEAD"])
+def console_directory(console_dir: str | None) -> Path:
+    """Where the built console is: the `console_dir` setting, else where scripts/setup builds it."""
+    return Path(console_dir) if console_dir else BUILD_DIR
+
+
+def is_built(directory: Path) -> bool:
+    return (directory / "index.html").is_file()
+
+
+def console_route(directory: Path) -> Route:
+    return _ConsoleRoute("/{path:path}", ConsoleSite(directory).serve, methods=["GET", "HEAD"])
