@@ -61,8 +61,8 @@ export const PAGES: ConsolePage[] = [
     soon: {
       summary: 'Accounts, enforcement, providers and routes, pricing and fees, redemption codes, terms versions, '
         + 'the audit log, the moderation log and platform analytics.',
-      meanwhile: <p>Meanwhile the <code>alltoken</code> CLI and the admin endpoints of the{' '}
-        <a href="/api/docs">management API</a> do all of this that exists.</p>,
+      meanwhile: <p>Meanwhile use the <code>alltoken</code> CLI and the admin endpoints of the{' '}
+        <a href="/api/docs">management API</a>.</p>,
     },
   },
 ];
