@@ -2,6 +2,7 @@ import secrets
 
 import asyncpg
 import pytest
+from playwright.async_api import async_playwright
 
 from alltoken.store.db import create_engine
 from alltoken.store.migrate import upgrade_to_head
@@ -68,6 +69,19 @@ def openai_gateway(tmp_path_factory, fake_openai):
 def admin_key(gateways):
     """A key of the administrator's account, on the test module's own `gateways` fixture."""
     return gateways[0].admin_key()
+
+
+CHROMIUM = "/usr/bin/chromium"   # Debian's (scripts/setup installs it); Playwright downloads no browser
+
+
+@pytest.fixture(scope="session")
+async def chromium():
+    """One headless Chromium for the session's browser tests, driven by Playwright's async API (its
+    sync API would take over the thread's event loop for the rest of the session)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 from .analytics.metrics import metrics, metrics_registry
 from .api.app import create_management_api
 from .config import Settings
+from .console_site import console_directory, console_route
 from .gateway import chat, embeddings, health, images, info, messages, redeem
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.rate_limits import RateLimitMiddleware
@@ -55,6 +56,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         Route("/status", status, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Mount("/api", app=create_management_api(state)),
+        console_route(console_directory(settings.console_dir)),   # last: the API routes match first
     ]
     app = Starlette(
         routes=routes,

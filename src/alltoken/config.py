@@ -91,6 +91,7 @@ class Settings:
     regions: "RegionSettings" = field(default_factory=lambda: RegionSettings())
     terms: "TermsSettings" = field(default_factory=lambda: TermsSettings())
     retention: "RetentionSettings" = field(default_factory=lambda: RetentionSettings())
+    console_dir: str | None = None               # the built web console; None: the one scripts/setup builds
     config_path: Path | None = None
 
 
@@ -149,7 +150,8 @@ def _read_yaml(path: Path, env) -> dict:
 
 def _env_scalars(env) -> dict:
     names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
-             "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS"}
+             "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS",
+             "console_dir": "ALLTOKEN_CONSOLE_DIR"}
     return {key: env[var] for key, var in names.items() if env.get(var)}
 
 
@@ -157,7 +159,8 @@ _SCALARS = {"database_url": str, "redis_url": str, "host": str, "port": int, "wo
             "shutdown_grace_seconds": float, "usage_flush_interval": float,
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
             "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
-            "key_rotation_grace_seconds": int}
+            "key_rotation_grace_seconds": int,
+            "console_dir": str}
 
 
 def _apply_scalars(settings: Settings, values: dict, source: str) -> None:

@@ -11,6 +11,7 @@ from . import __version__
 from .accounts.bootstrap import CreatedAdmin, ensure_admin
 from .app import create_app
 from .config import ConfigError, Settings
+from .console_site import console_directory, is_built
 from .gateway.state import GatewayState
 from .store.db import DatabaseUrlError, session_factory
 from .store.migrate import upgrade_to_head
@@ -91,12 +92,16 @@ def _announce(settings: Settings, state: GatewayState, admin: CreatedAdmin | Non
         log.warning("%s", notice)
     if settings.demo_enabled:
         log.info("no provider credentials configured: the offline demo provider is enabled (model alltoken/demo)")
+    if is_built(console_directory(settings.console_dir)):
+        log.info("web console: %s/", base)
+    else:
+        log.warning("the web console is not built: run scripts/setup (it needs Node.js and npm); the APIs work")
     if admin:
         log.info("created the admin user %s", admin.email)
         if admin.password:
             log.info("admin password (shown once): %s", admin.password)
-        log.info("this user signs in to the web console at %s/ once it ships; until then manage accounts, "
-                 "keys and credits with `alltoken accounts|keys|credits` (see `alltoken --help`)", base)
+        log.info("this user signs in to the web console at %s/ (and the CLI manages accounts, keys and credits: "
+                 "`alltoken --help`)", base)
 
 
 def _safe_url(url: str) -> str:

@@ -16,6 +16,7 @@ from . import (
     admin_routes,
     alert_routes,
     auth_routes,
+    catalog_routes,
     moderation_log_routes,
     statement_routes,
     team_routes,
@@ -45,6 +46,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(terms_routes.router)
     api.include_router(admin_account_routes.router)
     api.include_router(admin_limits_routes.router)
+    api.include_router(catalog_routes.router)
     return api
 
 

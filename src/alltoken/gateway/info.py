@@ -22,7 +22,7 @@ async def list_models(request: Request) -> Response:
     state = request.app.state.gateway
     caller = await _caller_if_any(request, state)
     listed = [(model, usable_routes(model, caller) if caller else model.routes) for model in state.models.all()]
-    return json_response({"object": "list", "data": [_model_entry(m, routes) for m, routes in listed if routes]})
+    return json_response({"object": "list", "data": [model_entry(m, routes) for m, routes in listed if routes]})
 
 
 async def _caller_if_any(request: Request, state) -> Caller | None:
@@ -36,7 +36,10 @@ async def _caller_if_any(request: Request, state) -> Caller | None:
         return None
 
 
-def _model_entry(model, routes) -> dict:
+def model_entry(model, routes=None) -> dict:
+    """A model as /v1/models and the console show it (with `routes`, only those the caller may take):
+    prices in USD per token, decimal strings."""
+    routes = routes or model.routes
     return {
         "id": model.id, "object": "model", "created": 0, "owned_by": model.id.split("/", 1)[0],
         "name": model.name, "kind": model.kind, "context_length": model.context_length,

@@ -1,0 +1,93 @@
+// The management API under /api: the only server the console talks to (docs/management-api.md).
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Fired when the server says the session is gone (signed out elsewhere, expired). */
+export const SESSION_ENDED = 'alltoken:session-ended';
+
+const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function csrfToken(): string {
+  // The server sets this script-readable cookie with the session; changes echo it in x-csrf-token.
+  const match = document.cookie.match(/(?:^|;\s*)atk_csrf=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+interface Options {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+export async function api<T>(path: string, { method = 'GET', body, signal }: Options = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (CHANGES.has(method)) headers['x-csrf-token'] = csrfToken();
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, {
+      method, headers, signal, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError('Cannot reach the AllToken server. Check your connection, then try again.', 0, 'network_error');
+  }
+  const payload = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+  if (response.ok) return payload as T;
+  const error = payload?.error;
+  if (error?.code === 'not_signed_in' && !path.startsWith('/auth/')) {
+    window.dispatchEvent(new Event(SESSION_ENDED));
+  }
+  throw new ApiError(
+    sentence(error?.message ?? `The server answered ${response.status} ${response.statusText}.`),
+    response.status, error?.code ?? null, error?.param ?? null,
+  );
+}
+
+/** The API's messages are lower-case clauses; shown alone they read better as sentences. */
+function sentence(message: string): string {
+  const capital = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+export interface Me {
+  user_id: string;
+  email: string;
+  account_id: string;
+  is_admin: boolean;
+  csrf_token: string;
+}
+
+export interface Model {
+  id: string;
+  name: string;
+  kind: string;
+  context_length: number | null;
+  max_output_tokens: number | null;
+  providers: string[];
+  pricing: Record<string, string>;
+}
+
+export interface RouteHealth {
+  route: string;
+  provider: string;
+  upstream_model: string;
+  breaker: 'closed' | 'open' | 'half_open';
+  requests: number;
+  success_rate: number | null;
+  latency_ms_p50: number | null;
+  latency_ms_p90: number | null;
+  ttft_ms_p50: number | null;
+  output_tokens_per_s_p50: number | null;
+  last_error: string | null;
+}

@@ -1,0 +1,69 @@
+import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
+import { useEffect } from 'preact/hooks';
+import { PAGES } from './pages';
+import { ComingSoonPage } from './pages/ComingSoonPage';
+import { NotFound } from './pages/NotFound';
+import { SignIn } from './pages/SignIn';
+import { SignUp } from './pages/SignUp';
+import { SessionProvider, useSession } from './session';
+import { Shell } from './ui/Shell';
+import { ErrorNotice, Loading } from './ui/states';
+
+// Links to the APIs (/api/docs, /status, ...) are ordinary page loads, not console routes.
+const CONSOLE_PATHS = /^\/(?!(api|v1|status|health|metrics)(\/|$))/;
+
+export function App() {
+  return (
+    <LocationProvider scope={CONSOLE_PATHS}>
+      <SessionProvider>
+        <Screens />
+      </SessionProvider>
+    </LocationProvider>
+  );
+}
+
+function Screens() {
+  const { state, retry } = useSession();
+  switch (state.status) {
+    case 'loading':
+      return <main class="centered"><Loading label="Loading the console" rows={2} /></main>;
+    case 'unreachable':
+      return <main class="centered"><ErrorNotice error={state.error} retry={retry} /></main>;
+    case 'signed-out':
+      return (
+        <Router>
+          <Route path="/sign-in" component={SignIn} />
+          <Route path="/sign-up" component={SignUp} />
+          <Route default component={ToSignIn} />
+        </Router>
+      );
+    case 'signed-in': {
+      const pages = PAGES.filter((page) => !page.adminOnly || state.me.is_admin);
+      return (
+        <Shell pages={pages}>
+          <Router>
+            {pages.map((page) => (
+              <Route key={page.path} path={page.path} component={page.component ?? ComingSoonPage} />
+            ))}
+            <Route path="/sign-in" component={ToOverview} />
+            <Route path="/sign-up" component={ToOverview} />
+            <Route default component={NotFound} />
+          </Router>
+        </Shell>
+      );
+    }
+  }
+}
+
+/** A console page while signed out: sign in first, then come back to it. */
+function ToSignIn() {
+  const { url, route } = useLocation();
+  useEffect(() => route(url === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(url)}`, true), [url]);
+  return null;
+}
+
+function ToOverview() {
+  const { route } = useLocation();
+  useEffect(() => route('/', true), []);
+  return null;
+}

@@ -1,0 +1,16 @@
+// Prices arrive as exact decimal strings (USD per token). Scaling is done on the digits, never with
+// floating point, so the console shows exactly the price the gateway charges.
+
+/** USD per token as USD per million tokens, at least two decimals: "0.0000005" -> "0.50". */
+export function perMillion(usdPerToken: string): string {
+  const [whole, fraction = ''] = usdPerToken.split('.');
+  const digits = fraction.padEnd(6, '0');
+  const units = `${whole}${digits.slice(0, 6)}`.replace(/^0+(?=\d)/, '');
+  const cents = digits.slice(6).replace(/0+$/, '').padEnd(2, '0');
+  return `${units.replace(/\B(?=(\d{3})+$)/g, ',')}.${cents}`;
+}
+
+/** A USD amount as shown next to a price: "$0.50". */
+export function usd(amount: string): string {
+  return `$${amount}`;
+}

@@ -1,0 +1,68 @@
+// Every page of the signed-in console, in navigation order. To add one: write it in pages/ and list it
+// here with its component; a page whose API has not shipped yet lists what it will do under `soon`.
+import type { ComponentChildren, FunctionComponent } from 'preact';
+import { lazy } from 'preact-iso';
+
+export interface ConsolePage {
+  path: string;
+  label: string;
+  component?: FunctionComponent;
+  soon?: { summary: string; meanwhile?: ComponentChildren };
+  adminOnly?: boolean;
+}
+
+export const PAGES: ConsolePage[] = [
+  { path: '/', label: 'Overview', component: lazy(() => import('./pages/Overview')) },
+  {
+    path: '/keys', label: 'API keys',
+    soon: {
+      summary: 'Create keys with spending limits, allowed models, an expiry date and an IP allow-list; see each secret '
+        + 'once with a copy button; rotate, revoke, or revoke them all.',
+      meanwhile: <p>Meanwhile an administrator creates keys with <code>alltoken keys create --account ID</code>.</p>,
+    },
+  },
+  {
+    path: '/usage', label: 'Usage',
+    soon: {
+      summary: 'Spend and requests by day, model, key and provider; every generation with its cost, latency and '
+        + 'route; CSV export.',
+      meanwhile: <p>Meanwhile <code>GET /v1/generation?id=…</code> with your API key shows one request's record.</p>,
+    },
+  },
+  {
+    path: '/billing', label: 'Billing',
+    soon: {
+      summary: 'Your balance, top-ups through Stripe Checkout, redemption codes, transactions, monthly statements, '
+        + 'auto top-up and low-balance alerts.',
+      meanwhile: <p>Meanwhile <code>GET /v1/credits</code> with your API key shows your balance, and{' '}
+        <code>POST /v1/credits/redeem</code> redeems a code.</p>,
+    },
+  },
+  { path: '/models', label: 'Models', component: lazy(() => import('./pages/Models')) },
+  {
+    path: '/routing', label: 'Routing',
+    soon: {
+      summary: "Your account's route preferences per model: which providers to prefer, allow or avoid.",
+      meanwhile: <p>Meanwhile each request can carry its own <code>provider</code> preferences (see the routing
+        documentation).</p>,
+    },
+  },
+  { path: '/providers', label: 'Status', component: lazy(() => import('./pages/Status')) },
+  {
+    path: '/studio', label: 'Studio',
+    soon: {
+      summary: 'A chat playground (model, system prompt, parameters, streaming, tokens and cost per message, code '
+        + 'for the same call) and an image playground, paid from your own credits.',
+    },
+  },
+  { path: '/settings', label: 'Settings', component: lazy(() => import('./pages/Settings')) },
+  {
+    path: '/admin', label: 'Admin', adminOnly: true,
+    soon: {
+      summary: 'Accounts, enforcement, providers and routes, pricing and fees, redemption codes, terms versions, '
+        + 'the audit log, the moderation log and platform analytics.',
+      meanwhile: <p>Meanwhile use the <code>alltoken</code> CLI and the admin endpoints of the{' '}
+        <a href="/api/docs">management API</a>.</p>,
+    },
+  },
+];

@@ -1,0 +1,269 @@
+"""The web console in a real browser: Debian's Chromium, driven by Playwright, against the gateway.
+
+Screenshots of every page, light and dark, land in test-artifacts/screenshots/ (git-ignored)."""
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from .harness import Gateway
+
+PASSWORD = "correct horse battery"
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "the admin's long password"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+NAV = ["Overview", "API keys", "Usage", "Billing", "Models", "Routing", "Status", "Studio", "Settings"]
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    gateway = Gateway(tmp_path_factory.mktemp("console"),
+                      env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+async def open_page(chromium, gateway):
+    """`await open_page(color_scheme=...)`: a page in a fresh browser context (no cookies). The test fails
+    if the page breaks the Content-Security-Policy or throws."""
+    contexts, problems = [], []
+
+    async def open_one(color_scheme: str = "light", width: int = 1280) -> Page:
+        context = await chromium.new_context(base_url=gateway.url, color_scheme=color_scheme,
+                                             viewport={"width": width, "height": 800})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("console", lambda message: "Content Security Policy" in message.text and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        return page
+
+    yield open_one
+    for context in contexts:
+        await context.close()
+    assert problems == []
+
+
+def new_email() -> str:
+    return f"dev-{time.monotonic_ns()}@example.com"
+
+
+async def sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
+    await page.goto("/sign-up")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Name (optional)").fill("Ada")
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_label("I accept the AllToken terms of service").check()
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+
+
+async def sign_in(page: Page, email: str, password: str) -> None:
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def nav(page: Page, label: str) -> None:
+    await page.get_by_role("navigation", name="Console").get_by_role("link", name=label, exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(label)
+
+
+async def test_sign_up_lands_on_the_overview_signed_in(open_page):
+    page = await open_page()
+    await page.goto("/")
+    await expect(page).to_have_url("/sign-in")                 # signed out: any page asks to sign in
+    await page.get_by_role("link", name="Create an account").click()
+    email = new_email()
+    async with page.expect_request("**/api/auth/signup") as sent:
+        await sign_up(page, email)
+    assert (await sent.value).post_data_json == {"email": email, "password": PASSWORD, "name": "Ada",
+                                                 "accept_terms": True}
+    await expect(page).to_have_url("/")
+    await expect(page.get_by_text(f"Signed in as {email}.")).to_be_visible()
+    me = await page.request.get("/api/auth/me")
+    assert me.ok and (await me.json())["email"] == email
+    # A regular user's navigation has every developer page and no Admin.
+    links = page.get_by_role("navigation", name="Console").get_by_role("link")
+    await expect(links).to_have_text(NAV)
+
+
+async def test_sign_out_then_sign_in_again(open_page):
+    page = await open_page()
+    email = new_email()
+    await sign_up(page, email)
+    csrf = next(c["value"] for c in await page.context.cookies() if c["name"] == "atk_csrf")
+    async with page.expect_request("**/api/auth/logout") as sent:
+        await page.get_by_role("button", name="Sign out").click()
+    assert (await sent.value).headers["x-csrf-token"] == csrf
+    await expect(page).to_have_url("/sign-in")
+    await expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    assert (await page.request.get("/api/auth/me")).status == 401
+    await page.goto("/models")                                 # a deep link survives signing in
+    await expect(page).to_have_url("/sign-in?next=%2Fmodels")
+    await sign_in(page, email, PASSWORD)
+    await expect(page.get_by_role("heading", name="Models", level=1)).to_be_visible()
+    await expect(page).to_have_url("/models")
+
+
+async def test_a_wrong_password_is_refused_in_words(open_page):
+    page = await open_page()
+    email = new_email()
+    await sign_up(page, email)
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, email, "not the password")
+    await expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    await expect(page).to_have_url("/sign-in")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
+
+
+async def test_a_taken_email_is_refused_next_to_its_field(open_page):
+    page = await open_page()
+    email = new_email()
+    await sign_up(page, email)
+    await page.get_by_role("button", name="Sign out").click()
+    await page.goto("/sign-up")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("I accept the AllToken terms of service").check()
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_role("alert")).to_have_text("An account with this email already exists; sign in instead.")
+
+
+async def test_the_models_page_lists_prices_per_million_tokens_and_searches(open_page, gateway):
+    catalog = {m["id"]: m for m in httpx.get(gateway.url + "/v1/models").json()["data"]}
+    demo = catalog["alltoken/demo"]
+    per_million = {side: f"${Decimal(demo['pricing'][side]) * 1_000_000:.2f}" for side in ("prompt", "completion")}
+    page = await open_page()
+    await sign_up(page, new_email())
+    await nav(page, "Models")
+    row = page.get_by_role("row").filter(has=page.get_by_text("alltoken/demo", exact=True))
+    await expect(row.get_by_role("cell")).to_have_text(
+        [f"{demo['context_length']:,}", per_million["prompt"], per_million["completion"], "—", "demo"])
+    await expect(page.get_by_role("status")).to_have_text(f"{len(catalog)} of {len(catalog)} models")
+
+    search = page.get_by_label("Search models")
+    await search.fill("embed")
+    await expect(page.get_by_role("rowheader")).to_have_count(1)
+    await expect(page.get_by_role("rowheader")).to_contain_text("alltoken/demo-embed")
+    await search.fill("no such model anywhere")
+    await expect(page.get_by_text("No model matches “no such model anywhere”.")).to_be_visible()
+    await search.fill("")
+    await expect(page.get_by_role("rowheader")).to_have_count(len(catalog))
+
+
+async def test_the_status_page_shows_provider_health_with_a_latency_chart(open_page, gateway):
+    _, key = await asyncio.to_thread(gateway.new_key, "1")
+    await asyncio.to_thread(lambda: gateway.sdk(key).chat.completions.create(
+        model="alltoken/demo", messages=[{"role": "user", "content": "hello"}]))
+    routes = httpx.get(gateway.url + "/status").json()["routes"]
+    page = await open_page()
+    await sign_up(page, new_email())
+    await nav(page, "Status")
+    await expect(page.get_by_text(f"All {len(routes)} routes are serving.")).to_be_visible()
+    demo = page.get_by_role("row").filter(has=page.get_by_role("cell", name="demo", exact=True))
+    await expect(demo.get_by_text("Serving")).to_be_visible()
+    await expect(demo.get_by_role("cell").nth(2)).to_have_text("1")             # requests in 5 minutes
+    await expect(demo.get_by_role("cell").nth(3)).to_have_text("100.0%")
+    chart = page.get_by_role("img", name="Latency p50 and p90 in milliseconds for 1 route")
+    await expect(chart).to_be_visible()
+    assert (await chart.bounding_box())["height"] > 100
+
+
+async def test_the_keyboard_reaches_every_nav_link_and_navigation_moves_focus(open_page):
+    page = await open_page()
+    await sign_up(page, new_email())
+    focused = []   # (text, whether it is in the navigation) of each element Tab reaches
+    for _ in range(len(NAV) + 3):
+        await page.keyboard.press("Tab")
+        focused.append(await page.evaluate("[document.activeElement.textContent.trim(), "
+                                           "!!document.activeElement.closest('nav')]"))
+    assert focused[:3] == [["Skip to content", False], ["AllToken", False], ["Sign out", False]]
+    assert focused[3:] == [[label, True] for label in NAV]
+    await page.keyboard.press("Shift+Tab")
+    while await page.evaluate("document.activeElement.textContent.trim()") != "Models":
+        await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Models", level=1)).to_be_visible()
+    assert await page.evaluate("document.activeElement.id") == "main"      # screen readers read the new page
+    link = page.get_by_role("link", name="Models", exact=True)
+    await expect(link).to_have_attribute("aria-current", "page")
+
+
+async def test_password_change_and_signing_out_everywhere(open_page):
+    page, laptop = await open_page(), await open_page()
+    email = new_email()
+    await sign_up(page, email)
+    await laptop.goto("/sign-in")
+    await sign_in(laptop, email, PASSWORD)
+    await expect(laptop.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+
+    await nav(page, "Settings")
+    await page.get_by_label("Current password").fill("not the password")
+    await page.get_by_label("New password", exact=True).fill("a brand new password")
+    await page.get_by_label("New password again").fill("a brand new password")
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_label("Current password")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_role("alert")).to_have_text("The current password is wrong.")
+    await page.get_by_label("Current password").fill(PASSWORD)
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_role("status")).to_have_text("Password changed. Your other sessions were signed out.")
+
+    # The laptop's session ended with the change: its next call sends it to sign in again.
+    await laptop.get_by_role("navigation", name="Console").get_by_role("link", name="Models", exact=True).click()
+    await expect(laptop).to_have_url("/sign-in?next=%2Fmodels")
+    await expect(laptop.get_by_role("status")).to_have_text("Your session ended. Sign in again to continue.")
+    await sign_in(laptop, email, "a brand new password")
+    await expect(laptop.get_by_role("heading", name="Models", level=1)).to_be_visible()
+
+    await page.get_by_role("button", name="Sign out everywhere").click()
+    await page.get_by_role("button", name="Yes, sign out everywhere").click()
+    await expect(page).to_have_url("/sign-in")
+    await expect(page.get_by_role("status")).to_have_text("You are signed out on every device.")
+    await laptop.reload()
+    await expect(laptop).to_have_url("/sign-in?next=%2Fmodels")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_screenshots_of_every_page(open_page, scheme):
+    """As the administrator, so that the Admin page is there too."""
+    folder = SCREENSHOTS / scheme
+    folder.mkdir(parents=True, exist_ok=True)
+    page = await open_page(color_scheme=scheme)
+    await page.goto("/sign-up")
+    await shoot(page, folder / "sign-up.png")
+    await page.goto("/sign-in")
+    await shoot(page, folder / "sign-in.png")
+    await sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+    links = page.get_by_role("navigation", name="Console").get_by_role("link")
+    await expect(links).to_have_text([*NAV, "Admin"])
+    for label in [*NAV, "Admin"]:
+        await nav(page, label)
+        await expect(page.get_by_role("status").filter(has_text="Loading")).to_have_count(0)
+        await shoot(page, folder / f"{label.lower().replace(' ', '-')}.png")
+    background = await page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    assert (background == "rgb(15, 17, 21)") == (scheme == "dark")
+
+
+async def test_the_layout_stacks_on_a_phone(open_page):
+    page = await open_page(width=390)
+    await sign_up(page, new_email())
+    nav_box = await page.get_by_role("navigation", name="Console").bounding_box()
+    main_box = await page.get_by_role("main").bounding_box()
+    assert nav_box["y"] + nav_box["height"] <= main_box["y"] and main_box["width"] <= 390
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390     # nothing spills sideways
+    folder = SCREENSHOTS / "phone"
+    folder.mkdir(parents=True, exist_ok=True)
+    await shoot(page, folder / "overview.png")
+
+
+async def shoot(page: Page, path: Path) -> None:
+    await page.screenshot(path=path, full_page=True)
+    assert path.stat().st_size > 5_000
