@@ -7,20 +7,16 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from ..gateway.auth import Caller, authenticate
+from ..gateway.auth import Caller
 from ..gateway.errors import forbidden
 from ..governance.enforcement import notices
 from . import key_actions
+from .account_data_routes import account_holder as account_key
 from .admin_routes import actor_of
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .service_errors import service_errors
 
 router = APIRouter(prefix="/account", tags=["account"])
-
-
-async def account_key(request: Request) -> Caller:
-    """Any API key of the account."""
-    return await authenticate(request, request.app.state.gateway.auth)
 
 
 async def unrestricted_key(request: Request) -> Caller:

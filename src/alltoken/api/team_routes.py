@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..accounts.roles import MANAGERS
-from ..accounts.service import Conflict, NotFound
 from ..accounts.teams import NotAllowed, add_member, get_team, members, remove_member, update_member
 from ..gateway.auth import authenticate
 from ..gateway.budgets import member_spend
-from ..gateway.errors import ApiError, bad_request, forbidden, not_found
+from ..gateway.errors import bad_request, forbidden
 from ..gateway.loaders import member_record
 from ..ids import utcnow
 from ..store.models import TeamMember, User
+from .service_errors import service_errors
 from .team_views import MemberView, TeamView, member_view, team_view
 
 router = APIRouter(prefix="/team", tags=["team"])
@@ -40,7 +40,7 @@ async def team_reader(request: Request) -> Actor:
     state = request.app.state.gateway
     caller = await authenticate(request, state.auth)
     async with state.sessions() as session:
-        with service_errors():
+        with team_errors():
             await get_team(session, caller.account.id)
         if caller.key.member is None:
             return Actor(caller.account.id, None)
@@ -93,7 +93,7 @@ async def get_team_view(request: Request, actor: Actor = Depends(team_reader)) -
 @router.post("/members", response_model=MemberView, status_code=201)
 async def post_member(new: NewMember, request: Request, actor: Actor = Depends(team_manager)) -> MemberView:
     state = request.app.state.gateway
-    with service_errors():
+    with team_errors():
         async with state.sessions.begin() as session:
             row, user = await add_member(session, actor.account_id, new.email, new.role, new.limit_usd,
                                          new.limit_reset, acting_role=actor.role)
@@ -109,7 +109,7 @@ async def patch_member(user_id: str, changes: MemberChanges, request: Request,
     if "role" in sent and sent["role"] is None:
         raise bad_request("role cannot be null", param="role")
     state = request.app.state.gateway
-    with service_errors():
+    with team_errors():
         async with state.sessions.begin() as session:
             row = await update_member(session, actor.account_id, user_id, sent, acting_role=actor.role)
             user = await session.get(User, user_id)
@@ -119,7 +119,7 @@ async def patch_member(user_id: str, changes: MemberChanges, request: Request,
 @router.delete("/members/{user_id}", response_model=Removed)
 async def delete_member(user_id: str, request: Request, actor: Actor = Depends(team_manager)) -> Removed:
     """Remove a member and revoke their keys in this team (refused for the last owner)."""
-    with service_errors():
+    with team_errors():
         async with request.app.state.gateway.sessions.begin() as session:
             revoked = await remove_member(session, actor.account_id, user_id, acting_role=actor.role)
     return Removed(user_id=user_id, revoked_keys=revoked)
@@ -132,15 +132,10 @@ async def _member_view(state, account_id: str, row: TeamMember, user: User) -> M
 
 
 @contextmanager
-def service_errors():
-    """The team service's refusals as the API's 4xx errors."""
-    try:
-        yield
-    except NotFound as exc:
-        raise not_found(str(exc)) from None
-    except NotAllowed as exc:
-        raise forbidden(str(exc), code="owner_only") from None
-    except Conflict as exc:
-        raise ApiError(409, str(exc), type="invalid_request_error", code="conflict") from None
-    except ValueError as exc:
-        raise bad_request(str(exc)) from None
+def team_errors():
+    """The team service's refusals as the API's 4xx errors: the common ones, and only-an-owner-may (403)."""
+    with service_errors():
+        try:
+            yield
+        except NotAllowed as exc:
+            raise forbidden(str(exc), code="owner_only") from None
