@@ -84,6 +84,21 @@ def test_the_model_catalog_for_the_console_needs_a_caller_and_matches_v1_models(
     assert listed.json()["data"] == httpx.get(demo_gateway.url + "/v1/models").json()["data"]
 
 
+def test_the_console_catalog_leaves_out_what_the_account_or_key_may_not_use(demo_gateway):
+    account, key = demo_gateway.new_key("0")
+    demo_gateway.cli("models", "restrict", "--account", account, "--deny", "alltoken/demo-embed")
+    limited_key = demo_gateway.cli("keys", "create", "--account", account, "--models", "alltoken/demo")["key"]
+
+    def listed(secret):
+        response = httpx.get(demo_gateway.url + "/api/models", headers={"authorization": f"Bearer {secret}"})
+        return {model["id"] for model in response.json()["data"]}
+
+    every = {model["id"] for model in httpx.get(demo_gateway.url + "/v1/models").json()["data"]}
+    assert "alltoken/demo-embed" in every
+    assert listed(key) == every - {"alltoken/demo-embed"}
+    assert listed(limited_key) == {"alltoken/demo"}
+
+
 def test_provider_status_for_the_console_matches_the_public_status(demo_gateway):
     ours = httpx.get(demo_gateway.url + "/api/status").json()["routes"]
     public = httpx.get(demo_gateway.url + "/status").json()["routes"]

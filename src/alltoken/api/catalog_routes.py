@@ -4,6 +4,7 @@ The same views as GET /v1/models and GET /status, under /api so the console need
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from ..gateway.admission import routes_for
 from ..gateway.info import model_entry
 from ..routing.status import route_statuses
 from .callers import AccountCaller, account_caller
@@ -30,9 +31,14 @@ class ModelList(BaseModel):
 
 
 @router.get("/models", response_model=ModelList)
-async def list_models(request: Request, _: AccountCaller = Depends(account_caller)) -> ModelList:
-    """The models the caller's account can call, with their prices and context length."""
-    return ModelList(data=[model_entry(model) for model in request.app.state.gateway.models.all()])
+async def list_models(request: Request, caller: AccountCaller = Depends(account_caller)) -> ModelList:
+    """The models the caller's account (and key, when called with one) can call, each with the providers
+    that may serve it, their prices and context length."""
+    state = request.app.state.gateway
+    account = await state.loaders.account(caller.account_id)
+    key_models = caller.key.models if caller.key else None
+    listed = [(model, routes_for(model, account, key_models)) for model in state.models.all()]
+    return ModelList(data=[model_entry(model, routes) for model, routes in listed if routes])
 
 
 class RouteHealth(BaseModel):

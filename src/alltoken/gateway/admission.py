@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from ..accounts.cache import KeyRecord
+from ..accounts.cache import AccountRecord, KeyRecord
 from ..accounts.roles import SPENDERS
 from ..billing.money import units_to_usd_str
 from ..billing.periods import next_reset
@@ -50,23 +50,30 @@ def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> P
 
 
 def model_refusal(model: PublicModel, caller: Caller) -> str | None:
-    """Why the caller may not use the model: the key's model list, or the account's restrictions."""
-    if caller.key.models is not None and model.id not in caller.key.models:
+    return refusal_for(model, caller.account, caller.key.models)
+
+
+def refusal_for(model: PublicModel, account: AccountRecord, key_models: frozenset[str] | None = None) -> str | None:
+    """Why the model may not be used: the key's model list, or the account's restrictions."""
+    if key_models is not None and model.id not in key_models:
         return f"this API key may not use model '{model.id}'"
-    restrictions = caller.account.restrictions
-    if restrictions is not None:
-        return restrictions.refusal(model.id, [route.provider.id for route in model.routes])
+    if account.restrictions is not None:
+        return account.restrictions.refusal(model.id, [route.provider.id for route in model.routes])
     return None
 
 
 def usable_routes(model: PublicModel, caller: Caller) -> list[Route]:
-    """The routes of a model the caller may use (none when the model itself is refused), in order."""
-    return [] if model_refusal(model, caller) is not None else _policy_routes(model, caller)
+    return routes_for(model, caller.account, caller.key.models)
 
 
-def _policy_routes(model: PublicModel, caller: Caller) -> list[Route]:
+def routes_for(model: PublicModel, account: AccountRecord, key_models: frozenset[str] | None = None) -> list[Route]:
+    """The routes of a model the account (and key) may use (none when the model itself is refused), in order."""
+    return [] if refusal_for(model, account, key_models) is not None else _policy_routes(model, account)
+
+
+def _policy_routes(model: PublicModel, account: AccountRecord) -> list[Route]:
     """The model's routes the account's routing policy (restricted providers included) lets through."""
-    policy = caller.account.routing_policy
+    policy = account.routing_policy
     return [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
 
 
@@ -101,7 +108,7 @@ def _chat_bounds(body: dict, model: PublicModel, prompt_bound: int) -> tuple[int
 
 def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
     """The model's routes the account's routing policy allows, in order; 403 if none."""
-    routes = _policy_routes(model, caller)
+    routes = _policy_routes(model, caller.account)
     if not routes:
         raise forbidden(f"this account's routing policy allows no provider of model '{model.id}'",
                         code="provider_not_allowed")
