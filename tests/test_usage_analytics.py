@@ -13,10 +13,10 @@ from alltoken.analytics.rollups import COUNTERS
 from alltoken.analytics.usage_queries import Position, generations_page, usage_summary
 from alltoken.billing.money import usd_to_units
 from alltoken.store.db import session_factory
-from alltoken.store.migrate import alembic_config
 from alltoken.store.models import UsageDaily, UsageRecord
 
 from .harness import wait_for
+from .test_teams_store import _alembic
 
 DAY_ONE = datetime(2026, 3, 1, 23, 59, 59, 999000, tzinfo=UTC)
 DAY_TWO = datetime(2026, 3, 2, 0, 0, 0, 1000, tzinfo=UTC)
@@ -197,11 +197,5 @@ def _all_generations(gateway, key: str, limit: int) -> list[dict]:
         cursor = page["next_cursor"]
         if cursor is None:
             return found
-
-
-def _alembic(connection, action, target):
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    action(config, target)
 
 
