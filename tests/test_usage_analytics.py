@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import select
 
+from alltoken.accounts.deletion import detach_usage
 from alltoken.analytics.recorder import UsageEvent, UsageRecorder
 from alltoken.analytics.rollups import COUNTERS
 from alltoken.analytics.usage_queries import Position, generations_page, usage_summary
@@ -88,6 +89,18 @@ async def test_the_migration_backfills_rollups_from_existing_records(engine):
     async with engine.begin() as connection:
         await connection.run_sync(lambda c: _alembic(c, command.upgrade, "head"))
     assert await _rollups(sessions) == kept
+
+
+async def test_deleting_an_account_folds_its_rollups_into_keyless_ones_as_its_records(engine):
+    sessions = session_factory(engine)
+    await _record(sessions, _events())
+    async with sessions.begin() as session:
+        await detach_usage(session, ["acct_a"])
+    rollups = await _rollups(sessions)
+    assert rollups == await _grouped_raw_records(sessions)
+    assert {key[4] for key in rollups if key[0] == "acct_a"} == {""}
+    assert ("acct_b", "2026-03-02", "m/one", "p1", "key_1") in rollups          # another account keeps its keys
+    assert sum(counters[0] for key, counters in rollups.items() if key[0] == "acct_a") == 6
 
 
 async def test_summary_groups_by_day_model_provider_and_key_within_the_range(engine):

@@ -4,6 +4,7 @@ provider, key), added to `usage_daily` with one upsert in the recorder's transac
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,3 +47,21 @@ async def add_to_rollups(session: AsyncSession, rows: list[dict]) -> None:
         index_elements=[column.name for column in table.primary_key],
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS})
     await session.execute(statement, rows)
+
+
+async def detach_rollups(session: AsyncSession, account_ids) -> None:
+    """Fold the accounts' per-key rollups into their keyless ones, as a deleted account's usage records
+    forget which key made them. `account_ids`: a list, or a query of them."""
+    table = UsageDaily.__table__
+    keyed = (table.c.account_id.in_(account_ids), table.c.key_id != "")
+    found = (await session.execute(select(table).where(*keyed))).mappings().all()
+    if not found:
+        return
+    folded: dict[tuple, dict] = {}
+    for row in found:
+        target = folded.setdefault((row["account_id"], row["day"], row["model"], row["provider"]),
+                                   {**row, "key_id": "", **dict.fromkeys(COUNTERS, 0)})
+        for name in COUNTERS:
+            target[name] += row[name]
+    await session.execute(delete(table).where(*keyed))
+    await add_to_rollups(session, list(folded.values()))
