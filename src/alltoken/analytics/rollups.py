@@ -33,7 +33,9 @@ def daily_rollups(events: "list[UsageEvent]") -> list[dict]:
         row["completion_tokens"] += event.completion_tokens
         row["cost_units"] += event.cost_units
         row["latency_ms_sum"] += event.latency_ms
-    return list(rows.values())
+    # In key order: concurrent writers (several server processes) then lock rollup rows in the same
+    # order, so their upserts cannot deadlock on PostgreSQL.
+    return [rows[key] for key in sorted(rows)]
 
 
 async def add_to_rollups(session: AsyncSession, rows: list[dict]) -> None:
@@ -64,4 +66,4 @@ async def detach_rollups(session: AsyncSession, account_ids) -> None:
         for name in COUNTERS:
             target[name] += row[name]
     await session.execute(delete(table).where(*keyed))
-    await add_to_rollups(session, list(folded.values()))
+    await add_to_rollups(session, [folded[key] for key in sorted(folded)])
