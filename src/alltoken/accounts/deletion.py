@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..analytics.rollups import detach_rollups
 from ..ids import utcnow
 from ..store.changes import record_change
 from ..store.models import (
@@ -84,8 +85,10 @@ async def _drop_settings(session: AsyncSession, account_id: str, user_ids: list[
 
 
 async def detach_usage(session: AsyncSession, account_ids) -> None:
-    """Usage records keep their ids, account, model, tokens and cost (accounting), not which key made them.
+    """Usage records (and their rollups) keep their ids, account, model, tokens and cost (accounting), not which
+    key made them.
     `account_ids`: a list, or a query of them."""
     await session.execute(update(UsageRecord)
                           .where(UsageRecord.account_id.in_(account_ids), UsageRecord.key_id.is_not(None))
                           .values(key_id=None).execution_options(synchronize_session=False))
+    await detach_rollups(session, account_ids)

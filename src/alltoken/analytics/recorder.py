@@ -19,6 +19,7 @@ from ..accounts.key_use import KeyUseLog
 from ..billing.ledger import Charge, write_charges
 from ..store.models import ApiKey, UsageRecord
 from ..store.upsert import insert_ignoring_duplicates
+from .rollups import add_to_rollups, daily_rollups
 
 log = logging.getLogger("alltoken.usage")
 
@@ -133,6 +134,7 @@ class UsageRecorder:
         keys = ApiKey.__table__
         async with self._sessions.begin() as session:
             await insert_ignoring_duplicates(session, UsageRecord.__table__, [_row(e) for e in events], unique="id")
+            await add_to_rollups(session, daily_rollups(events))
             await write_charges(session, charges)
             spend = _key_spend(events)
             if spend:

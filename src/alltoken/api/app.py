@@ -22,6 +22,7 @@ from . import (
     team_routes,
     terms_routes,
     topup_routes,
+    usage_routes,
 )
 
 
@@ -47,6 +48,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_account_routes.router)
     api.include_router(admin_limits_routes.router)
     api.include_router(catalog_routes.router)
+    api.include_router(usage_routes.router)
     return api
 
 

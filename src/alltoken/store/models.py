@@ -3,9 +3,21 @@
 Privacy: no table has a column for prompt, completion or image content.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -432,3 +444,23 @@ class RateLimitSetting(Base):
     concurrency: Mapped[int | None] = mapped_column(BigInteger)
     models: Mapped[dict | None] = mapped_column(JSON)     # model id -> {"rpm", "tpm", "concurrency"}; accounts only
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class UsageDaily(Base):
+    """Usage counters per account, UTC day, model, provider and key: the usage pages read these, not raw rows.
+
+    Kept by the usage recorder in the same transaction as the usage records it adds to them."""
+
+    __tablename__ = "usage_daily"
+
+    account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)   # '' when none (no route reached)
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)      # '' when none
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed_requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_ms_sum: Mapped[int] = mapped_column(BigInteger, default=0)
