@@ -91,3 +91,28 @@ export interface RouteHealth {
   output_tokens_per_s_p50: number | null;
   last_error: string | null;
 }
+
+/** An API key as `GET /api/account/keys` lists it: never its secret. Money is decimal USD strings. */
+export interface ApiKey {
+  id: string;
+  name: string | null;
+  hint: string;
+  models: string[] | null;
+  limit_usd: string | null;
+  limit_reset: 'daily' | 'weekly' | 'monthly' | null;
+  spent_usd: string;
+  allowed_ips: string[] | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  rotated_at: string | null;
+  previous_secret_valid_until: string | null;
+  last_used_at: string | null;
+  last_used_address: string | null;
+}
+
+/** A new or rotated key: the one answer that carries its secret. */
+export interface CreatedKey extends ApiKey {
+  key: string;
+  terms_accepted: string | null;
+}

@@ -14,3 +14,9 @@ export function perMillion(usdPerToken: string): string {
 export function usd(amount: string): string {
   return `$${amount}`;
 }
+
+/** A USD amount with at least two decimals and no trailing zeros beyond them: "1.500000" -> "$1.50". */
+export function usdAmount(amount: string): string {
+  const [whole, fraction = ''] = amount.split('.');
+  return `$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+}

@@ -13,14 +13,7 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   { path: '/', label: 'Overview', component: lazy(() => import('./pages/Overview')) },
-  {
-    path: '/keys', label: 'API keys',
-    soon: {
-      summary: 'Create keys with spending limits, allowed models, an expiry date and an IP allow-list; see each secret '
-        + 'once with a copy button; rotate, revoke, or revoke them all.',
-      meanwhile: <p>Meanwhile an administrator creates keys with <code>alltoken keys create --account ID</code>.</p>,
-    },
-  },
+  { path: '/keys', label: 'API keys', component: lazy(() => import('./pages/Keys')) },
   {
     path: '/usage', label: 'Usage',
     soon: {
