@@ -288,6 +288,58 @@ async def test_revoke_all_on_the_keys_page_asks_first(open_page, gateway):
         assert (await asyncio.to_thread(gateway.api, "GET", "/account/keys", secret)).status_code == 401
 
 
+def shown_usd(amount: str) -> str:
+    """A decimal USD string as the console shows it: at least two decimals, no trailing zeros beyond."""
+    sign, digits = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
+    whole, _, fraction = digits.partition(".")
+    return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+async def test_the_billing_page_shows_the_balance_transactions_and_statements(open_page, gateway):
+    page = await open_page()
+    await sign_up(page, new_email())
+    await nav(page, "Billing")
+    await expect(page.get_by_text("No transactions yet.")).to_be_visible()
+    account = (await (await page.request.get("/api/auth/me")).json())["account_id"]
+    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", "2.5", "--note", "welcome")
+    secret = (await asyncio.to_thread(gateway.cli, "keys", "create", "--account", account))["key"]
+    reply = await asyncio.to_thread(lambda: gateway.sdk(secret).chat.completions.with_raw_response.create(
+        model="alltoken/demo", messages=[{"role": "user", "content": "hello"}]))
+    request_id = reply.headers["x-request-id"]
+    for _ in range(100):       # the charge reaches the ledger with the usage batch
+        entries = (await (await page.request.get("/api/billing/transactions")).json())["data"]
+        if len(entries) == 2:
+            break
+        await asyncio.sleep(0.1)
+    balance = (await asyncio.to_thread(gateway.cli, "credits", "balance", "--account", account))["balance_usd"]
+    assert Decimal(balance) < Decimal("2.5")
+
+    await page.reload()
+    await expect(page.locator(".figure")).to_have_text(shown_usd(balance))
+    rows = page.get_by_role("table").get_by_role("row")
+    usage = entries[0]
+    await expect(rows.nth(1).get_by_role("cell").nth(1)).to_have_text("usage")
+    await expect(rows.nth(1).get_by_role("cell").nth(2)).to_have_text(shown_usd(usage["amount_usd"]))
+    await expect(rows.nth(1).get_by_role("cell").nth(3)).to_have_text(request_id)
+    await expect(rows.nth(2).get_by_role("cell").nth(1)).to_have_text("topup")
+    await expect(rows.nth(2).get_by_role("cell").nth(2)).to_have_text("$2.50")
+    await expect(rows.nth(2).get_by_role("cell").nth(3)).to_have_text("welcome")
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    link = page.get_by_role("link", name=f"Statement {month} (CSV)")
+    async with page.expect_download() as download:
+        await link.click()
+    statement = Path(await (await download.value).path()).read_text().splitlines()
+    assert statement[0] == "account_id,month,item,amount_usd,entries"
+    assert statement[-1].startswith(f"{account},{month},closing_balance,") and Decimal(
+        statement[-1].split(",")[3]) == Decimal(balance)
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="Download CSV").click()
+    assert request_id in Path(await (await download.value).path()).read_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await shoot(page, SCREENSHOTS / "billing-with-transactions.png")
+
+
 async def test_the_keyboard_reaches_every_nav_link_and_navigation_moves_focus(open_page):
     page = await open_page()
     await sign_up(page, new_email())

@@ -116,3 +116,28 @@ export interface CreatedKey extends ApiKey {
   key: string;
   terms_accepted: string | null;
 }
+
+export interface Balance {
+  account_id: string;
+  balance_usd: string;
+  reserved_usd: string;
+  available_usd: string;
+}
+
+/** A ledger entry as `GET /api/billing/transactions` lists it: `amount_usd` is signed. */
+export interface Transaction {
+  id: number;
+  kind: string;
+  amount_usd: string;
+  balance_effect: 'credit' | 'debit';
+  note: string | null;
+  request_id: string | null;
+  expires_at: string | null;
+  created_at: string;
+}
+
+export interface TransactionPage {
+  data: Transaction[];
+  has_more: boolean;
+  next_cursor: string | null;
+}

@@ -22,15 +22,7 @@ export const PAGES: ConsolePage[] = [
       meanwhile: <p>Meanwhile <code>GET /v1/generation?id=…</code> with your API key shows one request's record.</p>,
     },
   },
-  {
-    path: '/billing', label: 'Billing',
-    soon: {
-      summary: 'Your balance, top-ups through Stripe Checkout, redemption codes, transactions, monthly statements, '
-        + 'auto top-up and low-balance alerts.',
-      meanwhile: <p>Meanwhile <code>GET /v1/credits</code> with your API key shows your balance, and{' '}
-        <code>POST /v1/credits/redeem</code> redeems a code.</p>,
-    },
-  },
+  { path: '/billing', label: 'Billing', component: lazy(() => import('./pages/Billing')) },
   { path: '/models', label: 'Models', component: lazy(() => import('./pages/Models')) },
   {
     path: '/routing', label: 'Routing',

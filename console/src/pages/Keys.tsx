@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks';
 import { api, type ApiKey, ApiError, type CreatedKey } from '../api';
+import { when } from '../ui/dates';
 import { FormError } from '../ui/form';
 import { PageHeader } from '../ui/layout';
 import { SecretOnce } from '../ui/SecretOnce';
 import { EmptyState, ErrorNotice, Loading } from '../ui/states';
 import { asApiError, useApi } from '../ui/useApi';
 import { CreateKey } from './keys/CreateKey';
-import { KeyTable, when } from './keys/KeyTable';
+import { KeyTable } from './keys/KeyTable';
 
 type Shown = { key: CreatedKey; rotated: boolean };
 

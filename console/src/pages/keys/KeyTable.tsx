@@ -1,13 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, type ApiKey, ApiError, type CreatedKey } from '../../api';
 import { usdAmount } from '../../money';
+import { when } from '../../ui/dates';
 import { asApiError } from '../../ui/useApi';
-
-const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-export function when(iso: string): string {
-  return WHEN.format(new Date(iso));
-}
 
 interface Props {
   keys: ApiKey[];
