@@ -189,7 +189,7 @@ async def test_a_key_made_on_the_keys_page_calls_the_api_then_rotates_and_is_rev
     await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     await sign_up(page, new_email())
     account = (await (await page.request.get("/api/auth/me")).json())["account_id"]
-    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", "1")
+    await grant(page, gateway, account, "1", "1.000000")
     await nav(page, "API keys")
     await expect(page.get_by_text("No keys yet.")).to_be_visible()
 
@@ -253,6 +253,16 @@ async def test_a_key_made_on_the_keys_page_calls_the_api_then_rotates_and_is_rev
     assert all(e["actor"].startswith("user:") for e in audit if e["action"].startswith(("keys.", "terms.")))
 
 
+async def grant(page: Page, gateway, account: str, usd: str, balance: str, *options: str) -> None:
+    """Credit the account with the CLI, then wait until the server sees it (its next poll of the ledger)."""
+    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", usd, *options)
+    for _ in range(100):
+        if (await (await page.request.get("/api/billing/balance")).json())["balance_usd"] == balance:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the server never saw the balance reach {balance}")
+
+
 async def used_once(page: Page) -> None:
     """Wait until the account's key list shows a last use (written with the usage batch, a moment later)."""
     for _ in range(100):
@@ -301,7 +311,7 @@ async def test_the_billing_page_shows_the_balance_transactions_and_statements(op
     await nav(page, "Billing")
     await expect(page.get_by_text("No transactions yet.")).to_be_visible()
     account = (await (await page.request.get("/api/auth/me")).json())["account_id"]
-    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", "2.5", "--note", "welcome")
+    await grant(page, gateway, account, "2.5", "2.500000", "--note", "welcome")
     secret = (await asyncio.to_thread(gateway.cli, "keys", "create", "--account", account))["key"]
     reply = await asyncio.to_thread(lambda: gateway.sdk(secret).chat.completions.with_raw_response.create(
         model="alltoken/demo", messages=[{"role": "user", "content": "hello"}]))

@@ -34,7 +34,8 @@ export default function Keys() {
           : keys.data.length === 0 ? <EmptyState title="No keys yet."><p>Create one above.</p></EmptyState>
           : <KeyTable keys={keys.data} rotated={(key) => setShown({ key, rotated: true })} changed={keys.reload} />}
       </section>
-      {keys.data?.some((key) => !key.revoked_at) && <RevokeAll done={keys.reload} />}
+      {keys.data && keys.data.length > 0 && <RevokeAll live={keys.data.some((key) => !key.revoked_at)}
+        done={keys.reload} />}
     </>
   );
 }
@@ -51,7 +52,8 @@ function NewSecret({ shown: { key, rotated }, done }: { shown: Shown; done: () =
   );
 }
 
-function RevokeAll({ done }: { done: () => void }) {
+/** Shown while a key is live, and after revoking them all, to say how many were. */
+function RevokeAll({ live, done }: { live: boolean; done: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<ApiError>();
   const [result, setResult] = useState<string>();
@@ -66,6 +68,7 @@ function RevokeAll({ done }: { done: () => void }) {
     }
     setConfirming(false);
   };
+  if (!live && !result) return null;
   return (
     <section class="card danger-zone" aria-labelledby="revoke-all-heading">
       <h2 id="revoke-all-heading">Revoke every key</h2>
@@ -73,7 +76,7 @@ function RevokeAll({ done }: { done: () => void }) {
         within a second.</p>
       <FormError error={error} />
       {result && <p class="notice notice-ok" role="status">{result}</p>}
-      {confirming
+      {!live ? null : confirming
         ? <div class="actions" role="group" aria-label="Confirm revoking every key">
             <button type="button" class="button button-danger" onClick={revokeAll}>Yes, revoke every key</button>
             <button type="button" class="button" onClick={() => setConfirming(false)}>Cancel</button>
