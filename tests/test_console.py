@@ -3,11 +3,14 @@
 Screenshots of every page, light and dark, land in test-artifacts/screenshots/ (git-ignored)."""
 
 import asyncio
+import re
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 from playwright.async_api import Page, expect
 
@@ -174,6 +177,177 @@ async def test_the_status_page_shows_provider_health_with_a_latency_chart(open_p
     chart = page.get_by_role("img", name="Latency p50 and p90 in milliseconds for 1 route")
     await expect(chart).to_be_visible()
     assert (await chart.bounding_box())["height"] > 100
+
+
+async def test_a_key_made_on_the_keys_page_calls_the_api_then_rotates_and_is_revoked(open_page, gateway):
+    """Terms are published first, so the page must offer to accept them before the key is made."""
+    admin = await asyncio.to_thread(gateway.admin_key)
+    published = await asyncio.to_thread(gateway.api, "POST", "/admin/terms", admin, json={
+        "version": "v1", "effective_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
+    assert published.status_code == 201, published.text
+    page = await open_page()
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await sign_up(page, new_email())
+    account = (await (await page.request.get("/api/auth/me")).json())["account_id"]
+    await grant(page, gateway, account, "1", "1.000000")
+    await nav(page, "API keys")
+    await expect(page.get_by_text("No keys yet.")).to_be_visible()
+
+    await page.get_by_label("Name").fill("ci")
+    await page.get_by_label("Spending limit in USD (optional)").fill("0.5")
+    await page.get_by_label("Limit resets").select_option("monthly")
+    await page.get_by_label("Models (optional)").fill("alltoken/demo")
+    await page.get_by_label("IP allow-list (optional)").fill("127.0.0.0/8, ::1/128")
+    await page.get_by_role("button", name="Create key").click()
+    await expect(page.get_by_role("alert")).to_contain_text("terms of service")
+    async with page.expect_request("**/api/account/keys") as sent:
+        await page.get_by_role("button", name="Accept the terms and create the key").click()
+    assert (await sent.value).post_data_json == {
+        "name": "ci", "limit_usd": "0.5", "limit_reset": "monthly", "models": ["alltoken/demo"],
+        "allowed_ips": ["127.0.0.0/8", "::1/128"], "expires_at": None, "accept_terms": True}
+    await expect(page.get_by_role("heading", name="Your new key: ci")).to_be_visible()
+    await expect(page.get_by_text("You accepted the terms of service, version v1.")).to_be_visible()
+    secret = await page.get_by_label("The new secret").input_value()
+    assert secret.startswith("atk_")
+    await page.get_by_role("button", name="Copy", exact=True).click()
+    await expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == secret
+    row = page.get_by_role("row").filter(has=page.get_by_text("ci", exact=True))
+    await expect(row.get_by_role("cell")).to_have_text(
+        ["alltoken/demo", "$0.00 / $0.50 monthly", "127.0.0.0/8, ::1/128", re.compile(r"\d"), "Never", "Active",
+         "RotateRevoke"])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await shoot(page, SCREENSHOTS / "keys-new-secret.png")
+    await page.get_by_role("button", name="I have copied it").click()
+    await expect(page.get_by_label("The new secret")).to_have_count(0)
+    assert secret not in await page.content()       # shown once: gone from the page, never listed
+
+    reply = await asyncio.to_thread(lambda: gateway.sdk(secret).chat.completions.create(
+        model="alltoken/demo", messages=[{"role": "user", "content": "hello"}]))
+    assert reply.choices[0].message.content
+    await used_once(page)
+    await page.reload()
+    await expect(row.get_by_role("cell").nth(4)).to_contain_text("127.0.0.1")          # last used from here
+    await expect(row.get_by_role("cell").nth(1)).not_to_have_text("$0.00 / $0.50 monthly")
+
+    await row.get_by_role("button", name="Rotate ci").click()
+    await expect(page.get_by_role("heading", name="New secret for ci")).to_be_visible()
+    await expect(page.get_by_text("The old secret keeps working until")).to_be_visible()
+    rotated = await page.get_by_label("The new secret").input_value()
+    assert rotated != secret and rotated.startswith("atk_")
+    await expect(row.get_by_text("Old secret works until")).to_be_visible()
+    for works in (secret, rotated):          # the old one for its grace period
+        assert (await asyncio.to_thread(gateway.api, "GET", "/account/keys", works)).status_code == 200
+
+    await row.get_by_role("button", name="Revoke ci").click()
+    await row.get_by_role("button", name="Yes, revoke").click()
+    await expect(row.get_by_text(re.compile("^Revoked"))).to_be_visible()
+    await expect(row.get_by_role("button")).to_have_count(0)
+    for refused in (secret, rotated):
+        with pytest.raises(openai.AuthenticationError) as failure:
+            await asyncio.to_thread(lambda: gateway.sdk(refused).chat.completions.create(
+                model="alltoken/demo", messages=[{"role": "user", "content": "hello"}]))
+        assert failure.value.status_code == 401
+    audit = await asyncio.to_thread(gateway.cli, "audit-log", "--target", account)
+    assert {e["action"] for e in audit} >= {"terms.accept", "keys.create"}
+    assert all(e["actor"].startswith("user:") for e in audit if e["action"].startswith(("keys.", "terms.")))
+
+
+async def grant(page: Page, gateway, account: str, usd: str, balance: str, *options: str) -> None:
+    """Credit the account with the CLI, then wait until the server sees it (its next poll of the ledger)."""
+    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", usd, *options)
+    for _ in range(100):
+        if (await (await page.request.get("/api/billing/balance")).json())["balance_usd"] == balance:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the server never saw the balance reach {balance}")
+
+
+async def used_once(page: Page) -> None:
+    """Wait until the account's key list shows a last use (written with the usage batch, a moment later)."""
+    for _ in range(100):
+        keys = await (await page.request.get("/api/account/keys")).json()
+        if any(key["last_used_at"] for key in keys):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no key shows a last use: {keys}")
+
+
+async def test_revoke_all_on_the_keys_page_asks_first(open_page, gateway):
+    page = await open_page()
+    await sign_up(page, new_email())
+    await nav(page, "API keys")
+    secrets = []
+    for name in ("one", "two"):
+        await page.get_by_label("Name").fill(name)
+        await page.get_by_role("button", name="Create key").click()
+        accept = page.get_by_role("button", name="Accept the terms and create the key")
+        await expect(accept.or_(page.get_by_role("heading", name=f"Your new key: {name}"))).to_be_visible()
+        if await accept.is_visible():      # when an earlier test of this module published terms
+            await accept.click()
+        await expect(page.get_by_role("heading", name=f"Your new key: {name}")).to_be_visible()
+        secrets.append(await page.get_by_label("The new secret").input_value())
+    await page.get_by_role("button", name="Revoke all keys").click()
+    await page.get_by_role("button", name="Cancel").click()
+    assert (await asyncio.to_thread(gateway.api, "GET", "/account/keys", secrets[0])).status_code == 200
+    await page.get_by_role("button", name="Revoke all keys").click()
+    await page.get_by_role("button", name="Yes, revoke every key").click()
+    await expect(page.get_by_text("2 keys revoked.")).to_be_visible()
+    await expect(page.get_by_text(re.compile("^Revoked"))).to_have_count(2)
+    for secret in secrets:
+        assert (await asyncio.to_thread(gateway.api, "GET", "/account/keys", secret)).status_code == 401
+
+
+def shown_usd(amount: str) -> str:
+    """A decimal USD string as the console shows it: at least two decimals, no trailing zeros beyond."""
+    sign, digits = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
+    whole, _, fraction = digits.partition(".")
+    return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+async def test_the_billing_page_shows_the_balance_transactions_and_statements(open_page, gateway):
+    page = await open_page()
+    await sign_up(page, new_email())
+    await nav(page, "Billing")
+    await expect(page.get_by_text("No transactions yet.")).to_be_visible()
+    account = (await (await page.request.get("/api/auth/me")).json())["account_id"]
+    await grant(page, gateway, account, "2.5", "2.500000", "--note", "welcome")
+    secret = (await asyncio.to_thread(gateway.cli, "keys", "create", "--account", account))["key"]
+    reply = await asyncio.to_thread(lambda: gateway.sdk(secret).chat.completions.with_raw_response.create(
+        model="alltoken/demo", messages=[{"role": "user", "content": "hello"}]))
+    request_id = reply.headers["x-request-id"]
+    for _ in range(100):       # the charge reaches the ledger with the usage batch
+        entries = (await (await page.request.get("/api/billing/transactions")).json())["data"]
+        if len(entries) == 2:
+            break
+        await asyncio.sleep(0.1)
+    balance = (await asyncio.to_thread(gateway.cli, "credits", "balance", "--account", account))["balance_usd"]
+    assert Decimal(balance) < Decimal("2.5")
+
+    await page.reload()
+    await expect(page.locator(".figure")).to_have_text(shown_usd(balance))
+    rows = page.get_by_role("table").get_by_role("row")
+    usage = entries[0]
+    await expect(rows.nth(1).get_by_role("cell").nth(1)).to_have_text("usage")
+    await expect(rows.nth(1).get_by_role("cell").nth(2)).to_have_text(shown_usd(usage["amount_usd"]))
+    await expect(rows.nth(1).get_by_role("cell").nth(3)).to_have_text(request_id)
+    await expect(rows.nth(2).get_by_role("cell").nth(1)).to_have_text("topup")
+    await expect(rows.nth(2).get_by_role("cell").nth(2)).to_have_text("$2.50")
+    await expect(rows.nth(2).get_by_role("cell").nth(3)).to_have_text("welcome")
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    link = page.get_by_role("link", name=f"Statement {month} (CSV)")
+    async with page.expect_download() as download:
+        await link.click()
+    statement = Path(await (await download.value).path()).read_text().splitlines()
+    assert statement[0] == "account_id,month,item,amount_usd,entries"
+    assert statement[-1].startswith(f"{account},{month},closing_balance,") and Decimal(
+        statement[-1].split(",")[3]) == Decimal(balance)
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="Download CSV").click()
+    assert request_id in Path(await (await download.value).path()).read_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await shoot(page, SCREENSHOTS / "billing-with-transactions.png")
 
 
 async def test_the_keyboard_reaches_every_nav_link_and_navigation_moves_focus(open_page):

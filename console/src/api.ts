@@ -91,3 +91,53 @@ export interface RouteHealth {
   output_tokens_per_s_p50: number | null;
   last_error: string | null;
 }
+
+/** An API key as `GET /api/account/keys` lists it: never its secret. Money is decimal USD strings. */
+export interface ApiKey {
+  id: string;
+  name: string | null;
+  hint: string;
+  models: string[] | null;
+  limit_usd: string | null;
+  limit_reset: 'daily' | 'weekly' | 'monthly' | null;
+  spent_usd: string;
+  allowed_ips: string[] | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  rotated_at: string | null;
+  previous_secret_valid_until: string | null;
+  last_used_at: string | null;
+  last_used_address: string | null;
+}
+
+/** A new or rotated key: the one answer that carries its secret. */
+export interface CreatedKey extends ApiKey {
+  key: string;
+  terms_accepted: string | null;
+}
+
+export interface Balance {
+  account_id: string;
+  balance_usd: string;
+  reserved_usd: string;
+  available_usd: string;
+}
+
+/** A ledger entry as `GET /api/billing/transactions` lists it: `amount_usd` is signed. */
+export interface Transaction {
+  id: number;
+  kind: string;
+  amount_usd: string;
+  balance_effect: 'credit' | 'debit';
+  note: string | null;
+  request_id: string | null;
+  expires_at: string | null;
+  created_at: string;
+}
+
+export interface TransactionPage {
+  data: Transaction[];
+  has_more: boolean;
+  next_cursor: string | null;
+}

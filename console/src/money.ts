@@ -14,3 +14,11 @@ export function perMillion(usdPerToken: string): string {
 export function usd(amount: string): string {
   return `$${amount}`;
 }
+
+/** A USD amount with at least two decimals and no trailing zeros beyond them: "1.500000" -> "$1.50",
+ * "-0.0000185" -> "-$0.0000185". */
+export function usdAmount(amount: string): string {
+  const sign = amount.startsWith('-') ? '-' : '';
+  const [whole, fraction = ''] = amount.replace(/^[-+]/, '').split('.');
+  return `${sign}$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+}

@@ -13,14 +13,7 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   { path: '/', label: 'Overview', component: lazy(() => import('./pages/Overview')) },
-  {
-    path: '/keys', label: 'API keys',
-    soon: {
-      summary: 'Create keys with spending limits, allowed models, an expiry date and an IP allow-list; see each secret '
-        + 'once with a copy button; rotate, revoke, or revoke them all.',
-      meanwhile: <p>Meanwhile an administrator creates keys with <code>alltoken keys create --account ID</code>.</p>,
-    },
-  },
+  { path: '/keys', label: 'API keys', component: lazy(() => import('./pages/Keys')) },
   {
     path: '/usage', label: 'Usage',
     soon: {
@@ -29,15 +22,7 @@ export const PAGES: ConsolePage[] = [
       meanwhile: <p>Meanwhile <code>GET /v1/generation?id=…</code> with your API key shows one request's record.</p>,
     },
   },
-  {
-    path: '/billing', label: 'Billing',
-    soon: {
-      summary: 'Your balance, top-ups through Stripe Checkout, redemption codes, transactions, monthly statements, '
-        + 'auto top-up and low-balance alerts.',
-      meanwhile: <p>Meanwhile <code>GET /v1/credits</code> with your API key shows your balance, and{' '}
-        <code>POST /v1/credits/redeem</code> redeems a code.</p>,
-    },
-  },
+  { path: '/billing', label: 'Billing', component: lazy(() => import('./pages/Billing')) },
   { path: '/models', label: 'Models', component: lazy(() => import('./pages/Models')) },
   {
     path: '/routing', label: 'Routing',

@@ -4,7 +4,7 @@ import type { ApiError } from '../api';
 interface FieldProps {
   label: string;
   name: string;
-  type?: 'text' | 'email' | 'password';
+  type?: 'text' | 'email' | 'password' | 'datetime-local';
   value: string;
   onInput: (value: string) => void;
   autocomplete?: string;
@@ -12,20 +12,21 @@ interface FieldProps {
   minLength?: number;
   hint?: string;
   error?: ApiError;
+  placeholder?: string;
 }
 
 /** A labelled input; the API error that names this field is shown under it. */
 export function Field({ label, name, type = 'text', value, onInput, autocomplete, required, minLength, hint,
-  error }: FieldProps) {
+  error, placeholder }: FieldProps) {
   const id = `field-${name}`;
   const mine = error && error.param === name;
   const described = [hint && `${id}-hint`, mine && `${id}-error`].filter(Boolean).join(' ') || undefined;
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      {/* Preact types each input type separately; the cast joins the three this takes. */}
+      {/* Preact types each input type separately; the cast joins the ones this takes. */}
       <input id={id} name={name} type={type as 'text'} value={value} autocomplete={autocomplete} required={required}
-        minLength={minLength} aria-invalid={mine ? 'true' : undefined} aria-describedby={described}
+        minLength={minLength} placeholder={placeholder} aria-invalid={mine ? 'true' : undefined} aria-describedby={described}
         onInput={(event) => onInput(event.currentTarget.value)} />
       {hint && <p class="hint" id={`${id}-hint`}>{hint}</p>}
       {mine && <p class="field-error" id={`${id}-error`} role="alert">{error.message}</p>}

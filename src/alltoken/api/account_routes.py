@@ -1,37 +1,43 @@
-"""The account's own endpoints, authenticated by one of its API keys: its notices (enforcement
-state and warnings) and its keys. Only the caller's account is reachable: another account's key
-id is a 404, exactly like one that does not exist."""
+"""The account's own endpoints, for a console session or one of its API keys: its notices (enforcement
+state and warnings) and its keys. Only the caller's account is reachable: another account's key id is
+a 404, exactly like one that does not exist."""
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from ..gateway.auth import Caller
+from ..gateway.client_address import client_address
 from ..gateway.errors import forbidden
 from ..governance.enforcement import notices
 from . import key_actions
-from .account_data_routes import account_holder as account_key
-from .admin_routes import actor_of
+from .callers import AccountCaller, AccountScope
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .service_errors import service_errors
 
 router = APIRouter(prefix="/account", tags=["account"])
 
 
-async def unrestricted_key(request: Request) -> Caller:
-    caller = await account_key(request)
-    _require_unrestricted(caller)
-    return caller
-
-
-def _require_unrestricted(caller: Caller) -> None:
-    """Only a key with no model list, spending limit, IP allow-list or expiry may make keys or act on
-    other keys, so a restricted key cannot mint itself a wider one."""
+def _require_unrestricted(caller: AccountCaller) -> None:
+    """Only a signed-in user or a key with no model list, spending limit, IP allow-list or expiry may make keys
+    or act on other keys, so a restricted key cannot mint itself a wider one."""
     key = caller.key
+    if key is None:
+        return
     if key.models is not None or key.limit_units is not None or key.networks is not None or key.expires_at:
         raise forbidden("only an unrestricted key of the account (no model list, spending limit, IP allow-list or "
                         "expiry) may create keys or change other keys", code="key_management_not_allowed")
+
+
+def _acting_on_another_key(caller: AccountCaller, key_id: str) -> None:
+    """Any key may rotate or revoke itself; other keys need an unrestricted caller."""
+    if caller.key is None or key_id != caller.key.id:
+        _require_unrestricted(caller)
+
+
+def _audit(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
+    """How the audit log names the caller (user:... or key:...), and the client's address."""
+    return caller.actor, client_address(request)
 
 
 class AccountWarning(BaseModel):
@@ -48,59 +54,58 @@ class Notices(BaseModel):
 
 
 class RevokeAll(BaseModel):
-    keep_current: bool = False     # keep the key making this call working
+    keep_current: bool = False     # keep the API key making this call working (no effect from the console)
 
 
 @router.get("/notices", response_model=Notices)
-async def account_notices(request: Request, caller: Caller = Depends(account_key)) -> Notices:
+async def account_notices(request: Request, caller: AccountScope) -> Notices:
     """The account's enforcement state (active, warned, rate_limited), why and since when, and its warnings."""
     async with request.app.state.gateway.sessions() as session:
         with service_errors():
-            return Notices(**await notices(session, caller.account.id))
+            return Notices(**await notices(session, caller.account_id))
 
 
 @router.get("/keys", response_model=list[KeyView])
-async def list_keys(request: Request, caller: Caller = Depends(account_key)) -> list[KeyView]:
+async def list_keys(request: Request, caller: AccountScope) -> list[KeyView]:
     """The account's keys, revoked ones included; never their secrets."""
-    return await key_actions.list_keys(request.app.state.gateway, caller.account.id)
+    return await key_actions.list_keys(request.app.state.gateway, caller.account_id)
 
 
 @router.get("/keys/{key_id}", response_model=KeyView)
-async def show_key(key_id: str, request: Request, caller: Caller = Depends(account_key)) -> KeyView:
-    return await key_actions.show_key(request.app.state.gateway, key_id, owner=caller.account.id)
+async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyView:
+    return await key_actions.show_key(request.app.state.gateway, key_id, owner=caller.account_id)
 
 
 @router.post("/keys", response_model=CreatedKey, status_code=201)
-async def create_key(spec: KeyCreate, request: Request, caller: Caller = Depends(unrestricted_key)) -> CreatedKey:
+async def create_key(spec: KeyCreate, request: Request, caller: AccountScope) -> CreatedKey:
     """A new key; its secret is in this response only."""
-    return await key_actions.create(request.app.state.gateway, caller.account.id, spec, *actor_of(request, caller),
-                                    needs_terms=not caller.account.is_admin)
+    _require_unrestricted(caller)
+    return await key_actions.create(request.app.state.gateway, caller.account_id, spec, *_audit(request, caller),
+                                    needs_terms=not caller.is_admin)
 
 
 @router.post("/keys/revoke-all", response_model=RevokedKeys)
-async def revoke_all(request: Request, body: RevokeAll | None = None,
-                     caller: Caller = Depends(unrestricted_key)) -> RevokedKeys:
+async def revoke_all(request: Request, caller: AccountScope, body: RevokeAll | None = None) -> RevokedKeys:
     """Revoke every key of the account (the calling one too, unless `keep_current`)."""
-    keep = caller.key.id if body and body.keep_current else None
-    return await key_actions.revoke_all(request.app.state.gateway, caller.account.id, *actor_of(request, caller),
+    _require_unrestricted(caller)
+    keep = caller.key.id if caller.key and body and body.keep_current else None
+    return await key_actions.revoke_all(request.app.state.gateway, caller.account_id, *_audit(request, caller),
                                         keep=keep)
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
-async def rotate_key(key_id: str, request: Request, rotation: Rotation | None = None,
-                     caller: Caller = Depends(account_key)) -> CreatedKey:
+async def rotate_key(key_id: str, request: Request, caller: AccountScope, rotation: Rotation | None = None
+                     ) -> CreatedKey:
     """A new secret for the key; the old one keeps working for the grace period. Any key may rotate
     itself; other keys need an unrestricted key."""
-    if key_id != caller.key.id:
-        _require_unrestricted(caller)
+    _acting_on_another_key(caller, key_id)
     return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
-                                    *actor_of(request, caller), owner=caller.account.id)
+                                    *_audit(request, caller), owner=caller.account_id)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
-async def revoke_key(key_id: str, request: Request, caller: Caller = Depends(account_key)) -> KeyView:
+async def revoke_key(key_id: str, request: Request, caller: AccountScope) -> KeyView:
     """Revoke the key at once. Any key may revoke itself; other keys need an unrestricted key."""
-    if key_id != caller.key.id:
-        _require_unrestricted(caller)
-    return await key_actions.revoke(request.app.state.gateway, key_id, *actor_of(request, caller),
-                                    owner=caller.account.id)
+    _acting_on_another_key(caller, key_id)
+    return await key_actions.revoke(request.app.state.gateway, key_id, *_audit(request, caller),
+                                    owner=caller.account_id)

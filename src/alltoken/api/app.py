@@ -16,6 +16,7 @@ from . import (
     admin_routes,
     alert_routes,
     auth_routes,
+    balance_routes,
     catalog_routes,
     moderation_log_routes,
     statement_routes,
@@ -49,6 +50,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_limits_routes.router)
     api.include_router(catalog_routes.router)
     api.include_router(usage_routes.router)
+    api.include_router(balance_routes.router)
     return api
 
 

@@ -22,6 +22,7 @@ class AccountCaller:
     account_id: str
     key: KeyRecord | None = None                 # when called with an API key
     signed_in: sessions.SignedIn | None = None   # when called from the console
+    is_admin: bool = False                       # the key's account, or the signed-in user, administers the platform
 
     @property
     def actor(self) -> str:
@@ -33,12 +34,12 @@ async def account_caller(request: Request) -> AccountCaller:
     if request.headers.get("authorization") or request.headers.get("x-api-key"):
         # An account on a billing hold may still top up and read its billing: that is how it gets out.
         caller = await authenticate(request, request.app.state.gateway.auth, allow_billing_hold=True)
-        return AccountCaller(caller.account.id, key=caller.key)
+        return AccountCaller(caller.account.id, key=caller.key, is_admin=caller.account.is_admin)
     signed_in = await signed_in_user(request)
     if request.method not in _SAFE_METHODS and not sessions.csrf_matches(signed_in, request.headers.get(CSRF_HEADER)):
         raise forbidden(f"missing or wrong {CSRF_HEADER} header: send the CSRF token the console was given",
                         code="csrf_failed")
-    return AccountCaller(signed_in.account_id, signed_in=signed_in)
+    return AccountCaller(signed_in.account_id, signed_in=signed_in, is_admin=signed_in.is_admin)
 
 
 async def signed_in_user(request: Request) -> sessions.SignedIn:

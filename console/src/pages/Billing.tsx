@@ -1,0 +1,128 @@
+import { useState } from 'preact/hooks';
+import { api, ApiError, type Balance, type Transaction, type TransactionPage } from '../api';
+import { usdAmount } from '../money';
+import { when } from '../ui/dates';
+import { PageHeader } from '../ui/layout';
+import { ComingSoon, EmptyState, ErrorNotice, Loading } from '../ui/states';
+import { asApiError, useApi } from '../ui/useApi';
+
+const PAGE_SIZE = 50;
+
+export default function Billing() {
+  return (
+    <>
+      <PageHeader title="Billing">Your balance, every credit and charge, and your monthly statements.</PageHeader>
+      <BalanceCard />
+      <Transactions />
+      <Statements />
+      <ComingSoon title="Top up, redeem a code, auto top-up and alerts">
+        <p>Paying by card, redeeming a code, automatic top-ups and low-balance emails from this page.</p>
+        <p>Meanwhile <code>POST /api/billing/checkout</code> opens a Stripe Checkout, and{' '}
+          <code>POST /v1/credits/redeem</code> redeems a code.</p>
+      </ComingSoon>
+    </>
+  );
+}
+
+function BalanceCard() {
+  const balance = useApi<Balance>('/billing/balance');
+  return (
+    <section class="card" aria-labelledby="balance-heading">
+      <h2 id="balance-heading">Balance</h2>
+      {balance.error ? <ErrorNotice error={balance.error} retry={balance.reload} />
+        : !balance.data ? <Loading label="Loading the balance" rows={1} />
+        : <>
+            <p class="figure">{usdAmount(balance.data.balance_usd)}</p>
+            {balance.data.reserved_usd.replace(/[0.]/g, '') !== '' &&
+              <p class="hint">{usdAmount(balance.data.reserved_usd)} held for requests in progress;{' '}
+                {usdAmount(balance.data.available_usd)} available.</p>}
+          </>}
+    </section>
+  );
+}
+
+/** The ledger, newest first, a page at a time ("Show more" follows the API's cursor). */
+function Transactions() {
+  const first = useApi<TransactionPage>(`/billing/transactions?limit=${PAGE_SIZE}`);
+  const [more, setMore] = useState<{ rows: Transaction[]; cursor: string | null }>();
+  const [error, setError] = useState<ApiError>();
+  const [busy, setBusy] = useState(false);
+  const rows = [...(first.data?.data ?? []), ...(more?.rows ?? [])];
+  const cursor = more ? more.cursor : first.data?.next_cursor ?? null;
+
+  const showMore = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const page = await api<TransactionPage>(`/billing/transactions?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor!)}`);
+      setMore({ rows: [...(more?.rows ?? []), ...page.data], cursor: page.next_cursor });
+    } catch (failure) {
+      setError(asApiError(failure));
+    }
+    setBusy(false);
+  };
+
+  return (
+    <section class="card" aria-labelledby="transactions-heading">
+      <div class="toolbar">
+        <h2 id="transactions-heading">Transactions</h2>
+        {rows.length > 0 && <a class="button" href="/api/billing/transactions.csv" download>Download CSV</a>}
+      </div>
+      {first.error ? <ErrorNotice error={first.error} retry={first.reload} />
+        : !first.data ? <Loading label="Loading transactions" rows={3} />
+        : rows.length === 0 ? <EmptyState title="No transactions yet."><p>Credits and charges appear here.</p></EmptyState>
+        : <TransactionTable rows={rows} />}
+      {error && <ErrorNotice error={error} />}
+      {cursor && <button type="button" class="button" disabled={busy} aria-busy={busy} onClick={showMore}>Show more</button>}
+    </section>
+  );
+}
+
+function TransactionTable({ rows }: { rows: Transaction[] }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">Transactions, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Date</th>
+            <th scope="col">Kind</th>
+            <th scope="col" class="num">Amount</th>
+            <th scope="col">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.id}>
+              <td>{when(row.created_at)}</td>
+              <td>{row.kind}</td>
+              <td class="num">{usdAmount(row.amount_usd)}</td>
+              <td>{row.request_id ? <code>{row.request_id}</code> : row.note ?? ''}
+                {row.expires_at && <span class="hint"> Expires {when(row.expires_at)}.</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Statements() {
+  const months = useApi<{ data: { month: string; complete: boolean }[] }>('/billing/statements');
+  return (
+    <section class="card" aria-labelledby="statements-heading">
+      <h2 id="statements-heading">Monthly statements</h2>
+      {months.error ? <ErrorNotice error={months.error} retry={months.reload} />
+        : !months.data ? <Loading label="Loading statements" rows={2} />
+        : months.data.data.length === 0 ? <EmptyState title="No statements yet." />
+        : <ul class="plain statements">
+            {months.data.data.map(({ month, complete }) => (
+              <li key={month}>
+                <a href={`/api/billing/statements/${month}.csv`} download>Statement {month} (CSV)</a>
+                {!complete && <span class="tag">month in progress</span>}
+              </li>
+            ))}
+          </ul>}
+    </section>
+  );
+}
