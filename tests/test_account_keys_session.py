@@ -76,3 +76,14 @@ def test_without_a_session_or_key_nothing_is_reachable_and_other_accounts_stay_h
     assert client.get(f"/account/keys/{other_id}").status_code == 404
     assert other_id not in str(client.get("/account/keys").json())
     assert demo_gateway.api("GET", "/account/keys", other_secret).status_code == 200
+
+
+def test_a_suspended_accounts_people_read_but_change_nothing(demo_gateway):
+    with httpx.Client(base_url=demo_gateway.url + "/api", timeout=15) as browser:
+        me = browser.post("/auth/signup", json={"email": f"held-{time.monotonic_ns()}@example.com",
+                                                "password": "correct horse battery"}).json()
+        demo_gateway.cli("accounts", "suspend", me["account_id"], "--reason", "abuse report")
+        assert browser.get("/account/notices").status_code == 200
+        refused = browser.post("/account/keys", json={"name": "x"}, headers={"x-csrf-token": me["csrf_token"]})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "account_suspended"
+        assert "abuse report" in refused.json()["error"]["message"]

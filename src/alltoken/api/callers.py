@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from ..accounts import sessions
 from ..accounts.cache import KeyRecord
-from ..gateway.auth import authenticate
+from ..gateway.auth import authenticate, check_account
 from ..gateway.errors import forbidden, unauthorized
 
 SESSION_COOKIE = "atk_session"
@@ -36,9 +36,13 @@ async def account_caller(request: Request) -> AccountCaller:
         caller = await authenticate(request, request.app.state.gateway.auth, allow_billing_hold=True)
         return AccountCaller(caller.account.id, key=caller.key, is_admin=caller.account.is_admin)
     signed_in = await signed_in_user(request)
-    if request.method not in _SAFE_METHODS and not sessions.csrf_matches(signed_in, request.headers.get(CSRF_HEADER)):
-        raise forbidden(f"missing or wrong {CSRF_HEADER} header: send the CSRF token the console was given",
-                        code="csrf_failed")
+    if request.method not in _SAFE_METHODS:
+        if not sessions.csrf_matches(signed_in, request.headers.get(CSRF_HEADER)):
+            raise forbidden(f"missing or wrong {CSRF_HEADER} header: send the CSRF token the console was given",
+                            code="csrf_failed")
+        # A suspended or terminated account's people may still sign in and read why, not change things.
+        account = await request.app.state.gateway.loaders.account(signed_in.account_id)
+        check_account(account, allow_billing_hold=True)
     return AccountCaller(signed_in.account_id, signed_in=signed_in, is_admin=signed_in.is_admin)
 
 

@@ -39,7 +39,7 @@ async def authenticate(request: Request, cache: AuthCache, *, allow_billing_hold
     if found is None:
         raise unauthorized("invalid API key")
     key, account = found
-    _check_account(account, allow_billing_hold)   # first: a terminated account's keys are revoked; the 403 says why
+    check_account(account, allow_billing_hold)   # first: a terminated account's keys are revoked; the 403 says why
     address = client_address(request)
     _check_key(key, secret_hash, address)
     terms = getattr(request.app.state, "terms", None)  # set on the data plane's app only: the management API
@@ -63,7 +63,7 @@ def _check_key(key: KeyRecord, secret_hash: str, address: str | None) -> None:
                         "key's IP allow-list", code="ip_not_allowed")
 
 
-def _check_account(account: AccountRecord, allow_billing_hold: bool = False) -> None:
+def check_account(account: AccountRecord, allow_billing_hold: bool = False) -> None:
     if account.status == "deleted":
         raise unauthorized("this API key was revoked: its account was deleted")
     if account.status in ("active", "warned", "rate_limited"):
