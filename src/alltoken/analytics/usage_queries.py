@@ -1,20 +1,18 @@
 """The usage pages' reads: summaries from the daily rollups, generations from usage records by
 keyset (newest first on the (account_id, created_at) index; never OFFSET)."""
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..store.keyset import KeysetPosition
 from ..store.models import UsageDaily, UsageRecord
 
 MAX_RANGE_DAYS = 366
 GROUPS = {"day": UsageDaily.day, "model": UsageDaily.model, "provider": UsageDaily.provider,
           "key": UsageDaily.key_id}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"^(\d{1,20})\.([A-Za-z0-9_\-]{1,64})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +47,11 @@ async def usage_summary(session: AsyncSession, account_id: str, first: date, las
     return Summary(totals, groups)
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(KeysetPosition):
     """Where a page of generations stopped: the (created_at, id) of its last record."""
 
-    created_at: datetime
-    id: str
-
-    def encode(self) -> str:
-        return f"{(self.created_at - _EPOCH) // timedelta(microseconds=1)}.{self.id}"
-
-    @classmethod
-    def decode(cls, cursor: str) -> "Position":
-        found = _CURSOR.match(cursor)
-        if not found:
-            raise ValueError("not a cursor from a previous page: pass next_cursor as it was returned")
-        return cls(_EPOCH + timedelta(microseconds=int(found.group(1))), found.group(2))
+    ID_PATTERN = r"[A-Za-z0-9_\-]{1,64}"
+    ID_TYPE = str
 
 
 GENERATION_COLUMNS = (UsageRecord.id, UsageRecord.created_at, UsageRecord.model, UsageRecord.provider,

@@ -5,35 +5,18 @@ serves directly; the cursor is the position of the last entry returned, so each 
 exactly once however deep the pages go, and entries added meanwhile never shift a page.
 """
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..store.keyset import KeysetPosition
 from ..store.models import LedgerEntry
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"^(-?\d+)\.(\d+)$")
 
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a page stopped: the (created_at, id) of its last entry."""
-
-    created_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        return f"{(self.created_at - _EPOCH) // timedelta(microseconds=1)}.{self.id}"
-
-    @classmethod
-    def decode(cls, cursor: str) -> "Position":
-        found = _CURSOR.match(cursor)
-        if not found:
-            raise ValueError("not a cursor from a previous page: pass next_cursor as it was returned")
-        return cls(_EPOCH + timedelta(microseconds=int(found.group(1))), int(found.group(2)))
+class Position(KeysetPosition):
+    """Where a page stopped: the (created_at, id) of its last ledger entry."""
 
 
 @dataclass(frozen=True, slots=True)
