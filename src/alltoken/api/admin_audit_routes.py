@@ -1,8 +1,5 @@
 """Admin endpoints for the audit log: list (paged, oldest first) and export as CSV."""
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import orjson
@@ -13,10 +10,10 @@ from pydantic import BaseModel
 from ..gateway.auth import Caller
 from ..governance.audit import entries
 from .admin_routes import admin
+from .csv_export import PAGE_SIZE, csv_download, paged_csv
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-_PAGE = 1000
 _CSV_COLUMNS = ("id", "at", "actor", "action", "target", "address", "details")
 
 
@@ -37,7 +34,7 @@ class AuditPage(BaseModel):
 
 @router.get("/audit-log", response_model=AuditPage)
 async def audit_log(request: Request, since: datetime | None = None, target: str | None = None,
-                    after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=_PAGE),
+                    after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=PAGE_SIZE),
                     _: Caller = Depends(admin)) -> AuditPage:
     """Who did what, to what, when and from where; oldest first."""
     async with request.app.state.gateway.sessions() as session:
@@ -50,24 +47,12 @@ async def audit_log_csv(request: Request, since: datetime | None = None, target:
                         _: Caller = Depends(admin)) -> StreamingResponse:
     """The whole log (or from `since`) as CSV, read a page at a time."""
     sessions = request.app.state.gateway.sessions
-    return StreamingResponse(_csv_rows(sessions, since, target), media_type="text/csv",
-                             headers={"content-disposition": 'attachment; filename="audit-log.csv"'})
 
-
-async def _csv_rows(sessions, since, target) -> AsyncIterator[str]:
-    yield _csv_line(_CSV_COLUMNS)
-    after = 0
-    while True:
+    async def page_after(after_id: int | None) -> list[dict]:
         async with sessions() as session:
-            page = await entries(session, since=since, target=target, after_id=after, limit=_PAGE)
-        for entry in page:
-            yield _csv_line([*(entry[c] for c in _CSV_COLUMNS[:-1]), orjson.dumps(entry["details"]).decode()])
-        if len(page) < _PAGE:
-            return
-        after = page[-1]["id"]
+            return await entries(session, since=since, target=target, after_id=after_id or 0, limit=PAGE_SIZE)
 
+    def to_row(entry: dict) -> list:
+        return [*(entry[c] for c in _CSV_COLUMNS[:-1]), orjson.dumps(entry["details"]).decode()]
 
-def _csv_line(values) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
+    return csv_download(paged_csv(_CSV_COLUMNS, page_after, to_row, lambda entry: entry["id"]), "audit-log.csv")

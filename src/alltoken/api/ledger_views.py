@@ -1,8 +1,6 @@
 """Ledger entries as the management API shows them: query parameters, JSON pages and CSV rows.
 Shared by the account's own endpoints and the admin's view of any account."""
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,9 +11,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..billing.money import units_to_usd_str
 from ..billing.transactions import Position, Transaction, TransactionFilter, transactions_page
 from ..gateway.errors import bad_request
+from .csv_export import PAGE_SIZE, paged_csv
 
 CSV_COLUMNS = ("id", "created_at", "kind", "amount_usd", "balance_effect", "note", "request_id", "expires_at")
-CSV_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,33 +77,18 @@ def _entry(t: Transaction, with_actor: bool) -> dict:
     return entry
 
 
-async def transactions_csv(sessions: async_sessionmaker, account_id: str,
-                           filters: TransactionFilter) -> AsyncIterator[str]:
-    """Every matching entry, newest first, a page of rows at a time: memory stays constant
-    however long the account's history is."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    after = None
-    while True:
+def transactions_csv(sessions: async_sessionmaker, account_id: str, filters: TransactionFilter) -> AsyncIterator[str]:
+    """Every matching entry, newest first, read a page at a time."""
+    async def page_after(after: Position | None) -> list[Transaction]:
         async with sessions() as session:
-            page = await transactions_page(session, account_id, filters, CSV_PAGE_SIZE, after)
-        for t in page:
-            writer.writerow([t.id, t.created_at.isoformat(), t.kind, units_to_usd_str(t.amount_units),
-                             _effect(t.amount_units), t.note or "", t.request_id if t.kind == "usage" else "",
-                             _iso(t.expires_at) or ""])
-        yield drain(buffer)
-        if len(page) < CSV_PAGE_SIZE:
-            return
-        after = page[-1].position
+            return await transactions_page(session, account_id, filters, PAGE_SIZE, after)
+
+    return paged_csv(CSV_COLUMNS, page_after, _csv_row, lambda t: t.position)
 
 
-def drain(buffer: io.StringIO) -> str:
-    """What was written to `buffer` since the last drain; empties it."""
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
+def _csv_row(t: Transaction) -> list:
+    return [t.id, t.created_at.isoformat(), t.kind, units_to_usd_str(t.amount_units), _effect(t.amount_units),
+            t.note, t.request_id if t.kind == "usage" else None, _iso(t.expires_at)]
 
 
 def _effect(units: int) -> str:

@@ -1,7 +1,7 @@
 """Admin endpoints for the image moderation log (terms §4.7(c)): list it a page at a time, or export it."""
 
-import csv
-import io
+
+
 from datetime import datetime
 from typing import Literal
 
@@ -14,6 +14,7 @@ from ..gateway.auth import Caller
 from ..gateway.errors import bad_request
 from ..images import moderation_log
 from .admin_routes import admin
+from .csv_export import csv_line
 
 router = APIRouter(prefix="/admin/moderation-log", tags=["admin"])
 
@@ -62,13 +63,11 @@ async def _csv_lines(rows):
     yield _csv_row(moderation_log.FIELDS)
     async for record in rows:
         entry = record.as_dict()
-        yield _csv_row(["" if entry[name] is None else entry[name] for name in moderation_log.FIELDS])
+        yield _csv_row([entry[name] for name in moderation_log.FIELDS])
 
 
 def _csv_row(values) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(values)
-    return out.getvalue()
+    return csv_line(values, lineterminator="\n")
 
 
 async def _json_lines(rows):

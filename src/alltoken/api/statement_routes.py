@@ -2,19 +2,17 @@
 
 Authenticated with the account's API key (Bearer); everything is scoped to that key's account."""
 
-import csv
-import io
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import StreamingResponse
-from starlette.responses import Response
 
 from ..billing.money import units_to_usd_str
 from ..billing.statements import Month, Statement, monthly_statement, months_with_activity
 from ..gateway.errors import bad_request
 from ..ids import utcnow
 from .callers import AccountCaller, AccountScope
-from .ledger_views import TransactionQuery, drain, transaction_query, transactions_csv, transactions_json
+from .csv_export import csv_download, csv_line
+from .ledger_views import TransactionQuery, transaction_query, transactions_csv, transactions_json
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 
@@ -34,7 +32,7 @@ async def export_transactions(request: Request, caller: AccountScope,
                               query: TransactionQuery = Depends(transaction_query)) -> StreamingResponse:
     """Every entry matching the filters (kind, from, to; no paging), newest first, as CSV."""
     rows = transactions_csv(request.app.state.gateway.sessions, caller.account_id, query.filters)
-    return _csv(rows, f"transactions-{caller.account_id}.csv")
+    return csv_download(rows, f"transactions-{caller.account_id}.csv")
 
 
 @router.get("/statements")
@@ -50,15 +48,13 @@ async def list_statements(request: Request, caller: AccountScope) -> dict:
 async def statement_csv(request: Request, caller: AccountScope, month: str = MONTH_PATH):
     """The month's statement as CSV: opening balance, a line per kind, closing balance."""
     statement = await _statement(request, caller, month)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(("account_id", "month", "item", "amount_usd", "entries"))
     label, account = statement.month.label, statement.account_id
-    writer.writerow((account, label, "opening_balance", units_to_usd_str(statement.opening_units), ""))
-    for kind, total in statement.totals.items():
-        writer.writerow((account, label, kind, units_to_usd_str(total.units), total.entries))
-    writer.writerow((account, label, "closing_balance", units_to_usd_str(statement.closing_units), ""))
-    return _csv(iter([drain(buffer)]), f"statement-{account}-{label}.csv")
+    lines = [csv_line(("account_id", "month", "item", "amount_usd", "entries")),
+             csv_line((account, label, "opening_balance", units_to_usd_str(statement.opening_units), "")),
+             *(csv_line((account, label, kind, units_to_usd_str(total.units), total.entries))
+               for kind, total in statement.totals.items()),
+             csv_line((account, label, "closing_balance", units_to_usd_str(statement.closing_units), ""))]
+    return csv_download(iter(["".join(lines)]), f"statement-{account}-{label}.csv")
 
 
 @router.get("/statements/{month}")
@@ -86,8 +82,4 @@ async def _statement(request: Request, caller: AccountCaller, text: str) -> Stat
     async with request.app.state.gateway.sessions() as session:
         return await monthly_statement(session, caller.account_id, month, now)
 
-
-def _csv(chunks, filename: str) -> Response:
-    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
-                             headers={"content-disposition": f'attachment; filename="{filename}"'})
 

@@ -1,8 +1,6 @@
 """The caller's usage: summaries by day, model, provider or key (from the daily rollups), and the
 generations themselves, newest first, as JSON pages or one streamed CSV."""
 
-import csv
-import io
 import re
 from collections.abc import AsyncIterator
 from datetime import date
@@ -16,11 +14,10 @@ from ..billing.money import units_to_usd_str
 from ..gateway.errors import bad_request
 from ..ids import utcnow
 from .callers import AccountScope
-from .ledger_views import drain
+from .csv_export import PAGE_SIZE, csv_download, paged_csv
 
 router = APIRouter(prefix="/usage", tags=["usage"])
 
-CSV_PAGE_SIZE = 1000
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CSV_COLUMNS = ("id", "created_at", "model", "provider", "upstream_model", "key_id", "endpoint", "streamed",
                "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "ttft_ms", "status", "http_status",
@@ -66,25 +63,19 @@ async def generations(request: Request, caller: AccountScope,
 async def generations_csv(request: Request, caller: AccountScope) -> StreamingResponse:
     """Every one of the account's requests, newest first, as CSV (streamed a page at a time)."""
     rows = _csv_rows(request.app.state.gateway.sessions, caller.account_id)
-    return StreamingResponse(rows, media_type="text/csv", headers={
-        "content-disposition": f'attachment; filename="generations-{caller.account_id}.csv"'})
+    return csv_download(rows, f"generations-{caller.account_id}.csv")
 
 
-async def _csv_rows(sessions: async_sessionmaker, account_id: str) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    after = None
-    while True:
+def _csv_rows(sessions: async_sessionmaker, account_id: str) -> AsyncIterator[str]:
+    async def page_after(after: Position | None) -> list:
         async with sessions() as session:
-            page = await generations_page(session, account_id, CSV_PAGE_SIZE, after)
-        for row in page:
-            record = _generation(row)
-            writer.writerow(["" if record[name] is None else record[name] for name in CSV_COLUMNS])
-        yield drain(buffer)
-        if len(page) < CSV_PAGE_SIZE:
-            return
-        after = Position(page[-1].created_at, page[-1].id)
+            return await generations_page(session, account_id, PAGE_SIZE, after)
+
+    def to_row(row) -> list:
+        record = _generation(row)
+        return [record[name] for name in CSV_COLUMNS]
+
+    return paged_csv(CSV_COLUMNS, page_after, to_row, lambda row: Position(row.created_at, row.id))
 
 
 def _generation(row) -> dict:
