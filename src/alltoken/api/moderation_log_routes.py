@@ -1,7 +1,5 @@
 """Admin endpoints for the image moderation log (terms §4.7(c)): list it a page at a time, or export it."""
 
-
-
 from datetime import datetime
 from typing import Literal
 
