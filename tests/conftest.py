@@ -2,7 +2,7 @@ import secrets
 
 import asyncpg
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from alltoken.store.db import create_engine
 from alltoken.store.migrate import upgrade_to_head
@@ -82,6 +82,28 @@ async def chromium():
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
         await browser.close()
+
+
+@pytest.fixture
+async def open_page(chromium, gateway):
+    """`await open_page(color_scheme=...)`: a page in a fresh browser context (no cookies). The test fails
+    if the page breaks the Content-Security-Policy or throws."""
+    contexts, problems = [], []
+
+    async def open_one(color_scheme: str = "light", width: int = 1280) -> Page:
+        context = await chromium.new_context(base_url=gateway.url, color_scheme=color_scheme,
+                                             viewport={"width": width, "height": 800})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("console", lambda message: "Content Security Policy" in message.text and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        return page
+
+    yield open_one
+    for context in contexts:
+        await context.close()
+    assert problems == []
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -4,7 +4,6 @@ Screenshots of every page, light and dark, land in test-artifacts/screenshots/ (
 
 import asyncio
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,14 +11,24 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
+from .console_helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    NAV,
+    PASSWORD,
+    SCREENSHOTS,
+    grant,
+    nav,
+    new_email,
+    shoot,
+    shown_usd,
+    sign_in,
+    sign_up,
+    used_once,
+)
 from .harness import Gateway
-
-PASSWORD = "correct horse battery"
-ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "the admin's long password"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-NAV = ["Overview", "API keys", "Usage", "Billing", "Models", "Routing", "Status", "Studio", "Settings"]
 
 
 @pytest.fixture(scope="module")
@@ -28,53 +37,6 @@ def gateway(tmp_path_factory):
                       env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
     yield gateway
     gateway.stop()
-
-
-@pytest.fixture
-async def open_page(chromium, gateway):
-    """`await open_page(color_scheme=...)`: a page in a fresh browser context (no cookies). The test fails
-    if the page breaks the Content-Security-Policy or throws."""
-    contexts, problems = [], []
-
-    async def open_one(color_scheme: str = "light", width: int = 1280) -> Page:
-        context = await chromium.new_context(base_url=gateway.url, color_scheme=color_scheme,
-                                             viewport={"width": width, "height": 800})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = await context.new_page()
-        page.on("console", lambda message: "Content Security Policy" in message.text and problems.append(message.text))
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        return page
-
-    yield open_one
-    for context in contexts:
-        await context.close()
-    assert problems == []
-
-
-def new_email() -> str:
-    return f"dev-{time.monotonic_ns()}@example.com"
-
-
-async def sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
-    await page.goto("/sign-up")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Name (optional)").fill("Ada")
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_label("I accept the AllToken terms of service").check()
-    await page.get_by_role("button", name="Create account").click()
-    await expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
-
-
-async def sign_in(page: Page, email: str, password: str) -> None:
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-
-
-async def nav(page: Page, label: str) -> None:
-    await page.get_by_role("navigation", name="Console").get_by_role("link", name=label, exact=True).click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text(label)
 
 
 async def test_sign_up_lands_on_the_overview_signed_in(open_page):
@@ -253,26 +215,6 @@ async def test_a_key_made_on_the_keys_page_calls_the_api_then_rotates_and_is_rev
     assert all(e["actor"].startswith("user:") for e in audit if e["action"].startswith(("keys.", "terms.")))
 
 
-async def grant(page: Page, gateway, account: str, usd: str, balance: str, *options: str) -> None:
-    """Credit the account with the CLI, then wait until the server sees it (its next poll of the ledger)."""
-    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", usd, *options)
-    for _ in range(100):
-        if (await (await page.request.get("/api/billing/balance")).json())["balance_usd"] == balance:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the server never saw the balance reach {balance}")
-
-
-async def used_once(page: Page) -> None:
-    """Wait until the account's key list shows a last use (written with the usage batch, a moment later)."""
-    for _ in range(100):
-        keys = await (await page.request.get("/api/account/keys")).json()
-        if any(key["last_used_at"] for key in keys):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no key shows a last use: {keys}")
-
-
 async def test_revoke_all_on_the_keys_page_asks_first(open_page, gateway):
     page = await open_page()
     await sign_up(page, new_email())
@@ -296,13 +238,6 @@ async def test_revoke_all_on_the_keys_page_asks_first(open_page, gateway):
     await expect(page.get_by_text(re.compile("^Revoked"))).to_have_count(2)
     for secret in secrets:
         assert (await asyncio.to_thread(gateway.api, "GET", "/account/keys", secret)).status_code == 401
-
-
-def shown_usd(amount: str) -> str:
-    """A decimal USD string as the console shows it: at least two decimals, no trailing zeros beyond."""
-    sign, digits = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
-    whole, _, fraction = digits.partition(".")
-    return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 async def test_the_billing_page_shows_the_balance_transactions_and_statements(open_page, gateway):
@@ -438,6 +373,3 @@ async def test_the_layout_stacks_on_a_phone(open_page):
     await shoot(page, folder / "overview.png")
 
 
-async def shoot(page: Page, path: Path) -> None:
-    await page.screenshot(path=path, full_page=True)
-    assert path.stat().st_size > 5_000
