@@ -115,10 +115,11 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.regions = _regions(_section(raw, "regions", _REGION_KEYS))
     terms = _section(raw, "terms", {"grace_days"})
     settings.terms = TermsSettings(grace_days=_positive(terms, "terms", "grace_days", 30))
-    retention = _section(raw, "retention", {"ledger_days", "purge_interval_seconds"})
+    retention = _section(raw, "retention", {"ledger_days", "purge_interval_seconds", "usage_days", "usage_purge_batch"})
     settings.retention = RetentionSettings(ledger_days=_positive(retention, "retention", "ledger_days", 2555),
                                            purge_interval_seconds=_positive(retention, "retention",
-                                                                            "purge_interval_seconds", 3600))
+                                                                            "purge_interval_seconds", 3600),
+                                           **_usage_retention(retention))
     settings.demo_enabled = not settings.providers
     if settings.demo_enabled:
         settings.providers = [ProviderConfig(id="demo", type="demo")]
@@ -470,6 +471,24 @@ class TermsSettings:
 class RetentionSettings:
     ledger_days: float = 2555.0              # a deleted account's ledger entries are kept this long from their date
     purge_interval_seconds: float = 3600.0   # how often a server looks for entries past retention
+    usage_days: float | None = None          # raw usage records are deleted at this age; None: kept forever
+    usage_purge_batch: int = 10000           # usage records deleted per transaction
+
+
+# Budget periods (key and member limits) sum raw usage records of up to a calendar month back.
+MIN_USAGE_RETENTION_DAYS = 32
+
+
+def _usage_retention(section: dict) -> dict:
+    days = section.get("usage_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, (int, float))
+                             or days < MIN_USAGE_RETENTION_DAYS):
+        raise ConfigError(f"retention.usage_days: a number of days, at least {MIN_USAGE_RETENTION_DAYS} "
+                          f"(monthly budgets count the month's usage records), got {days!r}")
+    batch = section.get("usage_purge_batch", 10000)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ConfigError(f"retention.usage_purge_batch: a whole number more than 0, got {batch!r}")
+    return {"usage_days": None if days is None else float(days), "usage_purge_batch": batch}
 
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")

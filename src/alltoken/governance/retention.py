@@ -19,6 +19,7 @@ from ..ids import utcnow
 from ..store.db import flush_erased_data
 from ..store.models import AccountDeletion, LedgerEntry, TermsAcceptance
 from . import audit
+from .usage_retention import purge_old_usage
 
 log = logging.getLogger("alltoken.retention")
 
@@ -62,6 +63,8 @@ async def retention_loop(engine: AsyncEngine, sessions: async_sessionmaker, sett
             if purged:
                 await flush_erased_data(engine)
                 log.info("retention: purged the expired records of %d deleted account(s)", len(purged))
+            if settings.usage_days is not None:
+                await purge_old_usage(sessions, settings.usage_days, utcnow(), settings.usage_purge_batch)
         except Exception as exc:  # the database may be away; try again next time
             log.warning("retention purge failed, will retry: %s", type(exc).__name__)
         await asyncio.sleep(settings.purge_interval_seconds)

@@ -120,7 +120,7 @@ class LedgerEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column()
 
-    __table_args__ = (Index("ix_ledger_account", "account_id", "id"),)
+    __table_args__ = (Index("ix_ledger_account", "account_id", "id", postgresql_include=["amount_units"]),)
 
 
 class UsageRecord(Base):
@@ -154,8 +154,9 @@ class UsageRecord(Base):
 
     __table_args__ = (
         Index("ix_usage_account_time", "account_id", "created_at"),
-        Index("ix_usage_key_time", "key_id", "created_at"),
-        Index("ix_usage_member_time", "user_id", "account_id", "created_at"),
+        Index("ix_usage_key_time", "key_id", "created_at", postgresql_include=["cost_units"]),
+        Index("ix_usage_member_time", "user_id", "account_id", "created_at", postgresql_include=["cost_units"]),
+        Index("ix_usage_time", "created_at", postgresql_using="brin"),   # retention purge (migration 0019)
     )
 
 
