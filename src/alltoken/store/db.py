@@ -1,6 +1,7 @@
 """Engine creation: one place that knows how URLs map to async drivers."""
 
 import logging
+import uuid
 
 import orjson
 from sqlalchemy import event, text
@@ -41,7 +42,22 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(full_url, connect_args={"timeout": 30}, **common)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(full_url, pool_size=10, max_overflow=10, pool_pre_ping=True, **common)
+    return create_async_engine(full_url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               connect_args=_pgbouncer_connect_args(full_url), **common)
+
+
+def _pgbouncer_connect_args(url: str) -> dict:
+    """Behind PgBouncer's transaction pooling, consecutive transactions may run on different server
+    connections, so a statement prepared on one is missing on the next (or its name is already
+    taken). `?prepared_statement_cache_size=0` in the URL (SQLAlchemy's own cache) says so: then
+    asyncpg keeps no cache either and every statement gets a unique name (docs/production.md)."""
+    if make_url(url).query.get("prepared_statement_cache_size") != "0":
+        return {}
+    return {"statement_cache_size": 0, "prepared_statement_name_func": _unique_statement_name}
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _json_dumps(value) -> str:
