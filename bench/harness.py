@@ -136,15 +136,17 @@ def passthrough_proxy(work: Path, upstream_base: str) -> Iterator[str]:
 
 
 class Gateway:
-    """AllToken on a fresh SQLite database in `work`, one provider of type openai."""
+    """AllToken on a fresh SQLite database in `work` (or on `database_url`, with `env` added), one
+    provider of type openai."""
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, database_url: str | None = None, env: dict | None = None):
         self.work = work
         self.db_path = work / "bench.db"
         self.config_path = work / "alltoken.yaml"
         # Nothing from the caller's environment may change what is measured (Redis, another database).
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ALLTOKEN_")}
-        self.env["ALLTOKEN_DATABASE_URL"] = f"sqlite:///{self.db_path}"
+        self.env["ALLTOKEN_DATABASE_URL"] = database_url or f"sqlite:///{self.db_path}"
+        self.env.update(env or {})
         self.pid: int | None = None
 
     def configure(self, upstream_base: str) -> None:
@@ -166,11 +168,13 @@ class Gateway:
         return self.cli("keys", "create", "--account", account)["key"]
 
     @contextlib.contextmanager
-    def serve(self, upstream_base: str) -> Iterator[str]:
+    def serve(self, upstream_base: str, workers: int = 1, name: str = "gateway") -> Iterator[str]:
         self.configure(upstream_base)
         port = free_port()
         argv = [str(BIN / "alltoken"), "serve", "--config", str(self.config_path), "--port", str(port)]
-        with service("gateway", argv, self.work, env=self.env,
+        if workers > 1:
+            argv += ["--workers", str(workers)]
+        with service(name, argv, self.work, env=self.env,
                      ready_url=f"http://127.0.0.1:{port}/health/ready") as process:
             self.pid = process.pid
             yield f"http://127.0.0.1:{port}{CHAT_PATH}"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -20,6 +21,13 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         await connection.run_sync(_upgrade, alembic_config())
 
 
+# Instances starting at once on one PostgreSQL database take turns: the first upgrades, the others
+# then find the schema at head. Held until the upgrade's transaction ends.
+_MIGRATION_LOCK = 7226019
+
+
 def _upgrade(connection, config: Config) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
