@@ -63,7 +63,7 @@ def test_a_5_per_minute_limit_admits_exactly_5_across_three_processes(nodes, ups
     assert statuses.count(200) == 5 and statuses.count(429) == 15
     assert {answer.request.url.port for answer in answers} == {gateway.port for gateway in nodes.gateways}
     refused = next(answer for answer in answers if answer.status_code == 429)
-    assert refused.json()["error"]["code"] == "rate_limit_exceeded" and int(refused.headers["retry-after"]) > 50
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded" and 0 < int(refused.headers["retry-after"]) <= 60
 
 
 def test_concurrent_requests_hold_across_processes_and_slots_come_back(nodes, upstreams):
