@@ -12,6 +12,7 @@ processes; `cli`, `new_key`, `balance` run the real CLI against the cluster's da
 
 import asyncio
 import itertools
+import json
 import os
 import secrets
 import threading
@@ -25,8 +26,11 @@ import asyncpg
 import httpx
 import openai
 import redis
+from click.testing import CliRunner
 
-from .harness import Gateway
+from alltoken.cli import main as cli_main
+
+from .harness import CliError, Gateway
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 START_TIMEOUT = 120   # a shared, busy test machine can take a while to start three processes
@@ -74,8 +78,15 @@ class Cluster:
 
     # The control plane: the real CLI against the cluster's database and Redis (any node's env will do).
 
-    def cli(self, *args: str) -> dict:
-        return self.gateways[0].cli(*args)
+    def cli(self, *args: str, redis: bool = True) -> dict:
+        """`redis=False`: as a CLI that cannot reach Redis runs it (its change nudge is lost)."""
+        if redis:
+            return self.gateways[0].cli(*args)
+        result = CliRunner().invoke(cli_main, ["--json", *args], env={**self.gateways[0].env, "ALLTOKEN_REDIS_URL": ""},
+                                    catch_exceptions=False)
+        if result.exit_code != 0:
+            raise CliError(result.exit_code, result.output)
+        return json.loads(result.stdout)
 
     def new_key(self, usd: str = "10", **key_options) -> tuple[str, str]:
         return self.gateways[0].new_key(usd, **key_options)
