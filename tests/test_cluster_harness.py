@@ -4,7 +4,7 @@ import pytest
 
 from .cluster import cluster
 
-pytestmark = pytest.mark.timeout(600)   # starting three processes on a busy machine takes a while
+pytestmark = pytest.mark.timeout(1200)   # starting three processes on a busy machine takes a while
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from .cluster import cluster
 from .fakes.openai_upstream import API_KEY
 from .harness import everywhere, wait_for
 
-pytestmark = pytest.mark.timeout(600)   # starting three processes on a busy machine takes a while
+pytestmark = pytest.mark.timeout(1200)   # starting three processes on a busy machine takes a while
 
 POLL_SECONDS = 3.0
 BREAKER = {"consecutive_failures": 2, "cooldown_seconds": 300, "min_requests": 1000}
