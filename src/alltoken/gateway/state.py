@@ -3,6 +3,7 @@
 import asyncio
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.cache import AuthCache
@@ -14,6 +15,7 @@ from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
 from ..limits.local import LocalRateLimiter
+from ..limits.redis_backend import RedisRateLimiter
 from ..notifications.low_balance import low_balance_loop
 from ..notifications.outbox import outbox_loop
 from ..payments.service import TopUps
@@ -23,8 +25,10 @@ from ..providers.transport import Transport
 from ..routing import overrides
 from ..routing.health import BreakerSettings, HealthBook
 from ..routing.models import ModelTable, build_model_table
+from ..routing.shared_breakers import SharedHealthBook
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
+from ..store.redis_client import open_redis
 from .loaders import Loaders
 from .origin import ClientOrigin
 from .rate_limits import RateLimits
@@ -51,6 +55,7 @@ class GatewayState:
     rate_limits: RateLimits
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
+    redis: Redis | None = None         # shared state, when settings.redis_url is set (store/redis_client.py)
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -66,14 +71,19 @@ class GatewayState:
         auth = AuthCache(loaders.key, loaders.account)
         book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
         recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=auth.uses)
-        sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
-        health = HealthBook(BreakerSettings(**settings.breaker))
+        redis = open_redis(settings.redis_url) if settings.redis_url else None
+        sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval, redis=redis,
+                         redis_prefix=settings.redis_prefix)
+        breaker = BreakerSettings(**settings.breaker)
+        health = SharedHealthBook(breaker, redis, settings.redis_prefix) if redis else HealthBook(breaker)
         terms = TermsBook(sessions, settings.terms.grace_days)
+        limiter = RedisRateLimiter(redis, settings.redis_prefix) if redis else LocalRateLimiter()
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
-                    rate_limits=RateLimits(LocalRateLimiter()),
+                    rate_limits=RateLimits(limiter),
                     topups=TopUps(settings.stripe, sessions, auth, book),
-                    upload_rights=UploadRights(sessions, terms.current))
+                    upload_rights=UploadRights(sessions, terms.current),
+                    redis=redis)
         sync.on_change("routes", lambda: overrides.refresh(state))
         sync.on_change("terms", state.terms.refresh)
         return state
@@ -86,6 +96,7 @@ class GatewayState:
         for provider in self.providers.values():
             await provider.start()
         await self.sync.start()
+        await self.health.start()
         self.recorder.start()
         self._background = [
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
@@ -106,11 +117,15 @@ class GatewayState:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.rate_limits.close()
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.topups.close()
         await self.sync.close()
+        await self.health.close()
         for provider in self.providers.values():
             await provider.close()
         await self.transport.close()
         self.origin.close()
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
