@@ -5,8 +5,8 @@ const TYPES: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', jp
 /** One image from an API answer, drawn on a canvas from its base64 bytes (the console's Content-Security-
  * Policy loads images from this origin only, and AllToken stores no image: it lives in this page only),
  * with a link that saves it. */
-export function ImageView({ b64, format, label, fileName }: {
-  b64: string; format: string; label: string; fileName: string;
+export function ImageView({ b64, format, label, fileName, number }: {
+  b64: string; format: string; label: string; fileName: string; number: number;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [href, setHref] = useState<string>();
@@ -36,7 +36,7 @@ export function ImageView({ b64, format, label, fileName }: {
       <canvas ref={canvas} role="img" aria-label={label} width={256} height={256} />
       <figcaption>
         {problem && <span class="field-error">{problem} </span>}
-        {href && <a href={href} download={fileName}>Save {fileName}</a>}
+        {href && <a href={href} download={fileName}>Save image {number}</a>}
       </figcaption>
     </figure>
   );

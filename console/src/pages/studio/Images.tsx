@@ -205,7 +205,7 @@ function ResultView({ result, prompt }: { result: Result; prompt: string }) {
       <div class="studio-gallery">
         {result.images.map((image, i) => image.b64
           ? <ImageView key={`${result.requestId}-${i}`} b64={image.b64} format={result.format}
-              label={`Image ${i + 1} of ${result.images.length}: ${prompt}`}
+              label={`Image ${i + 1} of ${result.images.length}: ${prompt}`} number={i + 1}
               fileName={`${result.requestId ?? 'image'}-${i + 1}.${result.format}`} />
           : image.url && <p key={i}><a href={image.url} target="_blank" rel="noopener noreferrer">Open image {i + 1}
               </a> (the provider's link; it expires)</p>)}
