@@ -7,6 +7,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sqlalchemy import select
+
+from alltoken.accounts import studio_keys
+from alltoken.accounts.service import create_key
+from alltoken.accounts.teams import add_member, create_team
+from alltoken.accounts.users import create_user
+from alltoken.store.db import session_factory
+from alltoken.store.models import ApiKey
 
 from .harness import Gateway, wait_for
 
@@ -136,3 +144,29 @@ def test_a_studio_key_needs_the_terms_in_effect_accepted(browser, gateway):
     made = studio_key(client, csrf)
     assert made["terms_accepted"] == version
     assert chat(gateway, made["key"]).status_code == 200
+
+
+async def test_studio_keys_in_the_store_belong_to_the_member_and_die_with_their_sessions(engine):
+    """On SQLite and PostgreSQL: a team member's Studio key carries their user id (so their role and limit
+    apply), a personal account's none; one live per user and account; sign-out everywhere revokes the
+    user's Studio keys on every account, and nobody else's."""
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        alice, bob = [(await create_user(session, f"{name}@example.com")).user for name in ("alice", "bob")]
+        team, _ = await create_team(session, "Acme", "alice@example.com")
+        await add_member(session, team.id, "bob@example.com", "developer")
+        own = await create_key(session, team.id, name=studio_keys.NAME)            # the account's, made by hand
+        in_team, _ = await studio_keys.issue(session, team.id, alice.id)
+        personal, _ = await studio_keys.issue(session, alice.account_id, alice.id)
+        bobs, _ = await studio_keys.issue(session, team.id, bob.id)
+        again, replaced = await studio_keys.issue(session, team.id, alice.id)
+    assert (in_team.row.user_id, personal.row.user_id, bobs.row.user_id) == (alice.id, None, bob.id)
+    assert replaced == [in_team.row.id]
+    async with sessions.begin() as session:
+        revoked = await studio_keys.revoke_for_user(session, alice.id)
+    assert revoked == sorted([again.row.id, personal.row.id])
+    async with sessions() as session:
+        live = {row.id for row in (await session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None))))}
+    assert live == {own.row.id, bobs.row.id}
+    async with sessions.begin() as session:
+        assert await studio_keys.revoke_for_session(session, team.id, bob.id) == [bobs.row.id]
