@@ -228,6 +228,7 @@ async def test_edits_need_the_upload_warranty_which_the_page_offers(open_page, g
     await expect(panel.get_by_role("heading", name="Before you upload images")).to_be_visible()
     await expect(panel.get_by_role("button", name="Edit", exact=True)).to_be_disabled()
     await expect(panel.get_by_label("Moderation")).to_be_disabled()
+    await shoot(page, SCREENSHOTS / "studio-images-warranty.png")
     await panel.get_by_role("button", name="I give this warranty").click()
     await expect(panel.get_by_text("Your account gave the image-upload warranty")).to_be_visible()
     await panel.get_by_label("Model", exact=True).select_option("openai/gpt-image-1")
