@@ -33,13 +33,7 @@ export const PAGES: ConsolePage[] = [
     },
   },
   { path: '/providers', label: 'Status', component: lazy(() => import('./pages/Status')) },
-  {
-    path: '/studio', label: 'Studio',
-    soon: {
-      summary: 'A chat playground (model, system prompt, parameters, streaming, tokens and cost per message, code '
-        + 'for the same call) and an image playground, paid from your own credits.',
-    },
-  },
+  { path: '/studio', label: 'Studio', component: lazy(() => import('./pages/studio/Studio')) },
   { path: '/settings', label: 'Settings', component: lazy(() => import('./pages/Settings')) },
   {
     path: '/admin', label: 'Admin', adminOnly: true,

@@ -20,6 +20,7 @@ from . import (
     catalog_routes,
     moderation_log_routes,
     statement_routes,
+    studio_routes,
     team_routes,
     terms_routes,
     topup_routes,
@@ -51,6 +52,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(catalog_routes.router)
     api.include_router(usage_routes.router)
     api.include_router(balance_routes.router)
+    api.include_router(studio_routes.router)
     return api
 
 

@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts import passwords, sessions, sign_in_throttle
+from ..accounts import passwords, sessions, sign_in_throttle, studio_keys
 from ..accounts.service import Conflict, create_account, normalized_email
 from ..gateway.errors import ApiError, bad_request
 from ..governance import audit
@@ -111,6 +111,9 @@ async def sign_out(request: Request, response: Response, caller: AccountCaller =
     if caller.signed_in is not None:
         async with request.app.state.gateway.sessions.begin() as session:
             await sessions.close_session(session, request.cookies[SESSION_COOKIE])
+            studio = await studio_keys.revoke_for_session(session, caller.account_id, caller.signed_in.user_id)
+            await _audit_revoked(session, caller, studio, request)
+        _forget_keys(request, studio)
     _clear_cookies(response)
 
 
@@ -121,8 +124,11 @@ async def sign_out_everywhere(request: Request, response: Response,
     user_id = _user_of(caller)
     async with request.app.state.gateway.sessions.begin() as session:
         closed = await sessions.close_all(session, user_id)
+        studio = await studio_keys.revoke_for_user(session, user_id)
+        await _audit_revoked(session, caller, studio, request)
         await audit.record(session, caller.actor, "auth.sign_out_everywhere", user_id, {"sessions": closed},
                            address=_address(request))
+    _forget_keys(request, studio)
     _clear_cookies(response)
 
 
@@ -163,6 +169,18 @@ def _signed_in(request: Request, response: Response, user: User, account_id: str
     # Readable by the console's script, which echoes it in the CSRF header; useless to another site.
     response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/")
     return Me(user_id=user.id, email=user.email, account_id=account_id, is_admin=user.is_admin, csrf_token=csrf)
+
+
+async def _audit_revoked(session, caller: AccountCaller, key_ids: list[str], request: Request) -> None:
+    for key_id in key_ids:
+        await audit.record(session, caller.actor, "keys.revoke", key_id, {"studio": True, "reason": "sign-out"},
+                           address=_address(request))
+
+
+def _forget_keys(request: Request, key_ids: list[str]) -> None:
+    """Revoked Studio keys stop working in this process at once; in the others through the change feed."""
+    for key_id in key_ids:
+        request.app.state.gateway.auth.drop_key(key_id)
 
 
 def _clear_cookies(response: Response) -> None:

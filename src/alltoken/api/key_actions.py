@@ -80,7 +80,7 @@ async def create(state, account_id: str, spec: KeyCreate, actor: str, address: s
     """`needs_terms`: the account makes its own key, so it must have accepted the terms in effect (or accept
     them now with `accept_terms`); an administrator making a key for an account need not."""
     async with state.sessions.begin() as session:
-        with service_errors(), _terms_refusal(account_id):
+        with service_errors(), terms_refusal(account_id):
             accepted = await terms.require_current(session, account_id, spec.accept_terms) if needs_terms else None
             new = await create_key(session, account_id, **spec.model_dump(exclude={"accept_terms"}))
             await session.flush()
@@ -94,7 +94,7 @@ async def create(state, account_id: str, spec: KeyCreate, actor: str, address: s
 
 
 @contextmanager
-def _terms_refusal(account_id: str):
+def terms_refusal(account_id: str):
     try:
         yield
     except terms.TermsNotAccepted as refused:
