@@ -9,13 +9,13 @@ import httpx
 import pytest
 
 from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD
-from .harness import Gateway
+from .harness import Gateway, started
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    gateway = Gateway(tmp_path_factory.mktemp("admin-console"),
-                      env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
+    gateway = started(Gateway(tmp_path_factory.mktemp("admin-console"),
+                              env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}))
     yield gateway
     gateway.stop()
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, grant, nav, new_email, shoot, sign_in, sign_up
-from .harness import Gateway
+from .harness import Gateway, started
 
 ADMIN_SECTIONS = ["Accounts", "Providers & routes", "Pricing & fees", "Redemption codes", "Terms versions",
                   "Audit log", "Moderation log", "Platform analytics"]
@@ -20,8 +20,8 @@ ADMIN_SECTIONS = ["Accounts", "Providers & routes", "Pricing & fees", "Redemptio
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    gateway = Gateway(tmp_path_factory.mktemp("console-admin"),
-                      env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
+    gateway = started(Gateway(tmp_path_factory.mktemp("console-admin"),
+                              env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}))
     yield gateway
     gateway.stop()
 
@@ -99,9 +99,8 @@ async def test_an_admin_corrects_credit_and_suspends_an_account_and_the_user_see
 
     # Suspend with a reason: the user's pages say so and why, and the API key is refused.
     await admin.go_back()
-    await admin.go_back()
     await expect(admin.get_by_role("heading", name=email, level=1)).to_be_visible()
-    await admin.get_by_label("Action").select_option("suspended")
+    await admin.get_by_label("Action", exact=True).select_option("suspended")
     await admin.get_by_label("Reason for the action").fill("chargeback fraud under review")
     await admin.get_by_role("button", name="Apply").click()
     await expect(admin.get_by_role("status").filter(has_text="now suspended")).to_be_visible()
@@ -111,7 +110,7 @@ async def test_an_admin_corrects_credit_and_suspends_an_account_and_the_user_see
     refused = (await key_status(gateway, key, 403)).json()["error"]
     assert refused["code"] == "account_suspended" and "chargeback fraud under review" in refused["message"]
 
-    for label in ("Overview", "Models"):
+    for label in ("Models", "Overview"):
         await nav(user, label)
         banner = user.get_by_role("region", name="Account notices")
         await expect(banner.get_by_role("alert")).to_contain_text("Your account is suspended.")
@@ -120,7 +119,7 @@ async def test_an_admin_corrects_credit_and_suspends_an_account_and_the_user_see
     await shoot(user, SCREENSHOTS / "admin" / "user-sees-suspension.png")
 
     # Reinstate: the banner goes, the key works again.
-    await admin.get_by_label("Action").select_option("active")
+    await admin.get_by_label("Action", exact=True).select_option("active")
     await admin.get_by_label("Reason for the action").fill("appeal accepted")
     await admin.get_by_role("button", name="Apply").click()
     await expect(admin.get_by_role("status").filter(has_text="now active")).to_be_visible()
@@ -188,7 +187,7 @@ async def test_codes_made_on_the_page_are_shown_once_and_counted_when_redeemed(o
 async def test_a_new_terms_version_is_published_from_the_page(open_page, gateway):
     page = await admin_page(open_page)
     await page.goto("/admin/terms")
-    await page.get_by_label("Version").fill("2031-01")
+    await page.get_by_label("Version", exact=True).fill("2031-01")
     await page.get_by_label("Takes effect").fill("2031-01-01T00:00")
     await page.get_by_label("Summary of the changes (optional)").fill("Clearer refund rules.")
     await page.get_by_role("button", name="Publish").click()

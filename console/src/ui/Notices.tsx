@@ -33,15 +33,29 @@ const STATES: Record<string, [tone: Notice['tone'], title: string, consequence: 
   warned: ['warn', 'Your account received a warning.', 'Repeated problems may lead to limits or a suspension.'],
 };
 
-/** What the account must know, read afresh on every page: shown at the top of each signed-in page. */
+const REFRESH_MS = 60_000;
+
+/** What the account must know, shown at the top of each signed-in page: read afresh on every page, every
+ * minute, and when the tab comes back into view. */
 export function Notices() {
   const { path } = useLocation();
   const [notices, setNotices] = useState<AccountNotices>();
   useEffect(() => {
     const abort = new AbortController();
     // A failure here hides the banner rather than covering every page with an error; the pages say it.
-    api<AccountNotices>('/account/notices', { signal: abort.signal }).then(setNotices, () => undefined);
-    return () => abort.abort();
+    const read = () => {
+      if (document.visibilityState === 'visible') {
+        api<AccountNotices>('/account/notices', { signal: abort.signal }).then(setNotices, () => undefined);
+      }
+    };
+    read();
+    const timer = setInterval(read, REFRESH_MS);
+    document.addEventListener('visibilitychange', read);
+    return () => {
+      abort.abort();
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', read);
+    };
   }, [path]);
   const shown = notices ? noticesOf(notices) : [];
   if (shown.length === 0) return null;

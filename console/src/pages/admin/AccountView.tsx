@@ -98,7 +98,7 @@ function CreditForm({ account, changed }: { account: AccountDetail; changed: () 
         <Select label="Correction" name="correction" value={kind} onChange={setKind} options={CORRECTIONS} />
         <Field label="Amount in USD" name="amount_usd" value={amount} onInput={setAmount} required
           placeholder="5.00" error={action.error} />
-        <TextArea label="Reason for the credit change" name="reason" value={reason} onInput={setReason} required
+        <TextArea label="Reason for the credit change" name="reason" id="credit-reason" value={reason} onInput={setReason} required
           hint="Recorded with the entry and shown to the account." error={action.error} />
         <FormError error={action.error} fields={['amount_usd', 'reason']} />
         {action.done && <p class="notice notice-ok" role="status">{action.done}</p>}
@@ -137,7 +137,7 @@ function EnforcementForm({ account, changed }: { account: AccountDetail; changed
       {terminated ? <p>This account was terminated. Termination is final.</p> : (
         <form onSubmit={submit}>
           <Select label="Action" name="state" value={state} onChange={setState} options={ACTIONS} />
-          <TextArea label="Reason for the action" name="reason" value={reason} onInput={setReason} required
+          <TextArea label="Reason for the action" name="reason" id="enforcement-reason" value={reason} onInput={setReason} required
             hint="The account sees it on every page of its console and in API errors." error={action.error} />
           {state === 'terminated' && (
             <div class="check">

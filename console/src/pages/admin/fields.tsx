@@ -4,11 +4,10 @@ import type { ApiError } from '../../api';
 import { asApiError } from '../../ui/useApi';
 
 /** A labelled multi-line field (reasons, summaries); the API error naming it shows under it. */
-export function TextArea({ label, name, value, onInput, required, hint, error }: {
-  label: string; name: string; value: string; onInput: (value: string) => void; required?: boolean; hint?: string;
-  error?: ApiError;
+export function TextArea({ label, name, id = `field-${name}`, value, onInput, required, hint, error }: {
+  label: string; name: string; id?: string; value: string; onInput: (value: string) => void; required?: boolean;
+  hint?: string; error?: ApiError;
 }) {
-  const id = `field-${name}`;
   const mine = error && error.param === name;
   return (
     <div class="field">
