@@ -198,6 +198,30 @@ async def test_a_new_terms_version_is_published_from_the_page(open_page, gateway
     await expect(page.get_by_role("alert")).to_contain_text("2031-01")
 
 
+async def test_a_models_routes_are_replaced_and_reset_from_the_page(open_page, gateway):
+    page = await admin_page(open_page)
+    await page.goto("/admin/providers")
+    await page.get_by_label("Model", exact=True).select_option("alltoken/demo")
+    await expect(page.get_by_label("Upstream model of route 1")).to_have_value("demo")
+    await page.get_by_label("Strategy").select_option("weighted")
+    await page.get_by_label("Weight of route 1").fill("3")
+    await page.get_by_role("button", name="Replace the routes").click()
+    await expect(page.get_by_role("status").filter(has_text="Routes replaced")).to_be_visible()
+    admin = await asyncio.to_thread(gateway.admin_key)
+    routes = (await asyncio.to_thread(gateway.api, "GET", "/admin/models/alltoken/demo/routes", admin)).json()
+    assert routes["strategy"] == "weighted" and [(r["provider"], r["model"], r["weight"]) for r in routes["routes"]] \
+        == [("demo", "demo", 3.0)]
+    await page.get_by_label("Upstream model of route 1").fill("")
+    await page.get_by_role("button", name="Add a route").click()
+    await page.get_by_label("Upstream model of route 2").fill("demo-embed")
+    await page.get_by_role("button", name="Remove route 1").click()
+    await expect(page.get_by_label("Upstream model of route 2")).to_have_count(0)
+    await page.get_by_role("button", name="Reset to the config file").click()
+    await expect(page.get_by_role("status").filter(has_text="Back to the routes")).to_be_visible()
+    await expect(page.get_by_label("Strategy")).to_have_value("priority")
+    await expect(page.get_by_label("Weight of route 1")).to_have_value("1")
+
+
 async def test_non_admins_have_no_admin_area(open_page):
     page = await open_page()
     await sign_up(page, new_email())

@@ -70,7 +70,7 @@ function Facts({ account }: { account: AccountDetail }) {
 }
 
 const CORRECTIONS: [string, string][] = [
-  ['adjustments', 'Adjustment (positive adds credit, negative takes it back)'],
+  ['adjustments', 'Adjustment (negative takes credit back)'],
   ['refunds', 'Refund of paid credit (returned outside AllToken)'],
 ];
 
