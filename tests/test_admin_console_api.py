@@ -101,8 +101,9 @@ def test_account_search_matches_id_email_and_name_and_pages_by_keyset(gateway):
     email = admin.get(f"/admin/accounts/{made[2]}").json()["email"]
     assert [a["id"] for a in admin.get("/admin/accounts", params={"q": email}).json()["data"]] == [made[2]]
     assert admin.get("/admin/accounts", params={"q": "%"}).json()["data"] == []      # wildcards are literal
-    bad = admin.get("/admin/accounts", params={"cursor": "not-a-cursor"})
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "cursor"
+    for cursor in ("not-a-cursor", "99999999999999999999.acct_x"):
+        bad = admin.get("/admin/accounts", params={"cursor": cursor})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "cursor"
     assert admin.get("/admin/accounts", params={"limit": 0}).status_code == 400
 
 
@@ -149,7 +150,7 @@ def test_redemption_codes_are_made_once_listed_with_redemptions_and_audited(gate
     assert [e["action"] for e in log] == ["codes.create"]
     for body, param in (({"amount_usd": "-1"}, "amount_usd"), ({"amount_usd": "abc"}, "amount_usd"),
                         ({"amount_usd": "1", "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
-                        ({"amount_usd": "1", "count": 0}, None)):
+                        ({"amount_usd": "100000000"}, "amount_usd"), ({"amount_usd": "1", "count": 0}, None)):
         bad = admin.post("/admin/codes", headers=headers, json=body)
         assert bad.status_code == 400, (body, bad.text)
         if param:
@@ -188,9 +189,10 @@ def test_platform_analytics_add_up_every_account_by_day(gateway):
     assert after["top_models"][0]["name"].startswith("alltoken/demo")
     assert [p["name"] for p in after["top_providers"]] == ["demo"]
     for params, param in (({"from": "2026-13-01"}, "from"), ({"from": "2026-02-01", "to": "2026-01-01"}, "from"),
-                          ({"from": "2020-01-01", "to": "2026-01-01"}, "from")):
+                          ({"from": "2020-01-01", "to": "2026-01-01"}, "from"), ({"to": "0001-13-01"}, "to")):
         bad = admin.get("/admin/analytics", params=params)
         assert bad.status_code == 400 and bad.json()["error"]["param"] == param
+    assert admin.get("/admin/analytics", params={"to": "0001-01-05"}).json()["days"] == []     # the first days
 
 
 def test_a_suspended_account_reads_why_in_its_notices_and_its_key_is_refused(gateway):

@@ -17,6 +17,8 @@ from .callers import AccountCaller
 
 router = APIRouter(prefix="/admin/codes", tags=["admin"])
 
+MAX_CODE_UNITS = usd_to_units("100000")    # a typo of a few zeros should not mint a fortune
+
 
 class CodeView(BaseModel):
     batch_id: str
@@ -63,6 +65,8 @@ async def make_codes(body: CodesCreate, request: Request, caller: AccountCaller 
     actor, address = actor_of(request, caller)
     try:
         amount_units = usd_to_units(body.amount_usd)
+        if amount_units > MAX_CODE_UNITS:
+            raise ValueError(f"a code may be worth at most {units_to_usd_str(MAX_CODE_UNITS, min_places=0)} USD")
         async with state.sessions.begin() as session:
             codes = await create_codes(session, body.amount_usd, count=body.count, uses=body.uses,
                                        expires_at=body.expires_at)

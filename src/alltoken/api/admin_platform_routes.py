@@ -125,7 +125,7 @@ async def analytics(request: Request,
     """Requests, spend and active accounts per UTC day across every account, and the models and providers
     that carried the most spend."""
     last = _day(end, "to") if end else utcnow().date()
-    first = _day(start, "from") if start else date.fromordinal(last.toordinal() - 29)
+    first = _day(start, "from") if start else date.fromordinal(max(1, last.toordinal() - 29))
     if first > last:
         raise bad_request("`from` is after `to`", param="from")
     if (last - first).days + 1 > MAX_ANALYTICS_DAYS:
