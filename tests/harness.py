@@ -147,6 +147,26 @@ def _clean_env() -> dict:
     return {k: v for k, v in os.environ.items() if k not in blocked}
 
 
+def started(gateway: Gateway, patience: float = 90.0) -> Gateway:
+    """Start `gateway`, allowing a machine busy with other test runs more than start()'s 30 s to be ready."""
+    try:
+        return gateway.start()
+    except RuntimeError:
+        if gateway.process.poll() is not None:
+            raise
+    if not wait_for(lambda: _ready(gateway), timeout=patience, interval=0.2):
+        gateway.stop()
+        raise RuntimeError(f"gateway did not become ready:\n{gateway.log()}")
+    return gateway
+
+
+def _ready(gateway: Gateway) -> bool:
+    try:
+        return httpx.get(gateway.url + "/health/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while True:

@@ -43,7 +43,7 @@ function Screens() {
         <Shell pages={pages}>
           <Router>
             {pages.map((page) => (
-              <Route key={page.path} path={page.path} component={page.component ?? ComingSoonPage} />
+              <Route key={page.path} path={page.route ?? page.path} component={page.component ?? ComingSoonPage} />
             ))}
             <Route path="/sign-in" component={ToOverview} />
             <Route path="/sign-up" component={ToOverview} />

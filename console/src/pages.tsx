@@ -9,6 +9,8 @@ export interface ConsolePage {
   component?: FunctionComponent;
   soon?: { summary: string; meanwhile?: ComponentChildren };
   adminOnly?: boolean;
+  /** The router pattern when the page has sub-pages under its path (default: the path alone). */
+  route?: string;
 }
 
 export const PAGES: ConsolePage[] = [
@@ -36,12 +38,7 @@ export const PAGES: ConsolePage[] = [
   { path: '/studio', label: 'Studio', component: lazy(() => import('./pages/studio/Studio')) },
   { path: '/settings', label: 'Settings', component: lazy(() => import('./pages/Settings')) },
   {
-    path: '/admin', label: 'Admin', adminOnly: true,
-    soon: {
-      summary: 'Accounts, enforcement, providers and routes, pricing and fees, redemption codes, terms versions, '
-        + 'the audit log, the moderation log and platform analytics.',
-      meanwhile: <p>Meanwhile use the <code>alltoken</code> CLI and the admin endpoints of the{' '}
-        <a href="/api/docs">management API</a>.</p>,
-    },
+    path: '/admin', label: 'Admin', adminOnly: true, route: '/admin/:section*',
+    component: lazy(() => import('./pages/admin/AdminArea')),
   },
 ];

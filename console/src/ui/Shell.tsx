@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
 import type { ConsolePage } from '../pages';
 import { useMe, useSession } from '../session';
+import { Notices } from './Notices';
 import { asApiError } from './useApi';
 
 /** The signed-in frame: a top bar with the account and sign-out, the navigation, and the page. */
@@ -21,14 +22,22 @@ export function Shell({ pages, children }: { pages: ConsolePage[]; children: Com
         <ul>
           {pages.map((page) => (
             <li key={page.path}>
-              <a href={page.path} aria-current={page.path === path ? 'page' : undefined}>{page.label}</a>
+              <a href={page.path} aria-current={isCurrent(page, path) ? 'page' : undefined}>{page.label}</a>
             </li>
           ))}
         </ul>
       </nav>
-      <main id="main" tabIndex={-1} ref={main}>{children}</main>
+      <main id="main" tabIndex={-1} ref={main}>
+        <Notices />
+        {children}
+      </main>
     </div>
   );
+}
+
+/** A page is current at its path, and under it when it has sub-pages. */
+function isCurrent(page: ConsolePage, path: string): boolean {
+  return page.path === path || (page.route !== undefined && path.startsWith(`${page.path}/`));
 }
 
 function Account() {

@@ -13,6 +13,7 @@ from ..governance.enforcement import notices
 from . import key_actions
 from .callers import AccountCaller, AccountScope
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
+from .notice_extras import TermsOwed, billing_and_terms
 from .service_errors import service_errors
 
 router = APIRouter(prefix="/account", tags=["account"])
@@ -51,6 +52,9 @@ class Notices(BaseModel):
     status_reason: str | None
     status_since: datetime
     warnings: list[AccountWarning]
+    billing_hold: str | None = None          # payment_failed | payment_disputed: API access held until paid
+    billing_hold_reason: str | None = None
+    terms_owed: TermsOwed | None = None      # a material terms version to accept, and by when
 
 
 class RevokeAll(BaseModel):
@@ -59,10 +63,13 @@ class RevokeAll(BaseModel):
 
 @router.get("/notices", response_model=Notices)
 async def account_notices(request: Request, caller: AccountScope) -> Notices:
-    """The account's enforcement state (active, warned, rate_limited), why and since when, and its warnings."""
-    async with request.app.state.gateway.sessions() as session:
+    """The account's enforcement state (active, warned, rate_limited, suspended, terminated), why and since when,
+    its warnings, any billing hold, and terms it must accept."""
+    state = request.app.state.gateway
+    async with state.sessions() as session:
         with service_errors():
-            return Notices(**await notices(session, caller.account_id))
+            return Notices(**await notices(session, caller.account_id),
+                           **await billing_and_terms(state, session, caller.account_id))
 
 
 @router.get("/keys", response_model=list[KeyView])

@@ -7,12 +7,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from ..gateway.auth import Caller
 from ..governance import audit
 from ..governance.enforcement import STATES, describe_action, history, set_state
 from ..governance.model_restrictions import clear, restrict, restrictions
 from . import key_actions
 from .admin_routes import actor_of, admin
+from .callers import AccountCaller
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .service_errors import service_errors
 
@@ -47,7 +47,7 @@ class Restrictions(BaseModel):
 
 @router.post("/accounts/{account_id}/enforcement", response_model=EnforcementView)
 async def change_enforcement(account_id: str, change: EnforcementChange, request: Request,
-                             caller: Caller = Depends(admin)) -> EnforcementView:
+                             caller: AccountCaller = Depends(admin)) -> EnforcementView:
     """Set the account's state; every process applies it within a second. `terminated` is final."""
     actor, address = actor_of(request, caller)
     async with request.app.state.gateway.sessions.begin() as session:
@@ -61,7 +61,7 @@ async def change_enforcement(account_id: str, change: EnforcementChange, request
 
 @router.get("/accounts/{account_id}/enforcement", response_model=list[EnforcementView])
 async def enforcement_history(account_id: str, request: Request,
-                              _: Caller = Depends(admin)) -> list[EnforcementView]:
+                              _: AccountCaller = Depends(admin)) -> list[EnforcementView]:
     """Every change of the account's state, oldest first."""
     async with request.app.state.gateway.sessions() as session:
         with service_errors():
@@ -69,7 +69,7 @@ async def enforcement_history(account_id: str, request: Request,
 
 
 @router.get("/accounts/{account_id}/model-restrictions", response_model=Restrictions)
-async def get_restrictions(account_id: str, request: Request, _: Caller = Depends(admin)) -> Restrictions:
+async def get_restrictions(account_id: str, request: Request, _: AccountCaller = Depends(admin)) -> Restrictions:
     async with request.app.state.gateway.sessions() as session:
         with service_errors():
             return Restrictions(**await restrictions(session, account_id))
@@ -77,7 +77,7 @@ async def get_restrictions(account_id: str, request: Request, _: Caller = Depend
 
 @router.put("/accounts/{account_id}/model-restrictions", response_model=Restrictions)
 async def put_restrictions(account_id: str, body: Restrictions, request: Request,
-                           caller: Caller = Depends(admin)) -> Restrictions:
+                           caller: AccountCaller = Depends(admin)) -> Restrictions:
     """Replace the account's restrictions; every process applies them within a second."""
     actor, address = actor_of(request, caller)
     async with request.app.state.gateway.sessions.begin() as session:
@@ -90,7 +90,7 @@ async def put_restrictions(account_id: str, body: Restrictions, request: Request
 
 
 @router.delete("/accounts/{account_id}/model-restrictions", status_code=204)
-async def delete_restrictions(account_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
+async def delete_restrictions(account_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
     actor, address = actor_of(request, caller)
     async with request.app.state.gateway.sessions.begin() as session:
         with service_errors():
@@ -106,34 +106,34 @@ def _applied(request: Request, account_id: str) -> None:
 
 
 @router.get("/accounts/{account_id}/keys", response_model=list[KeyView])
-async def account_keys(account_id: str, request: Request, _: Caller = Depends(admin)) -> list[KeyView]:
+async def account_keys(account_id: str, request: Request, _: AccountCaller = Depends(admin)) -> list[KeyView]:
     return await key_actions.list_keys(request.app.state.gateway, account_id)
 
 
 @router.post("/accounts/{account_id}/keys", response_model=CreatedKey, status_code=201)
 async def create_key(account_id: str, spec: KeyCreate, request: Request,
-                     caller: Caller = Depends(admin)) -> CreatedKey:
+                     caller: AccountCaller = Depends(admin)) -> CreatedKey:
     return await key_actions.create(request.app.state.gateway, account_id, spec, *actor_of(request, caller))
 
 
 @router.post("/accounts/{account_id}/keys/revoke-all", response_model=RevokedKeys)
-async def revoke_all(account_id: str, request: Request, caller: Caller = Depends(admin)) -> RevokedKeys:
+async def revoke_all(account_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> RevokedKeys:
     """Revoke every key of a compromised account."""
     return await key_actions.revoke_all(request.app.state.gateway, account_id, *actor_of(request, caller))
 
 
 @router.get("/keys/{key_id}", response_model=KeyView)
-async def show_key(key_id: str, request: Request, _: Caller = Depends(admin)) -> KeyView:
+async def show_key(key_id: str, request: Request, _: AccountCaller = Depends(admin)) -> KeyView:
     return await key_actions.show_key(request.app.state.gateway, key_id)
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
 async def rotate_key(key_id: str, request: Request, rotation: Rotation | None = None,
-                     caller: Caller = Depends(admin)) -> CreatedKey:
+                     caller: AccountCaller = Depends(admin)) -> CreatedKey:
     return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
                                     *actor_of(request, caller))
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
-async def revoke_key(key_id: str, request: Request, caller: Caller = Depends(admin)) -> KeyView:
+async def revoke_key(key_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> KeyView:
     return await key_actions.revoke(request.app.state.gateway, key_id, *actor_of(request, caller))

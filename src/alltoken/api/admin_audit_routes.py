@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from ..gateway.auth import Caller
 from ..governance.audit import entries
 from .admin_routes import admin
+from .callers import AccountCaller
 from .csv_export import PAGE_SIZE, csv_download, paged_csv
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -35,7 +35,7 @@ class AuditPage(BaseModel):
 @router.get("/audit-log", response_model=AuditPage)
 async def audit_log(request: Request, since: datetime | None = None, target: str | None = None,
                     after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=PAGE_SIZE),
-                    _: Caller = Depends(admin)) -> AuditPage:
+                    _: AccountCaller = Depends(admin)) -> AuditPage:
     """Who did what, to what, when and from where; oldest first."""
     async with request.app.state.gateway.sessions() as session:
         found = await entries(session, since=since, target=target, after_id=after, limit=limit)
@@ -44,7 +44,7 @@ async def audit_log(request: Request, since: datetime | None = None, target: str
 
 @router.get("/audit-log.csv", response_class=StreamingResponse)
 async def audit_log_csv(request: Request, since: datetime | None = None, target: str | None = None,
-                        _: Caller = Depends(admin)) -> StreamingResponse:
+                        _: AccountCaller = Depends(admin)) -> StreamingResponse:
     """The whole log (or from `since`) as CSV, read a page at a time."""
     sessions = request.app.state.gateway.sessions
 

@@ -6,10 +6,10 @@ from pydantic import BaseModel, Field, field_validator
 from ..accounts.service import NotFound, get_account
 from ..billing import corrections
 from ..billing.money import units_to_usd_str
-from ..gateway.auth import Caller
 from ..gateway.errors import ApiError, bad_request, not_found
 from ..governance import audit
 from .admin_routes import actor_of, admin
+from .callers import AccountCaller
 from .ledger_views import TransactionQuery, transaction_query, transactions_json
 
 router = APIRouter(prefix="/admin/accounts", tags=["admin"])
@@ -40,14 +40,14 @@ class CorrectionView(BaseModel):
 
 @router.post("/{account_id}/adjustments", response_model=CorrectionView, status_code=201)
 async def post_adjustment(account_id: str, body: Correction, request: Request,
-                          caller: Caller = Depends(admin)) -> CorrectionView:
+                          caller: AccountCaller = Depends(admin)) -> CorrectionView:
     """Add (positive) or take back (negative) paid credit to correct a billing error. Not zero."""
     return await _correct(request, corrections.adjust, account_id, body, caller)
 
 
 @router.post("/{account_id}/refunds", response_model=CorrectionView, status_code=201)
 async def post_refund(account_id: str, body: Correction, request: Request,
-                      caller: Caller = Depends(admin)) -> CorrectionView:
+                      caller: AccountCaller = Depends(admin)) -> CorrectionView:
     """Record paid credit returned to the customer outside AllToken (positive amount). At most the
     account's unspent paid credit; promotional and consumed credit are not refundable."""
     return await _correct(request, corrections.refund, account_id, body, caller)
@@ -55,7 +55,7 @@ async def post_refund(account_id: str, body: Correction, request: Request,
 
 @router.get("/{account_id}/transactions")
 async def account_transactions(account_id: str, request: Request, query: TransactionQuery = Depends(transaction_query),
-                               _: Caller = Depends(admin)) -> dict:
+                               _: AccountCaller = Depends(admin)) -> dict:
     """Any account's ledger entries, newest first, with the actor of each (as /api/billing/transactions)."""
     sessions = request.app.state.gateway.sessions
     async with sessions() as session:
@@ -63,7 +63,7 @@ async def account_transactions(account_id: str, request: Request, query: Transac
     return await transactions_json(sessions, account_id, query, with_actor=True)
 
 
-async def _correct(request: Request, write, account_id: str, body: Correction, caller: Caller) -> CorrectionView:
+async def _correct(request: Request, write, account_id: str, body: Correction, caller: AccountCaller) -> CorrectionView:
     state = request.app.state.gateway
     try:
         async with state.sessions.begin() as session:

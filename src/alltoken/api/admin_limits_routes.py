@@ -5,12 +5,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..accounts.service import NotFound
-from ..gateway.auth import Caller
 from ..gateway.errors import bad_request, not_found
 from ..governance import audit
 from ..limits import overrides
 from ..limits.policy import Limits, Overrides
 from .admin_routes import actor_of, admin
+from .callers import AccountCaller
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -54,13 +54,13 @@ class KeyLimitsView(BaseModel):
 
 
 @router.get("/accounts/{account_id}/rate-limits", response_model=AccountLimitsView)
-async def get_account_limits(account_id: str, request: Request, _: Caller = Depends(admin)) -> dict:
+async def get_account_limits(account_id: str, request: Request, _: AccountCaller = Depends(admin)) -> dict:
     return await _view(request, "account", account_id)
 
 
 @router.put("/accounts/{account_id}/rate-limits", response_model=AccountLimitsView)
 async def put_account_limits(account_id: str, update: AccountLimitsUpdate, request: Request,
-                             caller: Caller = Depends(admin)) -> dict:
+                             caller: AccountCaller = Depends(admin)) -> dict:
     """Replace the account's tier and limits; what is left out comes from the tier."""
     models = {model: _limits(values) for model, values in update.models.items()}
     wanted = Overrides(update.tier, _limits(update), models)
@@ -68,26 +68,27 @@ async def put_account_limits(account_id: str, update: AccountLimitsUpdate, reque
 
 
 @router.delete("/accounts/{account_id}/rate-limits", status_code=204)
-async def delete_account_limits(account_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
+async def delete_account_limits(account_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
     """Back to the default tier and its limits."""
     await _store(request, caller, "account", account_id, Overrides(), None)
     return Response(status_code=204)
 
 
 @router.get("/keys/{key_id}/rate-limits", response_model=KeyLimitsView)
-async def get_key_limits(key_id: str, request: Request, _: Caller = Depends(admin)) -> dict:
+async def get_key_limits(key_id: str, request: Request, _: AccountCaller = Depends(admin)) -> dict:
     return await _view(request, "key", key_id)
 
 
 @router.put("/keys/{key_id}/rate-limits", response_model=KeyLimitsView)
-async def put_key_limits(key_id: str, update: LimitValues, request: Request, caller: Caller = Depends(admin)) -> dict:
+async def put_key_limits(key_id: str, update: LimitValues, request: Request,
+                         caller: AccountCaller = Depends(admin)) -> dict:
     """Replace the key's own limits; what is left out comes from its account's tier."""
     wanted = Overrides(limits=_limits(update))
     return await _store(request, caller, "key", key_id, wanted, update.model_dump(exclude_none=True))
 
 
 @router.delete("/keys/{key_id}/rate-limits", status_code=204)
-async def delete_key_limits(key_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
+async def delete_key_limits(key_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
     await _store(request, caller, "key", key_id, Overrides(), None)
     return Response(status_code=204)
 
@@ -105,7 +106,7 @@ async def _view(request: Request, kind: str, subject_id: str) -> dict:
             raise not_found(str(exc)) from None
 
 
-async def _store(request: Request, caller: Caller, kind: str, subject_id: str, wanted: Overrides,
+async def _store(request: Request, caller: AccountCaller, kind: str, subject_id: str, wanted: Overrides,
                  details: dict | None) -> dict:
     state = request.app.state.gateway
     actor, address = actor_of(request, caller)

@@ -6,27 +6,31 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from ..config import ConfigError
-from ..gateway.auth import Caller, authenticate
+from ..gateway.auth import Caller
 from ..gateway.client_address import client_address
 from ..gateway.errors import bad_request, forbidden, not_found
 from ..routing import overrides
 from ..routing.status import route_statuses
+from .callers import AccountCaller, account_caller
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-async def admin(request: Request) -> Caller:
-    """A Bearer API key of an account with an admin user."""
-    caller = await authenticate(request, request.app.state.gateway.auth)
-    if not caller.account.is_admin:
-        raise forbidden("the management API's admin endpoints need an administrator's API key", code="admin_only")
+async def admin(request: Request) -> AccountCaller:
+    """A Bearer API key of an administrator's account, or an administrator's console session (CSRF-checked
+    on changes, as every account-scoped endpoint)."""
+    caller = await account_caller(request)
+    if not caller.is_admin:
+        raise forbidden("the management API's admin endpoints need an administrator: sign in to the console as "
+                        "one, or send an API key of an administrator's account", code="admin_only")
     return caller
 
 
-def actor_of(request: Request, caller: Caller) -> tuple[str, str | None]:
-    """How the audit log names an API caller, and the address the call came from (behind a trusted proxy,
-    the client's)."""
-    return f"key:{caller.key.id}", client_address(request)
+def actor_of(request: Request, caller: Caller | AccountCaller) -> tuple[str, str | None]:
+    """How the audit log names a caller (user:<id> for a console session, key:<id> for an API key), and the
+    address the call came from (behind a trusted proxy, the client's)."""
+    actor = caller.actor if isinstance(caller, AccountCaller) else f"key:{caller.key.id}"
+    return actor, client_address(request)
 
 
 class RouteSpec(BaseModel):
@@ -56,13 +60,13 @@ class ModelRoutesView(BaseModel):
 
 
 @router.get("/models/{model_id:path}/routes", response_model=ModelRoutesView)
-async def get_routes(model_id: str, request: Request, _: Caller = Depends(admin)) -> ModelRoutesView:
+async def get_routes(model_id: str, request: Request, _: AccountCaller = Depends(admin)) -> ModelRoutesView:
     return _view(request.app.state.gateway, model_id)
 
 
 @router.put("/models/{model_id:path}/routes", response_model=ModelRoutesView)
 async def put_routes(model_id: str, update: RoutesUpdate, request: Request,
-                     caller: Caller = Depends(admin)) -> ModelRoutesView:
+                     caller: AccountCaller = Depends(admin)) -> ModelRoutesView:
     """Replace a model's routes at run time; every running process applies it within a second."""
     state = request.app.state.gateway
     definition = {"strategy": update.strategy,
@@ -75,7 +79,7 @@ async def put_routes(model_id: str, update: RoutesUpdate, request: Request,
 
 
 @router.delete("/models/{model_id:path}/routes", status_code=204)
-async def delete_routes(model_id: str, request: Request, caller: Caller = Depends(admin)) -> Response:
+async def delete_routes(model_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
     """Drop the run-time routes: the model goes back to its config file and catalog routes."""
     if not await overrides.clear_routes(request.app.state.gateway, model_id, *actor_of(request, caller)):
         raise not_found(f"model '{model_id}' has no routes set at run time", param="model_id")
@@ -83,7 +87,7 @@ async def delete_routes(model_id: str, request: Request, caller: Caller = Depend
 
 
 @router.get("/routes/health")
-async def routes_health(request: Request, _: Caller = Depends(admin)) -> dict:
+async def routes_health(request: Request, _: AccountCaller = Depends(admin)) -> dict:
     """Rolling-window health of every configured route, as GET /status shows it."""
     return {"routes": route_statuses(request.app.state.gateway)}
 

@@ -12,7 +12,10 @@ from . import (
     admin_account_routes,
     admin_audit_routes,
     admin_billing_routes,
+    admin_codes_routes,
+    admin_directory_routes,
     admin_limits_routes,
+    admin_platform_routes,
     admin_routes,
     alert_routes,
     auth_routes,
@@ -53,6 +56,9 @@ def create_management_api(state) -> FastAPI:
     api.include_router(usage_routes.router)
     api.include_router(balance_routes.router)
     api.include_router(studio_routes.router)
+    api.include_router(admin_directory_routes.router)
+    api.include_router(admin_codes_routes.router)
+    api.include_router(admin_platform_routes.router)
     return api
 
 

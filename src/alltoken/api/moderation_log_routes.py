@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from ..gateway.auth import Caller
 from ..gateway.errors import bad_request
 from ..images import moderation_log
 from .admin_routes import admin
+from .callers import AccountCaller
 from .csv_export import csv_line
 
 router = APIRouter(prefix="/admin/moderation-log", tags=["admin"])
@@ -33,7 +33,7 @@ class ModerationPage(BaseModel):
 @router.get("", response_model=ModerationPage)
 async def list_log(request: Request, since: datetime | None = None, until: datetime | None = None,
                    account_id: str | None = None, cursor: str | None = None,
-                   limit: int = Query(100, ge=1, le=1000), _: Caller = Depends(admin)) -> ModerationPage:
+                   limit: int = Query(100, ge=1, le=1000), _: AccountCaller = Depends(admin)) -> ModerationPage:
     """Oldest first; `next_cursor` (when set) fetches the following page."""
     filters = _filters(since, until, account_id)
     if cursor is not None:
@@ -48,7 +48,7 @@ async def list_log(request: Request, since: datetime | None = None, until: datet
 @router.get("/export")
 async def export_log(request: Request, since: datetime | None = None, until: datetime | None = None,
                      account_id: str | None = None, format: Literal["csv", "jsonl"] = "csv",
-                     _: Caller = Depends(admin)) -> StreamingResponse:
+                     _: AccountCaller = Depends(admin)) -> StreamingResponse:
     """Every matching record, streamed: CSV with a header row, or one JSON object a line."""
     rows = moderation_log.every_record(request.app.state.gateway.sessions, **_filters(since, until, account_id))
     encode = _csv_lines if format == "csv" else _json_lines

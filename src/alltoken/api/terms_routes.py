@@ -13,6 +13,7 @@ from ..governance import audit
 from ..ids import utcnow
 from .account_data_routes import account_holder
 from .admin_routes import actor_of, admin
+from .callers import AccountCaller
 
 router = APIRouter(tags=["terms"])
 
@@ -82,14 +83,14 @@ async def accept(request: Request, caller: Caller = Depends(account_holder)) -> 
 
 
 @router.get("/admin/terms", response_model=list[TermsVersionView], tags=["admin"])
-async def list_versions(request: Request, _: Caller = Depends(admin)) -> list[TermsVersionView]:
+async def list_versions(request: Request, _: AccountCaller = Depends(admin)) -> list[TermsVersionView]:
     """Every published version, oldest first."""
     async with request.app.state.gateway.sessions() as session:
         return [_view(row) for row in await terms.versions(session)]
 
 
 @router.post("/admin/terms", response_model=TermsVersionView, status_code=201, tags=["admin"])
-async def publish(body: TermsPublish, request: Request, caller: Caller = Depends(admin)) -> TermsVersionView:
+async def publish(body: TermsPublish, request: Request, caller: AccountCaller = Depends(admin)) -> TermsVersionView:
     """Publish a version. A material one makes every account accept it within the grace period."""
     state = request.app.state.gateway
     actor, address = actor_of(request, caller)

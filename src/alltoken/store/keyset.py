@@ -26,4 +26,7 @@ class KeysetPosition:
         found = re.match(rf"^(-?\d{{1,20}})\.({cls.ID_PATTERN})$", cursor)
         if not found:
             raise ValueError("not a cursor from a previous page: pass next_cursor as it was returned")
-        return cls(_EPOCH + timedelta(microseconds=int(found.group(1))), cls.ID_TYPE(found.group(2)))
+        try:
+            return cls(_EPOCH + timedelta(microseconds=int(found.group(1))), cls.ID_TYPE(found.group(2)))
+        except OverflowError:   # a time no page ever stopped at
+            raise ValueError("not a cursor from a previous page: pass next_cursor as it was returned") from None
