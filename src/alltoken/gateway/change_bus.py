@@ -42,7 +42,11 @@ class ChangeBus:
 
     def publish(self) -> None:
         """After a commit of this process (a sync callback: the send runs as its own task)."""
-        task = asyncio.get_running_loop().create_task(self._send())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # a commit outside the event loop: the others find it at their next poll
+            return
+        task = loop.create_task(self._send())
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
