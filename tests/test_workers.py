@@ -75,7 +75,8 @@ def test_workers_share_one_port_limits_and_drain_together_on_sigterm(tmp_path, f
         assert started.wait(30)
         assert gateway.stop(timeout=60) == 0
         reader.join(30)
-        assert received[-1] == "data: [DONE]" and "word29" in "".join(received)
+        data = [line for line in received if line.startswith("data: ")]
+        assert data[-1] == "data: [DONE]" and "word29" in "".join(data)
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
         streamed = nodes.sql("SELECT count(*) FROM usage_records WHERE streamed AND status = 'ok'")[0][0]
         assert streamed == 1

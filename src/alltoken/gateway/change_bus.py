@@ -39,10 +39,15 @@ class ChangeBus:
         self._on_nudge = on_nudge
         self._task: asyncio.Task | None = None
         self._sending: set[asyncio.Task] = set()
+        self._lost = False
 
     def publish(self) -> None:
         """After a commit of this process (a sync callback: the send runs as its own task)."""
-        task = asyncio.get_running_loop().create_task(self._send())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # a commit outside the event loop: the others find it at their next poll
+            return
+        task = loop.create_task(self._send())
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
@@ -69,12 +74,17 @@ class ChangeBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("change subscription lost (%s); the change feed is still polled", type(exc).__name__)
+                if not self._lost:   # once per outage, not once per retry
+                    log.warning("change subscription lost (%s); the change feed is still polled", type(exc).__name__)
+                self._lost = True
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _listen(self) -> None:
         async with self._redis.pubsub() as pubsub:
             await pubsub.subscribe(self._channel)
+            if self._lost:
+                log.info("change subscription back")
+                self._lost = False
             self._on_nudge()   # anything published while not subscribed: read the feed now
             while True:   # short reads: an idle subscription must not hit the client's socket timeout
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=LISTEN_SECONDS)
