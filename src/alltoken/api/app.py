@@ -18,6 +18,8 @@ from . import (
     auth_routes,
     balance_routes,
     catalog_routes,
+    invitation_routes,
+    membership_routes,
     moderation_log_routes,
     statement_routes,
     team_routes,
@@ -51,6 +53,8 @@ def create_management_api(state) -> FastAPI:
     api.include_router(catalog_routes.router)
     api.include_router(usage_routes.router)
     api.include_router(balance_routes.router)
+    api.include_router(membership_routes.router)
+    api.include_router(invitation_routes.router)
     return api
 
 
