@@ -40,6 +40,7 @@ export const PAGES: ConsolePage[] = [
         + 'for the same call) and an image playground, paid from your own credits.',
     },
   },
+  { path: '/team', label: 'Team', component: lazy(() => import('./pages/Team')) },
   { path: '/settings', label: 'Settings', component: lazy(() => import('./pages/Settings')) },
   {
     path: '/admin', label: 'Admin', adminOnly: true,

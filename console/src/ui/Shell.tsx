@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
 import type { ConsolePage } from '../pages';
 import { useMe, useSession } from '../session';
+import { AccountSwitcher } from './AccountSwitcher';
 import { asApiError } from './useApi';
 
 /** The signed-in frame: a top bar with the account and sign-out, the navigation, and the page. */
@@ -45,6 +46,7 @@ function Account() {
   };
   return (
     <div class="account">
+      <AccountSwitcher />
       <span class="account-email" title={me.account_id}>{me.email}</span>
       <button type="button" class="button" onClick={signOut}>Sign out</button>
       {failure && <p class="notice notice-error" role="alert">{failure}</p>}
