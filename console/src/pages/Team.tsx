@@ -23,8 +23,8 @@ function ActiveTeam({ membership }: { membership: Membership }) {
   const manager = MANAGERS.includes(membership.role);
   return (
     <>
-      <PageHeader title={`Team: ${accountLabel(membership)}`}>
-        Members share the team's balance; each has a role and may have a spending limit of their own. Your role
+      <PageHeader title="Team">
+        <strong>{accountLabel(membership)}</strong>. Members share the team's balance; each has a role and may have a spending limit of their own. Your role
         is <strong>{membership.role}</strong>: {ROLE_SUMMARY[membership.role]}.
       </PageHeader>
       {team.error ? <ErrorNotice error={team.error} retry={team.reload} />
