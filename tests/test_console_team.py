@@ -51,7 +51,7 @@ async def test_an_owner_invites_a_colleague_who_signs_up_joins_and_makes_a_team_
     await expect(owner.get_by_role("heading", name="Members")).to_be_visible()
     await expect(owner.get_by_text("Acme Research", exact=True)).to_be_visible()
     team = (await (await owner.request.get("/api/auth/me")).json())["account_id"]
-    await grant(owner, gateway, team, "5", "5.000000000")
+    await grant(owner, gateway, team, "5", "5.000000")
     await expect(owner.get_by_label("Account")).to_have_value(team)       # the switcher: personal + team
 
     colleague_email = new_email()

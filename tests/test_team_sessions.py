@@ -258,6 +258,8 @@ def test_an_invitation_is_emailed_and_accepted_once_by_the_invited_address_only(
 
     wrong = viewer.send("POST", "/invitations/accept", {"token": token})
     assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_invitee"
+    refusals = gateway.cli("audit-log", "--target", viewer.user_id)
+    assert [(e["action"], e["details"]) for e in refusals] == [("team.invite_refused", {"code": "wrong_invitee"})]
     colleague = Person(gateway, email=address.upper())                   # signs up after the invitation
     accepted = colleague.send("POST", "/invitations/accept", {"token": token})
     assert accepted.status_code == 200, accepted.text

@@ -113,15 +113,21 @@ async def accept_invitation(body: InvitationToken, request: Request,
                             signed_in: sessions.SignedIn = Depends(session_user)) -> MembershipView:
     """Join the team as the signed-in user (who must be the invited address), and switch the session to it."""
     state = request.app.state.gateway
-    address = client_address(request)
-    async with state.sessions.begin() as session:
-        user = await session.get(User, signed_in.user_id)
-        with _invitation_errors():
-            row, joined = await invitations.accept(session, body.token, user)
-            team = await get_team(session, row.account_id)
-        await audit.record(session, f"user:{user.id}", "team.invite_accept", row.account_id,
-                           {"invitation_id": row.id, "role": joined.role}, address)
-        await sessions.switch_account(session, request.cookies[SESSION_COOKIE], row.account_id)
+    actor, address = f"user:{signed_in.user_id}", client_address(request)
+    try:
+        async with state.sessions.begin() as session:
+            user = await session.get(User, signed_in.user_id)
+            with _invitation_errors():
+                row, joined = await invitations.accept(session, body.token, user)
+                team = await get_team(session, row.account_id)
+            await audit.record(session, actor, "team.invite_accept", row.account_id,
+                               {"invitation_id": row.id, "role": joined.role}, address)
+            await sessions.switch_account(session, request.cookies[SESSION_COOKIE], row.account_id)
+    except ApiError as refused:   # recorded too: a wrong address or a used link may be someone probing
+        async with state.sessions.begin() as session:
+            await audit.record(session, actor, "team.invite_refused", signed_in.user_id, {"code": refused.code},
+                               address)
+        raise
     return MembershipView(account_id=team.id, name=team.name, kind=team.kind, role=joined.role, active=True)
 
 

@@ -16,7 +16,7 @@ export function Invitations({ joined }: { joined: () => void }) {
   return (
     <>
       <InviteForm sent={sent} />
-      <section aria-labelledby="pending-heading">
+      <section class="team-section" aria-labelledby="pending-heading">
         <h2 id="pending-heading">Pending invitations</h2>
         {pending.error ? <ErrorNotice error={pending.error} retry={pending.reload} />
           : !pending.data ? <Loading label="Loading invitations" rows={2} />

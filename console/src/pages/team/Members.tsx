@@ -16,7 +16,7 @@ interface Props {
 export function Members({ team, myRole, changed }: Props) {
   const manager = MANAGERS.includes(myRole);
   return (
-    <section aria-labelledby="members-heading">
+    <section class="team-section" aria-labelledby="members-heading">
       <h2 id="members-heading">Members</h2>
       <p>Shared balance: <strong>{usdAmount(team.balance_usd)}</strong></p>
       <div class="table-wrap">
