@@ -195,6 +195,11 @@ def test_a_removed_member_s_session_reaches_the_team_no_more(gateway):
     assert team not in str(dev.get("/account/memberships").json())
     assert dev.switch(team).status_code == 404
     assert dev.switch(dev.own_account).status_code == 200 and dev.get("/account/keys").status_code == 200
+    assert owner.send("POST", "/team/members", {"email": dev.email, "role": "viewer"}).status_code == 201
+    assert dev.switch(team).status_code == 200
+    assert owner.send("DELETE", f"/team/members/{dev.user_id}").status_code == 200
+    assert dev.send("POST", "/auth/logout").status_code == 204             # signing out needs no membership
+    assert dev.get("/auth/me").status_code == 401
 
 
 def test_a_member_of_one_team_never_reaches_another_even_by_id(gateway):

@@ -10,8 +10,9 @@ export function AccountSwitcher() {
   const { retry } = useSession();
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
-  if (!accounts.data || accounts.data.length < 2) return null;
-  const active = accounts.data.find((account) => account.active);
+  const active = accounts.data?.find((account) => account.active);
+  // Also shown with one account when the session acts in none of them (removed from its team): to get back.
+  if (!accounts.data || (accounts.data.length < 2 && active)) return null;
 
   const change = async (accountId: string) => {
     setBusy(true);

@@ -44,9 +44,6 @@ async def account_caller(request: Request) -> AccountCaller:
         return AccountCaller(caller.account.id, key=caller.key, is_admin=caller.account.is_admin, role=role,
                              member_id=member_id)
     signed_in = await signed_in_user(request)
-    if signed_in.role is None:
-        raise forbidden("you are no longer a member of the account this session acts on: switch to another "
-                        "(POST /api/auth/switch-account)", code="not_a_member")
     if request.method not in _SAFE_METHODS:
         if not sessions.csrf_matches(signed_in, request.headers.get(CSRF_HEADER)):
             raise forbidden(f"missing or wrong {CSRF_HEADER} header: send the CSRF token the console was given",
@@ -90,6 +87,9 @@ def requires(action: str | None, code: str = "role_forbidden"):
     """A dependency: the caller, if their role allows `action`; None: READ for a read, MANAGE for a change."""
     async def allowed(request: Request, caller: AccountCaller = Depends(account_caller)) -> AccountCaller:
         needed = action or (READ if request.method in _SAFE_METHODS else MANAGE)
+        if caller.signed_in is not None and caller.role is None:   # (signing out still works: no role needed)
+            raise forbidden("you are no longer a member of the account this session acts on: switch to another "
+                            "(POST /api/auth/switch-account)", code="not_a_member")
         if not may(caller.role, needed):
             raise forbidden(refusal(caller.role, needed), code=code)
         return caller
