@@ -9,7 +9,7 @@ from playwright.async_api import Page, expect
 PASSWORD = "correct horse battery"
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "the admin's long password"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-NAV = ["Overview", "API keys", "Usage", "Billing", "Models", "Routing", "Status", "Studio", "Settings"]
+NAV = ["Overview", "API keys", "Usage", "Billing", "Models", "Routing", "Status", "Studio", "Team", "Settings"]
 
 
 def new_email() -> str:

@@ -61,6 +61,8 @@ class Gateway:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.process.kill()                  # not left running behind the failed test
+        self.process.wait()
         raise RuntimeError(f"gateway did not become ready:\n{self.log()}")
 
     def stop(self, timeout: float = 30) -> int:

@@ -2,6 +2,7 @@ import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { useEffect } from 'preact/hooks';
 import { PAGES } from './pages';
 import { ComingSoonPage } from './pages/ComingSoonPage';
+import { Invitation } from './pages/Invitation';
 import { NotFound } from './pages/NotFound';
 import { SignIn } from './pages/SignIn';
 import { SignUp } from './pages/SignUp';
@@ -34,6 +35,7 @@ function Screens() {
         <Router>
           <Route path="/sign-in" component={SignIn} />
           <Route path="/sign-up" component={SignUp} />
+          <Route path="/invitation" component={Invitation} />
           <Route default component={ToSignIn} />
         </Router>
       );
@@ -47,6 +49,7 @@ function Screens() {
             ))}
             <Route path="/sign-in" component={ToOverview} />
             <Route path="/sign-up" component={ToOverview} />
+            <Route path="/invitation" component={Invitation} />
             <Route default component={NotFound} />
           </Router>
         </Shell>

@@ -36,6 +36,7 @@ export const PAGES: ConsolePage[] = [
   },
   { path: '/providers', label: 'Status', component: lazy(() => import('./pages/Status')) },
   { path: '/studio', label: 'Studio', component: lazy(() => import('./pages/studio/Studio')) },
+  { path: '/team', label: 'Team', component: lazy(() => import('./pages/Team')) },
   { path: '/settings', label: 'Settings', component: lazy(() => import('./pages/Settings')) },
   {
     path: '/admin', label: 'Admin', adminOnly: true, route: '/admin/:section*',

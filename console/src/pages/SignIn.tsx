@@ -40,12 +40,13 @@ export function SignIn() {
         <FormError error={error} fields={['email', 'password']} />
         <Submit busy={busy}>{busy ? 'Signing in…' : 'Sign in'}</Submit>
       </form>
-      <p class="switch">New to AllToken? <a href="/sign-up">Create an account</a></p>
+      <p class="switch">New to AllToken? <a href={query.next ? `/sign-up?next=${encodeURIComponent(query.next)}` : '/sign-up'}>
+        Create an account</a></p>
     </AuthLayout>
   );
 }
 
 /** Where to go after signing in: a console path from ?next=, never another site. */
-function afterSignIn(next: string | undefined): string {
+export function afterSignIn(next: string | undefined): string {
   return next && /^\/(?![/\\])/.test(next) ? next : '/';
 }

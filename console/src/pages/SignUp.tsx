@@ -5,13 +5,14 @@ import { useSession } from '../session';
 import { Field, FormError, Submit } from '../ui/form';
 import { AuthLayout } from '../ui/layout';
 import { asApiError } from '../ui/useApi';
+import { afterSignIn } from './SignIn';
 
 const MIN_PASSWORD = 10;   // the server's policy (docs/console.md)
 
 export function SignUp() {
-  const { route } = useLocation();
+  const { query, route } = useLocation();
   const { signedIn } = useSession();
-  const [email, setEmail] = useState('');
+  const [email, setEmail] = useState(query.email ?? '');   // prefilled from an invitation link
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [terms, setTerms] = useState(false);
@@ -26,7 +27,7 @@ export function SignUp() {
       const me = await api<Me>('/auth/signup', {
         method: 'POST', body: { email, password, name: name.trim() || null, accept_terms: terms },
       });
-      route('/', true);
+      route(afterSignIn(query.next), true);
       signedIn(me);
     } catch (failure) {
       setError(asApiError(failure));
@@ -51,7 +52,7 @@ export function SignUp() {
         <FormError error={error} fields={['email', 'name', 'password']} />
         <Submit busy={busy}>{busy ? 'Creating your account…' : 'Create account'}</Submit>
       </form>
-      <p class="switch">Already have an account? <a href="/sign-in">Sign in</a></p>
+      <p class="switch">Already have an account? <a href={query.next ? `/sign-in?next=${encodeURIComponent(query.next)}` : '/sign-in'}>Sign in</a></p>
     </AuthLayout>
   );
 }

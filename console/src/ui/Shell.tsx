@@ -5,6 +5,7 @@ import { api } from '../api';
 import type { ConsolePage } from '../pages';
 import { useMe, useSession } from '../session';
 import { Notices } from './Notices';
+import { AccountSwitcher } from './AccountSwitcher';
 import { asApiError } from './useApi';
 
 /** The signed-in frame: a top bar with the account and sign-out, the navigation, and the page. */
@@ -54,6 +55,7 @@ function Account() {
   };
   return (
     <div class="account">
+      <AccountSwitcher />
       <span class="account-email" title={me.account_id}>{me.email}</span>
       <button type="button" class="button" onClick={signOut}>Sign out</button>
       {failure && <p class="notice notice-error" role="alert">{failure}</p>}

@@ -57,6 +57,7 @@ async def revoke_all_keys(session: AsyncSession, account_id: str, keep: str | No
 def describe_key(row: ApiKey) -> dict:
     return {
         "id": row.id, "account_id": row.account_id, "name": row.name, "hint": row.hint, "models": row.models,
+        "user_id": row.user_id,
         "limit_usd": None if row.limit_units is None else units_to_usd_str(row.limit_units),
         "limit_reset": row.limit_reset, "spent_usd": units_to_usd_str(row.spent_units),
         "allowed_ips": row.allowed_ips, "created_at": _iso(row.created_at), "expires_at": _iso(row.expires_at),

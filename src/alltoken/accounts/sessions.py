@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ids import utcnow
-from ..store.models import User, UserSession
+from ..store.models import TeamMember, User, UserSession
 
 LIFETIME = timedelta(days=14)
 _TOUCH_EVERY = timedelta(minutes=5)      # last_seen_at is written at most this often
@@ -28,6 +28,8 @@ class SignedIn:
     is_admin: bool
     csrf_token: str
     expires_at: datetime
+    role: str | None = None    # in the account acted on: owner of one's own; None: no longer a member of it
+    in_team: bool = False      # the account acted on is a team the user is a member of
 
 
 def _digest(token: str) -> str:
@@ -45,17 +47,27 @@ async def open_session(session: AsyncSession, user: User, account_id: str | None
 
 async def find(session: AsyncSession, token: str) -> SignedIn | None:
     row = (await session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User, TeamMember.role).join(User, User.id == UserSession.user_id)
+        .outerjoin(TeamMember, (TeamMember.account_id == UserSession.account_id)
+                   & (TeamMember.user_id == UserSession.user_id))
         .where(UserSession.token_hash == _digest(token)))).first()
     if row is None:
         return None
-    record, user = row
+    record, user, member_role = row
     now = utcnow()
     if record.revoked_at is not None or record.expires_at <= now:
         return None
     if now - record.last_seen_at >= _TOUCH_EVERY:
         record.last_seen_at = now
-    return SignedIn(user.id, record.account_id, user.email, user.is_admin, record.csrf_token, record.expires_at)
+    role = "owner" if record.account_id == user.account_id else member_role
+    return SignedIn(user.id, record.account_id, user.email, user.is_admin, record.csrf_token, record.expires_at, role,
+                    in_team=member_role is not None)
+
+
+async def switch_account(session: AsyncSession, token: str, account_id: str) -> None:
+    """Act on `account_id` from now on (the caller checked the user may)."""
+    await session.execute(update(UserSession).where(UserSession.token_hash == _digest(token))
+                          .values(account_id=account_id))
 
 
 def csrf_matches(signed_in: SignedIn, presented: str | None) -> bool:

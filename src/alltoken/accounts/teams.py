@@ -64,7 +64,7 @@ async def add_member(session: AsyncSession, account_id: str, email: str, role: s
                      limit_reset: str | None = None, *, acting_role: str | None = None) -> tuple[TeamMember, User]:
     """`acting_role` is the role of the member making the change; None for the account itself (CLI, account key)."""
     await get_team(session, account_id)
-    _check_owner_power(acting_role, check_role(role))
+    check_owner_power(acting_role, check_role(role))
     limit_units, limit_reset = parse_limit(limit_usd, limit_reset, "member")
     user = await user_by_email(session, email)
     if await session.get(TeamMember, (account_id, user.id)) is not None:
@@ -82,7 +82,7 @@ async def update_member(session: AsyncSession, account_id: str, user_id: str, ch
     await get_team(session, account_id)
     changed = await member(session, account_id, user_id)
     role = check_role(changes["role"]) if "role" in changes else changed.role
-    _check_owner_power(acting_role, changed.role, role)
+    check_owner_power(acting_role, changed.role, role)
     if role != "owner":
         await _keep_an_owner(session, changed)
     changed.role = role
@@ -99,7 +99,7 @@ async def remove_member(session: AsyncSession, account_id: str, user_id: str, *,
     """Remove the member and revoke their keys in this team; returns the revoked key ids."""
     await get_team(session, account_id)
     removed = await member(session, account_id, user_id)
-    _check_owner_power(acting_role, removed.role)
+    check_owner_power(acting_role, removed.role)
     await _keep_an_owner(session, removed)
     revoked = list((await session.execute(_live_keys(account_id, user_id))).scalars())
     await session.execute(update(ApiKey).where(ApiKey.id.in_(revoked)).values(revoked_at=utcnow()))
@@ -116,7 +116,7 @@ async def member_spent_since(session: AsyncSession, account_id: str, user_id: st
     return int(total.scalar_one())
 
 
-def _check_owner_power(acting_role: str | None, *roles: str) -> None:
+def check_owner_power(acting_role: str | None, *roles: str) -> None:
     if acting_role not in (None, "owner") and "owner" in roles:
         raise NotAllowed("only a team owner may make, change or remove an owner")
 

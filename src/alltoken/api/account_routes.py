@@ -7,11 +7,13 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from ..accounts.roles import MANAGE, may
 from ..gateway.client_address import client_address
 from ..gateway.errors import forbidden
 from ..governance.enforcement import notices
+from ..store.models import ApiKey
 from . import key_actions
-from .callers import AccountCaller, AccountScope
+from .callers import AccountCaller, AccountScope, KeysScope
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .notice_extras import TermsOwed, billing_and_terms
 from .service_errors import service_errors
@@ -34,6 +36,18 @@ def _acting_on_another_key(caller: AccountCaller, key_id: str) -> None:
     """Any key may rotate or revoke itself; other keys need an unrestricted caller."""
     if caller.key is None or key_id != caller.key.id:
         _require_unrestricted(caller)
+
+
+async def _own_key_only(request: Request, caller: AccountCaller, key_id: str) -> None:
+    """A role that may make keys but not manage the account (developer) rotates and revokes only its own;
+    another account's key is left to the action, which answers 404 as for one that does not exist."""
+    if may(caller.role, MANAGE):
+        return
+    async with request.app.state.gateway.sessions() as session:
+        row = await session.get(ApiKey, key_id)
+    if row is not None and row.account_id == caller.account_id and row.user_id != caller.member_id:
+        raise forbidden(f"your role in this account ({caller.role}) may rotate or revoke only your own keys; "
+                        "owners and admins may change any", code="role_forbidden")
 
 
 def _audit(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
@@ -84,11 +98,11 @@ async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyVi
 
 
 @router.post("/keys", response_model=CreatedKey, status_code=201)
-async def create_key(spec: KeyCreate, request: Request, caller: AccountScope) -> CreatedKey:
-    """A new key; its secret is in this response only."""
+async def create_key(spec: KeyCreate, request: Request, caller: KeysScope) -> CreatedKey:
+    """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
     _require_unrestricted(caller)
     return await key_actions.create(request.app.state.gateway, caller.account_id, spec, *_audit(request, caller),
-                                    needs_terms=not caller.is_admin)
+                                    needs_terms=not caller.is_admin, user_id=caller.member_id)
 
 
 @router.post("/keys/revoke-all", response_model=RevokedKeys)
@@ -101,18 +115,20 @@ async def revoke_all(request: Request, caller: AccountScope, body: RevokeAll | N
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
-async def rotate_key(key_id: str, request: Request, caller: AccountScope, rotation: Rotation | None = None
+async def rotate_key(key_id: str, request: Request, caller: KeysScope, rotation: Rotation | None = None
                      ) -> CreatedKey:
     """A new secret for the key; the old one keeps working for the grace period. Any key may rotate
     itself; other keys need an unrestricted key."""
     _acting_on_another_key(caller, key_id)
+    await _own_key_only(request, caller, key_id)
     return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
                                     *_audit(request, caller), owner=caller.account_id)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
-async def revoke_key(key_id: str, request: Request, caller: AccountScope) -> KeyView:
+async def revoke_key(key_id: str, request: Request, caller: KeysScope) -> KeyView:
     """Revoke the key at once. Any key may revoke itself; other keys need an unrestricted key."""
     _acting_on_another_key(caller, key_id)
+    await _own_key_only(request, caller, key_id)
     return await key_actions.revoke(request.app.state.gateway, key_id, *_audit(request, caller),
                                     owner=caller.account_id)

@@ -8,7 +8,7 @@ from ..billing import alerts
 from ..billing.money import units_to_usd_str
 from ..gateway.errors import bad_request
 from ..store.models import BalanceAlert
-from .callers import AccountCaller, AccountScope
+from .callers import AccountCaller, AccountScope, BillingScope
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 
@@ -35,7 +35,7 @@ async def get_alert(request: Request, caller: AccountScope) -> AlertView:
 
 
 @router.put("/alerts", response_model=AlertView)
-async def put_alert(update: AlertUpdate, request: Request, caller: AccountScope) -> AlertView:
+async def put_alert(update: AlertUpdate, request: Request, caller: BillingScope) -> AlertView:
     """Set or turn off the alert; a change re-arms it (judged afresh on the next check)."""
     try:
         threshold = None if update.low_balance_usd is None else alerts.parse_threshold(update.low_balance_usd)

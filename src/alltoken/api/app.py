@@ -21,6 +21,8 @@ from . import (
     auth_routes,
     balance_routes,
     catalog_routes,
+    invitation_routes,
+    membership_routes,
     moderation_log_routes,
     statement_routes,
     studio_routes,
@@ -59,6 +61,8 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_directory_routes.router)
     api.include_router(admin_codes_routes.router)
     api.include_router(admin_platform_routes.router)
+    api.include_router(membership_routes.router)
+    api.include_router(invitation_routes.router)
     return api
 
 

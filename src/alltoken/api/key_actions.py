@@ -31,6 +31,7 @@ class KeyCreate(BaseModel):
 class KeyView(BaseModel):
     id: str
     account_id: str
+    user_id: str | None = Field(None, description="The team member whose key it is (their limit applies)")
     name: str | None
     hint: str = Field(description="Enough of the secret to recognise it, not to use it")
     models: list[str] | None
@@ -76,17 +77,19 @@ async def show_key(state, key_id: str, owner: str | None = None) -> KeyView:
 
 
 async def create(state, account_id: str, spec: KeyCreate, actor: str, address: str | None,
-                 needs_terms: bool = False) -> CreatedKey:
+                 needs_terms: bool = False, user_id: str | None = None) -> CreatedKey:
     """`needs_terms`: the account makes its own key, so it must have accepted the terms in effect (or accept
-    them now with `accept_terms`); an administrator making a key for an account need not."""
+    them now with `accept_terms`); an administrator making a key for an account need not. `user_id`: the
+    team member whose key it is."""
     async with state.sessions.begin() as session:
         with service_errors(), terms_refusal(account_id):
             accepted = await terms.require_current(session, account_id, spec.accept_terms) if needs_terms else None
-            new = await create_key(session, account_id, **spec.model_dump(exclude={"accept_terms"}))
+            new = await create_key(session, account_id, **spec.model_dump(exclude={"accept_terms"}), user_id=user_id)
             await session.flush()
         if accepted is not None:
             await audit.record(session, actor, "terms.accept", account_id, {"version": accepted.version}, address)
-        await audit.record(session, actor, "keys.create", account_id, {"key_id": new.row.id, **_details(spec)},
+        await audit.record(session, actor, "keys.create", account_id,
+                           {"key_id": new.row.id, **_details(spec), **({"member": user_id} if user_id else {})},
                            address)
     if accepted is not None:
         state.auth.drop_account(account_id)   # this process at once; the others through the change feed

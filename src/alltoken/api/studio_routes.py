@@ -12,7 +12,7 @@ from ..accounts.key_hygiene import describe_key
 from ..gateway.client_address import client_address
 from ..gateway.errors import forbidden
 from ..governance import audit
-from .callers import AccountScope
+from .callers import KeysScope
 from .key_actions import CreatedKey, terms_refusal
 from .service_errors import service_errors
 
@@ -30,7 +30,7 @@ class StudioKey(CreatedKey):
 
 
 @router.post("/key", response_model=StudioKey, status_code=201)
-async def issue_key(request: Request, caller: AccountScope, body: StudioKeyRequest | None = None) -> StudioKey:
+async def issue_key(request: Request, caller: KeysScope, body: StudioKeyRequest | None = None) -> StudioKey:
     """A new Studio key for the signed-in user, valid for an hour; its secret is in this response only. It
     revokes the user's previous Studio key on this account, and signing out revokes it."""
     if caller.signed_in is None:

@@ -1,8 +1,9 @@
 """The caller's team: its members, their roles and spending limits.
 
-Until console sign-in exists, the caller is their Bearer API key. A key of a member with the role
-owner or admin, or the team's own account-level key (one that belongs to no member), may change
-the team; every other member's key may only read it. A key reaches its own account's team only.
+The caller is a console session acting in the team, or a Bearer API key of the team (a key stands for
+its owner). A member with the role owner or admin, or the team's own account-level key (one that
+belongs to no member), may change the team; every other member may only read it. A caller reaches
+the team it acts in only.
 """
 
 from contextlib import contextmanager
@@ -12,14 +13,16 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..accounts.roles import MANAGERS
+from ..accounts.roles import MANAGE, READ
 from ..accounts.teams import NotAllowed, add_member, get_team, members, remove_member, update_member
-from ..gateway.auth import authenticate
 from ..gateway.budgets import member_spend
+from ..gateway.client_address import client_address
 from ..gateway.errors import bad_request, forbidden
 from ..gateway.loaders import member_record
+from ..governance import audit
 from ..ids import utcnow
 from ..store.models import TeamMember, User
+from .callers import AccountCaller, requires
 from .service_errors import service_errors
 from .team_views import MemberView, TeamView, member_view, team_view
 
@@ -33,28 +36,20 @@ Reset = Literal["daily", "weekly", "monthly"]
 class Actor:
     account_id: str
     role: str | None    # the calling member's role; None for the team's account-level key
+    name: str           # how the audit log names the caller
 
 
-async def team_reader(request: Request) -> Actor:
-    """Any key of the team; its member's role is read afresh, so a change applies at once."""
-    state = request.app.state.gateway
-    caller = await authenticate(request, state.auth)
-    async with state.sessions() as session:
+async def team_reader(request: Request, caller: AccountCaller = Depends(requires(READ))) -> Actor:
+    """Any member of the team (their role is read afresh, so a change applies at once)."""
+    async with request.app.state.gateway.sessions() as session:
         with team_errors():
-            await get_team(session, caller.account.id)
-        if caller.key.member is None:
-            return Actor(caller.account.id, None)
-        membership = await session.get(TeamMember, (caller.account.id, caller.key.member.user_id))
-    if membership is None:
-        raise forbidden("this key's owner is no longer a member of the team", code="not_a_member")
-    return Actor(caller.account.id, membership.role)
+            await get_team(session, caller.account_id)
+    return Actor(caller.account_id, caller.role, caller.actor)
 
 
-async def team_manager(actor: Actor = Depends(team_reader)) -> Actor:
-    if actor.role is not None and actor.role not in MANAGERS:
-        raise forbidden(f"a team member with the role {actor.role} may read the team but not change it; "
-                        "owners and admins may", code="team_admin_only")
-    return actor
+async def team_manager(request: Request,
+                       caller: AccountCaller = Depends(requires(MANAGE, code="team_admin_only"))) -> Actor:
+    return await team_reader(request, caller)
 
 
 class NewMember(BaseModel):
@@ -97,6 +92,9 @@ async def post_member(new: NewMember, request: Request, actor: Actor = Depends(t
         async with state.sessions.begin() as session:
             row, user = await add_member(session, actor.account_id, new.email, new.role, new.limit_usd,
                                          new.limit_reset, acting_role=actor.role)
+            await audit.record(session, actor.name, "team.member_add", actor.account_id,
+                               {"user_id": user.id, "role": row.role, "limit_usd": new.limit_usd},
+                               client_address(request))
     return await _member_view(state, actor.account_id, row, user)
 
 
@@ -113,6 +111,8 @@ async def patch_member(user_id: str, changes: MemberChanges, request: Request,
         async with state.sessions.begin() as session:
             row = await update_member(session, actor.account_id, user_id, sent, acting_role=actor.role)
             user = await session.get(User, user_id)
+            await audit.record(session, actor.name, "team.member_change", actor.account_id,
+                               {"user_id": user_id, **sent}, client_address(request))
     return await _member_view(state, actor.account_id, row, user)
 
 
@@ -122,6 +122,8 @@ async def delete_member(user_id: str, request: Request, actor: Actor = Depends(t
     with team_errors():
         async with request.app.state.gateway.sessions.begin() as session:
             revoked = await remove_member(session, actor.account_id, user_id, acting_role=actor.role)
+            await audit.record(session, actor.name, "team.member_remove", actor.account_id,
+                               {"user_id": user_id, "revoked_keys": revoked}, client_address(request))
     return Removed(user_id=user_id, revoked_keys=revoked)
 
 

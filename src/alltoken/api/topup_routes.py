@@ -17,7 +17,7 @@ from ..gateway.errors import ApiError, bad_request
 from ..payments import auto_topup, receipts
 from ..payments.amounts import UNITS_PER_CENT, AmountError, cents_to_usd_str, check_topup, parse_cents, quote
 from ..payments.service import TopUps, TopUpsNotConfigured
-from .callers import AccountScope
+from .callers import AccountScope, BillingScope
 
 router = APIRouter(tags=["billing"])
 
@@ -66,7 +66,7 @@ class CheckoutView(BaseModel):
 
 
 @router.post("/billing/checkout", response_model=CheckoutView)
-async def checkout(body: CheckoutRequest, request: Request, caller: AccountScope) -> CheckoutView:
+async def checkout(body: CheckoutRequest, request: Request, caller: BillingScope) -> CheckoutView:
     """Start a card top-up: a Stripe Checkout page for the credit plus tax. The credit arrives when Stripe
     reports the payment (webhook), and the card is saved for auto top-up."""
     with _as_api_errors(param="amount_usd"):
@@ -107,7 +107,7 @@ async def get_auto_topup(request: Request, caller: AccountScope) -> AutoTopUpVie
 
 
 @router.put("/billing/auto-topup", response_model=AutoTopUpView)
-async def put_auto_topup(update: AutoTopUpUpdate, request: Request, caller: AccountScope) -> AutoTopUpView:
+async def put_auto_topup(update: AutoTopUpUpdate, request: Request, caller: BillingScope) -> AutoTopUpView:
     """Turn auto top-up on or off: when the balance falls below `threshold_usd`, the saved card is charged
     for `amount_usd` plus tax, once per dip."""
     topups = _topups(request)

@@ -465,3 +465,25 @@ class UsageDaily(Base):
     completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_units: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_ms_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TeamInvitation(Base):
+    """An emailed invitation to join a team. Only the token's SHA-256 is kept; the link carries the token.
+
+    Pending while not accepted, not cancelled and not expired; each token works once."""
+
+    __tablename__ = "team_invitations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    limit_units: Mapped[int | None] = mapped_column(BigInteger)
+    limit_reset: Mapped[str | None] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(80))        # the audit log's actor: user:... or key:...
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    accepted_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column()
