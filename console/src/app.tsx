@@ -2,7 +2,9 @@ import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { useEffect } from 'preact/hooks';
 import { PAGES } from './pages';
 import { ComingSoonPage } from './pages/ComingSoonPage';
+import { ForgotPassword } from './pages/ForgotPassword';
 import { NotFound } from './pages/NotFound';
+import { ResetPassword } from './pages/ResetPassword';
 import { SignIn } from './pages/SignIn';
 import { SignUp } from './pages/SignUp';
 import { SessionProvider, useSession } from './session';
@@ -24,6 +26,11 @@ export function App() {
 
 function Screens() {
   const { state, retry } = useSession();
+  const { path } = useLocation();
+  // The emailed reset link works signed in or out (it signs every session out).
+  if (path === '/reset-password' && (state.status === 'signed-in' || state.status === 'signed-out')) {
+    return <ResetPassword />;
+  }
   switch (state.status) {
     case 'loading':
       return <main class="centered"><Loading label="Loading the console" rows={2} /></main>;
@@ -34,6 +41,7 @@ function Screens() {
         <Router>
           <Route path="/sign-in" component={SignIn} />
           <Route path="/sign-up" component={SignUp} />
+          <Route path="/forgot-password" component={ForgotPassword} />
           <Route default component={ToSignIn} />
         </Router>
       );
@@ -47,6 +55,7 @@ function Screens() {
             ))}
             <Route path="/sign-in" component={ToOverview} />
             <Route path="/sign-up" component={ToOverview} />
+            <Route path="/forgot-password" component={ToOverview} />
             <Route default component={NotFound} />
           </Router>
         </Shell>

@@ -19,6 +19,7 @@ from . import (
     balance_routes,
     catalog_routes,
     moderation_log_routes,
+    password_reset_routes,
     statement_routes,
     team_routes,
     terms_routes,
@@ -41,6 +42,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(statement_routes.router)
     api.include_router(alert_routes.router)
     api.include_router(auth_routes.router)
+    api.include_router(password_reset_routes.router)
     api.include_router(team_routes.router)
     api.include_router(moderation_log_routes.router)
     api.include_router(account_data_routes.router)
