@@ -47,7 +47,7 @@ def gateway(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def schema(gateway):
-    return schemathesis.openapi.from_url(gateway.url + "/api/openapi.json").exclude(path_regex=DESTRUCTIVE)
+    return schemathesis.openapi.from_url(gateway.url + "/api/openapi.json", timeout=60).exclude(path_regex=DESTRUCTIVE)
 
 
 def server_errors(schema, base_url: str, headers: dict, cookies: dict | None = None) -> list[str]:
@@ -94,7 +94,7 @@ def test_no_server_error_with_an_api_key(gateway, schema):
 
 def test_no_server_error_with_a_console_session(gateway, schema):
     answer = httpx.post(gateway.url + "/api/auth/signup", json={
-        "email": "fuzz-console@example.com", "password": "a long fuzzing password", "accept_terms": True})
+        "email": "fuzz-console@example.com", "password": "a long fuzzing password", "accept_terms": True}, timeout=30)
     assert answer.status_code == 201, answer.text
     assert server_errors(schema.exclude(path_regex=ADMIN), gateway.url,
                          {"x-csrf-token": answer.json()["csrf_token"]}, dict(answer.cookies)) == []
