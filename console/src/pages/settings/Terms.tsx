@@ -35,9 +35,9 @@ function TermsAcceptance() {
         <dd>{accepted_version && accepted_at ? `version ${accepted_version} on ${when(accepted_at)}` : 'none yet'}</dd>
       </dl>
       {accepts_current
-        ? <p class="notice notice-ok" role="status">You accept the terms in effect.</p>
+        ? <p class="notice notice-ok">You accept the terms in effect.</p>
         : <>
-            <p class="notice" role="status">You have not accepted version {current.version}
+            <p class="notice">You have not accepted version {current.version}
               {must_accept_by && <>: accept it by {when(must_accept_by)}, or your API requests will be refused from
                 then on</>}.</p>
             <FormError error={accept.error} />
@@ -60,7 +60,7 @@ function ImageUploadWarranty() {
       <p>Image edits and variations send your own images. Before the first one, you warrant (terms section 4.8)
         that you own them or have the right to use them, and that they show no one without their consent.</p>
       {image_uploads && accepted_at
-        ? <p class="notice notice-ok" role="status">You gave the warranty on {when(accepted_at)} (terms
+        ? <p class="notice notice-ok">You gave the warranty on {when(accepted_at)} (terms
             version {version}).</p>
         : <>
             <FormError error={give.error} />
