@@ -142,14 +142,15 @@ async def test_the_status_page_shows_provider_health_with_a_latency_chart(open_p
 
 
 async def test_a_key_made_on_the_keys_page_calls_the_api_then_rotates_and_is_revoked(open_page, gateway):
-    """Terms are published first, so the page must offer to accept them before the key is made."""
+    """Terms are published after sign-up (which accepts the version then in effect), so the page must offer
+    to accept them before the key is made."""
+    page = await open_page()
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await sign_up(page, new_email())
     admin = await asyncio.to_thread(gateway.admin_key)
     published = await asyncio.to_thread(gateway.api, "POST", "/admin/terms", admin, json={
         "version": "v1", "effective_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
     assert published.status_code == 201, published.text
-    page = await open_page()
-    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    await sign_up(page, new_email())
     account = (await (await page.request.get("/api/auth/me")).json())["account_id"]
     await grant(page, gateway, account, "1", "1.000000")
     await nav(page, "API keys")

@@ -141,3 +141,29 @@ export interface TransactionPage {
   has_more: boolean;
   next_cursor: string | null;
 }
+
+export interface TermsVersion {
+  version: string;
+  effective_at: string;
+  material: boolean;
+  url: string | null;
+  summary: string | null;
+  published_at: string;
+}
+
+/** `GET /api/terms`: the version in effect and where this account stands with it. */
+export interface TermsStatus {
+  current: TermsVersion | null;
+  accepted_version: string | null;
+  accepted_at: string | null;
+  accepts_current: boolean;
+  must_accept_by: string | null;
+}
+
+/** `GET /api/terms/image-uploads`: the section 4.8 warranty for uploaded images. */
+export interface UploadWarranty {
+  account_id: string;
+  version: string;
+  image_uploads: boolean;
+  accepted_at: string | null;
+}

@@ -3,7 +3,9 @@ import { useEffect } from 'preact/hooks';
 import { PAGES } from './pages';
 import { ComingSoonPage } from './pages/ComingSoonPage';
 import { Invitation } from './pages/Invitation';
+import { ForgotPassword } from './pages/ForgotPassword';
 import { NotFound } from './pages/NotFound';
+import { ResetPassword } from './pages/ResetPassword';
 import { SignIn } from './pages/SignIn';
 import { SignUp } from './pages/SignUp';
 import { SessionProvider, useSession } from './session';
@@ -25,6 +27,11 @@ export function App() {
 
 function Screens() {
   const { state, retry } = useSession();
+  const { path } = useLocation();
+  // The emailed reset link works signed in or out (it signs every session out).
+  if (path === '/reset-password' && (state.status === 'signed-in' || state.status === 'signed-out')) {
+    return <ResetPassword />;
+  }
   switch (state.status) {
     case 'loading':
       return <main class="centered"><Loading label="Loading the console" rows={2} /></main>;
@@ -36,6 +43,7 @@ function Screens() {
           <Route path="/sign-in" component={SignIn} />
           <Route path="/sign-up" component={SignUp} />
           <Route path="/invitation" component={Invitation} />
+          <Route path="/forgot-password" component={ForgotPassword} />
           <Route default component={ToSignIn} />
         </Router>
       );
@@ -50,6 +58,7 @@ function Screens() {
             <Route path="/sign-in" component={ToOverview} />
             <Route path="/sign-up" component={ToOverview} />
             <Route path="/invitation" component={Invitation} />
+            <Route path="/forgot-password" component={ToOverview} />
             <Route default component={NotFound} />
           </Router>
         </Shell>

@@ -93,6 +93,7 @@ class Settings:
     terms: "TermsSettings" = field(default_factory=lambda: TermsSettings())
     retention: "RetentionSettings" = field(default_factory=lambda: RetentionSettings())
     console_dir: str | None = None               # the built web console; None: the one scripts/setup builds
+    console_url: str | None = None               # the console's public address, for emailed links; None: host:port
     config_path: Path | None = None
 
 
@@ -154,7 +155,7 @@ def _env_scalars(env) -> dict:
     names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
              "redis_prefix": "ALLTOKEN_REDIS_PREFIX",
              "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS",
-             "console_dir": "ALLTOKEN_CONSOLE_DIR"}
+             "console_dir": "ALLTOKEN_CONSOLE_DIR", "console_url": "ALLTOKEN_CONSOLE_URL"}
     return {key: env[var] for key, var in names.items() if env.get(var)}
 
 
@@ -163,7 +164,7 @@ _SCALARS = {"database_url": str, "redis_url": str, "redis_prefix": str, "host": 
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
             "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
             "key_rotation_grace_seconds": int,
-            "console_dir": str}
+            "console_dir": str, "console_url": str}
 
 
 def _apply_scalars(settings: Settings, values: dict, source: str) -> None:

@@ -5,12 +5,15 @@ import { Field, FormError, Submit } from '../ui/form';
 import { PageHeader } from '../ui/layout';
 import { ComingSoon } from '../ui/states';
 import { asApiError } from '../ui/useApi';
+import { DataExport } from './settings/DataExport';
+import { DeleteAccount } from './settings/DeleteAccount';
+import { Terms } from './settings/Terms';
 
 export default function Settings() {
   const me = useMe();
   return (
     <>
-      <PageHeader title="Settings">Your profile, password and sessions.</PageHeader>
+      <PageHeader title="Settings">Your profile, password, sessions, terms and data.</PageHeader>
       <section class="card" aria-labelledby="profile-heading">
         <h2 id="profile-heading">Profile</h2>
         <dl class="facts">
@@ -22,10 +25,12 @@ export default function Settings() {
       </section>
       <PasswordChange />
       <SignOutEverywhere />
-      <ComingSoon title="Team, terms and your data">
-        <p>Team members and their roles, the terms you accepted and the image-upload warranty, a download of
-          your data, and deleting your account.</p>
+      <ComingSoon title="Team">
+        <p>Team members and their roles.</p>
       </ComingSoon>
+      <Terms />
+      <DataExport />
+      <DeleteAccount />
     </>
   );
 }

@@ -40,6 +40,7 @@ export function SignIn() {
         <FormError error={error} fields={['email', 'password']} />
         <Submit busy={busy}>{busy ? 'Signing in…' : 'Sign in'}</Submit>
       </form>
+      <p class="switch"><a href="/forgot-password">Forgot your password?</a></p>
       <p class="switch">New to AllToken? <a href={query.next ? `/sign-up?next=${encodeURIComponent(query.next)}` : '/sign-up'}>
         Create an account</a></p>
     </AuthLayout>

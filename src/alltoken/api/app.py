@@ -24,6 +24,7 @@ from . import (
     invitation_routes,
     membership_routes,
     moderation_log_routes,
+    password_reset_routes,
     statement_routes,
     studio_routes,
     team_routes,
@@ -47,6 +48,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(statement_routes.router)
     api.include_router(alert_routes.router)
     api.include_router(auth_routes.router)
+    api.include_router(password_reset_routes.router)
     api.include_router(team_routes.router)
     api.include_router(moderation_log_routes.router)
     api.include_router(account_data_routes.router)

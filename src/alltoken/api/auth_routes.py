@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts import passwords, sessions, sign_in_throttle, studio_keys
+from ..accounts import passwords, sessions, sign_in_throttle, studio_keys, terms
 from ..accounts.service import Conflict, create_account, normalized_email
 from ..gateway.errors import ApiError, bad_request
 from ..governance import audit
@@ -20,6 +20,8 @@ class SignUp(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=passwords.MAX_LENGTH)
     name: str | None = Field(None, max_length=200)
+    accept_terms: bool = Field(False, description="The person accepts the terms of service in effect; required "
+                                                  "(true) once a version is published, and recorded")
 
 
 class SignIn(BaseModel):
@@ -62,8 +64,10 @@ async def sign_up(body: SignUp, request: Request, response: Response) -> Me:
                         password_hash=passwords.hash_password(body.password), is_admin=False, created_at=utcnow())
             session.add(user)
             await session.flush()
+            accepted = await _accept_terms(session, account.id, body.accept_terms)
             token, csrf = await sessions.open_session(session, user)
-            await audit.record(session, f"user:{user.id}", "auth.signup", account.id, address=_address(request))
+            await audit.record(session, f"user:{user.id}", "auth.signup", account.id,
+                               {"terms_version": accepted} if accepted else None, address=_address(request))
     except IntegrityError:  # the same email signed up a moment ago
         raise taken from None
     return _signed_in(request, response, user, account.id, token, csrf)
@@ -148,6 +152,19 @@ async def change_password(body: PasswordChange, request: Request,
         user.password_hash = passwords.hash_password(body.new_password)
         await sessions.close_all(session, user_id, keep_token=request.cookies.get(SESSION_COOKIE))
         await audit.record(session, caller.actor, "auth.password_change", user_id, address=_address(request))
+
+
+async def _accept_terms(session, account_id: str, accept: bool) -> str | None:
+    """Record acceptance of the version in effect (its name), or refuse the sign-up without it. With no
+    version published there is nothing to accept."""
+    current = await terms.current_version(session)
+    if current is None:
+        return None
+    if not accept:
+        raise bad_request(f"to create an account, accept the terms of service (version {current.version}"
+                          f"{', ' + current.url if current.url else ''}): send \"accept_terms\": true",
+                          param="accept_terms", code="terms_not_accepted")
+    return (await terms.accept(session, account_id)).version
 
 
 def _wrong_credentials() -> ApiError:

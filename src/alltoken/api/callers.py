@@ -101,3 +101,4 @@ def requires(action: str | None, code: str = "role_forbidden"):
 AccountScope = Annotated[AccountCaller, Depends(requires(None))]
 BillingScope = Annotated[AccountCaller, Depends(requires(BILLING))]   # + billing
 KeysScope = Annotated[AccountCaller, Depends(requires(KEYS))]         # + developer
+ManageScope = Annotated[AccountCaller, Depends(requires(MANAGE))]     # owners and admins only, even to read

@@ -7,13 +7,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from ..accounts import terms
 from ..accounts.service import Conflict, NotFound
-from ..gateway.auth import Caller
+from ..gateway.client_address import client_address
 from ..gateway.errors import ApiError, bad_request, not_found
 from ..governance import audit
 from ..ids import utcnow
-from .account_data_routes import account_holder
 from .admin_routes import actor_of, admin
-from .callers import AccountCaller
+from .callers import AccountCaller, AccountScope
 
 router = APIRouter(tags=["terms"])
 
@@ -52,12 +51,12 @@ class TermsPublish(BaseModel):
 
 
 @router.get("/terms", response_model=TermsStatus)
-async def status(request: Request, caller: Caller = Depends(account_holder)) -> TermsStatus:
+async def status(request: Request, caller: AccountScope) -> TermsStatus:
     """The terms in effect, and where this account stands with them."""
     state = request.app.state.gateway
     async with state.sessions() as session:
         current = await terms.current_version(session)
-        latest = await terms.latest_acceptance(session, caller.account.id)
+        latest = await terms.latest_acceptance(session, caller.account_id)
     accepted = latest[1] if latest else None
     owed = state.terms.owed(accepted.effective_at if accepted else None, utcnow())
     return TermsStatus(
@@ -68,17 +67,17 @@ async def status(request: Request, caller: Caller = Depends(account_holder)) -> 
 
 
 @router.post("/terms/accept", response_model=AcceptanceView)
-async def accept(request: Request, caller: Caller = Depends(account_holder)) -> AcceptanceView:
+async def accept(request: Request, caller: AccountScope) -> AcceptanceView:
     """This account accepts the version in effect now."""
     state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
     try:
         async with state.sessions.begin() as session:
-            row = await terms.accept(session, caller.account.id)
-            await audit.record(session, actor, "terms.accept", caller.account.id, {"version": row.version}, address)
+            row = await terms.accept(session, caller.account_id)
+            await audit.record(session, caller.actor, "terms.accept", caller.account_id, {"version": row.version},
+                               client_address(request))
     except NotFound as exc:
         raise not_found(str(exc), code="no_terms") from None
-    state.auth.drop_account(caller.account.id)  # this process at once; the others through the change feed
+    state.auth.drop_account(caller.account_id)  # this process at once; the others through the change feed
     return AcceptanceView(account_id=row.account_id, version=row.version, accepted_at=row.accepted_at)
 
 
@@ -122,25 +121,24 @@ class UploadWarranty(BaseModel):
 
 
 @router.post("/terms/image-uploads", response_model=UploadWarranty)
-async def accept_image_uploads(request: Request, caller: Caller = Depends(account_holder)) -> UploadWarranty:
+async def accept_image_uploads(request: Request, caller: AccountScope) -> UploadWarranty:
     """Give the section 4.8 warranty for uploaded images, for the terms version in effect (image edits and
     variations need it; giving it again changes nothing)."""
     state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
     async with state.sessions.begin() as session:
-        row = await terms.give_upload_warranty(session, caller.account.id)
-        await audit.record(session, actor, "terms.image_uploads", caller.account.id, {"version": row.version},
-                           address)
+        row = await terms.give_upload_warranty(session, caller.account_id)
+        await audit.record(session, caller.actor, "terms.image_uploads", caller.account_id, {"version": row.version},
+                           client_address(request))
     return UploadWarranty(account_id=row.account_id, version=row.version, image_uploads=True,
                           accepted_at=row.accepted_at)
 
 
 @router.get("/terms/image-uploads", response_model=UploadWarranty)
-async def image_uploads_status(request: Request, caller: Caller = Depends(account_holder)) -> UploadWarranty:
+async def image_uploads_status(request: Request, caller: AccountScope) -> UploadWarranty:
     """Whether this account gave the warranty for the terms version in effect, and when."""
     state = request.app.state.gateway
     version = state.upload_rights.version
     async with state.sessions() as session:
-        row = await terms.upload_warranty(session, caller.account.id, version)
-    return UploadWarranty(account_id=caller.account.id, version=version, image_uploads=row is not None,
+        row = await terms.upload_warranty(session, caller.account_id, version)
+    return UploadWarranty(account_id=caller.account_id, version=version, image_uploads=row is not None,
                           accepted_at=row.accepted_at if row else None)

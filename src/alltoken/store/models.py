@@ -333,6 +333,19 @@ class SignInFailure(Base):
     __table_args__ = (Index("ix_sign_in_failures_subject_at", "subject", "at"),)
 
 
+class PasswordResetToken(Base):
+    """A password reset asked for by email. Only the token's SHA-256 is stored; the emailed link holds the
+    token. Single use, short-lived."""
+
+    __tablename__ = "password_reset_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
 class TeamMember(Base):
     """A user's membership of a team account: their role, and an optional spending limit of their own.
 

@@ -14,6 +14,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # --- password reset tokens (branch console-auth) ---
+    op.create_table(
+        "password_reset_tokens",
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id"), nullable=False, index=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    # --- end of password reset tokens ---
+
     # --- team invitations (branch console-team) ---
     op.create_table(
         "team_invitations",
@@ -38,3 +49,7 @@ def downgrade() -> None:
     # --- team invitations (branch console-team) ---
     op.drop_table("team_invitations")
     # --- end team invitations ---
+
+    # --- password reset tokens (branch console-auth) ---
+    op.drop_table("password_reset_tokens")
+    # --- end of password reset tokens ---
