@@ -66,6 +66,7 @@ class ModelConfig:
 class Settings:
     database_url: str = "sqlite:///alltoken.db"
     redis_url: str | None = None
+    redis_prefix: str = "alltoken:"             # namespaces every shared-state key and channel in Redis
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -150,12 +151,13 @@ def _read_yaml(path: Path, env) -> dict:
 
 def _env_scalars(env) -> dict:
     names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
+             "redis_prefix": "ALLTOKEN_REDIS_PREFIX",
              "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS",
              "console_dir": "ALLTOKEN_CONSOLE_DIR"}
     return {key: env[var] for key, var in names.items() if env.get(var)}
 
 
-_SCALARS = {"database_url": str, "redis_url": str, "host": str, "port": int, "workers": int,
+_SCALARS = {"database_url": str, "redis_url": str, "redis_prefix": str, "host": str, "port": int, "workers": int,
             "shutdown_grace_seconds": float, "usage_flush_interval": float,
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
             "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,

@@ -3,6 +3,7 @@
 import asyncio
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.cache import AuthCache
@@ -25,6 +26,7 @@ from ..routing.health import BreakerSettings, HealthBook
 from ..routing.models import ModelTable, build_model_table
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
+from ..store.redis_client import open_redis
 from .loaders import Loaders
 from .origin import ClientOrigin
 from .rate_limits import RateLimits
@@ -51,6 +53,7 @@ class GatewayState:
     rate_limits: RateLimits
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
+    redis: Redis | None = None         # shared state, when settings.redis_url is set (store/redis_client.py)
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -73,7 +76,8 @@ class GatewayState:
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
                     rate_limits=RateLimits(LocalRateLimiter()),
                     topups=TopUps(settings.stripe, sessions, auth, book),
-                    upload_rights=UploadRights(sessions, terms.current))
+                    upload_rights=UploadRights(sessions, terms.current),
+                    redis=open_redis(settings.redis_url) if settings.redis_url else None)
         sync.on_change("routes", lambda: overrides.refresh(state))
         sync.on_change("terms", state.terms.refresh)
         return state
@@ -114,3 +118,5 @@ class GatewayState:
         await self.transport.close()
         self.origin.close()
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
