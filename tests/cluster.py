@@ -29,6 +29,7 @@ import redis
 from .harness import Gateway
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+START_TIMEOUT = 120   # a shared, busy test machine can take a while to start three processes
 REDIS_URL = os.environ.get("ALLTOKEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
@@ -57,9 +58,9 @@ class Cluster:
     def start(self) -> "Cluster":
         _run(_create_database(self.database))
         first, *rest = self.gateways
-        first.start()   # migrates the fresh database and creates the admin, once
+        first.start(timeout=START_TIMEOUT)   # migrates the fresh database and creates the admin, once
         with ThreadPoolExecutor(max(len(rest), 1)) as pool:
-            list(pool.map(Gateway.start, rest))
+            list(pool.map(lambda gateway: gateway.start(timeout=START_TIMEOUT), rest))
         return self
 
     def stop(self) -> None:

@@ -45,11 +45,11 @@ class Gateway:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Gateway":
+    def start(self, *serve_args: str, timeout: float = 30) -> "Gateway":
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port)], cwd=self.workdir,
-                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port), *serve_args],
+                                        cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.process.returncode}:\n{self.log()}")

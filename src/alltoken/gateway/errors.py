@@ -63,6 +63,13 @@ def not_found(message: str, param: str | None = None, code: str = "not_found") -
     return ApiError(404, message, type="not_found_error", code=code, param=param)
 
 
+def shared_state_unavailable(what: str) -> ApiError:
+    """Redis is unreachable: what needs shared state fails closed until it is back (docs/scale-out.md)."""
+    return ApiError(503, f"{what} cannot be checked right now: the gateway's shared state store is unreachable; "
+                         "try again shortly", type="service_unavailable", code="shared_state_unavailable",
+                    headers={"Retry-After": "1"})
+
+
 def too_large(message: str) -> ApiError:
     return ApiError(413, message, type="invalid_request_error", code="request_too_large")
 

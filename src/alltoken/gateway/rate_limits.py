@@ -13,13 +13,18 @@ reports its tokens and the middleware does the rest.
 """
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from ..limits.base import Gate, RateLimiter, Window
 from ..limits.policy import Limits
+from ..store.redis_client import SharedStateUnavailable
 from .auth import Caller
+from .errors import shared_state_unavailable
 from .http import REQUEST_ID_KEY
 from .rate_limit_errors import Limited, rate_limit_headers, refusal
+
+log = logging.getLogger("alltoken.limits")
 
 WINDOW_SECONDS = 60.0
 SWEEP_SECONDS = 60.0
@@ -52,7 +57,10 @@ class RateLimits:
             return
         windows = [item.ask for item in limited if isinstance(item.ask, Window)]
         gates = [item.ask for item in limited if isinstance(item.ask, Gate)]
-        verdict = await self._limiter.admit(windows, gates)
+        try:
+            verdict = await self._limiter.admit(windows, gates)
+        except SharedStateUnavailable as exc:   # fail closed: a limit nobody can count is not waived
+            raise shared_state_unavailable(exc.what) from None
         headers = rate_limit_headers(limited, verdict)
         if not verdict.allowed:
             raise refusal(limited, verdict, tokens, headers)
@@ -74,11 +82,21 @@ class RateLimits:
         taken = self._taken.pop(request_id, None)
         if taken is None:
             return
-        for key, counted in taken.tokens:
-            if taken.used_tokens != counted:
-                await self._limiter.adjust(key, request_id, taken.used_tokens - counted)
-        for key in taken.gates:
-            await self._limiter.release(key)
+        try:
+            for key, counted in taken.tokens:
+                if taken.used_tokens != counted:
+                    await self._limiter.adjust(key, request_id, taken.used_tokens - counted)
+            for key in taken.gates:
+                await self._limiter.release(key)
+        except SharedStateUnavailable:
+            # The response is already sent. A shared slot comes back when its lease runs out; an
+            # uncorrected estimate leaves its window with it.
+            log.warning("could not settle a request's rate limits: the shared state store is unreachable")
+
+    async def close(self) -> None:
+        close = getattr(self._limiter, "close", None)
+        if close is not None:
+            await close()
 
     async def sweep_loop(self) -> None:
         while True:

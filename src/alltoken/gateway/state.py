@@ -16,6 +16,7 @@ from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
 from ..limits.local import LocalRateLimiter
+from ..limits.redis_backend import RedisRateLimiter
 from ..notifications.low_balance import low_balance_loop
 from ..notifications.outbox import outbox_loop
 from ..payments.service import TopUps
@@ -75,9 +76,11 @@ class GatewayState:
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         terms = TermsBook(sessions, settings.terms.grace_days)
+        redis = open_redis(settings.redis_url) if settings.redis_url else None
+        limiter = RedisRateLimiter(redis, settings.redis_prefix) if redis else LocalRateLimiter()
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
-                    rate_limits=RateLimits(LocalRateLimiter()),
+                    rate_limits=RateLimits(limiter),
                     topups=TopUps(settings.stripe, sessions, auth, book),
                     upload_rights=UploadRights(sessions, terms.current),
                     redis=redis)
@@ -113,6 +116,7 @@ class GatewayState:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.rate_limits.close()
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.book.close()
         await self.topups.close()
