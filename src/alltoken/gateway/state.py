@@ -76,7 +76,6 @@ class GatewayState:
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
         health = HealthBook(BreakerSettings(**settings.breaker))
         terms = TermsBook(sessions, settings.terms.grace_days)
-        redis = open_redis(settings.redis_url) if settings.redis_url else None
         limiter = RedisRateLimiter(redis, settings.redis_prefix) if redis else LocalRateLimiter()
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
