@@ -20,6 +20,8 @@ MODEL = "openai/gpt-4o-mini"
 BODY = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 7}
 COST = expected_cost(MODEL, prompt=5, completion=7)   # what the fake upstream reports for BODY
 
+pytestmark = pytest.mark.timeout(600)   # three gateway processes start (and are loaded) on two shared cores
+
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory, fake_openai):

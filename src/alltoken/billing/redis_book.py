@@ -33,6 +33,9 @@ log = logging.getLogger("alltoken.credits")
 
 _APPLY_BATCH = 500      # ledger rows per script call
 _LOAD_TRIES = 20        # the shared cursor can move between reading it and loading an account
+# How long a request's settled/released mark (and an early ledger row's mark) is kept: longer than
+# settlement's background retries, short enough that Redis holds only minutes of request ids.
+_MARKER_TTL_MS = 300_000
 
 
 def _text(value) -> str:
@@ -116,7 +119,7 @@ class RedisCreditBook:
         task.add_done_callback(self._closing.discard)
 
     async def _close(self, hold: Hold, cost: str) -> None:
-        args = [self._prefix, hold.account_id, hold.request_id, cost, self._hold_ttl_ms * 2, self._pending_ttl_ms,
+        args = [self._prefix, hold.account_id, hold.request_id, cost, _MARKER_TTL_MS, self._pending_ttl_ms,
                 *(_scope_key(scope) for scope in hold.scopes)]
         delay = 0.05
         for _ in range(12):  # ~3 minutes; past that the hold lapses on its own and the ledger row still lands
@@ -139,7 +142,7 @@ class RedisCreditBook:
                 if not entries:
                     return
                 for start in range(0, len(entries), _APPLY_BATCH):
-                    args = [self._prefix, self._hold_ttl_ms * 2]
+                    args = [self._prefix, _MARKER_TTL_MS]
                     for entry_id, account_id, amount, request_id in entries[start:start + _APPLY_BATCH]:
                         args += [entry_id, account_id, amount, request_id or ""]
                     cursor = int(await self._apply(args=args))
