@@ -191,11 +191,13 @@ async def test_a_credit_line_lets_a_postpaid_account_go_below_zero(books):
 async def test_many_connections_reserving_at_once_never_overspend(books):
     ledger = Ledger({"a": 10_000})
     processes = [books(ledger) for _ in range(4)]
+    connections = [asyncio.Semaphore(8) for _ in processes]  # 8 connections a process: 32 scripts at once
 
     async def one(number: int) -> int:
         book = processes[number % len(processes)]
         try:
-            hold = await book.reserve(f"r{number}", "a", 300, [Budget(("key", "k"), 9_000)])
+            async with connections[number % len(processes)]:
+                hold = await book.reserve(f"r{number}", "a", 300, [Budget(("key", "k"), 9_000)])
         except (InsufficientCredits, LimitReached):
             return 0
         await asyncio.sleep(0)
