@@ -60,6 +60,8 @@ def _ready(gateway) -> bool:
 
 
 def _storm(nodes: Cluster, key: str, count: int = 500) -> list[int]:
+    _seen_by_every_node(nodes, key)  # each process has the key cached first: the storm is about credits
+
     async def run() -> list[int]:
         async with nodes.async_client(key) as client:
             responses = await asyncio.gather(*(client.post("/v1/chat/completions", json=BODY) for _ in range(count)))
@@ -84,7 +86,7 @@ def _usage(nodes: Cluster, account: str) -> tuple[int, int]:
 
 
 def _seen_by_every_node(nodes: Cluster, key: str) -> set[Decimal]:
-    return {Decimal(httpx.get(gateway.url + "/v1/credits", headers={"Authorization": f"Bearer {key}"})
+    return {Decimal(httpx.get(gateway.url + "/v1/credits", headers={"Authorization": f"Bearer {key}"}, timeout=60)
                     .json()["data"]["balance_usd"]) for gateway in nodes.gateways}
 
 
@@ -133,6 +135,8 @@ def test_sigkill_mid_load_loses_no_usage_of_a_completed_response(nodes, fake_ope
                     return response.headers.get("x-request-id"), response.status_code == 200 and "[DONE]" in text
             except httpx.HTTPError:
                 return None, False
+
+    _seen_by_every_node(nodes, key)
 
     async def load() -> list[tuple[str | None, bool]]:
         gate = asyncio.Semaphore(60)
