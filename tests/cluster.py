@@ -12,6 +12,7 @@ processes; `cli`, `new_key`, `balance` run the real CLI against the cluster's da
 
 import asyncio
 import itertools
+import json
 import os
 import secrets
 import threading
@@ -25,17 +26,20 @@ import asyncpg
 import httpx
 import openai
 import redis
+from click.testing import CliRunner
 
-from .harness import Gateway
+from alltoken.cli import main as cli_main
+
+from .harness import CliError, Gateway
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-START_TIMEOUT = 120   # a shared, busy test machine can take a while to start three processes
+START_TIMEOUT = 300   # a shared, busy test machine can take a while to start three processes
 REDIS_URL = os.environ.get("ALLTOKEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
 class Cluster:
     def __init__(self, workdir: Path, size: int = 3, config: dict | None = None, env: dict | None = None,
-                 redis_url: str = REDIS_URL):
+                 redis_url: str = REDIS_URL, serve_args: tuple[str, ...] = ()):
         token = secrets.token_hex(4)
         self.database = f"alltoken_cluster_{token}"
         self.database_url = f"postgresql://postgres@127.0.0.1:5432/{self.database}"
@@ -44,6 +48,7 @@ class Cluster:
         self.env = {"ALLTOKEN_DATABASE_URL": self.database_url, "ALLTOKEN_REDIS_URL": redis_url,
                     "ALLTOKEN_REDIS_PREFIX": self.redis_prefix, **(env or {})}
         self.gateways = [Gateway(workdir / f"node{index}", config, self.env) for index in range(size)]
+        self.serve_args = serve_args   # e.g. ("--workers", "2")
 
     def __getitem__(self, index: int) -> Gateway:
         return self.gateways[index]
@@ -58,24 +63,33 @@ class Cluster:
     def start(self) -> "Cluster":
         _run(_create_database(self.database))
         first, *rest = self.gateways
-        first.start(timeout=START_TIMEOUT)   # migrates the fresh database and creates the admin, once
+        first.start(*self.serve_args, timeout=START_TIMEOUT)   # migrates the fresh database and makes the admin
         with ThreadPoolExecutor(max(len(rest), 1)) as pool:
-            list(pool.map(lambda gateway: gateway.start(timeout=START_TIMEOUT), rest))
+            list(pool.map(lambda gateway: gateway.start(*self.serve_args, timeout=START_TIMEOUT), rest))
         return self
 
-    def stop(self) -> None:
+    def stop(self) -> list[int]:
+        """Stop every process (SIGTERM: they drain); their exit codes."""
         with ThreadPoolExecutor(len(self.gateways)) as pool:
-            list(pool.map(Gateway.stop, self.gateways))
+            codes = list(pool.map(Gateway.stop, self.gateways))
         _run(_drop_database(self.database))
         with self.redis() as client:
             keys = list(client.scan_iter(match=self.redis_prefix + "*", count=1000))
             if keys:
                 client.delete(*keys)
+        return codes
 
     # The control plane: the real CLI against the cluster's database and Redis (any node's env will do).
 
-    def cli(self, *args: str) -> dict:
-        return self.gateways[0].cli(*args)
+    def cli(self, *args: str, redis: bool = True) -> dict:
+        """`redis=False`: as a CLI that cannot reach Redis runs it (its change nudge is lost)."""
+        if redis:
+            return self.gateways[0].cli(*args)
+        result = CliRunner().invoke(cli_main, ["--json", *args], env={**self.gateways[0].env, "ALLTOKEN_REDIS_URL": ""},
+                                    catch_exceptions=False)
+        if result.exit_code != 0:
+            raise CliError(result.exit_code, result.output)
+        return json.loads(result.stdout)
 
     def new_key(self, usd: str = "10", **key_options) -> tuple[str, str]:
         return self.gateways[0].new_key(usd, **key_options)
@@ -115,8 +129,9 @@ class Cluster:
 
 
 @contextmanager
-def cluster(workdir: Path, size: int = 3, config: dict | None = None, env: dict | None = None) -> Iterator[Cluster]:
-    nodes = Cluster(workdir, size, config, env)
+def cluster(workdir: Path, size: int = 3, config: dict | None = None, env: dict | None = None,
+            **options) -> Iterator[Cluster]:
+    nodes = Cluster(workdir, size, config, env, **options)
     try:
         yield nodes.start()
     finally:

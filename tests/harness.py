@@ -23,6 +23,8 @@ from alltoken.cli import main as cli_main
 from .fakes.server import free_port
 
 ALLTOKEN = [sys.executable, "-m", "alltoken.cli"]
+# Seconds a gateway may take to become ready; raise it on a machine busy with other work.
+START_TIMEOUT = float(os.environ.get("ALLTOKEN_TEST_START_TIMEOUT", "30"))
 
 
 class Gateway:
@@ -45,7 +47,7 @@ class Gateway:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *serve_args: str, timeout: float = 30) -> "Gateway":
+    def start(self, *serve_args: str, timeout: float = START_TIMEOUT) -> "Gateway":
         log = self.log_path.open("ab")
         self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port), *serve_args],
                                         cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)

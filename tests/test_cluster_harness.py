@@ -4,6 +4,8 @@ import pytest
 
 from .cluster import cluster
 
+pytestmark = pytest.mark.timeout(1200)   # starting three processes on a busy machine takes a while
+
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):

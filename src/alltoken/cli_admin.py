@@ -7,9 +7,11 @@ import click
 from .accounts.service import Conflict, NotFound
 from .billing.money import MoneyFormatError
 from .config import Settings
+from .gateway.change_bus import announce
 from .governance import audit
 from .store.db import DatabaseUrlError, create_engine, session_factory
 from .store.migrate import upgrade_to_head
+from .store.redis_client import open_redis
 
 
 def run_admin(action, settings: Settings, audit_action: str | None, after_commit=None, **kwargs) -> tuple[dict, str]:
@@ -30,9 +32,26 @@ async def _run(action, settings: Settings, audit_action: str | None, after_commi
                                    _details(kwargs))
         if after_commit is not None:
             await after_commit(engine)
+        if audit_action:
+            await _tell_servers(settings)
         return result
     finally:
         await engine.dispose()
+
+
+async def _tell_servers(settings: Settings) -> None:
+    """Running servers read the change feed and the ledger at once instead of at their next poll
+    (a command that changed something; a lost nudge only waits for that poll)."""
+    if not settings.redis_url:
+        return
+    redis = open_redis(settings.redis_url)
+    try:
+        await announce(redis, settings.redis_prefix)
+    except Exception as exc:
+        click.echo(f"warning: could not tell running servers through Redis ({type(exc).__name__}); "
+                   "they pick the change up at their next poll", err=True)
+    finally:
+        await redis.aclose()
 
 
 # Options that name what a command acts on (ids say what they are: acct_..., key_..., usr_...).

@@ -15,16 +15,13 @@ from .console_site import console_directory, is_built
 from .gateway.state import GatewayState
 from .store.db import DatabaseUrlError, session_factory
 from .store.migrate import upgrade_to_head
+from .workers import run_workers
 
 log = logging.getLogger("alltoken")
 
 
 def run_server(settings: Settings) -> int:
-    _configure_logging()
-    if settings.workers > 1:
-        log.error("--workers %d: multi-process serving is not available in this release; run one worker",
-                  settings.workers)
-        return 2
+    configure_logging()
     try:
         state = GatewayState.build(settings)
     except (ConfigError, DatabaseUrlError) as exc:
@@ -40,10 +37,13 @@ def run_server(settings: Settings) -> int:
         log.error("cannot open the database %s: %s: %s", _safe_url(settings.database_url), type(exc).__name__, reason)
         return 2
     _announce(settings, state, admin)
-    config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, loop="uvloop",
-                            http="httptools", lifespan="on", access_log=False, log_level="warning", server_header=False,
-                            proxy_headers=False,  # X-Forwarded-For is believed per regions.trusted_proxies only
-                            timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    options = dict(loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level="warning",
+                   server_header=False,
+                   proxy_headers=False,  # X-Forwarded-For is believed per regions.trusted_proxies only
+                   timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    if settings.workers > 1:
+        return run_workers(settings, options)
+    config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, **options)
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has drained; a drained shutdown is a clean exit.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -113,6 +113,6 @@ def _safe_url(url: str) -> str:
         return "(unparseable)"
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -46,7 +46,7 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
     candidates = admission.candidates
     for position, candidate in enumerate(candidates):
         key = route_key(candidate.route)
-        if not state.health.allows(key):
+        if not await state.health.admit(key):
             admission.attempts.append(Attempt(key, "skipped", reason="breaker_open"))
             continue
         admission.model, admission.route = candidate.model, candidate.route

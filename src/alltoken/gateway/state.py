@@ -26,6 +26,7 @@ from ..providers.transport import Transport
 from ..routing import overrides
 from ..routing.health import BreakerSettings, HealthBook
 from ..routing.models import ModelTable, build_model_table
+from ..routing.shared_breakers import SharedHealthBook
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
 from ..store.redis_client import open_redis
@@ -73,8 +74,10 @@ class GatewayState:
         redis = open_redis(settings.redis_url) if settings.redis_url else None
         book = credit_book(settings, redis, loaders)
         recorder = usage_recorder(settings, redis, sessions, auth.uses)
-        sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval)
-        health = HealthBook(BreakerSettings(**settings.breaker))
+        sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval, redis=redis,
+                         redis_prefix=settings.redis_prefix)
+        breaker = BreakerSettings(**settings.breaker)
+        health = SharedHealthBook(breaker, redis, settings.redis_prefix) if redis else HealthBook(breaker)
         terms = TermsBook(sessions, settings.terms.grace_days)
         limiter = RedisRateLimiter(redis, settings.redis_prefix) if redis else LocalRateLimiter()
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
@@ -95,6 +98,7 @@ class GatewayState:
         for provider in self.providers.values():
             await provider.start()
         await self.sync.start()
+        await self.health.start()
         self.recorder.start()
         self._background = [
             asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
@@ -120,6 +124,7 @@ class GatewayState:
         await self.book.close()
         await self.topups.close()
         await self.sync.close()
+        await self.health.close()
         for provider in self.providers.values():
             await provider.close()
         await self.transport.close()

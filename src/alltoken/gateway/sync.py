@@ -2,9 +2,12 @@
 
 This is how the CLI (another process) takes effect on a running server within one second:
 a grant shows up in balances, a revoked key or a changed account drops out of the cache.
+With Redis, a published nudge (gateway/change_bus.py) makes it read at once instead of at the
+next tick; the tick stays, so a lost nudge only delays a change.
 """
 
 import asyncio
+import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -13,12 +16,14 @@ from ..accounts.cache import AuthCache
 from ..billing import ledger
 from ..billing.reservations import LocalCreditBook
 from ..store.changes import changes_after, latest_change
+from .change_bus import ChangeBus
 
 log = logging.getLogger("alltoken.sync")
 
 
 class CacheSync:
-    def __init__(self, sessions: async_sessionmaker, book: LocalCreditBook, auth: AuthCache, interval: float):
+    def __init__(self, sessions: async_sessionmaker, book: LocalCreditBook, auth: AuthCache, interval: float,
+                 redis=None, redis_prefix: str = ""):
         self._listeners = {}     # entity -> async callback, for changes other than keys and accounts
         self._sessions = sessions
         self._book = book
@@ -27,6 +32,12 @@ class CacheSync:
         self._change_cursor = 0
         self._task: asyncio.Task | None = None
         self._failing = False
+        self._nudged = asyncio.Event()
+        self._bus = ChangeBus(redis, redis_prefix, self.nudge) if redis is not None else None
+
+    def nudge(self) -> None:
+        """Read the change feed now (another process has just committed a change)."""
+        self._nudged.set()
 
     def on_change(self, entity: str, callback) -> None:
         self._listeners[entity] = callback
@@ -36,15 +47,21 @@ class CacheSync:
             self._book.cursor = await ledger.latest_entry_id(session)
             self._change_cursor = await latest_change(session)
         self._task = asyncio.create_task(self._run(), name="cache-sync")
+        if self._bus is not None:
+            await self._bus.start()
 
     async def close(self) -> None:
+        if self._bus is not None:
+            await self._bus.close()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), self._interval)
+            self._nudged.clear()
             try:
                 await self.poll()
             except Exception as exc:  # the database may be briefly locked or away; try again next tick

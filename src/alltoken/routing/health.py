@@ -58,6 +58,16 @@ class HealthBook:
             health = self._routes[key] = RouteHealth(key)
         return health
 
+    async def start(self) -> None:
+        """Nothing to start here; a shared book (shared_breakers.py) subscribes to its changes."""
+
+    async def close(self) -> None:
+        """Nothing to stop here."""
+
+    async def admit(self, key: str) -> bool:
+        """`allows`, for the request path: a shared book may ask Redis for the half-open probe."""
+        return self.allows(key)
+
     def allows(self, key: str) -> bool:
         """May a request go to this route now? An open breaker says no until its cooldown passed,
         then lets exactly one probe through."""

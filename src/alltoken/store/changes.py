@@ -4,11 +4,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ids import utcnow
+from . import change_signal
 from .models import ChangeEvent
 
 
 async def record_change(session: AsyncSession, entity: str, entity_id: str) -> None:
     await session.execute(insert(ChangeEvent).values(entity=entity, entity_id=entity_id, created_at=utcnow()))
+    change_signal.mark(session)   # once committed, other processes are told to read the feed now
 
 
 async def changes_after(session: AsyncSession, cursor: int) -> list[tuple[int, str, str]]:
