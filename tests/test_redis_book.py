@@ -261,3 +261,22 @@ async def test_unreachable_redis_fails_closed_and_recovers(books):
     book = books(ledger)
     await book._redis.connection_pool.disconnect()  # a dropped connection is reopened by the next command
     assert (await book.reserve("r2", "a", 100)).units == 100
+
+
+def test_the_shared_book_and_usage_stream_are_chosen_with_redis(tmp_path):
+    from alltoken.analytics.recorder import UsageRecorder
+    from alltoken.analytics.usage_stream import DurableUsage
+    from alltoken.billing.reservations import LocalCreditBook
+    from alltoken.config import load_settings
+    from alltoken.gateway.state import GatewayState
+
+    database = {"ALLTOKEN_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    alone = GatewayState.build(load_settings(env=database))
+    assert isinstance(alone.book, LocalCreditBook) and isinstance(alone.recorder, UsageRecorder)
+    shared = GatewayState.build(load_settings(env={**database, "ALLTOKEN_REDIS_URL": REDIS_URL,
+                                                   "ALLTOKEN_REDIS_PREFIX": "here:"}))
+    assert isinstance(shared.book, RedisCreditBook) and shared.book._prefix == "here:credits:"
+    assert isinstance(shared.recorder, DurableUsage) and shared.recorder._stream == "here:usage"
+    assert shared.book._redis is shared.redis is shared.recorder._redis   # one client per process
+    for state in (alone, shared):
+        asyncio.run(state.engine.dispose())
