@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+import redis
 
 BODY = {"model": "alltoken/demo", "messages": [{"role": "user", "content": "count to five"}], "stream": True,
         "max_tokens": 20}
@@ -73,6 +74,12 @@ class Server:
         account = self.cli("accounts", "create", "--email", f"bench-{secrets.token_hex(4)}@example.com")["id"]
         self.cli("credits", "grant", "--account", account, "--usd", "1000")
         return self.cli("keys", "create", "--account", account)["key"]
+
+    def drop_redis_keys(self) -> None:
+        client = redis.Redis.from_url(self.env["ALLTOKEN_REDIS_URL"])
+        for key in client.scan_iter(match=self.env["ALLTOKEN_REDIS_PREFIX"] + "*", count=1000):
+            client.delete(key)
+        client.close()
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -121,6 +128,8 @@ def one_round(redis_url: str | None, concurrency: int, kill_after: float) -> tup
         server.stop()
         with sqlite3.connect(Path(tmp) / "alltoken.db") as db:
             recorded = {row[0] for row in db.execute("SELECT id FROM usage_records")}
+        if redis_url:
+            server.drop_redis_keys()
         lost = [killed_at - completed[rid] for rid in completed if rid not in recorded]
         return len(completed), len(lost), max(lost, default=0.0)
 
