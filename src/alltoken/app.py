@@ -8,10 +8,12 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from .analytics.metrics import metrics, metrics_registry
+from .analytics.usage_stream import DurableUsage
 from .api.app import create_management_api
 from .config import Settings
 from .console_site import console_directory, console_route
 from .gateway import chat, embeddings, health, images, info, messages, redeem
+from .gateway.durable_send import DurableUsageMiddleware
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.rate_limits import RateLimitMiddleware
 from .gateway.state import GatewayState
@@ -60,7 +62,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware), *_region_gate(settings, state),
+        middleware=[Middleware(RequestContextMiddleware), *_durable_usage(state), *_region_gate(settings, state),
                     Middleware(RateLimitMiddleware, state.rate_limits)],
         exception_handlers={404: not_found_handler, 405: not_found_handler, Exception: server_error_handler},
         lifespan=lifespan,
@@ -69,6 +71,13 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     app.state.terms = state.terms   # the data plane checks terms acceptance (gateway/auth.py)
     app.state.metrics_registry = metrics_registry(state)
     return app
+
+
+def _durable_usage(state: GatewayState) -> list[Middleware]:
+    """With the Redis usage stream, a response's last bytes wait until its usage is in Redis."""
+    if not isinstance(state.recorder, DurableUsage):
+        return []
+    return [Middleware(DurableUsageMiddleware, usage=state.recorder)]
 
 
 def _region_gate(settings: Settings, state: GatewayState) -> list[Middleware]:

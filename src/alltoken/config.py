@@ -77,6 +77,7 @@ class Settings:
     shutdown_grace_seconds: float = 30.0
     usage_flush_interval: float = 0.2
     cache_refresh_interval: float = 0.25
+    usage_claim_idle_seconds: float = 10.0      # with Redis: another process writes usage a dead one left unwritten
     upstream_timeout_seconds: float = 600.0
     first_byte_timeout_seconds: float = 120.0   # a route that has not started answering by then is failed over
     route_retries: int = 1                      # extra tries of the last route after a retryable failure
@@ -164,6 +165,7 @@ _SCALARS = {"database_url": str, "redis_url": str, "redis_prefix": str, "host": 
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
             "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
             "key_rotation_grace_seconds": int,
+            "usage_claim_idle_seconds": float,
             "console_dir": str, "console_url": str}
 
 
@@ -567,7 +569,7 @@ def _check(settings: Settings) -> None:
     if settings.route_retries < 0:
         raise ConfigError("route_retries must be 0 or more")
     for name in ("first_byte_timeout_seconds", "upstream_timeout_seconds", "usage_flush_interval",
-                 "cache_refresh_interval", "shutdown_grace_seconds"):
+                 "cache_refresh_interval", "shutdown_grace_seconds", "usage_claim_idle_seconds"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be more than 0")
     if settings.max_retry_wait_seconds < 0:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..accounts.key_use import KeyUseLog
 from ..billing.ledger import Charge, write_charges
 from ..store.models import ApiKey, UsageRecord
-from ..store.upsert import insert_ignoring_duplicates
+from ..store.upsert import insert_new
 from .rollups import add_to_rollups, daily_rollups
 
 log = logging.getLogger("alltoken.usage")
@@ -133,17 +133,25 @@ class UsageRecorder:
     async def _write(self, events: list[UsageEvent], charges: list[Charge], uses: list[dict]) -> None:
         keys = ApiKey.__table__
         async with self._sessions.begin() as session:
-            await insert_ignoring_duplicates(session, UsageRecord.__table__, [_row(e) for e in events], unique="id")
-            await add_to_rollups(session, daily_rollups(events))
-            await write_charges(session, charges)
-            spend = _key_spend(events)
-            if spend:
-                await session.execute(update(keys).where(keys.c.id == bindparam("key"))
-                                      .values(spent_units=keys.c.spent_units + bindparam("units")), spend)
+            await write_usage(session, events, charges)
             if uses:
                 await session.execute(update(keys).where(keys.c.id == bindparam("key"))
                                       .values(last_used_at=bindparam("at"), last_used_address=bindparam("address")),
                                       uses)
+
+
+async def write_usage(session, events: list[UsageEvent], charges: list[Charge]) -> None:
+    """Usage records, their rollups, charges and keys' spend, idempotently: an event already written
+    (same id) is skipped everywhere, and a charge is written once per request id."""
+    written = await insert_new(session, UsageRecord.__table__, [_row(e) for e in events], unique="id")
+    events = [event for event in events if event.id in written]
+    await add_to_rollups(session, daily_rollups(events))
+    await write_charges(session, charges)
+    spend = _key_spend(events)
+    if spend:
+        keys = ApiKey.__table__
+        await session.execute(update(keys).where(keys.c.id == bindparam("key"))
+                              .values(spent_units=keys.c.spent_units + bindparam("units")), spend)
 
 
 def _row(event: UsageEvent) -> dict:

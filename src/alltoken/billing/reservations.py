@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..gateway.errors import ApiError
+
 
 class InsufficientCredits(Exception):
     def __init__(self, available_units: int, needed_units: int):
@@ -28,6 +30,16 @@ class LimitReached(Exception):
         self.budget = budget
         self.remaining_units = remaining_units
         self.needed_units = needed_units
+
+
+class BillingUnavailable(ApiError):
+    """The shared credit book (Redis) cannot be reached: nothing is reserved or read, the request fails
+    closed with a 503 and the next one tries again."""
+
+    def __init__(self):
+        super().__init__(503, "billing is unavailable right now (the shared credit store cannot be reached); "
+                         "nothing was charged, retry shortly", type="server_error", code="billing_unavailable",
+                         headers={"retry-after": "1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,9 @@ class CreditBook(Protocol):
     def spent_in_period(self, scope: tuple[str, ...], period) -> int | None:
         """The scope's spend in the budget period starting at `period`; None if this book has not
         counted it for that period."""
+
+    async def close(self) -> None:
+        """Let work under way (settlements sent in the background) finish."""
 
 
 @dataclass(slots=True)
@@ -187,6 +202,9 @@ class LocalCreditBook:
                     funds.pending -= pending
                 funds.committed += amount_units
             self.cursor = entry_id
+
+    async def close(self) -> None:
+        pass
 
     def _close(self, hold: Hold) -> bool:
         if not hold.open:

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from ..accounts.cache import AuthCache
 from ..accounts.terms import UploadRights
 from ..analytics.recorder import UsageRecorder
+from ..analytics.usage_stream import DurableUsage
 from ..billing.expiry import expiry_loop
-from ..billing.reservations import LocalCreditBook
+from ..billing.reservations import CreditBook
 from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
@@ -32,6 +33,7 @@ from ..store.redis_client import open_redis
 from .loaders import Loaders
 from .origin import ClientOrigin
 from .rate_limits import RateLimits
+from .shared_billing import credit_book, usage_recorder
 from .sync import CacheSync
 from .terms_gate import TermsBook
 
@@ -45,8 +47,8 @@ class GatewayState:
     providers: dict[str, Provider]
     models: ModelTable
     auth: AuthCache
-    book: LocalCreditBook
-    recorder: UsageRecorder
+    book: CreditBook
+    recorder: UsageRecorder | DurableUsage
     sync: CacheSync
     health: HealthBook
     loaders: Loaders
@@ -69,9 +71,9 @@ class GatewayState:
         models = build_model_table(settings, providers)
         loaders = Loaders(sessions, settings.rate_limits)
         auth = AuthCache(loaders.key, loaders.account)
-        book = LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
-        recorder = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=auth.uses)
         redis = open_redis(settings.redis_url) if settings.redis_url else None
+        book = credit_book(settings, redis, loaders)
+        recorder = usage_recorder(settings, redis, sessions, auth.uses)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval, redis=redis,
                          redis_prefix=settings.redis_prefix)
         breaker = BreakerSettings(**settings.breaker)
@@ -119,6 +121,7 @@ class GatewayState:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.rate_limits.close()
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
+        await self.book.close()
         await self.topups.close()
         await self.sync.close()
         await self.health.close()

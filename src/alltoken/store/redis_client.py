@@ -17,9 +17,19 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 SOCKET_TIMEOUT_SECONDS = 5.0
 
 
+# A burst of requests waits for one of these connections (up to the socket timeout) instead of
+# failing: redis-py's default pool raises MaxConnectionsError past 100 connections in use. Redis runs
+# one command at a time, so a few dozen keep it busy; hundreds opened at once in a burst only time out
+# connecting on a loaded host.
+MAX_CONNECTIONS = 32
+
+
 def open_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                                socket_timeout=SOCKET_TIMEOUT_SECONDS, health_check_interval=30)
+    pool = redis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS, health_check_interval=30, max_connections=MAX_CONNECTIONS,
+        timeout=SOCKET_TIMEOUT_SECONDS)
+    return redis.Redis.from_pool(pool)
 
 
 class SharedStateUnavailable(Exception):
