@@ -9,6 +9,7 @@ from ..gateway.errors import ApiError, bad_request
 from . import (
     account_data_routes,
     account_routes,
+    account_routing_routes,
     admin_account_routes,
     admin_audit_routes,
     admin_billing_routes,
@@ -19,6 +20,7 @@ from . import (
     balance_routes,
     catalog_routes,
     moderation_log_routes,
+    redeem_routes,
     statement_routes,
     team_routes,
     terms_routes,
@@ -51,6 +53,8 @@ def create_management_api(state) -> FastAPI:
     api.include_router(catalog_routes.router)
     api.include_router(usage_routes.router)
     api.include_router(balance_routes.router)
+    api.include_router(redeem_routes.router)
+    api.include_router(account_routing_routes.router)
     return api
 
 
