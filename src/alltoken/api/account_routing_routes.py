@@ -53,12 +53,15 @@ async def get_routing(request: Request, caller: AccountScope) -> RoutingView:
 async def put_routing(update: RoutingUpdate, request: Request, caller: AccountScope) -> RoutingView:
     """Replace the policy; every field empty or null removes it. Unknown provider ids are refused."""
     _require_unrestricted(caller)
-    policy = _policy(update, set(request.app.state.gateway.providers))
-    async with request.app.state.gateway.sessions.begin() as session:
+    state = request.app.state.gateway
+    policy = _policy(update, set(state.providers))
+    async with state.sessions.begin() as session:
         account = await set_routing_policy(session, caller.account_id, policy)
         await audit.record(session, caller.actor, "accounts.routing", caller.account_id,
                            {"routing_policy": policy}, client_address(request))
-        return _view(request, account.routing_policy)
+        saved = account.routing_policy
+    state.auth.drop_account(caller.account_id)   # this process at once; the others through the change feed
+    return _view(request, saved)
 
 
 def _policy(update: RoutingUpdate, known_providers: set[str]) -> dict | None:
