@@ -30,7 +30,8 @@ export default function Overview() {
         <Tile title="Spend this month" loaded={spentThisMonth} link={['/billing', 'See transactions and statements']}
           say={(data) => `${usdAmount(data.totals.cost_usd)} · ${plural(data.totals.requests, 'request')}`} />
       </div>
-      <Breakdown group="day" title="Requests in the last 30 days" range={month} metric="requests" />
+      <Breakdown group="day" title="Requests in the last 30 days" range={month} metric="requests"
+        chartName="Requests per day in the last 30 days" />
       <div class="cards">
         <section class="card" aria-labelledby="account-heading">
           <h2 id="account-heading">Your account</h2>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, type ApiError } from '../../api';
-import { usdAmount } from '../../money';
+import { plainUsd, usdAmount } from '../../money';
 import { Field, FormError, Submit } from '../../ui/form';
 import { ErrorNotice, Loading } from '../../ui/states';
 import { asApiError, useApi } from '../../ui/useApi';
@@ -21,7 +21,7 @@ export function AlertSection() {
 
 function AlertForm({ alert: initial }: { alert: Alert }) {
   const [alert, setAlert] = useState(initial);
-  const [threshold, setThreshold] = useState(initial.low_balance_usd ?? '');
+  const [threshold, setThreshold] = useState(initial.low_balance_usd === null ? '' : plainUsd(initial.low_balance_usd));
   const [email, setEmail] = useState('');
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
@@ -34,7 +34,7 @@ function AlertForm({ alert: initial }: { alert: Alert }) {
         method: 'PUT', body: { low_balance_usd: low, email: email.trim() || null },
       });
       setAlert(saved);
-      setThreshold(saved.low_balance_usd ?? '');
+      setThreshold(saved.low_balance_usd === null ? '' : plainUsd(saved.low_balance_usd));
     } catch (failure) {
       setError(asApiError(failure));
     }

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, type ApiError } from '../../api';
-import { usdAmount } from '../../money';
+import { plainUsd, usdAmount } from '../../money';
 import { Field, FormError, Submit } from '../../ui/form';
 import { asApiError } from '../../ui/useApi';
 import type { AutoTopUp } from './types';
@@ -8,8 +8,8 @@ import type { AutoTopUp } from './types';
 /** Charge the saved card when the balance falls below a threshold. */
 export function AutoTopUpForm({ settings, onSaved }: { settings: AutoTopUp; onSaved: (saved: AutoTopUp) => void }) {
   const [enabled, setEnabled] = useState(settings.enabled);
-  const [threshold, setThreshold] = useState(settings.enabled ? settings.threshold_usd : '5');
-  const [amount, setAmount] = useState(settings.enabled ? settings.amount_usd : '20');
+  const [threshold, setThreshold] = useState(settings.enabled ? plainUsd(settings.threshold_usd) : '5');
+  const [amount, setAmount] = useState(settings.enabled ? plainUsd(settings.amount_usd) : '20');
   const [error, setError] = useState<ApiError>();
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -51,9 +51,9 @@ export function AutoTopUpForm({ settings, onSaved }: { settings: AutoTopUp; onSa
                   onChange={(event) => setEnabled(event.currentTarget.checked)} />
                 <label for="field-enabled">Top up automatically</label>
               </div>
-              <Field label="When the balance falls below (USD)" name="threshold_usd" value={threshold}
+              <Field label="When the balance falls below (USD)" name="threshold_usd" id="field-auto-threshold" value={threshold}
                 onInput={setThreshold} error={error} />
-              <Field label="Buy this much credit (USD)" name="amount_usd" value={amount} onInput={setAmount} error={error}
+              <Field label="Buy this much credit (USD)" name="amount_usd" id="field-auto-amount" value={amount} onInput={setAmount} error={error}
                 hint={`At least ${usdAmount(settings.minimum_usd)}; tax, if any, is added.`} />
               <FormError error={error} fields={['threshold_usd', 'amount_usd']} />
               <Submit busy={busy}>Save auto top-up</Submit>

@@ -19,6 +19,8 @@ interface Props {
   title: string;
   range: { from: string; to: string };
   metric: Metric;
+  /** What the chart is called for screen readers; default: the metric and the title ("Spend by day"). */
+  chartName?: string;
   /** How a group value is shown (a key id as its name, for instance); memoized by the caller. */
   name?: (value: string) => string;
 }
@@ -26,7 +28,7 @@ interface Props {
 /** One breakdown of the period's usage (by day, model, provider or key): a chart and the exact figures. */
 const AS_IS = (value: string) => value || '—';
 
-export function Breakdown({ group, title, range, metric, name = AS_IS }: Props) {
+export function Breakdown({ group, title, range, metric, name = AS_IS, chartName }: Props) {
   const summary = useApi<UsageSummary>(summaryPath(group, range));
   const id = `usage-${group}-heading`;
   return (
@@ -35,13 +37,14 @@ export function Breakdown({ group, title, range, metric, name = AS_IS }: Props) 
       {summary.error ? <ErrorNotice error={summary.error} retry={summary.reload} />
         : !summary.data ? <Loading label={`Loading ${title.toLowerCase()}`} rows={4} />
         : summary.data.totals.requests === 0 ? <EmptyState title="No requests in this period." />
-        : <Figures summary={summary.data} group={group} title={title} metric={metric} name={name} />}
+        : <Figures summary={summary.data} group={group} metric={metric} name={name}
+            chartName={chartName ?? `${METRICS[metric].label} ${title.toLowerCase()}`} />}
     </section>
   );
 }
 
-function Figures({ summary, group, title, metric, name }: {
-  summary: UsageSummary; group: Group; title: string; metric: Metric; name: (value: string) => string;
+function Figures({ summary, group, metric, name, chartName }: {
+  summary: UsageSummary; group: Group; metric: Metric; name: (value: string) => string; chartName: string;
 }) {
   const { label, unit, value } = METRICS[metric];
   const rows = summary.data.map((row) => ({ key: row[group] ?? '', counters: row as Counters }));
@@ -59,7 +62,7 @@ function Figures({ summary, group, title, metric, name }: {
     <>
       <div class="chart" style={{ height: `${height}px` }}>
         <BarChart horizontal={horizontal} unit={unit} labels={labels} series={series}
-          summary={`${label} ${title.toLowerCase()}: ${plural(summary.totals.requests, 'request')}, `
+          summary={`${chartName}: ${plural(summary.totals.requests, 'request')}, `
             + `${usdAmount(summary.totals.cost_usd)} in total`} />
       </div>
       {group !== 'day' && <FigureTable rows={rows} group={group} name={name} />}
