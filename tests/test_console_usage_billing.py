@@ -234,6 +234,7 @@ async def test_an_sdk_request_shows_in_the_usage_charts_and_table_with_its_exact
     await expect(page.get_by_role("img", name="Requests by day: 1 request, " f"{cost} in total")).to_be_visible()
     await page.get_by_label("Period").select_option("7")
     await expect(totals).to_contain_text("1 request in the period.")
+    await page.wait_for_load_state("networkidle")     # every chart redrawn for the new period
     await shoot(page, SCREENSHOTS / "usage.png")
 
     await nav(page, "Overview")

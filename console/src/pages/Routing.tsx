@@ -76,7 +76,7 @@ function PolicyForm({ policy, onSaved }: { policy: RoutingPolicy; onSaved: () =>
   };
 
   return (
-    <form onSubmit={submit} noValidate>
+    <form class="routing-form" onSubmit={submit} noValidate>
       <p class="hint">Now: {describe(current)}</p>
       <fieldset class="providers-choice">
         <legend>Providers</legend>

@@ -41,10 +41,8 @@ export default function Usage() {
       </div>
       <Totals range={range} />
       <Breakdown group="day" title="By day" range={range} metric={metric} />
-      <div class="usage-grid">
-        <Breakdown group="model" title="By model" range={range} metric={metric} />
-        <Breakdown group="provider" title="By provider" range={range} metric={metric} />
-      </div>
+      <Breakdown group="model" title="By model" range={range} metric={metric} />
+      <Breakdown group="provider" title="By provider" range={range} metric={metric} />
       <Breakdown group="key" title="By API key" range={range} metric={metric} name={keyName} />
       <Generations keyName={keyName} />
     </>
