@@ -61,7 +61,7 @@ function Figures({ summary, group, metric, name, chartName }: {
   return (
     <>
       <div class="chart" style={{ height: `${height}px` }}>
-        <BarChart horizontal={horizontal} unit={unit} labels={labels} series={series}
+        <BarChart horizontal={horizontal} integer={metric !== 'spend'} unit={unit} labels={labels} series={series}
           summary={`${chartName}: ${plural(summary.totals.requests, 'request')}, `
             + `${usdAmount(summary.totals.cost_usd)} in total`} />
       </div>
