@@ -49,7 +49,7 @@ class Gateway:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port)], cwd=self.workdir,
                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120   # a machine busy with other test runs can take 30 s just to import
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.process.returncode}:\n{self.log()}")
@@ -59,6 +59,7 @@ class Gateway:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.process.kill()   # not left running after the test session
         raise RuntimeError(f"gateway did not become ready:\n{self.log()}")
 
     def stop(self, timeout: float = 30) -> int:

@@ -37,26 +37,8 @@ def gateway(tmp_path_factory, fakes, stripe_fake):
     gateway = Gateway(tmp_path_factory.mktemp("console-usage"),
                       {"providers": providers, "models": models, **stripe_config(stripe_fake)},
                       env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    try:
-        yield patiently_started(gateway)
-    finally:
-        gateway.stop()
-
-
-def patiently_started(gateway: Gateway) -> Gateway:
-    """Start the gateway; on a machine busy with other test runs its start can outlast the harness's 30 s, so
-    a process that is still starting gets another two minutes."""
-    try:
-        return gateway.start()
-    except RuntimeError:
-        def ready():
-            try:
-                return httpx.get(gateway.url + "/health/ready", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-        if gateway.process.poll() is None and wait_for(ready, timeout=120, interval=0.5):
-            return gateway
-        raise
+    yield gateway.start()
+    gateway.stop()
 
 
 # --- helpers ---
