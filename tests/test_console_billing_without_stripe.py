@@ -16,7 +16,7 @@ async def test_the_billing_page_says_card_payments_are_not_set_up(open_page, gat
     page = await open_page()
     await sign_up(page, new_email())
     settings = await (await page.request.get("/api/billing/auto-topup")).json()
-    assert settings["card_payments_enabled"] is False and settings["minimum_usd"] == "5.00"
+    assert settings["card_payments_enabled"] is False and settings["minimum_usd"] == "5.000000"
     await nav(page, "Billing")
     await expect(page.get_by_role("region", name="Top up by card")).to_contain_text(
         "Card payments are not set up on this server (its operator has not configured Stripe)")
