@@ -188,7 +188,11 @@ async def test_an_sdk_request_shows_in_the_usage_charts_and_table_with_its_exact
         model="acme/m", messages=[{"role": "user", "content": "hello"}]))
     request_id = reply.headers["x-request-id"]
     record = await asyncio.to_thread(generation, gateway, key, request_id)
-    listed = (await (await page.request.get("/api/usage/generations")).json())["data"]
+    for _ in range(100):       # /v1/generation may answer before the usage batch is in the database
+        listed = (await (await page.request.get("/api/usage/generations")).json())["data"]
+        if listed:
+            break
+        await asyncio.sleep(0.1)
     assert [(row["id"], row["cost_usd"]) for row in listed] == [(request_id, record["cost_usd"])]
     cost = shown_usd(record["cost_usd"])
     assert cost != "$0.00"
