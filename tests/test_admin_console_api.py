@@ -9,13 +9,13 @@ import httpx
 import pytest
 
 from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD
-from .harness import Gateway, started
+from .harness import Gateway
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    gateway = started(Gateway(tmp_path_factory.mktemp("admin-console"),
-                              env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}))
+    gateway = Gateway(tmp_path_factory.mktemp("admin-console"),
+                      env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
     yield gateway
     gateway.stop()
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, grant, nav, new_email, shoot, sign_in, sign_up
-from .harness import Gateway, started
+from .harness import Gateway
 
 ADMIN_SECTIONS = ["Accounts", "Providers & routes", "Pricing & fees", "Redemption codes", "Terms versions",
                   "Audit log", "Moderation log", "Platform analytics"]
@@ -20,8 +20,8 @@ ADMIN_SECTIONS = ["Accounts", "Providers & routes", "Pricing & fees", "Redemptio
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    gateway = started(Gateway(tmp_path_factory.mktemp("console-admin"),
-                              env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}))
+    gateway = Gateway(tmp_path_factory.mktemp("console-admin"),
+                      env={"ALLTOKEN_ADMIN_EMAIL": ADMIN_EMAIL, "ALLTOKEN_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
     yield gateway
     gateway.stop()
 

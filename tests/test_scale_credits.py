@@ -3,7 +3,6 @@
 balance exact, and SIGKILL of a process loses no usage record of a response that completed."""
 
 import asyncio
-import contextlib
 from decimal import Decimal
 
 import httpx
@@ -30,33 +29,10 @@ def nodes(tmp_path_factory, fake_openai):
     fake_openai.default.prompt_tokens = 5
     config = openai_config(fake_openai, usage_claim_idle_seconds=1.0)
     cluster = Cluster(tmp_path_factory.mktemp("scale-credits"), 3, config, redis_url=REDIS_URL)
-    _start_patiently(cluster)
+    cluster.start()
     yield cluster
     cluster.stop()
     fake_openai.default.prompt_tokens = 21
-
-
-def _start_patiently(cluster: Cluster) -> None:
-    """cluster.start(), but a process slower than the harness's 30 s to get ready (two cores shared
-    with other test suites) is given longer instead of failing the module."""
-    try:
-        cluster.start()
-        return
-    except RuntimeError:
-        pass
-    for gateway in cluster.gateways:
-        if gateway.process is None:
-            with contextlib.suppress(RuntimeError):
-                gateway.start()
-        ready = wait_for(lambda: gateway.process.poll() is not None or _ready(gateway), timeout=300)
-        assert ready and gateway.process.poll() is None, gateway.log()
-
-
-def _ready(gateway) -> bool:
-    try:
-        return httpx.get(gateway.url + "/health/ready", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _storm(nodes: Cluster, key: str, count: int = 500) -> list[int]:

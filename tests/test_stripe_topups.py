@@ -333,7 +333,8 @@ def test_auto_top_up_charges_once_when_the_balance_falls_below_the_threshold(gat
     assert turned_on.status_code == 200, turned_on.text
     assert turned_on.json() == {"enabled": True, "threshold_usd": "5.000000", "amount_usd": "20.000000",
                                 "tax_usd": "1.650000", "total_usd": "21.650000", "card_saved": True,
-                                "switched_off_because": None}
+                                "switched_off_because": None, "card_payments_enabled": True,
+                                "minimum_usd": "5.000000"}
     assert api(second, "GET", "/api/billing/auto-topup", key).json() == turned_on.json()
     time.sleep(0.6)
     assert auto_charges(stripe_fake, account) == []                  # above the threshold: nothing

@@ -22,3 +22,8 @@ export function usdAmount(amount: string): string {
   const [whole, fraction = ''] = amount.replace(/^[-+]/, '').split('.');
   return `${sign}$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
 }
+
+/** A USD amount for an input field: usdAmount without the sign and the dollar, "3.000000" -> "3.00". */
+export function plainUsd(amount: string): string {
+  return usdAmount(amount).replace('$', '');
+}

@@ -16,24 +16,10 @@ export interface ConsolePage {
 export const PAGES: ConsolePage[] = [
   { path: '/', label: 'Overview', component: lazy(() => import('./pages/Overview')) },
   { path: '/keys', label: 'API keys', component: lazy(() => import('./pages/Keys')) },
-  {
-    path: '/usage', label: 'Usage',
-    soon: {
-      summary: 'Spend and requests by day, model, key and provider; every generation with its cost, latency and '
-        + 'route; CSV export.',
-      meanwhile: <p>Meanwhile <code>GET /v1/generation?id=…</code> with your API key shows one request's record.</p>,
-    },
-  },
+  { path: '/usage', label: 'Usage', component: lazy(() => import('./pages/Usage')) },
   { path: '/billing', label: 'Billing', component: lazy(() => import('./pages/Billing')) },
   { path: '/models', label: 'Models', component: lazy(() => import('./pages/Models')) },
-  {
-    path: '/routing', label: 'Routing',
-    soon: {
-      summary: "Your account's route preferences per model: which providers to prefer, allow or avoid.",
-      meanwhile: <p>Meanwhile each request can carry its own <code>provider</code> preferences (see the routing
-        documentation).</p>,
-    },
-  },
+  { path: '/routing', label: 'Routing', component: lazy(() => import('./pages/Routing')) },
   { path: '/providers', label: 'Status', component: lazy(() => import('./pages/Status')) },
   { path: '/studio', label: 'Studio', component: lazy(() => import('./pages/studio/Studio')) },
   { path: '/team', label: 'Team', component: lazy(() => import('./pages/Team')) },

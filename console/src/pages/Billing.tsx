@@ -3,41 +3,72 @@ import { api, ApiError, type Balance, type Transaction, type TransactionPage } f
 import { usdAmount } from '../money';
 import { when } from '../ui/dates';
 import { PageHeader } from '../ui/layout';
-import { ComingSoon, EmptyState, ErrorNotice, Loading } from '../ui/states';
-import { asApiError, useApi } from '../ui/useApi';
+import { EmptyState, ErrorNotice, Loading } from '../ui/states';
+import { asApiError, type Loaded, useApi } from '../ui/useApi';
+import { AlertSection } from './billing/AlertForm';
+import { AutoTopUpForm } from './billing/AutoTopUpForm';
+import { PaymentList } from './billing/PaymentList';
+import { Redeem } from './billing/Redeem';
+import { TopUp } from './billing/TopUp';
+import type { AutoTopUp } from './billing/types';
 
 const PAGE_SIZE = 50;
 
 export default function Billing() {
+  const balance = useApi<Balance>('/billing/balance');
+  const [ledgerVersion, setLedgerVersion] = useState(0);
+  const credited = () => {
+    balance.reload();
+    setLedgerVersion((n) => n + 1);   // a fresh first page of transactions
+  };
   return (
     <>
-      <PageHeader title="Billing">Your balance, every credit and charge, and your monthly statements.</PageHeader>
-      <BalanceCard />
-      <Transactions />
+      <PageHeader title="Billing">Your balance, how to add credit, every credit and charge, and your monthly
+        statements.</PageHeader>
+      <BalanceCard balance={balance} />
+      <div class="cards billing-actions">
+        <CardPayments />
+        <Redeem onRedeemed={credited} />
+      </div>
+      <AlertSection />
+      <PaymentList />
+      <Transactions key={ledgerVersion} />
       <Statements />
-      <ComingSoon title="Top up, redeem a code, auto top-up and alerts">
-        <p>Paying by card, redeeming a code, automatic top-ups and low-balance emails from this page.</p>
-        <p>Meanwhile <code>POST /api/billing/checkout</code> opens a Stripe Checkout, and{' '}
-          <code>POST /v1/credits/redeem</code> redeems a code.</p>
-      </ComingSoon>
     </>
   );
 }
 
-function BalanceCard() {
-  const balance = useApi<Balance>('/billing/balance');
+function BalanceCard({ balance }: { balance: Loaded<Balance> }) {
   return (
     <section class="card" aria-labelledby="balance-heading">
       <h2 id="balance-heading">Balance</h2>
       {balance.error ? <ErrorNotice error={balance.error} retry={balance.reload} />
         : !balance.data ? <Loading label="Loading the balance" rows={1} />
         : <>
-            <p class="figure">{usdAmount(balance.data.balance_usd)}</p>
+            <p class="figure" aria-live="polite">{usdAmount(balance.data.balance_usd)}</p>
             {balance.data.reserved_usd.replace(/[0.]/g, '') !== '' &&
               <p class="hint">{usdAmount(balance.data.reserved_usd)} held for requests in progress;{' '}
                 {usdAmount(balance.data.available_usd)} available.</p>}
+            <button type="button" class="button" onClick={balance.reload}>Refresh</button>
           </>}
     </section>
+  );
+}
+
+/** Top-up by card and auto top-up share one read: whether this server takes cards, and the saved settings. */
+function CardPayments() {
+  const settings = useApi<AutoTopUp>('/billing/auto-topup');
+  const [saved, setSaved] = useState<AutoTopUp>();
+  const current = saved ?? settings.data;
+  if (settings.error) {
+    return <section class="card" aria-label="Card payments"><ErrorNotice error={settings.error} retry={settings.reload} /></section>;
+  }
+  if (!current) return <section class="card" aria-label="Card payments"><Loading label="Loading card payments" rows={3} /></section>;
+  return (
+    <>
+      <TopUp settings={current} />
+      <AutoTopUpForm settings={current} onSaved={setSaved} />
+    </>
   );
 }
 

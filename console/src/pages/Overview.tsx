@@ -1,18 +1,37 @@
-import type { Model, RouteHealth } from '../api';
+import { useMemo } from 'preact/hooks';
+import type { Balance, Model, RouteHealth } from '../api';
+import { usdAmount } from '../money';
 import { useMe } from '../session';
 import { PageHeader } from '../ui/layout';
-import { ComingSoon, ErrorNotice, Loading } from '../ui/states';
+import { ErrorNotice, Loading } from '../ui/states';
 import { type Loaded, useApi } from '../ui/useApi';
+import { lastDays, plural, summaryPath, utcDay, type UsageSummary } from '../usage';
+import { Breakdown } from './usage/Breakdown';
 
 export default function Overview() {
   const me = useMe();
   const models = useApi<{ data: Model[] }>('/models');
   const status = useApi<{ routes: RouteHealth[] }>('/status');
   const firstChat = models.data?.data.find((model) => model.kind === 'chat');
+  const balance = useApi<Balance>('/billing/balance');
+  const today = utcDay(new Date());
+  const spentToday = useApi<UsageSummary>(summaryPath('day', { from: today, to: today }));
+  const spentThisMonth = useApi<UsageSummary>(summaryPath('day', { from: `${today.slice(0, 8)}01`, to: today }));
+  const month = useMemo(() => lastDays(30), []);
 
   return (
     <>
       <PageHeader title="Overview">Signed in as {me.email}.</PageHeader>
+      <div class="cards">
+        <Tile title="Balance" loaded={balance} link={['/billing', 'Top up or redeem a code']}
+          say={(data) => usdAmount(data.balance_usd)} />
+        <Tile title="Spend today" loaded={spentToday} link={['/usage', 'See your usage']}
+          say={(data) => `${usdAmount(data.totals.cost_usd)} · ${plural(data.totals.requests, 'request')}`} />
+        <Tile title="Spend this month" loaded={spentThisMonth} link={['/billing', 'See transactions and statements']}
+          say={(data) => `${usdAmount(data.totals.cost_usd)} · ${plural(data.totals.requests, 'request')}`} />
+      </div>
+      <Breakdown group="day" title="Requests in the last 30 days" range={month} metric="requests"
+        chartName="Requests per day in the last 30 days" />
       <div class="cards">
         <section class="card" aria-labelledby="account-heading">
           <h2 id="account-heading">Your account</h2>
@@ -30,10 +49,6 @@ export default function Overview() {
             : `All ${data.routes.length} routes serving`;
         }} />
       </div>
-      <ComingSoon title="Balance, spend and requests">
-        <p>Your balance, your spend today and this month, a chart of your requests, and any notice about your
-          account will show here once the billing and usage pages ship.</p>
-      </ComingSoon>
       <section class="card" aria-labelledby="quickstart-heading">
         <h2 id="quickstart-heading">Call the API</h2>
         <p>Point the official OpenAI SDK at this gateway, with an API key of your account:</p>
@@ -54,7 +69,7 @@ export default function Overview() {
 function Tile<T>({ title, loaded, say, link }: {
   title: string; loaded: Loaded<T>; say: (data: T) => string; link: [href: string, text: string];
 }) {
-  const id = `${title.toLowerCase()}-heading`;
+  const id = `${title.toLowerCase().replace(/\W+/g, '-')}-heading`;
   return (
     <section class="card" aria-labelledby={id}>
       <h2 id={id}>{title}</h2>

@@ -16,10 +16,12 @@ interface Props {
   series: Series[];
   unit: string;
   horizontal?: boolean;
+  /** Counts (requests, tokens): the value axis has whole-number ticks only. */
+  integer?: boolean;
 }
 
 /** A bar chart in the console's colours, light or dark as the system is. The caller sets its height. */
-export function BarChart({ summary, labels, series, unit, horizontal = false }: Props) {
+export function BarChart({ summary, labels, series, unit, horizontal = false, integer = false }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const scheme = useColorScheme();
   useEffect(() => {
@@ -40,8 +42,10 @@ export function BarChart({ summary, labels, series, unit, horizontal = false }: 
         animation: false,
         color: color('--text-muted'),
         scales: {
-          x: { ticks: { color: color('--text-muted') }, grid: { color: color('--border') } },
-          y: { ticks: { color: color('--text-muted') }, grid: { color: color('--border') } },
+          x: { ticks: { color: color('--text-muted'), precision: integer && horizontal ? 0 : undefined },
+            grid: { color: color('--border') } },
+          y: { ticks: { color: color('--text-muted'), precision: integer && !horizontal ? 0 : undefined },
+            grid: { color: color('--border') } },
         },
         plugins: {
           tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${item.formattedValue} ${unit}` } },
@@ -49,7 +53,7 @@ export function BarChart({ summary, labels, series, unit, horizontal = false }: 
       },
     });
     return () => chart.destroy();
-  }, [labels, series, unit, horizontal, scheme]);   // callers memoize labels and series
+  }, [labels, series, unit, horizontal, integer, scheme]);   // callers memoize labels and series
   return <canvas ref={canvas} role="img" aria-label={summary} />;
 }
 

@@ -13,12 +13,14 @@ interface FieldProps {
   hint?: string;
   error?: ApiError;
   placeholder?: string;
+  /** The input's id when two forms on a page have a field of the same name; default `field-<name>`. */
+  id?: string;
 }
 
 /** A labelled input; the API error that names this field is shown under it. */
 export function Field({ label, name, type = 'text', value, onInput, autocomplete, required, minLength, hint,
-  error, placeholder }: FieldProps) {
-  const id = `field-${name}`;
+  error, placeholder, id: idProp }: FieldProps) {
+  const id = idProp ?? `field-${name}`;
   const mine = error && error.param === name;
   const described = [hint && `${id}-hint`, mine && `${id}-error`].filter(Boolean).join(' ') || undefined;
   return (

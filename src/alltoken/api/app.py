@@ -9,6 +9,7 @@ from ..gateway.errors import ApiError, bad_request
 from . import (
     account_data_routes,
     account_routes,
+    account_routing_routes,
     admin_account_routes,
     admin_audit_routes,
     admin_billing_routes,
@@ -25,6 +26,7 @@ from . import (
     membership_routes,
     moderation_log_routes,
     password_reset_routes,
+    redeem_routes,
     statement_routes,
     studio_routes,
     team_routes,
@@ -65,6 +67,8 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_platform_routes.router)
     api.include_router(membership_routes.router)
     api.include_router(invitation_routes.router)
+    api.include_router(redeem_routes.router)
+    api.include_router(account_routing_routes.router)
     return api
 
 

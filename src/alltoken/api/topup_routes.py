@@ -98,6 +98,8 @@ class AutoTopUpView(BaseModel):
     total_usd: str = Field(description="What each auto top-up charges the saved card")
     card_saved: bool = Field(description="A Checkout payment saved a card to charge")
     switched_off_because: str | None = Field(description="Why auto top-up turned itself off, if it did")
+    card_payments_enabled: bool = Field(description="This server takes card payments (Stripe is configured)")
+    minimum_usd: str = Field(description="The smallest credit one top-up may buy")
 
 
 @router.get("/billing/auto-topup", response_model=AutoTopUpView)
@@ -130,7 +132,9 @@ def _auto_topup_view(request: Request, config: auto_topup.AutoTopUpConfig) -> Au
     return AutoTopUpView(enabled=config.enabled, threshold_usd=units_to_usd_str(config.threshold_units),
                          amount_usd=units_to_usd_str(config.amount_units), tax_usd=cents_to_usd_str(q.tax_cents),
                          total_usd=cents_to_usd_str(q.total_cents), card_saved=config.card_saved,
-                         switched_off_because=config.switched_off_because)
+                         switched_off_because=config.switched_off_because,
+                         card_payments_enabled=_topups(request).enabled,
+                         minimum_usd=cents_to_usd_str(_topups(request).settings.minimum_cents))
 
 
 @router.post("/stripe/webhook")
