@@ -1,7 +1,6 @@
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { useEffect } from 'preact/hooks';
 import { PAGES } from './pages';
-import { ComingSoonPage } from './pages/ComingSoonPage';
 import { Invitation } from './pages/Invitation';
 import { ForgotPassword } from './pages/ForgotPassword';
 import { NotFound } from './pages/NotFound';
@@ -53,7 +52,7 @@ function Screens() {
         <Shell pages={pages}>
           <Router>
             {pages.map((page) => (
-              <Route key={page.path} path={page.route ?? page.path} component={page.component ?? ComingSoonPage} />
+              <Route key={page.path} path={page.route ?? page.path} component={page.component} />
             ))}
             <Route path="/sign-in" component={ToOverview} />
             <Route path="/sign-up" component={ToOverview} />

@@ -1,13 +1,12 @@
 // Every page of the signed-in console, in navigation order. To add one: write it in pages/ and list it
-// here with its component; a page whose API has not shipped yet lists what it will do under `soon`.
-import type { ComponentChildren, FunctionComponent } from 'preact';
+// here with its component.
+import type { FunctionComponent } from 'preact';
 import { lazy } from 'preact-iso';
 
 export interface ConsolePage {
   path: string;
   label: string;
-  component?: FunctionComponent;
-  soon?: { summary: string; meanwhile?: ComponentChildren };
+  component: FunctionComponent;
   adminOnly?: boolean;
   /** The router pattern when the page has sub-pages under its path (default: the path alone). */
   route?: string;

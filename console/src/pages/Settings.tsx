@@ -3,7 +3,6 @@ import { api, ApiError } from '../api';
 import { useMe, useSession } from '../session';
 import { Field, FormError, Submit } from '../ui/form';
 import { PageHeader } from '../ui/layout';
-import { ComingSoon } from '../ui/states';
 import { asApiError } from '../ui/useApi';
 import { DataExport } from './settings/DataExport';
 import { DeleteAccount } from './settings/DeleteAccount';
@@ -25,9 +24,10 @@ export default function Settings() {
       </section>
       <PasswordChange />
       <SignOutEverywhere />
-      <ComingSoon title="Team">
-        <p>Team members and their roles.</p>
-      </ComingSoon>
+      <section class="card" aria-labelledby="team-title">
+        <h2 id="team-title">Team</h2>
+        <p>Members, roles, limits and invitations are on the <a href="/team">Team</a> page.</p>
+      </section>
       <Terms />
       <DataExport />
       <DeleteAccount />

@@ -29,14 +29,3 @@ export function EmptyState({ title, children }: { title: string; children?: Comp
     </div>
   );
 }
-
-/** A feature whose management API is not in this release yet: say so, show no made-up data. */
-export function ComingSoon({ title, children }: { title: string; children: ComponentChildren }) {
-  return (
-    <section class="card coming-soon" aria-label={`${title}: coming soon`}>
-      <p class="badge">Coming soon</p>
-      <h2>{title}</h2>
-      {children}
-    </section>
-  );
-}
