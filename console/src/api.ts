@@ -136,11 +136,6 @@ export interface Transaction {
   created_at: string;
 }
 
-export interface TransactionPage {
-  data: Transaction[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
 
 export interface TermsVersion {
   version: string;

@@ -38,10 +38,6 @@ export interface Generation {
   error_code: string | null;
 }
 
-export interface GenerationPage {
-  data: Generation[];
-  next_cursor: string | null;
-}
 
 /** A Date's UTC day, YYYY-MM-DD: the day the rollups file it under. */
 export function utcDay(date: Date): string {

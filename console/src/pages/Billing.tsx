@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, type Balance, type Transaction, type TransactionPage } from '../api';
+import type { Balance, Transaction } from '../api';
 import { usdAmount } from '../money';
 import { when } from '../ui/dates';
 import { PageHeader } from '../ui/layout';
 import { EmptyState, ErrorNotice, Loading } from '../ui/states';
-import { asApiError, type Loaded, useApi } from '../ui/useApi';
+import { type Loaded, useApi } from '../ui/useApi';
+import { usePagedList } from '../ui/usePagedList';
 import { AlertSection } from './billing/AlertForm';
 import { AutoTopUpForm } from './billing/AutoTopUpForm';
 import { PaymentList } from './billing/PaymentList';
@@ -74,24 +75,7 @@ function CardPayments() {
 
 /** The ledger, newest first, a page at a time ("Show more" follows the API's cursor). */
 function Transactions() {
-  const first = useApi<TransactionPage>(`/billing/transactions?limit=${PAGE_SIZE}`);
-  const [more, setMore] = useState<{ rows: Transaction[]; cursor: string | null }>();
-  const [error, setError] = useState<ApiError>();
-  const [busy, setBusy] = useState(false);
-  const rows = [...(first.data?.data ?? []), ...(more?.rows ?? [])];
-  const cursor = more ? more.cursor : first.data?.next_cursor ?? null;
-
-  const showMore = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const page = await api<TransactionPage>(`/billing/transactions?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor!)}`);
-      setMore({ rows: [...(more?.rows ?? []), ...page.data], cursor: page.next_cursor });
-    } catch (failure) {
-      setError(asApiError(failure));
-    }
-    setBusy(false);
-  };
+  const { first, rows, more } = usePagedList<Transaction>('/billing/transactions', PAGE_SIZE);
 
   return (
     <section class="card" aria-labelledby="transactions-heading">
@@ -103,8 +87,7 @@ function Transactions() {
         : !first.data ? <Loading label="Loading transactions" rows={3} />
         : rows.length === 0 ? <EmptyState title="No transactions yet."><p>Credits and charges appear here.</p></EmptyState>
         : <TransactionTable rows={rows} />}
-      {error && <ErrorNotice error={error} />}
-      {cursor && <button type="button" class="button" disabled={busy} aria-busy={busy} onClick={showMore}>Show more</button>}
+      {more}
     </section>
   );
 }

@@ -1,33 +1,14 @@
-import { useState } from 'preact/hooks';
-import { api, type ApiError } from '../../api';
 import { usdAmount } from '../../money';
 import { when } from '../../ui/dates';
 import { EmptyState, ErrorNotice, Loading } from '../../ui/states';
-import { asApiError, useApi } from '../../ui/useApi';
-import type { Generation, GenerationPage } from '../../usage';
+import { usePagedList } from '../../ui/usePagedList';
+import type { Generation } from '../../usage';
 
 const PAGE_SIZE = 50;
 
 /** The account's requests, newest first, a page at a time ("Show more" follows the API's cursor). */
 export function Generations({ keyName }: { keyName: (id: string) => string }) {
-  const first = useApi<GenerationPage>(`/usage/generations?limit=${PAGE_SIZE}`);
-  const [more, setMore] = useState<{ rows: Generation[]; cursor: string | null }>();
-  const [error, setError] = useState<ApiError>();
-  const [busy, setBusy] = useState(false);
-  const rows = [...(first.data?.data ?? []), ...(more?.rows ?? [])];
-  const cursor = more ? more.cursor : first.data?.next_cursor ?? null;
-
-  const showMore = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const page = await api<GenerationPage>(`/usage/generations?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor!)}`);
-      setMore({ rows: [...(more?.rows ?? []), ...page.data], cursor: page.next_cursor });
-    } catch (failure) {
-      setError(asApiError(failure));
-    }
-    setBusy(false);
-  };
+  const { first, rows, more } = usePagedList<Generation>('/usage/generations', PAGE_SIZE);
 
   return (
     <section class="card" aria-labelledby="generations-heading">
@@ -40,8 +21,7 @@ export function Generations({ keyName }: { keyName: (id: string) => string }) {
         : rows.length === 0 ? <EmptyState title="No requests yet."><p>Each call made with your API keys appears here
             with its cost, latency and route.</p></EmptyState>
         : <GenerationTable rows={rows} keyName={keyName} />}
-      {error && <ErrorNotice error={error} />}
-      {cursor && <button type="button" class="button" disabled={busy} aria-busy={busy} onClick={showMore}>Show more</button>}
+      {more}
     </section>
   );
 }
