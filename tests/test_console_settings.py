@@ -6,24 +6,19 @@ import json
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.async_api import Page, expect
 
 from .console_helpers import PASSWORD, SCREENSHOTS, nav, new_email, shoot, sign_in, sign_up
-from .fakes.server import free_port
+from .fakes.smtp_inbox import Inbox, body_of, running_inbox
 from .harness import Gateway
-from .test_low_balance_email import Inbox, body_of
 
 NEW_PASSWORD = "my brand new password"
 
 
 @pytest.fixture(scope="module")
 def inbox():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with running_inbox() as mail:
+        yield mail
 
 
 @pytest.fixture(scope="module")

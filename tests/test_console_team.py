@@ -6,23 +6,18 @@ import re
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.async_api import expect
 
 from .console_helpers import PASSWORD, SCREENSHOTS, grant, nav, new_email, shoot, sign_up
-from .fakes.server import free_port
+from .fakes.smtp_inbox import SENDER, Inbox, running_inbox
 from .harness import Gateway, wait_for
-from .test_low_balance_email import SENDER, Inbox
 
 
 @pytest.fixture(scope="module")
 def inbox():
-    mail = Inbox()
-    controller = Controller(mail, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    mail.port = controller.port
-    yield mail
-    controller.stop()
+    with running_inbox() as (mail, port):
+        mail.port = port
+        yield mail
 
 
 @pytest.fixture(scope="module")

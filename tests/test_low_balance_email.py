@@ -5,15 +5,12 @@ retried after a failed send."""
 import asyncio
 import logging
 import secrets
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from email import message_from_bytes, policy
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from alltoken.accounts.service import create_account
 from alltoken.billing import alerts, ledger
@@ -28,45 +25,20 @@ from alltoken.store.db import session_factory
 from alltoken.store.models import BalanceAlert
 
 from .fakes.server import free_port
+from .fakes.smtp_inbox import SENDER, body_of, running_inbox
 from .harness import Gateway, wait_for
 
 USD = UNITS_PER_USD
-SENDER = "billing@alltoken.test"
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it accepts."""
-
-    def __init__(self):
-        self.messages = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self.messages)
 
 
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with running_inbox() as mail:
+        yield mail
 
 
 def smtp_settings(port: int) -> SmtpSettings:
     return SmtpSettings(host="127.0.0.1", port=port, sender=SENDER, security="none", timeout_seconds=5)
-
-
-def body_of(raw: bytes) -> tuple[str, str]:
-    message = message_from_bytes(raw, policy=policy.default)
-    return message["Subject"], message.get_content()
 
 
 # End to end: two gateway processes on one database, spending through the openai SDK.

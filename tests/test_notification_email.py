@@ -3,8 +3,9 @@ address once, even with two servers on one database, and says why."""
 
 from email import message_from_bytes, policy
 
+from .fakes.smtp_inbox import SENDER
 from .harness import Gateway, wait_for
-from .test_low_balance_email import SENDER, smtp  # noqa: F401  (the local SMTP server fixture)
+from .test_low_balance_email import smtp  # noqa: F401  (the local SMTP server fixture)
 
 
 def test_a_warning_is_emailed_once_with_its_reason(tmp_path, smtp):  # noqa: F811

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from alltoken.accounts import password_reset
 from alltoken.accounts.service import create_account
@@ -18,9 +17,8 @@ from alltoken.ids import new_id, utcnow
 from alltoken.store.db import session_factory
 from alltoken.store.models import User
 
-from .fakes.server import free_port
+from .fakes.smtp_inbox import Inbox, body_of, running_inbox
 from .harness import Gateway, wait_for
-from .test_low_balance_email import Inbox, body_of
 
 PASSWORD, NEW_PASSWORD = "the first long password", "a brand new long password"
 CONSOLE_URL = "https://console.alltoken.test"
@@ -28,11 +26,8 @@ CONSOLE_URL = "https://console.alltoken.test"
 
 @pytest.fixture(scope="module")
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with running_inbox() as mail:
+        yield mail
 
 
 @pytest.fixture(scope="module")

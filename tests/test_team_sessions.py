@@ -11,22 +11,17 @@ from email import message_from_bytes, policy
 import httpx
 import openai
 import pytest
-from aiosmtpd.controller import Controller
 
-from .fakes.server import free_port
+from .fakes.smtp_inbox import SENDER, running_inbox
 from .harness import Gateway, wait_for
-from .test_low_balance_email import SENDER, Inbox
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def inbox():
-    mail = Inbox()
-    controller = Controller(mail, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield mail, controller.port
-    controller.stop()
+    with running_inbox() as mail:
+        yield mail
 
 
 @pytest.fixture(scope="module")

@@ -136,9 +136,10 @@ async def accept_image_uploads(request: Request, caller: AccountScope) -> Upload
 @router.get("/terms/image-uploads", response_model=UploadWarranty)
 async def image_uploads_status(request: Request, caller: AccountScope) -> UploadWarranty:
     """Whether this account gave the warranty for the terms version in effect, and when."""
-    state = request.app.state.gateway
-    version = state.upload_rights.version
-    async with state.sessions() as session:
+    async with request.app.state.gateway.sessions() as session:
+        # The version in effect as giving the warranty reads it (the data plane's cached copy may be a poll behind).
+        current = await terms.current_version(session)
+        version = current.version if current else terms.UNPUBLISHED
         row = await terms.upload_warranty(session, caller.account_id, version)
     return UploadWarranty(account_id=caller.account_id, version=version, image_uploads=row is not None,
                           accepted_at=row.accepted_at if row else None)
