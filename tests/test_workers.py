@@ -106,10 +106,12 @@ def test_redis_going_away_is_a_clear_503_and_coming_back_needs_no_restart(tmp_pa
         assert ready.json()["database"] == "ok" and ready.json()["redis"] != "ok"
         refused = chat(limited)
         assert refused.status_code == 503 and refused.json()["error"]["code"] == "shared_state_unavailable"
-        assert chat(unlimited).status_code == 200     # a request without limits needs nothing from Redis
+        # Without limits to count, the credit reservation still needs Redis: billing fails closed.
+        unpaid = chat(unlimited)
+        assert unpaid.status_code == 503 and unpaid.json()["error"]["code"] == "billing_unavailable"
         proxy.restore()
         assert wait_for(lambda: httpx.get(gateway.url + "/health/ready", timeout=30).status_code == 200, timeout=30)
-        assert chat(limited).status_code == 200
+        assert chat(limited).status_code == 200 and chat(unlimited).status_code == 200
     finally:
         nodes.stop()
         proxy.close()
