@@ -3,20 +3,10 @@ slots, and several limits counted all together or not at all."""
 
 import asyncio
 
-from alltoken.limits.base import Gate, Window
+from alltoken.limits.base import Gate
 from alltoken.limits.local import LocalRateLimiter
 
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-def window(key: str, limit: int, units: int = 1, entry: str | None = None) -> Window:
-    return Window(key, limit, 60.0, units, entry)
+from .limiter_helpers import Clock, window
 
 
 async def test_exactly_n_per_window_under_concurrency():

@@ -8,25 +8,14 @@ import secrets
 import pytest
 import pytest_asyncio
 
-from alltoken.limits.base import Gate, Window
+from alltoken.limits.base import Gate
 from alltoken.limits.redis_backend import RedisRateLimiter
 from alltoken.store.redis_client import SharedStateUnavailable, open_redis
 
 from .cluster import REDIS_URL
+from .limiter_helpers import Clock, window
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-def window(key: str, limit: int, units: int = 1, entry: str | None = None) -> Window:
-    return Window(key, limit, 60.0, units, entry)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
