@@ -1,11 +1,11 @@
 """Gateway throughput against the number of worker processes, on PostgreSQL and Redis.
 
     .venv/bin/python bench/workers.py [--workers 1,2] [--connections 32] [--duration 5] [--repeat 3]
-                                      [--layout processes|serve-workers]
+                                      [--layout processes|serve-workers] [--mode json|stream]
 
-The same fake upstream as bench/run.py (nginx, json mode). For each worker count N, a fresh
-PostgreSQL database (127.0.0.1:5432, user postgres; dropped afterwards) and Redis db 3 at
-127.0.0.1:6379 (ALLTOKEN_REDIS_URL, keys under a fresh prefix), then:
+The same fake upstream as bench/run.py (nginx; json mode by default, stream for streamed replies).
+For each worker count N, a fresh PostgreSQL database (127.0.0.1:5432, user postgres; dropped
+afterwards) and Redis db 3 at 127.0.0.1:6379 (ALLTOKEN_REDIS_URL, keys under a fresh prefix), then:
 
 - `processes` (default): N separate `alltoken serve` processes, one worker each, on N ports, and N
   wrk processes at once, each with connections/N connections to its own port: a round-robin
@@ -49,14 +49,14 @@ def main() -> int:
     try:
         with harness.nginx_upstream(work) as upstreams:
             for workers in args.workers:
-                rows.append(measure(work / f"w{workers}", upstreams["json"], workers, args))
+                rows.append(measure(work / f"w{workers}", upstreams[args.mode], workers, args))
     except BaseException:
         print(f"benchmark failed; servers stopped, logs kept in {work}", file=sys.stderr)
         raise
     shutil.rmtree(work)
     print_table(rows, args)
     print(f"\n{len(os.sched_getaffinity(0))} cores; load average {load_before:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after; layout {args.layout}")
+          f"{os.getloadavg()[0]:.2f} after; layout {args.layout}, mode {args.mode}")
     return 0
 
 
@@ -68,6 +68,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per point; the median counts")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load first")
     parser.add_argument("--layout", choices=("processes", "serve-workers"), default="processes")
+    parser.add_argument("--mode", choices=harness.MODES, default="json", help="plain replies or streams")
     args = parser.parse_args()
     args.workers = [int(n) for n in args.workers.split(",")]
     return args
@@ -83,14 +84,14 @@ def measure(work: Path, upstream_base: str, workers: int, args) -> dict:
                                               "ALLTOKEN_REDIS_PREFIX": f"bench-{secrets.token_hex(4)}:"})
         gateway.configure(upstream_base)
         api_key = gateway.provision_key()
-        script = harness.wrk_script(work, "json", api_key)
+        script = harness.wrk_script(work, args.mode, api_key)
         with contextlib.ExitStack() as servers:
             if args.layout == "processes":
                 urls = [servers.enter_context(gateway.serve(upstream_base, name=f"gateway{n}")) for n in range(workers)]
             else:
                 urls = [servers.enter_context(gateway.serve(upstream_base, workers=workers))]
             for url_n in urls:
-                harness.check_response(url_n, "json", api_key)
+                harness.check_response(url_n, args.mode, api_key)
             share = args.connections // len(urls)
             warm = run_together(urls, script, share, args.warmup, work)
             runs = [run_together(urls, script, share, args.duration, work) for _ in range(args.repeat)]

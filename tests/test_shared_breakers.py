@@ -118,3 +118,21 @@ async def test_without_redis_each_process_keeps_its_own_breaker(books):
 
 async def _unreachable(book) -> bool:
     return not book._reachable
+
+
+async def test_a_process_started_later_finds_the_open_breakers_without_the_message(books):
+    first, = await books(1)
+    await fail(first)
+    late, = await books(1)                              # subscribed after the open was published
+    assert await _poll(lambda: _refused(late), 2.0)
+    assert await first._redis.smembers(first._index) == {ROUTE}
+
+
+async def test_a_breaker_that_expired_in_redis_leaves_the_index_and_the_mirrors(books):
+    first, second = await books(2)
+    await fail(first)
+    assert await _poll(lambda: _refused(second), 2.0)
+    await first._redis.delete(first._keys + ROUTE)      # as its key's expiry would
+    await second._refresh_all()
+    assert await second.admit(ROUTE)
+    assert await first._redis.smembers(first._index) == set()

@@ -184,7 +184,7 @@ def test_a_material_change_is_served_in_grace_refused_after_and_served_again_onc
     bob, bob_key = account_with_key(gateway)
     assert [version for version, _ in acceptances(gateway, alice)] == ["v1"]   # recorded at registration
     assert "x-alltoken-terms-warning" not in chat(gateway, alice_key).headers
-    refused = refusal(gateway, bob_key)   # never accepted, and v1's grace ended long ago
+    refused = wait_for(lambda: refusal(gateway, bob_key))   # never accepted, v1's grace long over (once served)
     assert refused is not None and refused.code == "terms_not_accepted" and "version v1" in refused.message
 
     gateway.cli("terms", "publish", "--version", "v2", "--effective", iso(datetime.now(UTC)), "--material")

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.key_use import KeyUseLog
-from ..billing.ledger import Charge, write_charges
+from ..billing.ledger import Charge, serialize_ledger_writes, write_charges
 from ..store.models import ApiKey, UsageRecord
 from ..store.upsert import insert_new
 from .rollups import add_to_rollups, daily_rollups
@@ -143,6 +143,7 @@ class UsageRecorder:
 async def write_usage(session, events: list[UsageEvent], charges: list[Charge]) -> None:
     """Usage records, their rollups, charges and keys' spend, idempotently: an event already written
     (same id) is skipped everywhere, and a charge is written once per request id."""
+    await serialize_ledger_writes(session)   # usage writers of every process, one at a time: see insert_new
     written = await insert_new(session, UsageRecord.__table__, [_row(e) for e in events], unique="id")
     events = [event for event in events if event.id in written]
     await add_to_rollups(session, daily_rollups(events))

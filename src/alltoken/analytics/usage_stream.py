@@ -1,8 +1,9 @@
 """The durable usage path (with Redis): a completed request's usage record and charge survive a crash
 of the process that served it.
 
-`record()` queues the event; one task appends everything queued to a Redis stream in one pipelined
-round trip (XADD). The response's final bytes wait for that append (gateway/durable_send.py), so a
+`record()` appends the event to a Redis stream (XADD) through the process's RedisBatcher, which sends
+the appends (and the credit book's calls) of concurrent requests in one pipelined round trip
+(store/redis_batch.py). The response's final bytes wait for that append (gateway/durable_send.py), so a
 client that saw the whole response knows its usage is in Redis. A writer in every process reads the
 stream through one consumer group, writes batches to the database idempotently (usage id and ledger
 request id are unique: analytics/recorder.write_usage) and only then acknowledges them (XACK, XDEL).
@@ -21,12 +22,14 @@ import secrets
 import socket
 import time
 from datetime import datetime
+from functools import partial
 
 import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..billing.ledger import Charge
+from ..store.redis_batch import RedisBatcher
 from .recorder import UsageEvent, UsageRecorder, write_usage
 
 log = logging.getLogger("alltoken.usage")
@@ -52,8 +55,9 @@ def decode(fields: dict) -> tuple[UsageEvent, Charge | None]:
 
 class DurableUsage:
     def __init__(self, client: redis.Redis, prefix: str, local: UsageRecorder, sessions, *, interval: float = 0.2,
-                 claim_idle: float = 5.0, max_batch: int = 1000):
+                 claim_idle: float = 5.0, max_batch: int = 1000, batcher: RedisBatcher | None = None):
         self._redis = client
+        self._batcher = batcher or RedisBatcher(client)
         self._stream = f"{prefix}usage"
         self._local = local
         self._sessions = sessions
@@ -61,27 +65,40 @@ class DurableUsage:
         self._claim_idle_ms = int(claim_idle * 1000)
         self._max_batch = max_batch
         self._consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self._outbox: list[tuple[UsageEvent, Charge | None]] = []
-        self._appended: dict[str, asyncio.Future] = {}     # request id -> done when its entry is in Redis
+        self._appending: dict[str, asyncio.Future] = {}    # request id -> its XADD, until Redis answered
         self._recent: dict[str, tuple[float, UsageEvent]] = {}
-        self._sender: asyncio.Task | None = None
         self._writer: asyncio.Task | None = None
         self._failing = False
+        self._append_failing = False
 
     # The request side.
 
     def record(self, event: UsageEvent, charge: Charge | None = None) -> None:
-        self._outbox.append((event, charge))
-        self._appended[event.id] = asyncio.get_running_loop().create_future()
         self._remember(event)
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send(), name="usage-append")
+        fields = [part for pair in encode(event, charge).items() for part in pair]
+        append = self._batcher.submit("XADD", self._stream, "*", *fields)
+        self._appending[event.id] = append
+        append.add_done_callback(partial(self._after_append, event, charge))
+
+    def _after_append(self, event: UsageEvent, charge: Charge | None, append: asyncio.Future) -> None:
+        self._appending.pop(event.id, None)
+        error = append.exception()
+        if error is None:
+            if self._append_failing:
+                log.info("usage stream reachable again")
+            self._append_failing = False
+            return
+        if not self._append_failing:
+            log.error("usage stream unreachable (%s): records go to the in-memory batch until it is back",
+                      type(error).__name__)
+        self._append_failing = True
+        self._local.record(event, charge)
 
     async def appended(self, request_id: str) -> None:
         """Wait until the request's usage is in Redis (or, Redis away, queued in memory)."""
-        future = self._appended.get(request_id)
-        if future is not None:
-            await asyncio.shield(future)
+        append = self._appending.get(request_id)
+        if append is not None:
+            await asyncio.wait([append])   # never raises: a failed append went to the in-memory batch
 
     def pending(self, request_id: str) -> UsageEvent | None:
         seen = self._recent.get(request_id)
@@ -89,25 +106,7 @@ class DurableUsage:
 
     @property
     def unwritten(self) -> int:
-        return self._local.unwritten + len(self._outbox)
-
-    async def _send(self) -> None:
-        while self._outbox:
-            batch, self._outbox = self._outbox, []
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for event, charge in batch:
-                        pipe.xadd(self._stream, encode(event, charge))
-                    await pipe.execute()
-            except RedisError as exc:
-                log.error("usage stream unreachable (%s): %d records go to the in-memory batch", type(exc).__name__,
-                          len(batch))
-                for event, charge in batch:
-                    self._local.record(event, charge)
-            for event, _ in batch:
-                future = self._appended.pop(event.id, None)
-                if future is not None and not future.done():
-                    future.set_result(None)
+        return self._local.unwritten + len(self._appending)
 
     def _remember(self, event: UsageEvent) -> None:
         now = time.monotonic()
@@ -125,8 +124,8 @@ class DurableUsage:
         self._writer = asyncio.create_task(self._run(), name="usage-stream-writer")
 
     async def close(self, deadline_seconds: float = 30.0) -> None:
-        if self._sender is not None:
-            await asyncio.gather(self._sender, return_exceptions=True)
+        if self._appending:
+            await asyncio.wait(list(self._appending.values()), timeout=deadline_seconds / 2)
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)

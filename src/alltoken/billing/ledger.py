@@ -67,7 +67,8 @@ async def latest_entry_id(session: AsyncSession) -> int:
 
 
 async def serialize_ledger_writes(session: AsyncSession) -> None:
-    """Make ledger ids commit in order, so a reader's cursor never skips a late-committing row.
+    """Make ledger ids commit in order, so a reader's cursor never skips a late-committing row (and
+    let usage writers check which records are new before inserting them: store/upsert.insert_new).
 
     SQLite has one writer at a time already; PostgreSQL sequences do not, hence the advisory lock."""
     if session.bind.dialect.name == "postgresql":

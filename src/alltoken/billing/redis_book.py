@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from ..store.redis_batch import RedisBatcher
 from . import redis_book_scripts as scripts
 from .reservations import (
     BalanceLoader,
@@ -52,18 +53,19 @@ def _period_key(period) -> str:
 
 class RedisCreditBook:
     def __init__(self, client: redis.Redis, prefix: str, load_balance: BalanceLoader, new_entries: EntryFeed, *,
-                 hold_ttl: float = 900.0, pending_ttl: float = 3600.0):
+                 hold_ttl: float = 900.0, pending_ttl: float = 3600.0, batcher: RedisBatcher | None = None):
         self._redis = client
         self._prefix = f"{prefix}credits:"
         self._load_balance = load_balance
         self._new_entries = new_entries
         self._hold_ttl_ms = int(hold_ttl * 1000)
         self._pending_ttl_ms = int(pending_ttl * 1000)
-        self._reserve = client.register_script(scripts.RESERVE)
-        self._settle = client.register_script(scripts.SETTLE)
+        batcher = batcher or RedisBatcher(client)   # the per-request scripts share round trips
+        self._reserve = batcher.script(scripts.RESERVE)
+        self._settle = batcher.script(scripts.SETTLE)
+        self._read = batcher.script(scripts.READ)
         self._apply = client.register_script(scripts.APPLY)
         self._load_script = client.register_script(scripts.LOAD)
-        self._read = client.register_script(scripts.READ)
         self.cursor = 0            # the ledger id to start the shared cursor from, if Redis has none yet
         self._reserved: dict[str, int] = {}                             # last seen, for reserved_units()
         self._spent: dict[tuple[str, ...], tuple[object, int]] = {}    # scope -> (period, last seen spend)

@@ -9,21 +9,24 @@ from ..analytics.usage_stream import DurableUsage
 from ..billing.redis_book import RedisCreditBook
 from ..billing.reservations import CreditBook, LocalCreditBook
 from ..config import Settings
+from ..store.redis_batch import RedisBatcher
 from .loaders import Loaders
 
 HOLD_MARGIN_SECONDS = 60.0   # a hold outlives the longest request by this much before it lapses
 
 
-def credit_book(settings: Settings, redis: Redis | None, loaders: Loaders) -> CreditBook:
+def credit_book(settings: Settings, redis: Redis | None, loaders: Loaders,
+                batcher: RedisBatcher | None = None) -> CreditBook:
     if redis is None:
         return LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
     return RedisCreditBook(redis, settings.redis_prefix, loaders.balance, loaders.ledger_entries,
-                           hold_ttl=settings.upstream_timeout_seconds + HOLD_MARGIN_SECONDS)
+                           hold_ttl=settings.upstream_timeout_seconds + HOLD_MARGIN_SECONDS, batcher=batcher)
 
 
-def usage_recorder(settings: Settings, redis: Redis | None, sessions, key_uses: KeyUseLog):
+def usage_recorder(settings: Settings, redis: Redis | None, sessions, key_uses: KeyUseLog,
+                   batcher: RedisBatcher | None = None):
     local = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=key_uses)
     if redis is None:
         return local
     return DurableUsage(redis, settings.redis_prefix, local, sessions, interval=settings.usage_flush_interval,
-                        claim_idle=settings.usage_claim_idle_seconds)
+                        claim_idle=settings.usage_claim_idle_seconds, batcher=batcher)

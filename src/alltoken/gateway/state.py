@@ -29,6 +29,7 @@ from ..routing.models import ModelTable, build_model_table
 from ..routing.shared_breakers import SharedHealthBook
 from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
+from ..store.redis_batch import RedisBatcher
 from ..store.redis_client import open_redis
 from .loaders import Loaders
 from .origin import ClientOrigin
@@ -72,14 +73,15 @@ class GatewayState:
         loaders = Loaders(sessions, settings.rate_limits)
         auth = AuthCache(loaders.key, loaders.account)
         redis = open_redis(settings.redis_url) if settings.redis_url else None
-        book = credit_book(settings, redis, loaders)
-        recorder = usage_recorder(settings, redis, sessions, auth.uses)
+        batcher = RedisBatcher(redis) if redis else None   # one pipeline for every request's Redis calls
+        book = credit_book(settings, redis, loaders, batcher)
+        recorder = usage_recorder(settings, redis, sessions, auth.uses, batcher)
         sync = CacheSync(sessions, book, auth, interval=settings.cache_refresh_interval, redis=redis,
                          redis_prefix=settings.redis_prefix)
         breaker = BreakerSettings(**settings.breaker)
         health = SharedHealthBook(breaker, redis, settings.redis_prefix) if redis else HealthBook(breaker)
         terms = TermsBook(sessions, settings.terms.grace_days)
-        limiter = RedisRateLimiter(redis, settings.redis_prefix) if redis else LocalRateLimiter()
+        limiter = RedisRateLimiter(redis, settings.redis_prefix, batcher=batcher) if redis else LocalRateLimiter()
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
                     rate_limits=RateLimits(limiter),

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from ..store.redis_batch import RedisBatcher
 from ..store.redis_client import shared_state_calls
 from .base import Decision, Gate, Verdict, Window
 
@@ -158,13 +159,15 @@ return 0
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, prefix: str, clock=None, lease_seconds: float = LEASE_SECONDS):
+    def __init__(self, redis: Redis, prefix: str, clock=None, lease_seconds: float = LEASE_SECONDS,
+                 batcher: RedisBatcher | None = None):
         self._redis = redis
         self._prefix = prefix + "rl:"
         self._clock = clock                     # tests only; None: the Redis server's clock
         self._lease = lease_seconds
-        self._admit = redis.register_script(_ADMIT)
-        self._adjust = redis.register_script(_ADJUST)
+        batcher = batcher or RedisBatcher(redis)   # per-request scripts share round trips
+        self._admit = batcher.script(_ADMIT)
+        self._adjust = batcher.script(_ADJUST)
         self._renew = redis.register_script(_RENEW)
         self._held: dict[str, list[str]] = defaultdict(list)   # gate key -> this process's leases
         self._holder = f"{secrets.token_hex(6)}:"

@@ -3,10 +3,11 @@
 Each process keeps its own rolling statistics (HealthBook) and decides from them when a route has
 failed enough to open; the open/half-open/closed decision itself lives in Redis, one hash per open
 route: `until` (server time when the cooldown ends) and `probe` (until when the one half-open
-probe is out). Opening, closing and claiming the probe are atomic scripts; an open or close is
-published on `{prefix}breakers`, and every process keeps a mirror of the open routes, so a request
-to a healthy route costs no Redis call. The mirror is also reloaded every MIRROR_REFRESH_SECONDS,
-so a lost message only delays the change.
+probe is out), and a set of the routes that have one (reading them all never scans the keyspace).
+Opening, closing and claiming the probe are atomic scripts; an open or close is published on
+`{prefix}breakers`, and every process keeps a mirror of the open routes, so a request to a healthy
+route costs no Redis call. The mirror is also reloaded every MIRROR_REFRESH_SECONDS, so a lost
+message only delays the change.
 
 When Redis is unreachable, each process falls back to its own breakers (HealthBook): routing
 keeps working, and breakers are per process until Redis is back.
@@ -27,17 +28,20 @@ RECONNECT_SECONDS = 1.0
 
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000 "
 
-# KEYS: breaker. ARGV: cooldown, channel, route. Opens (again): a new cooldown, no probe out.
+# KEYS: breaker, index of open routes. ARGV: cooldown, channel, route. Opens (again): a new cooldown,
+# no probe out.
 _OPEN = _NOW + """
 redis.call('HSET', KEYS[1], 'until', tostring(now + tonumber(ARGV[1])))
 redis.call('HDEL', KEYS[1], 'probe')
 redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(ARGV[1]) + 3600) * 1000))
+redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """
 
-# KEYS: breaker. ARGV: channel, route.
+# KEYS: breaker, index of open routes. ARGV: channel, route.
 _CLOSE = """
+redis.call('SREM', KEYS[2], ARGV[2])
 if redis.call('DEL', KEYS[1]) == 1 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return 1
 """
@@ -64,17 +68,35 @@ end
 return left
 """
 
+# KEYS: index of open routes. ARGV: breaker key prefix. {route, seconds left, ...} for every route with a
+# breaker; a route whose breaker expired leaves the index.
+_READ_ALL = _NOW + """
+local found = {}
+for _, route in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local ends = tonumber(redis.call('HGET', ARGV[1] .. route, 'until'))
+  if ends then
+    found[#found + 1] = route
+    found[#found + 1] = tostring(ends - now)
+  else
+    redis.call('SREM', KEYS[1], route)
+  end
+end
+return found
+"""
+
 
 class SharedHealthBook(HealthBook):
     def __init__(self, settings: BreakerSettings, redis: Redis, prefix: str):
         super().__init__(settings)
         self._redis = redis
         self._keys = prefix + "breaker:"
+        self._index = prefix + "breakers:open"
         self._channel = prefix + "breakers"
         self._open = redis.register_script(_OPEN)
         self._close = redis.register_script(_CLOSE)
         self._claim = redis.register_script(_CLAIM)
         self._read = redis.register_script(_READ)
+        self._read_all = redis.register_script(_READ_ALL)
         self._mirror: dict[str, float] = {}     # open routes -> when (monotonic) their cooldown ends
         self._probing: set[str] = set()         # routes whose half-open probe this process holds
         self._tasks: set[asyncio.Task] = set()
@@ -124,12 +146,12 @@ class SharedHealthBook(HealthBook):
         self._probing.discard(key)
         if ok and (probed or key in self._mirror):
             self._set_closed(key)
-            self._spawn(self._close(keys=[self._keys + key], args=[self._channel, key]))
+            self._spawn(self._close(keys=[self._keys + key, self._index], args=[self._channel, key]))
         elif not ok and (probed or health.opened_at != opened_before):
             health.state, health.opened_at = "open", self._clock()
             self._mirror[key] = time.monotonic() + self._settings.cooldown_seconds
-            self._spawn(self._open(keys=[self._keys + key], args=[self._settings.cooldown_seconds,
-                                                                   self._channel, key]))
+            self._spawn(self._open(keys=[self._keys + key, self._index],
+                                   args=[self._settings.cooldown_seconds, self._channel, key]))
 
     def release_probe(self, key: str) -> None:
         super().release_probe(key)
@@ -170,8 +192,12 @@ class SharedHealthBook(HealthBook):
                 self._set_open(key, float(seconds))
 
     async def _refresh_all(self) -> None:
-        found = [name[len(self._keys):] async for name in self._redis.scan_iter(match=self._keys + "*")]
-        await self._refresh(sorted(set(found) | set(self._mirror)))
+        found = await self._read_all(keys=[self._index], args=[self._keys])
+        still_open = dict(zip(found[::2], found[1::2]))
+        for key in set(self._mirror) - set(still_open):
+            self._set_closed(key)
+        for key, seconds in still_open.items():
+            self._set_open(key, float(seconds))
 
     async def _watch_forever(self) -> None:
         while True:

@@ -14,23 +14,17 @@ async def insert_ignoring_duplicates(session: AsyncSession, table: Table, rows: 
 
 
 
-_ROWS_PER_STATEMENT = 1000
-
-
 async def insert_new(session: AsyncSession, table: Table, rows: list[dict], unique: str) -> set:
     """insert_ignoring_duplicates, returning the `unique` values of the rows it inserted (a batch written
-    twice, e.g. replayed from the usage stream, adds to counters only for its new rows)."""
+    twice, e.g. replayed from the usage stream, adds to counters only for its new rows).
+
+    It looks the values up, then inserts: the caller serializes concurrent writers of the table (on
+    PostgreSQL an advisory lock, billing/ledger.serialize_ledger_writes; SQLite has one writer), so no
+    other writer can insert in between. Both statements are cached compilations run as executemany;
+    an INSERT .. VALUES of the whole batch with RETURNING would be compiled afresh, row by row, each time."""
     if not rows:
         return set()
     column = table.c[unique]
-    if session.bind.dialect.name == "postgresql":  # concurrent writers: only RETURNING tells which rows were ours
-        inserted = set()
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):  # one multi-row VALUES each, under 32767 parameters
-            statement = (pg_insert(table).values(rows[start:start + _ROWS_PER_STATEMENT])
-                         .on_conflict_do_nothing(index_elements=[unique]).returning(column))
-            inserted.update((await session.execute(statement)).scalars().all())
-        return inserted
-    # SQLite writes one transaction at a time (and its driver has no executemany RETURNING)
     wanted = [row[unique] for row in rows]
     existing = set((await session.execute(select(column).where(column.in_(wanted)))).scalars().all())
     await insert_ignoring_duplicates(session, table, rows, unique)
