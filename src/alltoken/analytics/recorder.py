@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.key_use import KeyUseLog
+from ..background import stop_tasks
 from ..billing.ledger import Charge, serialize_ledger_writes, write_charges
 from ..store.models import ApiKey, UsageRecord
 from ..store.upsert import insert_new
@@ -88,10 +89,8 @@ class UsageRecorder:
 
     async def close(self, deadline_seconds: float = 30.0) -> None:
         """Stop the timer and write what is queued, retrying until the deadline."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + deadline_seconds
         while self._events or self._charges or self._key_uses.waiting:

@@ -28,6 +28,7 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
+from ..background import stop_tasks
 from ..billing.ledger import Charge
 from ..store.redis_batch import RedisBatcher
 from .recorder import UsageEvent, UsageRecorder, write_usage
@@ -126,9 +127,7 @@ class DurableUsage:
     async def close(self, deadline_seconds: float = 30.0) -> None:
         if self._appending:
             await asyncio.wait(list(self._appending.values()), timeout=deadline_seconds / 2)
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        await stop_tasks(self._writer)
         try:  # what this process read and did not write yet; anything left is claimed by another process
             await asyncio.wait_for(self.write_pending(own=True), timeout=deadline_seconds / 2)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from ..background import stop_tasks
 from ..store import change_signal
 
 log = logging.getLogger("alltoken.sync")
@@ -57,9 +58,7 @@ class ChangeBus:
 
     async def close(self) -> None:
         change_signal.remove_listener(self.publish)
-        if self._task is not None:
-            self._task.cancel()
-        await asyncio.gather(*(t for t in (self._task, *self._sending) if t is not None), return_exceptions=True)
+        await stop_tasks(self._task, *self._sending)
 
     async def _send(self) -> None:
         try:

@@ -13,6 +13,7 @@ import logging
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..accounts.cache import AuthCache
+from ..background import stop_tasks
 from ..billing import ledger
 from ..billing.reservations import LocalCreditBook
 from ..store.changes import changes_after, latest_change
@@ -53,9 +54,7 @@ class CacheSync:
     async def close(self) -> None:
         if self._bus is not None:
             await self._bus.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_tasks(self._task)
 
     async def _run(self) -> None:
         while True:

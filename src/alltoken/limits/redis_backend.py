@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from ..background import stop_tasks
 from ..store.redis_batch import RedisBatcher
 from ..store.redis_client import shared_state_calls
 from .base import Decision, Gate, Verdict, Window
@@ -216,9 +217,7 @@ class RedisRateLimiter:
         """Nothing to do: Redis lets emptied windows and gates expire."""
 
     async def close(self) -> None:
-        if self._renewing is not None:
-            self._renewing.cancel()
-            await asyncio.gather(self._renewing, return_exceptions=True)
+        await stop_tasks(self._renewing)
 
     async def renew(self) -> None:
         """Push this process's leases out again (it is alive and its requests are still running)."""

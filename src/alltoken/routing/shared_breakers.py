@@ -19,6 +19,7 @@ import time
 
 from redis.asyncio import Redis
 
+from ..background import stop_tasks
 from .health import BreakerSettings, HealthBook
 
 log = logging.getLogger("alltoken.routing")
@@ -107,10 +108,7 @@ class SharedHealthBook(HealthBook):
         self._watcher = asyncio.create_task(self._watch_forever(), name="shared-breakers")
 
     async def close(self) -> None:
-        for task in (self._watcher, *self._tasks):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*(t for t in (self._watcher, *self._tasks) if t is not None), return_exceptions=True)
+        await stop_tasks(self._watcher, *self._tasks)
 
     async def admit(self, key: str) -> bool:
         """May a request go to this route now? Open everywhere: no, until the cooldown has passed;
