@@ -86,10 +86,10 @@ async def test_two_servers_purging_at_once_delete_each_row_once(engine):
     assert sum(audited) == 60 and 0 not in audited
 
 
-async def test_a_members_limit_that_never_resets_keeps_the_rows_it_counts(engine):
-    sessions = session_factory(engine)
+async def team_with_members(sessions) -> str:
+    """A team whose members are user_lifetime (a limit that never resets), user_monthly and user_unlimited."""
     async with sessions.begin() as session:
-        team = await create_account(session, "team-retention@example.com", kind="team")
+        team = await create_account(session, f"team-retention-{secrets.token_hex(3)}@example.com", kind="team")
         await session.flush()
         for user_id, limit_reset in (("user_lifetime", None), ("user_monthly", "monthly"), ("user_unlimited", None)):
             session.add(User(id=user_id, account_id=team.id, email=f"{user_id}@example.com", password_hash="x",
@@ -98,14 +98,20 @@ async def test_a_members_limit_that_never_resets_keeps_the_rows_it_counts(engine
             session.add(TeamMember(account_id=team.id, user_id=user_id, role="developer", limit_reset=limit_reset,
                                    limit_units=None if user_id == "user_unlimited" else 10**9,
                                    created_at=NOW - timedelta(days=400)))
-    kept = [event(200, team.id, "user_lifetime", cost=7), event(1, team.id, "user_lifetime", cost=5)]
-    purged = [event(200, team.id, "user_monthly"), event(200, team.id, "user_unlimited"), event(200, team.id)]
+    return team.id
+
+
+async def test_a_members_limit_that_never_resets_keeps_the_rows_it_counts(engine):
+    sessions = session_factory(engine)
+    team_id = await team_with_members(sessions)
+    kept = [event(200, team_id, "user_lifetime", cost=7), event(1, team_id, "user_lifetime", cost=5)]
+    purged = [event(200, team_id, "user_monthly"), event(200, team_id, "user_unlimited"), event(200, team_id)]
     await record(sessions, kept + purged)
 
     assert await purge_old_usage(sessions, 32, NOW, batch=100) == 3
     assert await usage_ids(sessions) == {e.id for e in kept}
     async with sessions() as session:
-        assert await member_spent_since(session, team.id, "user_lifetime", NOW - timedelta(days=400)) == 12
+        assert await member_spent_since(session, team_id, "user_lifetime", NOW - timedelta(days=400)) == 12
 
 
 async def test_every_server_purges_old_usage_when_usage_days_is_set(engine):

@@ -10,6 +10,7 @@ from ..accounts.cache import AuthCache
 from ..accounts.terms import UploadRights
 from ..analytics.recorder import UsageRecorder
 from ..analytics.usage_stream import DurableUsage
+from ..background import stop_tasks
 from ..billing.expiry import expiry_loop
 from ..billing.reservations import CreditBook
 from ..config import Settings
@@ -31,6 +32,7 @@ from ..store.db import create_engine, session_factory
 from ..store.migrate import upgrade_to_head
 from ..store.redis_batch import RedisBatcher
 from ..store.redis_client import open_redis
+from ..store.usage_partitions import keep_months_ahead
 from .loaders import Loaders
 from .origin import ClientOrigin
 from .rate_limits import RateLimits
@@ -112,15 +114,14 @@ class GatewayState:
             asyncio.create_task(retention_loop(self.engine, self.sessions, self.settings.retention),
                                 name="retention-purge"),
             asyncio.create_task(self.rate_limits.sweep_loop(), name="rate-limit-sweep"),
+            asyncio.create_task(keep_months_ahead(self.sessions), name="usage-partitions"),
         ]
         if self.topups.enabled:
             self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))
 
     async def close(self) -> None:
         """Runs after the server stopped taking requests and in-flight ones finished."""
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await stop_tasks(*self._background)
         await self.rate_limits.close()
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.book.close()

@@ -1,6 +1,6 @@
 """Idempotent bulk insert for both dialects: a row whose unique key exists is skipped."""
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,17 +15,24 @@ async def insert_ignoring_duplicates(session: AsyncSession, table: Table, rows: 
 
 
 async def insert_new(session: AsyncSession, table: Table, rows: list[dict], unique: str) -> set:
-    """insert_ignoring_duplicates, returning the `unique` values of the rows it inserted (a batch written
-    twice, e.g. replayed from the usage stream, adds to counters only for its new rows).
+    """Insert the rows whose `unique` value the table does not hold yet, returning those values (a
+    batch written twice, e.g. replayed from the usage stream, adds to counters only for its new rows).
 
     It looks the values up, then inserts: the caller serializes concurrent writers of the table (on
     PostgreSQL an advisory lock, billing/ledger.serialize_ledger_writes; SQLite has one writer), so no
-    other writer can insert in between. Both statements are cached compilations run as executemany;
-    an INSERT .. VALUES of the whole batch with RETURNING would be compiled afresh, row by row, each time."""
+    other writer can insert in between. So `unique` needs no unique index of its own (usage_records,
+    partitioned on PostgreSQL, is unique by (id, created_at): migration 0020). Both statements are
+    cached compilations; the insert runs as the driver's executemany."""
     if not rows:
         return set()
     column = table.c[unique]
-    wanted = [row[unique] for row in rows]
-    existing = set((await session.execute(select(column).where(column.in_(wanted)))).scalars().all())
-    await insert_ignoring_duplicates(session, table, rows, unique)
-    return set(wanted) - existing
+    found = await session.execute(select(column).where(column.in_([row[unique] for row in rows])))
+    seen = set(found.scalars().all())
+    fresh = []
+    for row in rows:   # a value twice in the batch is inserted once
+        if row[unique] not in seen:
+            seen.add(row[unique])
+            fresh.append(row)
+    if fresh:
+        await session.execute(insert(table), fresh)
+    return {row[unique] for row in fresh}

@@ -12,7 +12,7 @@ Indexes that match what the app reads as the usage and ledger tables grow (docs/
 - On PostgreSQL, the key and team-member spend sums (budget periods) and the balance sum read
   only the index: the summed column rides along (INCLUDE), so no table page is visited.
 
-usage_records is not partitioned: see docs/production.md for why and what it would need.
+usage_records is partitioned by month in 0020 (docs/production.md, "Large usage tables").
 Plain CREATE INDEX (not CONCURRENTLY: migrations run in one transaction at start), so writes to
 the tables wait while it builds: 29 s for one million usage records on the 2-core development
 machine at a load average of 30 (other work), less on a quiet server.
