@@ -70,3 +70,4 @@ def _copy_back_and_index() -> None:
     op.execute("DROP TABLE usage_records_before")   # with its partitions, when it had any
     for name, definition in _INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON usage_records {definition}")
+    op.execute("ANALYZE usage_records")   # the planner's statistics of the new table, before autovacuum's
