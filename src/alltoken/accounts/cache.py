@@ -1,9 +1,12 @@
 """In-process cache of API keys and account states for the hot path.
 
 The data plane never waits on the database for a key it has seen; the change feed
-(gateway/sync.py) drops entries the control plane changed, within one poll interval.
+(gateway/sync.py) drops entries the control plane changed, within one poll interval. Concurrent
+misses for the same key or account share one load (a burst on a cold cache after a start or a
+change would otherwise take a database connection per request).
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,6 +77,7 @@ class AuthCache:
         self._hashes_by_id: dict[str, set[str]] = {}
         self._accounts: dict[str, AccountRecord] = {}
         self._unknown: set[str] = set()                # well-formed hashes with no key behind them
+        self._loading: dict[tuple[str, str], asyncio.Future] = {}   # ("key"|"account", id) -> its load
         self.uses = KeyUseLog()                        # last use of each key, written in batches
 
     async def lookup(self, secret_hash: str) -> tuple[KeyRecord, AccountRecord] | None:
@@ -81,7 +85,7 @@ class AuthCache:
         if key is None:
             if secret_hash in self._unknown:
                 return None
-            loaded = await self._load_key(secret_hash)
+            loaded = await self._once(("key", secret_hash), self._load_key)
             if loaded is None:
                 if len(self._unknown) >= _MAX_NEGATIVE:
                     self._unknown.clear()
@@ -93,11 +97,20 @@ class AuthCache:
             self._accounts.setdefault(account.id, account)
         account = self._accounts.get(key.account_id)
         if account is None:
-            account = await self._load_account(key.account_id)
+            account = await self._once(("account", key.account_id), self._load_account)
             if account is None:
                 return None
             self._accounts[account.id] = account
         return key, account
+
+    async def _once(self, what: tuple[str, str], load):
+        """One load per key or account at a time; every concurrent caller gets its result."""
+        pending = self._loading.get(what)
+        if pending is None:
+            pending = asyncio.ensure_future(load(what[1]))
+            self._loading[what] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(what, None))
+        return await asyncio.shield(pending)   # a caller that goes away does not cancel the others' load
 
     def drop_key(self, key_id: str) -> None:
         for secret_hash in self._hashes_by_id.pop(key_id, ()):
