@@ -16,6 +16,7 @@ from alltoken.config import ConfigError, RegionSettings, load_settings
 from alltoken.gateway.origin import ClientOrigin
 from alltoken.governance.regions import RegionPolicy
 
+from .console_helpers import PASSWORD, new_email
 from .harness import CliError, Gateway
 
 IRAN, GERMANY, NOT_IN_DATABASE = "127.0.0.2", "127.0.0.3", "127.0.0.4"
@@ -205,6 +206,19 @@ def test_a_sign_up_from_a_blocked_country_is_refused(header_gateway):
     assert created["status"] == "active"
     refusal_left_nothing = header_gateway.cli("accounts", "create", "--email", "embargoed@example.com")
     assert refusal_left_nothing["email"] == "embargoed@example.com"
+
+
+def test_console_sign_ups_and_sign_ins_are_audited_with_the_address_behind_the_trusted_proxy(header_gateway):
+    email = new_email()
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with httpx.Client(base_url=header_gateway.url + "/api", headers=forwarded, timeout=15) as through_proxy:
+        user_id = through_proxy.post("/auth/signup", json={"email": email, "password": PASSWORD}).json()["user_id"]
+    with httpx.Client(base_url=header_gateway.url + "/api", headers=forwarded, timeout=15,
+                      transport=httpx.HTTPTransport(local_address=IRAN)) as untrusted_peer:
+        untrusted_peer.post("/auth/login", json={"email": email, "password": PASSWORD})
+    audited = header_gateway.cli("audit-log")
+    addresses = [(e["action"], e["address"]) for e in audited if e["actor"] == f"user:{user_id}"]
+    assert addresses == [("auth.signup", "203.0.113.9"), ("auth.sign_in", IRAN)]
 
 
 @pytest.fixture(scope="module")

@@ -206,4 +206,5 @@ def _clear_cookies(response: Response) -> None:
 
 
 def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address, through trusted proxies (regions.trusted_proxies) as the data plane sees it."""
+    return request.app.state.gateway.origin.address(request.scope)
