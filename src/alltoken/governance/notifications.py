@@ -1,6 +1,6 @@
 """The outbox of messages to accounts. Actions write a message here in their own transaction; a
-mailer sends the unsent ones to the account's address and sets `sent_at`. Messages say what
-happened to the account and why; they never hold request content."""
+mailer sends the unsent ones to the account's address and sets `sent_at` (notifications/outbox.py).
+Messages say what happened to the account and why; they never hold request content."""
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -1,14 +1,17 @@
 """Sends the notifications outbox (governance/notifications.py) to each account's email address.
 
-Every server runs this; a message is claimed by a conditional UPDATE of its `sent_at`, so one
-process sends it. A failed send gives the claim back for the next tick. A process killed between
-its claim and the SMTP server's answer loses that one message (the log says when a send fails).
+Every server runs this; a message is claimed by a conditional UPDATE of its `claimed_until`, so one
+process sends it, and marked sent (`sent_at`) once the SMTP server accepted it. A failed send gives
+the claim back for the next tick; the claim of a process killed mid-send lapses after CLAIM_SECONDS
+and another process sends the message then. So a message is never lost, and is sent twice only if
+a process dies after the SMTP server accepted it and before marking it sent.
 """
 
 import asyncio
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..governance.notifications import unsent
@@ -17,6 +20,8 @@ from ..store.models import Account, Notification
 from .mailer import Mailer
 
 log = logging.getLogger("alltoken.outbox")
+
+CLAIM_SECONDS = 300.0   # longer than any SMTP exchange (the mailer's own timeouts are far shorter)
 
 async def outbox_loop(state) -> None:
     """The background task of a running server (gateway/state.py); idle without SMTP settings."""
@@ -32,9 +37,10 @@ async def outbox_loop(state) -> None:
 
 
 class Outbox:
-    def __init__(self, sessions: async_sessionmaker, mailer: Mailer):
+    def __init__(self, sessions: async_sessionmaker, mailer: Mailer, claim_seconds: float = CLAIM_SECONDS):
         self._sessions = sessions
         self._mailer = mailer
+        self._claim_for = timedelta(seconds=claim_seconds)
 
     async def send_pending(self) -> int:
         """Send what is unsent; returns how many went out."""
@@ -47,25 +53,33 @@ class Outbox:
                 continue
             try:
                 await self._mailer.send(recipient, subject, body)
-                sent += 1
             except Exception as exc:
                 log.warning("could not send notification %s, will retry: %s", notification_id, type(exc).__name__)
-                await self._release(notification_id)
+                await self._mark(notification_id, claimed_until=None)
+                continue
+            await self._mark(notification_id, sent_at=utcnow())
+            sent += 1
         return sent
 
     async def _claim(self, notification_id: int, account_id: str) -> str | None:
         """The account's address if this process won the message, else None."""
+        now = utcnow()
         async with self._sessions.begin() as session:
             won = await session.execute(update(Notification).where(
-                Notification.id == notification_id, Notification.sent_at.is_(None)).values(sent_at=utcnow()))
+                Notification.id == notification_id, Notification.sent_at.is_(None),
+                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+                .values(claimed_until=now + self._claim_for))
             if won.rowcount != 1:
                 return None
             account = (await session.execute(select(Account.email, Account.status)
                                              .where(Account.id == account_id))).first()
-        # A deleted account's address is a tombstone: there is no one to tell.
-        return account.email if account is not None and account.status != "deleted" else None
+            if account is None or account.status == "deleted":
+                # A deleted account's address is a tombstone: there is no one to tell.
+                await session.execute(update(Notification).where(Notification.id == notification_id)
+                                      .values(sent_at=now))
+                return None
+        return account.email
 
-    async def _release(self, notification_id: int) -> None:
+    async def _mark(self, notification_id: int, **values) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(update(Notification).where(Notification.id == notification_id)
-                                  .values(sent_at=None))
+            await session.execute(update(Notification).where(Notification.id == notification_id).values(**values))

@@ -65,6 +65,8 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column()
     kind: Mapped[str] = mapped_column(String(10), default="personal", server_default="personal")  # personal | team
 
+    __table_args__ = (Index("ix_accounts_created", "created_at", "id"),)   # the admin list, newest first
+
 
 class User(Base):
     """A person who signs in to the console. Admins manage the whole platform."""
@@ -426,7 +428,8 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
-    sent_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()          # set once the SMTP server accepted it
+    claimed_until: Mapped[datetime | None] = mapped_column()    # a mailer is sending it until then
 
     __table_args__ = (Index("ix_notifications_unsent", "sent_at", "id"),)
 
