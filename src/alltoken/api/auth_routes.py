@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts import passwords, sessions, sign_in_throttle, studio_keys, terms
 from ..accounts.service import Conflict, create_account, normalized_email
+from ..gateway.client_address import client_address
 from ..gateway.errors import ApiError, bad_request
 from ..governance import audit
 from ..ids import new_id, utcnow
@@ -67,7 +68,7 @@ async def sign_up(body: SignUp, request: Request, response: Response) -> Me:
             accepted = await _accept_terms(session, account.id, body.accept_terms)
             token, csrf = await sessions.open_session(session, user)
             await audit.record(session, f"user:{user.id}", "auth.signup", account.id,
-                               {"terms_version": accepted} if accepted else None, address=_address(request))
+                               {"terms_version": accepted} if accepted else None, address=client_address(request))
     except IntegrityError:  # the same email signed up a moment ago
         raise taken from None
     return _signed_in(request, response, user, account.id, token, csrf)
@@ -75,7 +76,7 @@ async def sign_up(body: SignUp, request: Request, response: Response) -> Me:
 
 @router.post("/login", response_model=Me)
 async def sign_in(body: SignIn, request: Request, response: Response) -> Me:
-    address = _address(request)
+    address = client_address(request)
     try:
         email = normalized_email(body.email)
     except ValueError:  # no such account can exist
@@ -131,7 +132,7 @@ async def sign_out_everywhere(request: Request, response: Response,
         studio = await studio_keys.revoke_for_user(session, user_id)
         await _audit_revoked(session, caller, studio, request)
         await audit.record(session, caller.actor, "auth.sign_out_everywhere", user_id, {"sessions": closed},
-                           address=_address(request))
+                           address=client_address(request))
     _forget_keys(request, studio)
     _clear_cookies(response)
 
@@ -151,7 +152,7 @@ async def change_password(body: PasswordChange, request: Request,
             raise bad_request("the current password is wrong", param="current_password", code="wrong_credentials")
         user.password_hash = passwords.hash_password(body.new_password)
         await sessions.close_all(session, user_id, keep_token=request.cookies.get(SESSION_COOKIE))
-        await audit.record(session, caller.actor, "auth.password_change", user_id, address=_address(request))
+        await audit.record(session, caller.actor, "auth.password_change", user_id, address=client_address(request))
 
 
 async def _accept_terms(session, account_id: str, accept: bool) -> str | None:
@@ -191,7 +192,7 @@ def _signed_in(request: Request, response: Response, user: User, account_id: str
 async def _audit_revoked(session, caller: AccountCaller, key_ids: list[str], request: Request) -> None:
     for key_id in key_ids:
         await audit.record(session, caller.actor, "keys.revoke", key_id, {"studio": True, "reason": "sign-out"},
-                           address=_address(request))
+                           address=client_address(request))
 
 
 def _forget_keys(request: Request, key_ids: list[str]) -> None:
@@ -204,7 +205,3 @@ def _clear_cookies(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
 
-
-def _address(request: Request) -> str | None:
-    """The client's address, through trusted proxies (regions.trusted_proxies) as the data plane sees it."""
-    return request.app.state.gateway.origin.address(request.scope)
