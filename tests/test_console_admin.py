@@ -211,6 +211,18 @@ async def test_a_models_routes_are_replaced_and_reset_from_the_page(open_page, g
     routes = (await asyncio.to_thread(gateway.api, "GET", "/admin/models/alltoken/demo/routes", admin)).json()
     assert routes["strategy"] == "weighted" and [(r["provider"], r["model"], r["weight"]) for r in routes["routes"]] \
         == [("demo", "demo", 3.0)]
+    catalog_price = routes["routes"][0]["pricing"]
+
+    await page.get_by_label("Prompt price of route 1").fill("1,234.25")          # USD per million tokens
+    await page.get_by_label("Completion price of route 1").fill("a lot")
+    await page.get_by_role("button", name="Replace the routes").click()
+    await expect(page.get_by_role("alert").first).to_contain_text("USD per million tokens")
+    await page.get_by_label("Completion price of route 1").fill("1.5")
+    await page.get_by_role("button", name="Replace the routes").click()
+    await expect(page.get_by_role("status").filter(has_text="Routes replaced")).to_be_visible()
+    priced = (await asyncio.to_thread(gateway.api, "GET", "/admin/models/alltoken/demo/routes", admin)).json()
+    assert priced["routes"][0]["pricing"] == {**catalog_price, "prompt": "0.00123425", "completion": "0.0000015"}
+    await expect(page.get_by_label("Prompt price of route 1")).to_have_value("1,234.25")
     await page.get_by_label("Upstream model of route 1").fill("")
     await page.get_by_role("button", name="Add a route").click()
     await page.get_by_label("Upstream model of route 2").fill("demo-embed")

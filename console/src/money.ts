@@ -10,6 +10,17 @@ export function perMillion(usdPerToken: string): string {
   return `${units.replace(/\B(?=(\d{3})+$)/g, ',')}.${cents}`;
 }
 
+/** USD per million tokens as USD per token, exactly: "0.50" -> "0.0000005"; null when it is not a price. */
+export function perToken(usdPerMillion: string): string | null {
+  const text = usdPerMillion.replace(/,/g, '').trim();
+  if (!/^\d+(\.\d+)?$/.test(text)) return null;
+  const [whole, fraction = ''] = text.split('.');
+  const padded = whole.padStart(7, '0');   // six digits move behind the point, one stays before it
+  const integer = padded.slice(0, -6).replace(/^0+(?=\d)/, '');
+  const decimals = `${padded.slice(-6)}${fraction}`.replace(/0+$/, '');
+  return decimals ? `${integer}.${decimals}` : integer;
+}
+
 /** A USD amount as shown next to a price: "$0.50". */
 export function usd(amount: string): string {
   return `$${amount}`;

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Model, type RouteHealth } from '../../api';
+import { api, ApiError, type Model, type RouteHealth } from '../../api';
+import { perMillion, perToken } from '../../money';
 import { Field, FormError, Submit } from '../../ui/form';
 import { PageHeader } from '../../ui/layout';
 import { EmptyState, ErrorNotice, Loading } from '../../ui/states';
@@ -72,10 +73,14 @@ interface EditedRoute {
   provider: string;
   model: string;
   weight: string;
+  prompt: string;        // USD per million tokens, as typed
+  completion: string;
+  loaded: Record<string, string>;   // the route's price as the gateway sent it (USD per token)
 }
 
 /** A model's routes: read them, edit the list, replace them (PUT) or go back to the config file's (DELETE).
- * Prices come from the catalog (a route the catalog does not price needs `pricing` through the API). */
+ * A route keeps the catalog's price unless its prompt or completion price is changed here; then it is
+ * sent as the route's own price (the catalog's other price fields kept). */
 function ModelRoutesEditor({ providers }: { providers: string[] }) {
   const models = useApi<{ data: Model[] }>('/models');
   const [model, setModel] = useState('');
@@ -103,7 +108,11 @@ function RoutesForm({ model, providers }: { model: string; providers: string[] }
   useEffect(() => {
     if (!current.data) return;
     setStrategy(current.data.strategy);
-    setRoutes(current.data.routes.map((r) => ({ provider: r.provider, model: r.model, weight: String(r.weight) })));
+    setRoutes(current.data.routes.map((r) => ({
+      provider: r.provider, model: r.model, weight: String(r.weight), loaded: r.pricing,
+      prompt: r.pricing.prompt ? perMillion(r.pricing.prompt) : '',
+      completion: r.pricing.completion ? perMillion(r.pricing.completion) : '',
+    })));
   }, [current.data]);
   if (current.error) return <ErrorNotice error={current.error} retry={current.reload} />;
   if (!current.data) return <Loading label="Loading the model's routes" rows={2} />;
@@ -114,7 +123,9 @@ function RoutesForm({ model, providers }: { model: string; providers: string[] }
     event.preventDefault();
     action.run(async () => {
       await api(`/admin/models/${model}/routes`, { method: 'PUT', body: {
-        strategy, routes: routes.map((r) => ({ provider: r.provider, model: r.model.trim(), weight: Number(r.weight) })),
+        strategy, routes: routes.map((r, index) => ({
+          provider: r.provider, model: r.model.trim(), weight: Number(r.weight), pricing: routePricing(r, index),
+        })),
       } });
       current.reload();
       return 'Routes replaced. Every server applies them within a second.';
@@ -139,6 +150,12 @@ function RoutesForm({ model, providers }: { model: string; providers: string[] }
             onInput={(model) => edit(index, { model })} required />
           <Field label={`Weight of route ${index + 1}`} name={`weight-${index}`} value={route.weight}
             onInput={(weight) => edit(index, { weight })} required />
+          <Field label={`Prompt price of route ${index + 1}`} name={`prompt-${index}`} value={route.prompt}
+            onInput={(prompt) => edit(index, { prompt })} hint="USD per million tokens; empty: the catalog's"
+            error={action.error} />
+          <Field label={`Completion price of route ${index + 1}`} name={`completion-${index}`}
+            value={route.completion} onInput={(completion) => edit(index, { completion })}
+            hint="USD per million tokens; empty: the catalog's" error={action.error} />
           <div class="actions">
             <button type="button" class="button" disabled={routes.length === 1}
               onClick={() => setRoutes(routes.filter((_, i) => i !== index))}>Remove route {index + 1}</button>
@@ -147,7 +164,8 @@ function RoutesForm({ model, providers }: { model: string; providers: string[] }
       ))}
       <div class="actions">
         <button type="button" class="button" disabled={providers.length === 0}
-          onClick={() => setRoutes([...routes, { provider: providers[0], model: '', weight: '1' }])}>Add a route</button>
+          onClick={() => setRoutes([...routes, { provider: providers[0], model: '', weight: '1', prompt: '',
+            completion: '', loaded: {} }])}>Add a route</button>
         <button type="button" class="button" onClick={reset} disabled={action.busy}>Reset to the config file</button>
       </div>
       <FormError error={action.error} />
@@ -155,4 +173,21 @@ function RoutesForm({ model, providers }: { model: string; providers: string[] }
       <Submit busy={action.busy}>Replace the routes</Submit>
     </form>
   );
+}
+
+/** The route's own price to send, or undefined to keep the catalog's (both prices left as they were, or
+ * both emptied). */
+function routePricing(route: EditedRoute, index: number): Record<string, string> | undefined {
+  const shown = (field: 'prompt' | 'completion') =>
+    route.loaded[field] ? perMillion(route.loaded[field]) : '';
+  const [typedPrompt, typedCompletion] = [route.prompt.trim(), route.completion.trim()];
+  if (typedPrompt === '' && typedCompletion === '') return undefined;
+  if (typedPrompt === shown('prompt') && typedCompletion === shown('completion')) return undefined;
+  const prompt = perToken(typedPrompt);
+  const completion = perToken(typedCompletion);
+  if (prompt === null || completion === null) {
+    throw new ApiError(`Route ${index + 1}: give both prices in USD per million tokens, e.g. 0.50.`, 400,
+      'invalid_price', `${prompt === null ? 'prompt' : 'completion'}-${index}`);
+  }
+  return { ...route.loaded, prompt, completion };
 }
