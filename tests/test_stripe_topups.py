@@ -305,6 +305,38 @@ def test_a_dispute_that_arrives_before_the_payment_events_ends_the_same(gateway,
     assert chat(gateway, key).json()["error"]["code"] == "billing_suspended"   # its own credit restores nothing
 
 
+def test_a_dispute_won_gives_the_credit_back_and_lifts_the_hold_once(gateway, stripe_fake):
+    account, key = gateway.new_key(usd="0")
+    opened = checkout(gateway, key, "10")
+    _, intent = pay_and_report(gateway, stripe_fake, opened["session_id"], "checkout.session.completed")
+    opening = stripe_fake.dispute(intent["id"])
+    assert webhook(gateway, event("charge.dispute.created", opening)).status_code == 200
+    assert credits(gateway, key) == 0 and chat(gateway, key).status_code == 403
+
+    won = event("charge.dispute.closed", {**opening, "status": "won"})
+    assert webhook(gateway, won).status_code == 200
+    assert webhook(gateway, event("charge.dispute.closed", {**opening, "status": "won"})).status_code == 200
+    assert credits(gateway, key) == 10 and chat(gateway, key).status_code == 200      # given back once
+    assert ledger(gateway, account)[-1][:2] == ("adjustment", 10 * UNITS)
+    assert payments(gateway, key)["data"][0]["disputed_usd"] == "0.000000"
+
+
+def test_a_dispute_closed_before_its_opening_arrived_ends_the_same(gateway, stripe_fake):
+    account, key = gateway.new_key(usd="0")
+    opened = checkout(gateway, key, "10")
+    _, intent = pay_and_report(gateway, stripe_fake, opened["session_id"], "checkout.session.completed")
+    won, lost = stripe_fake.dispute(intent["id"]), stripe_fake.dispute(intent["id"], amount=541)
+    assert webhook(gateway, event("charge.dispute.closed", {**won, "status": "won"})).status_code == 200
+    assert webhook(gateway, event("charge.dispute.created", won)).status_code == 200       # late: takes nothing
+    assert credits(gateway, key) == 10 and chat(gateway, key).status_code == 200
+
+    before = credits(gateway, key)                                     # 10 USD less the chat's cost
+    assert webhook(gateway, event("charge.dispute.closed", {**lost, "status": "lost"})).status_code == 200
+    assert webhook(gateway, event("charge.dispute.created", lost)).status_code == 200      # taken back once
+    assert before - credits(gateway, key) == Decimal("4.995383194829")
+    assert chat(gateway, key).json()["error"]["code"] == "billing_suspended"
+
+
 # --- Auto top-up ---
 
 def saved_card(gateway, fake, key) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..billing.ledger import serialize_ledger_writes
 from ..billing.money import units_to_usd_str
 from ..ids import utcnow
-from ..store.models import BillingProfile, LedgerEntry, Payment
+from ..store.models import Account, BillingProfile, LedgerEntry, Payment
 from .amounts import cents_to_usd_str
 from .holds import PAYMENT_DISPUTED, PAYMENT_FAILED, lift_hold_if_restored, set_hold
 
@@ -86,9 +86,10 @@ def mark_expired(payment: Payment) -> None:
 
 
 async def dispute(session: AsyncSession, payment: Payment, dispute_id: str, disputed_cents: int) -> bool:
-    """Take back the disputed share of the payment's credit (once per dispute) and hold the account."""
+    """Take back the disputed share of the payment's credit (once per dispute) and hold the account.
+    Nothing if the dispute was already taken back, or already closed in the account's favour."""
     request_id = f"stripe:dispute:{dispute_id}"
-    if (await session.execute(select(LedgerEntry.id).where(LedgerEntry.request_id == request_id))).first():
+    if await _ledger_entry(session, request_id) or await _ledger_entry(session, _won(dispute_id)):
         return False
     units = payment.credit_units * min(max(disputed_cents, 0), payment.total_cents) // payment.total_cents
     session.add(LedgerEntry(account_id=payment.account_id, kind="adjustment", amount_units=-units,
@@ -100,6 +101,36 @@ async def dispute(session: AsyncSession, payment: Payment, dispute_id: str, disp
                    f"the card payment {payment.id} of {cents_to_usd_str(payment.total_cents)} USD was disputed, "
                    f"so its {units_to_usd_str(units)} USD of credit was taken back")
     return True
+
+
+async def dispute_closed(session: AsyncSession, payment: Payment, dispute_id: str, status: str,
+                         disputed_cents: int) -> bool:
+    """A dispute's end. Won (or an inquiry closed without a chargeback): the credit taken back returns,
+    and a dispute hold is lifted once the balance is 0 or more. Lost: the credit stays taken back (taken
+    now if the dispute's opening never arrived). Once per dispute, whatever order its events come in."""
+    if status == "lost":
+        return await dispute(session, payment, dispute_id, disputed_cents)
+    if status not in ("won", "warning_closed") or await _ledger_entry(session, _won(dispute_id)):
+        return False
+    taken = await _ledger_entry(session, f"stripe:dispute:{dispute_id}")
+    units = -taken.amount_units if taken is not None else 0    # none taken: a mark, so a late opening takes none
+    session.add(LedgerEntry(account_id=payment.account_id, kind="adjustment", amount_units=units,
+                            request_id=_won(dispute_id), actor="stripe", created_at=utcnow(),
+                            note=f"dispute {dispute_id} of card payment {payment.id} closed in the account's favour"))
+    payment.disputed_units -= units
+    await session.flush()
+    account = await session.get(Account, payment.account_id)
+    if account.billing_hold == PAYMENT_DISPUTED and not payment.disputed_units:
+        await lift_hold_if_restored(session, payment.account_id)
+    return True
+
+
+def _won(dispute_id: str) -> str:
+    return f"stripe:dispute-won:{dispute_id}"
+
+
+async def _ledger_entry(session: AsyncSession, request_id: str) -> LedgerEntry | None:
+    return (await session.execute(select(LedgerEntry).where(LedgerEntry.request_id == request_id))).scalar()
 
 
 async def save_card(session: AsyncSession, payment: Payment, intent: dict) -> None:

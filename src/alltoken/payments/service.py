@@ -108,7 +108,7 @@ class TopUps:
         obj = event["data"]["object"]
         found = (obj.get("metadata") or {}).get(PAYMENT_ID)
         intent_id = obj.get("payment_intent")
-        if found or event["type"] != "charge.dispute.created" or not isinstance(intent_id, str):
+        if found or not event["type"].startswith("charge.dispute.") or not isinstance(intent_id, str):
             return found
         async with self.sessions() as session:
             found = (await session.execute(select(Payment.id).where(Payment.stripe_payment_intent_id == intent_id)

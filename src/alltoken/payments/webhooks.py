@@ -41,6 +41,11 @@ async def _dispute_created(session: AsyncSession, payment: Payment, dispute: dic
     await outcomes.dispute(session, payment, dispute["id"], int(dispute.get("amount") or 0))
 
 
+async def _dispute_closed(session: AsyncSession, payment: Payment, dispute: dict) -> None:
+    await outcomes.dispute_closed(session, payment, dispute["id"], str(dispute.get("status")),
+                                  int(dispute.get("amount") or 0))
+
+
 Handler = Callable[[AsyncSession, Payment, dict], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {
@@ -51,6 +56,7 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": outcomes.apply_intent,
     "payment_intent.payment_failed": outcomes.apply_intent,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
 }
 
 
