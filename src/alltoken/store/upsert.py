@@ -33,6 +33,8 @@ async def insert_new(session: AsyncSession, table: Table, rows: list[dict], uniq
         if row[unique] not in seen:
             seen.add(row[unique])
             fresh.append(row)
-    if fresh:
+    if fresh and session.bind.dialect.name == "sqlite":   # its deferred transactions may still race: skip those
+        await insert_ignoring_duplicates(session, table, fresh, unique)
+    elif fresh:
         await session.execute(insert(table), fresh)
     return {row[unique] for row in fresh}
