@@ -2,10 +2,10 @@
 
 Every request makes a few Redis calls; sent one by one, each costs a round trip, and the system
 calls and wake-ups of the round trips, on both sides, cost more CPU than the commands themselves.
-A RedisBatcher queues the commands issued while its previous batch is on the wire and sends them
-all in the next one, a single pipelined round trip: under load a batch carries the calls of many
-requests, at rest a lone call goes out on the next turn of the event loop. Each caller still gets
-its own reply or its own error.
+A RedisBatcher queues the commands issued while its batches are on the wire (at most MAX_IN_FLIGHT)
+and sends them all in the next one, a single pipelined round trip: under load a batch carries the
+calls of many requests, at rest a lone call goes out on the next turn of the event loop. Each
+caller still gets its own reply or its own error.
 
 Scripts go as EVALSHA; a Redis that does not know a script (restarted, flushed) answers NOSCRIPT,
 and that call alone loads the script and runs again.
@@ -13,13 +13,10 @@ and that call alone loads the script and runs again.
 
 import asyncio
 import hashlib
-import logging
 from collections.abc import Sequence
 
 import redis.asyncio as redis
-from redis.exceptions import NoScriptError
-
-log = logging.getLogger("alltoken.redis")
+from redis.exceptions import ConnectionError, NoScriptError
 
 MAX_BATCH = 512          # commands per pipeline; more wait for the next one
 MAX_IN_FLIGHT = 2        # pipelines on the wire at once (each uses one pooled connection)
@@ -76,7 +73,7 @@ class RedisBatcher:
         except BaseException as exc:   # the connection failed (or shutdown): every caller gets the error
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("cancelled"))
+                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("shutting down"))
             if not isinstance(exc, Exception):
                 raise
             return
