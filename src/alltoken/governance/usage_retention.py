@@ -5,7 +5,7 @@ ledger, never usage records. What goes: the per-request list (generations, CSV, 
 and /api/v1/generation for those requests.
 
 Two kinds of reads count raw rows, so the purge leaves them alone: budget periods (at most a
-month back, hence the 32-day minimum in config.py), and a team member's limit that never resets
+month back, hence the 32-day minimum in config/governance.py), and a team member's limit that never resets
 (all their spend since joining): the rows of such members are kept.
 
 On PostgreSQL, where usage_records is partitioned by month (store/usage_partitions.py), a month
