@@ -1,4 +1,7 @@
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -109,23 +112,28 @@ async def open_page(chromium, gateway):
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+@asynccontextmanager
+async def fresh_postgres_database(prefix: str = "alltoken_test") -> AsyncIterator[str]:
+    """A new, empty database on the machine's PostgreSQL: its URL; dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url, cleanup = f"sqlite:///{tmp_path}/store.db", None
-    else:
-        name = f"alltoken_test_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url, cleanup = f"postgresql://postgres@127.0.0.1:5432/{name}", (admin, name)
-    engine = create_engine(url)
-    await upgrade_to_head(engine)
-    yield engine
-    await engine.dispose()
-    if cleanup:
-        admin, name = cleanup
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with contextlib.AsyncExitStack() as stack:
+        url = f"sqlite:///{tmp_path}/store.db" if request.param == "sqlite" \
+            else await stack.enter_async_context(fresh_postgres_database())
+        engine = create_engine(url)
+        await upgrade_to_head(engine)
+        yield engine
+        await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,8 @@
 import asyncio
 import concurrent.futures
 import re
-import secrets
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import update
@@ -18,7 +16,7 @@ from alltoken.store.db import create_engine, session_factory
 from alltoken.store.migrate import upgrade_to_head
 from alltoken.store.models import RedemptionCode
 
-from .conftest import PG_ADMIN
+from .conftest import fresh_postgres_database
 
 
 def redeem_over_http(gateway, key, code):
@@ -51,15 +49,11 @@ def test_fifty_racing_redemptions_of_a_single_use_code_grant_once(demo_gateway):
 
 @pytest.fixture
 async def pg_sessions():
-    name = f"alltoken_codes_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    await upgrade_to_head(engine)
-    yield session_factory(engine)
-    await engine.dispose()
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with fresh_postgres_database("alltoken_codes") as url:
+        engine = create_engine(url)
+        await upgrade_to_head(engine)
+        yield session_factory(engine)
+        await engine.dispose()
 
 
 async def test_racing_redemptions_on_postgresql_and_expiry(pg_sessions):

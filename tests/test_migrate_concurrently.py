@@ -2,12 +2,11 @@
 at start, one after the other, and every one of them starts (docs/production.md)."""
 
 import asyncio
-import secrets
 import sys
 
 import asyncpg
 
-from .conftest import PG_ADMIN
+from .conftest import fresh_postgres_database
 
 UPGRADE = """
 import asyncio, sys
@@ -31,17 +30,10 @@ async def upgrade_in_a_process(url: str) -> tuple[int, str]:
 
 
 async def test_instances_upgrading_a_fresh_database_at_once_all_succeed():
-    name = f"alltoken_test_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
+    async with fresh_postgres_database() as url:
         outcomes = await asyncio.gather(*(upgrade_in_a_process(url) for _ in range(3)))
         assert outcomes == [(0, "")] * 3
         database = await asyncpg.connect(url)
         versions = await database.fetch("SELECT version_num FROM alembic_version")
         await database.close()
         assert len(versions) == 1
-    finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()

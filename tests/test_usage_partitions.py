@@ -4,10 +4,8 @@ ahead by any number of servers at once, and retention drops whole months it may.
 
 import asyncio
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 from alembic import command
 from sqlalchemy import func, select, text
@@ -26,7 +24,7 @@ from alltoken.store.usage_partitions import (
     partition_name,
 )
 
-from .conftest import PG_ADMIN
+from .conftest import fresh_postgres_database
 from .test_usage_retention import event, record, team_with_members
 
 NOW = datetime.now(UTC)
@@ -35,14 +33,10 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 async def pg():
     """A fresh PostgreSQL database, not migrated yet: (engine, sessions)."""
-    name = f"alltoken_test_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    yield engine, session_factory(engine)
-    await engine.dispose()
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with fresh_postgres_database() as url:
+        engine = create_engine(url)
+        yield engine, session_factory(engine)
+        await engine.dispose()
 
 
 async def migrate(engine, action, target: str) -> None:
