@@ -58,7 +58,8 @@ class ChangeBus:
 
     async def close(self) -> None:
         change_signal.remove_listener(self.publish)
-        await stop_tasks(self._task, *self._sending)
+        await stop_tasks(self._task)
+        await asyncio.gather(*self._sending, return_exceptions=True)   # nudges already under way still go out
 
     async def _send(self) -> None:
         try:

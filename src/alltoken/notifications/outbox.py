@@ -37,10 +37,9 @@ async def outbox_loop(state) -> None:
 
 
 class Outbox:
-    def __init__(self, sessions: async_sessionmaker, mailer: Mailer, claim_seconds: float = CLAIM_SECONDS):
+    def __init__(self, sessions: async_sessionmaker, mailer: Mailer):
         self._sessions = sessions
         self._mailer = mailer
-        self._claim_for = timedelta(seconds=claim_seconds)
 
     async def send_pending(self) -> int:
         """Send what is unsent; returns how many went out."""
@@ -68,7 +67,7 @@ class Outbox:
             won = await session.execute(update(Notification).where(
                 Notification.id == notification_id, Notification.sent_at.is_(None),
                 or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
-                .values(claimed_until=now + self._claim_for))
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
             if won.rowcount != 1:
                 return None
             account = (await session.execute(select(Account.email, Account.status)

@@ -88,7 +88,7 @@ def mark_expired(payment: Payment) -> None:
 async def dispute(session: AsyncSession, payment: Payment, dispute_id: str, disputed_cents: int) -> bool:
     """Take back the disputed share of the payment's credit (once per dispute) and hold the account.
     Nothing if the dispute was already taken back, or already closed in the account's favour."""
-    request_id = f"stripe:dispute:{dispute_id}"
+    request_id = _taken(dispute_id)
     if await _ledger_entry(session, request_id) or await _ledger_entry(session, _won(dispute_id)):
         return False
     units = payment.credit_units * min(max(disputed_cents, 0), payment.total_cents) // payment.total_cents
@@ -112,7 +112,7 @@ async def dispute_closed(session: AsyncSession, payment: Payment, dispute_id: st
         return await dispute(session, payment, dispute_id, disputed_cents)
     if status not in ("won", "warning_closed") or await _ledger_entry(session, _won(dispute_id)):
         return False
-    taken = await _ledger_entry(session, f"stripe:dispute:{dispute_id}")
+    taken = await _ledger_entry(session, _taken(dispute_id))
     units = -taken.amount_units if taken is not None else 0    # none taken: a mark, so a late opening takes none
     session.add(LedgerEntry(account_id=payment.account_id, kind="adjustment", amount_units=units,
                             request_id=_won(dispute_id), actor="stripe", created_at=utcnow(),
@@ -125,7 +125,13 @@ async def dispute_closed(session: AsyncSession, payment: Payment, dispute_id: st
     return True
 
 
+def _taken(dispute_id: str) -> str:
+    """The request id of the ledger entry that took a dispute's credit back."""
+    return f"stripe:dispute:{dispute_id}"
+
+
 def _won(dispute_id: str) -> str:
+    """The request id of the entry that gave it back (or marked the dispute won before it opened)."""
     return f"stripe:dispute-won:{dispute_id}"
 
 

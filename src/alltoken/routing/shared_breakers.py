@@ -180,22 +180,21 @@ class SharedHealthBook(HealthBook):
             log.warning("could not share a breaker change: %s", type(exc).__name__)
 
     async def _refresh(self, keys: list[str]) -> None:
-        if not keys:
-            return
-        left = await self._read(keys=[self._keys + key for key in keys])
-        for key, seconds in zip(keys, left):
+        if keys:
+            left = await self._read(keys=[self._keys + key for key in keys])
+            self._mirror_states(dict(zip(keys, left)))
+
+    async def _refresh_all(self) -> None:
+        found = await self._read_all(keys=[self._index], args=[self._keys])
+        self._mirror_states({**dict.fromkeys(self._mirror, ""), **dict(zip(found[::2], found[1::2]))})
+
+    def _mirror_states(self, left: dict[str, str]) -> None:
+        """Route -> seconds of cooldown left, as Redis answered ("": its breaker is closed)."""
+        for key, seconds in left.items():
             if seconds == "":
                 self._set_closed(key)
             else:
                 self._set_open(key, float(seconds))
-
-    async def _refresh_all(self) -> None:
-        found = await self._read_all(keys=[self._index], args=[self._keys])
-        still_open = dict(zip(found[::2], found[1::2]))
-        for key in set(self._mirror) - set(still_open):
-            self._set_closed(key)
-        for key, seconds in still_open.items():
-            self._set_open(key, float(seconds))
 
     async def _watch_forever(self) -> None:
         while True:
