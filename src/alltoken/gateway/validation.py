@@ -2,7 +2,7 @@
 its endpoint's schema (gateway/schemas/): a wrong type or an out-of-range value is a 400 that names
 the field's path in `param`, in the endpoint's own error shape (the handler renders it)."""
 
-from .errors import ApiError, bad_request
+from .errors import bad_request
 from .schemas.chat import CHAT_REQUEST
 from .schemas.embeddings import EMBEDDINGS_REQUEST
 from .schemas.images import IMAGE_REQUESTS, form_values
@@ -38,8 +38,4 @@ def _validate(schema: Node, body: dict) -> None:
     try:
         validate(schema, body)
     except SchemaError as exc:
-        raise invalid(exc) from None
-
-
-def invalid(exc: SchemaError) -> ApiError:
-    return bad_request(exc.message, param=exc.param)
+        raise bad_request(exc.message, param=exc.param) from None

@@ -11,7 +11,7 @@ body's nesting is bounded (MAX_DEPTH), because whatever the gateway forwards is 
 orjson encodes at most 254 levels (the parser takes 1,024).
 
 The nodes are plain data, so the data-plane fuzz test builds its generators from the same ones.
-Cost: about 10 microseconds for a two-message chat body (docs/api.md).
+Cost: 3 to 7 microseconds for a two-message chat body (docs/api.md).
 """
 
 from collections.abc import Iterable
