@@ -83,7 +83,7 @@ def test_the_reservation_bounds_cover_what_the_demo_reports(quality, size, n, pr
               **({"size": size} if size else {})}
     endpoint = "edits" if files else "generations"
     images, mask_file = (files[:-1], files[-1]) if len(files) > 1 else (files, None)   # the last one as the mask
-    wanted = ImageRequest.parse(endpoint, params)
+    wanted = ImageRequest.parse(params)
     reported = demo_usage(ImageCall(endpoint, params, "gen-test", images, mask_file), count_tokens)
     usage = images_usage({"usage": reported, "data": [{}] * n}, size)
     prompt_bound, output_bound = token_bounds(wanted, files)

@@ -7,6 +7,7 @@ import pytest
 from alltoken.billing.pricing import Usage
 from alltoken.gateway.errors import ApiError
 from alltoken.gateway.messages_translate import to_chat_request, to_message
+from alltoken.gateway.validation import validate_messages
 
 MODEL = "alltoken/demo"
 TOOLS = [{"name": "get_weather", "description": "Weather now", "input_schema": {
@@ -65,7 +66,7 @@ def test_errors_come_in_anthropic_shape(demo_gateway):
                           json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == 400
     assert response.json() == {"type": "error", "error": {"type": "invalid_request_error",
-                                                          "message": "max_tokens: field required, a positive integer"}}
+                                                          "message": "'max_tokens' is required"}}
     with pytest.raises(anthropic.NotFoundError):
         demo_gateway.anthropic_sdk(key).messages.create(model="acme/none", max_tokens=5,
                                                         messages=[{"role": "user", "content": "x"}])
@@ -115,7 +116,9 @@ def test_request_translation_covers_system_images_tools_and_results():
     {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tool_choice": {"type": "?"}},
 ])
 def test_untranslatable_requests_are_refused_clearly(body):
+    """By the schema (a wrong shape) or by the translation (a valid request another provider cannot take)."""
     with pytest.raises(ApiError) as caught:
+        validate_messages(body)
         to_chat_request(body)
     assert caught.value.status == 400
 

@@ -11,6 +11,7 @@ import orjson
 import pytest
 import yaml
 
+from alltoken.gateway.validation import validate_chat
 from alltoken.providers.anthropic import anthropic_error, stream_error
 from alltoken.providers.anthropic_translate import (
     DEFAULT_MAX_TOKENS,
@@ -253,10 +254,14 @@ def test_thinking_blocks_sent_back_keep_thinking_on_in_a_tool_loop():
 
 
 def test_unsupported_request_shapes_are_refused_with_the_field():
+    """Valid OpenAI requests that Anthropic cannot express (wrong types never get this far: gateway/schemas/)."""
     for extra, param in [({"n": 2}, "n"), ({"functions": [{"name": "f"}]}, "functions"),
                          ({"tools": [{"type": "web_search"}]}, "tools[0]"),
-                         ({"tools": [WEATHER_TOOL], "tool_choice": "sometimes"}, "tool_choice"),
-                         ({"response_format": {"type": "json_schema", "json_schema": {}}}, "response_format")]:
+                         ({"tools": [WEATHER_TOOL], "tool_choice": {"type": "custom", "custom": {"name": "f"}}},
+                          "tool_choice"),
+                         ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+                          "response_format")]:
+        validate_chat({"model": "anthropic/claude-sonnet-4-5", "messages": [user("x")], **extra})
         with pytest.raises(TranslationError) as caught:
             translate([user("x")], **extra)
         assert caught.value.param == param

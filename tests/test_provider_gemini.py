@@ -857,7 +857,8 @@ def test_embedding_errors_arrive_with_the_right_status_and_cost_nothing(gemini_g
                           json={"model": EMBED_MODEL, "input": ["a", "b"]}, timeout=30)
     assert response.status_code == 429 and response.headers["retry-after"] == "5"
     assert response.json()["error"]["code"] == "upstream_rate_limited"
+    upstream.plan(status=400, rpc_status="INVALID_ARGUMENT", message="output_dimensionality must be at least 128")
     with pytest.raises(openai.BadRequestError) as caught:     # Gemini's own 400 keeps its message
-        gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input="x", dimensions=EMBEDDING_SIZE + 1)
+        gemini_gateway.sdk(key).embeddings.create(model=EMBED_MODEL, input="x", dimensions=EMBEDDING_SIZE)
     assert "output_dimensionality" in caught.value.body["message"]
     assert gemini_gateway.cli("credits", "balance", "--account", account)["balance_usd"] == "1.000000"

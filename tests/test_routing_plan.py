@@ -7,6 +7,7 @@ import pytest
 from alltoken.billing.pricing import Price
 from alltoken.config import ProviderConfig
 from alltoken.gateway.errors import ApiError
+from alltoken.gateway.validation import validate_chat
 from alltoken.providers.demo import DemoProvider
 from alltoken.routing.health import BreakerSettings, HealthBook
 from alltoken.routing.models import PublicModel, Route
@@ -78,7 +79,9 @@ def test_fallback_models_follow_and_allow_fallbacks_false_keeps_only_the_first()
     {"provider": {"allow_fallbacks": "no"}}, {"provider": {"max_price": {"prompt": -1}}}, {"models": "x/other"},
 ])
 def test_bad_preferences_are_400(body):
+    """Types are refused with the rest of the request's schema; values (a negative price) when read."""
     with pytest.raises(ApiError) as caught:
+        validate_chat({"model": "x/m", "messages": [{"role": "user", "content": "hi"}], **body})
         parse_preferences(body)
     assert caught.value.status == 400
 

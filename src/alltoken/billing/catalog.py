@@ -40,6 +40,7 @@ class CatalogEntry:
     context_length: int | None
     max_output_tokens: int | None
     capabilities: tuple[str, ...]
+    max_dimensions: int | None   # embedding models: the largest `dimensions` the provider documents
     versions: tuple[tuple[datetime | None, PriceVersion], ...]   # by start time; the first from always
     source: str
     as_of: str
@@ -85,6 +86,7 @@ def _entry(item: dict, provider: str, version: str, filename: str) -> CatalogEnt
         context_length=item.get("context_length"),
         max_output_tokens=item.get("max_output_tokens"),
         capabilities=tuple(item.get("capabilities", ())),
+        max_dimensions=item.get("max_dimensions"),
         versions=versions,
         source=item["source"],
         as_of=str(item["as_of"]),

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..providers.base import EmbeddingCall, EmbeddingProvider, ProviderError
+from ..routing.models import PublicModel
 from .accounting import Outcome, finish, with_cost
 from .admission import admit_bounded, resolve_model
 from .attempts import first_success
@@ -33,6 +34,7 @@ async def embeddings(request: Request) -> Response:
     model = resolve_model(state, body["model"], caller, kind="embedding")
     if not any(isinstance(route.provider, EmbeddingProvider) for route in model.routes):
         raise bad_request(f"no provider of model '{model.id}' offers embeddings", param="model")
+    _check_dimensions(body.get("dimensions"), model)
     admission = await admit_bounded(state, rid, body, caller, model, input_token_bound(body["input"]), 0)
     admission.candidates = [c for c in admission.candidates if isinstance(c.route.provider, EmbeddingProvider)]
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
@@ -55,6 +57,13 @@ async def embeddings(request: Request) -> Response:
         "usage": with_cost({"prompt_tokens": result.usage.prompt_tokens, "total_tokens": result.usage.prompt_tokens},
                            result.usage, cost),
     }, headers=headers)
+
+
+def _check_dimensions(dimensions: int | None, model: PublicModel) -> None:
+    """A vector no longer than the model makes (the catalog's limit; the schema's cap where none is known)."""
+    if dimensions is not None and model.max_dimensions is not None and dimensions > model.max_dimensions:
+        raise bad_request(f"'dimensions' is {dimensions}, but model '{model.id}' makes vectors of at most "
+                          f"{model.max_dimensions} dimensions", param="dimensions", code="dimensions_too_large")
 
 
 def input_token_bound(inputs) -> int:

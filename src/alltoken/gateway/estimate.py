@@ -32,9 +32,7 @@ def _content_bound(content) -> int:
         return 0
     total = 0
     for part in content:
-        if not isinstance(part, dict):
-            continue
-        if part.get("type") in ("image_url", "input_image", "image"):
+        if part["type"] in ("image_url", "input_image", "image"):
             total += IMAGE_TOKEN_ALLOWANCE
         else:
             total += len(orjson.dumps(part))

@@ -30,6 +30,7 @@ from .auth import Caller, authenticate
 from .errors import bad_request, forbidden, provider_error_response
 from .http import endpoint, json_response, read_json_object, request_id, served_headers
 from .images_stream import open_image_stream
+from .validation import validate_images
 
 
 @endpoint
@@ -63,7 +64,7 @@ async def _with_uploads(request: Request, endpoint_name: str) -> Response:
 
 async def _serve(state, rid: str, caller: Caller, received: datetime, started: float, endpoint_name: str,
                  params: dict, images: tuple[ImageFile, ...] = (), mask: ImageFile | None = None) -> Response:
-    wanted = ImageRequest.parse(endpoint_name, params)
+    wanted = ImageRequest.parse(validate_images(endpoint_name, params, form=endpoint_name != "generations"))
     model = resolve_model(state, wanted.model, caller, kind="image")
     routes = _serving_routes(model, caller, endpoint_name, wanted)
     prompt_bound, output_bound = token_bounds(wanted, (*images, *([mask] if mask else [])))

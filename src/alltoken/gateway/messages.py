@@ -21,7 +21,7 @@ from .messages_native import native_message, native_prompt_bound, native_stream
 from .messages_stream import AnthropicWire
 from .messages_translate import to_chat_request, to_message
 from .streaming import open_stream
-from .validation import validate_chat
+from .validation import validate_count_tokens, validate_messages
 
 
 @anthropic_endpoint
@@ -31,13 +31,11 @@ async def messages(request: Request) -> Response:
     rid = request_id(request)
     caller = await authenticate(request, state.auth)
     body, _ = await read_json_object(request)
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise bad_request("model: field required", param="model")
+    validate_messages(body)
     model = resolve_model(state, split_variant(body["model"])[0], caller)
     if isinstance(admissible_routes(model, caller)[0].provider, AnthropicProvider):
         return await _native(request, body, model, caller, rid, started)
     chat = to_chat_request(body)
-    validate_chat(chat)
     admission = await admit(state, rid, chat, caller)
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
     if chat.get("stream"):
@@ -55,13 +53,8 @@ async def messages(request: Request) -> Response:
 async def _native(request: Request, body: dict, model, caller, rid: str, started: float) -> Response:
     """An Anthropic model: pass the request through untranslated, for full fidelity."""
     state = request.app.state.gateway
-    max_tokens = body.get("max_tokens")
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-        raise bad_request("max_tokens: field required, a positive integer", param="max_tokens")
-    if not isinstance(body.get("messages"), list) or not body["messages"]:
-        raise bad_request("messages: field required, a non-empty array", param="messages")
     prompt_bound = min(native_prompt_bound(body), model.context_length or 10**9)
-    admission = await admit_bounded(state, rid, body, caller, model, prompt_bound, max_tokens)
+    admission = await admit_bounded(state, rid, body, caller, model, prompt_bound, body["max_tokens"])
     # The pass-through speaks only Anthropic's API: it falls back across Anthropic routes only.
     admission.candidates = [c for c in admission.candidates if isinstance(c.route.provider, AnthropicProvider)]
     admission.route = admission.candidates[0].route
@@ -76,8 +69,7 @@ async def count_tokens(request: Request) -> Response:
     state = request.app.state.gateway
     caller = await authenticate(request, state.auth)
     body, _ = await read_json_object(request)
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise bad_request("model: field required", param="model")
+    validate_count_tokens(body)
     model = resolve_model(state, body["model"], caller)
     route = admissible_routes(model, caller)[0]
     if not isinstance(route.provider, AnthropicProvider):

@@ -14,19 +14,20 @@ STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_
 
 
 def to_chat_request(body: dict) -> dict:
-    """An Anthropic request as a Chat Completions request (validated on the way)."""
-    _require(body)
-    messages = [{"role": "system", "content": system} for system in [_system_text(body.get("system"))] if system]
-    for index, message in enumerate(body["messages"]):
-        messages.extend(_message(index, message))
+    """An Anthropic request (checked against its schema already) as a Chat Completions request."""
+    turns = [turn for index, message in enumerate(body["messages"]) for turn in _message(index, message)]
+    if not turns:
+        raise bad_request("messages: every message is empty; send at least one with content", param="messages")
+    system = _system_text(body.get("system"))
+    messages = [{"role": "system", "content": system}, *turns] if system else turns
     chat = {"model": body["model"], "messages": messages, "max_tokens": body["max_tokens"]}
-    for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("stream", "stream")):
-        if theirs in body:
-            chat[ours] = body[theirs]
+    for name in ("temperature", "top_p", "stream"):
+        if name in body:
+            chat[name] = body[name]
     if body.get("stop_sequences"):
         chat["stop"] = body["stop_sequences"]
-    if isinstance(body.get("metadata"), dict) and body["metadata"].get("user_id"):
-        chat["user"] = str(body["metadata"]["user_id"])
+    if (body.get("metadata") or {}).get("user_id"):
+        chat["user"] = body["metadata"]["user_id"]
     if body.get("tools"):
         chat["tools"] = [_tool(index, tool) for index, tool in enumerate(body["tools"])]
     if body.get("tool_choice"):
@@ -37,123 +38,99 @@ def to_chat_request(body: dict) -> dict:
     return chat
 
 
-def _require(body: dict) -> None:
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise bad_request("model: field required", param="model")
-    max_tokens = body.get("max_tokens")
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-        raise bad_request("max_tokens: field required, a positive integer", param="max_tokens")
-    if not isinstance(body.get("messages"), list) or not body["messages"]:
-        raise bad_request("messages: field required, a non-empty array", param="messages")
-
-
-def _system_text(system) -> str | None:
-    if system is None or isinstance(system, str):
-        return system or None
+def _system_text(system: str | list | None) -> str | None:
     if isinstance(system, list):
-        return "\n\n".join(block.get("text", "") for block in system if isinstance(block, dict)) or None
-    raise bad_request("system: must be a string or an array of text blocks", param="system")
+        return "\n\n".join(block["text"] for block in system) or None
+    return system or None
 
 
-def _message(index: int, message) -> list[dict]:
-    where = f"messages.{index}"
-    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-        raise bad_request(f"{where}: each message needs role 'user' or 'assistant'", param=where)
-    content = message.get("content")
+def _message(index: int, message: dict) -> list[dict]:
+    where = f"messages[{index}]"
+    if message["role"] == "system":
+        raise bad_request(f"{where}: messages with role 'system' are supported only on Anthropic models; use the "
+                          "top-level 'system'", param=f"{where}.role")
+    content = message["content"]
     if isinstance(content, str):
         return [{"role": message["role"], "content": content}]
-    if not isinstance(content, list):
-        raise bad_request(f"{where}.content: must be a string or an array of content blocks", param=where)
     if message["role"] == "assistant":
         return [_assistant(where, content)]
     return _user(where, content)
 
 
-def _user(where: str, blocks: list) -> list[dict]:
+def _user(where: str, blocks: list[dict]) -> list[dict]:
     """Tool results become tool messages (first, as OpenAI wants them right after the call);
     everything else stays one user message."""
     tool_messages, parts = [], []
     for number, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        if kind == "tool_result":
-            text, images = _tool_result_content(f"{where}.content.{number}", block.get("content"))
+        if block["type"] == "tool_result":
+            text, images = _tool_result_content(f"{where}.content[{number}]", block.get("content"))
             prefix = "Error: " if block.get("is_error") else ""
-            tool_messages.append({"role": "tool", "tool_call_id": str(block.get("tool_use_id", "")),
-                                  "content": prefix + text})
+            tool_messages.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": prefix + text})
             parts.extend(images)
         else:
-            parts.append(_part(f"{where}.content.{number}", block))
+            parts.append(_part(f"{where}.content[{number}]", block))
     return tool_messages + ([{"role": "user", "content": parts}] if parts else [])
 
 
-def _assistant(where: str, blocks: list) -> dict:
-    texts, calls, reasoning = [], [], []
+def _assistant(where: str, blocks: list[dict]) -> dict:
+    texts, calls = [], []
     for number, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
+        kind = block["type"]
         if kind == "text":
-            texts.append(block.get("text", ""))
+            texts.append(block["text"])
         elif kind == "tool_use":
-            calls.append({"id": str(block.get("id", f"toolu_{number}")), "type": "function",
-                          "function": {"name": block.get("name", ""),
-                                       "arguments": orjson.dumps(block.get("input") or {}).decode()}})
-        elif kind in ("thinking", "redacted_thinking"):
-            reasoning.append(block.get("thinking", ""))
-        else:
-            raise bad_request(f"{where}.content.{number}: block type {kind!r} is not supported in assistant turns",
-                              param=where)
+            calls.append({"id": block["id"], "type": "function",
+                          "function": {"name": block["name"], "arguments": orjson.dumps(block["input"]).decode()}})
+        elif kind not in ("thinking", "redacted_thinking"):   # another model's thinking is not sent on
+            raise bad_request(f"{where}.content[{number}]: block type {kind!r} is not supported in assistant turns",
+                              param=f"{where}.content[{number}].type")
     message = {"role": "assistant", "content": "".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
     return message
 
 
-def _part(where: str, block) -> dict:
-    kind = block.get("type") if isinstance(block, dict) else None
-    if kind == "text":
-        return {"type": "text", "text": block.get("text", "")}
-    if kind == "image":
-        return {"type": "image_url", "image_url": {"url": _image_url(where, block.get("source") or {})}}
-    raise bad_request(f"{where}: content block type {kind!r} is supported only on Anthropic models", param=where)
+def _part(where: str, block: dict) -> dict:
+    if block["type"] == "text":
+        return {"type": "text", "text": block["text"]}
+    if block["type"] == "image":
+        return {"type": "image_url", "image_url": {"url": _image_url(where, block["source"])}}
+    raise bad_request(f"{where}: content block type {block['type']!r} is supported only on Anthropic models",
+                      param=f"{where}.type")
 
 
 def _image_url(where: str, source: dict) -> str:
-    if source.get("type") == "base64" and source.get("media_type") and source.get("data"):
+    if source["type"] == "base64":
         return f"data:{source['media_type']};base64,{source['data']}"
-    if source.get("type") == "url" and source.get("url"):
+    if source["type"] == "url":
         return source["url"]
-    raise bad_request(f"{where}.source: an image needs a base64 source (media_type, data) or a url source",
-                      param=where)
+    raise bad_request(f"{where}.source: an image from the Files API is supported only on Anthropic models; send a "
+                      "base64 or url source", param=f"{where}.source")
 
 
-def _tool_result_content(where: str, content) -> tuple[str, list[dict]]:
-    if content is None or isinstance(content, str):
-        return content or "", []
+def _tool_result_content(where: str, content: str | list | None) -> tuple[str, list[dict]]:
     if not isinstance(content, list):
-        raise bad_request(f"{where}.content: must be a string or an array of blocks", param=where)
-    texts = [block.get("text", "") for block in content if isinstance(block, dict) and block.get("type") == "text"]
-    images = [_part(where, block) for block in content if isinstance(block, dict) and block.get("type") == "image"]
+        return content or "", []
+    texts = [block["text"] for block in content if block["type"] == "text"]
+    images = [_part(where, block) for block in content if block["type"] == "image"]
     return "\n".join(texts), images
 
 
-def _tool(index: int, tool) -> dict:
-    if not isinstance(tool, dict) or not tool.get("name"):
-        raise bad_request(f"tools.{index}: each tool needs a name and an input_schema", param=f"tools.{index}")
-    if tool.get("type") not in (None, "custom"):
-        raise bad_request(f"tools.{index}: server tool {tool['type']!r} is supported only on Anthropic models",
-                          param=f"tools.{index}")
-    function = {"name": tool["name"], "parameters": tool.get("input_schema") or {"type": "object"}}
+def _tool(index: int, tool: dict) -> dict:
+    if tool.get("type", "custom") != "custom":
+        raise bad_request(f"tools[{index}]: server tool {tool['type']!r} is supported only on Anthropic models",
+                          param=f"tools[{index}].type")
+    function = {"name": tool["name"], "parameters": tool["input_schema"]}
     if tool.get("description"):
         function["description"] = tool["description"]
     return {"type": "function", "function": function}
 
 
-def _tool_choice(choice) -> dict:
-    kind = choice.get("type") if isinstance(choice, dict) else None
+def _tool_choice(choice: dict) -> dict:
+    kind = choice["type"]
     mapped = {"auto": "auto", "any": "required", "none": "none"}.get(kind)
     if kind == "tool":
-        mapped = {"type": "function", "function": {"name": choice.get("name", "")}}
-    if mapped is None:
-        raise bad_request("tool_choice: type must be auto, any, tool or none", param="tool_choice")
+        mapped = {"type": "function", "function": {"name": choice["name"]}}
     result = {"tool_choice": mapped}
     if choice.get("disable_parallel_tool_use"):
         result["parallel_tool_calls"] = False

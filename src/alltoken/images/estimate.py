@@ -33,7 +33,7 @@ def _pixels(size: str | None, uploads: tuple[ImageFile, ...]) -> int:
         first = uploads[0].width * uploads[0].height if uploads else 0   # an edit may keep its input's size
         return min(max(AUTO_PIXELS, first), MAX_PIXELS)
     width, _, height = size.partition("x")
-    if width.isdigit() and height.isdigit():
+    if width.isdecimal() and height.isdecimal():    # isdigit() takes "²", which int() refuses
         return min(int(width) * int(height), MAX_PIXELS)
     return MAX_PIXELS
 

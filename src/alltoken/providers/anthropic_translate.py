@@ -1,7 +1,9 @@
 """Pure translation between OpenAI Chat Completions and the Anthropic Messages API.
 
 No I/O here: providers/anthropic.py sends what `to_messages_request` builds and feeds what comes
-back to `to_chat_completion` or a `StreamTranslator`. Choices where the two APIs differ:
+back to `to_chat_completion` or a `StreamTranslator`. The request has been checked against its
+schema (gateway/schemas/chat.py), so its types are not checked again here. Choices where the two
+APIs differ:
 
 - max_tokens (required by Anthropic): the request's max_completion_tokens or max_tokens, else the
   model's max output from the catalog, else DEFAULT_MAX_TOKENS (the same default the gateway's
@@ -102,7 +104,7 @@ def _sampling_fields(body: dict) -> dict:
     stop = stop_sequences(body.get("stop"))
     if stop:
         fields["stop_sequences"] = stop
-    if isinstance(body.get("user"), str) and body["user"]:
+    if body.get("user"):
         fields["metadata"] = {"user_id": body["user"]}
     return fields
 
@@ -184,13 +186,10 @@ def _content_blocks(content, where: str) -> list[dict]:
     return blocks
 
 
-def _content_block(part, where: str) -> dict | None:
-    if not isinstance(part, dict):
-        raise TranslationError(f"{where} must be a content part object", where)
-    kind = part.get("type")
+def _content_block(part: dict, where: str) -> dict | None:
+    kind = part["type"]
     if kind in ("text", "refusal"):  # refusal: an assistant part sent back, kept as its text
-        text = part.get(kind)
-        block = {"type": "text", "text": text} if isinstance(text, str) and text else None
+        block = {"type": "text", "text": part[kind]} if part[kind] else None
     elif kind == "image_url":
         block = image_block(part.get("image_url"), where)
     elif kind == "file":
@@ -199,7 +198,7 @@ def _content_block(part, where: str) -> dict | None:
         raise TranslationError(f"{where}: audio input is not supported by Anthropic models", where)
     else:
         raise TranslationError(f"{where}: content part type '{kind}' is not supported for Anthropic models", where)
-    if block and isinstance(part.get("cache_control"), dict):
+    if block and part.get("cache_control") is not None:
         # 5-minute caching only: 1-hour writes cost more, and usage does not let us bill them apart.
         block["cache_control"] = {"type": "ephemeral"}
     return block
@@ -212,11 +211,11 @@ def _text_blocks(content, where: str) -> list[dict]:
     return blocks
 
 
-def image_block(image_url, where: str) -> dict:
+def image_block(image_url: dict | str, where: str) -> dict:
     """An OpenAI image_url as an Anthropic image block: data URLs inline (base64), http(s) URLs
     by reference (Anthropic fetches them itself)."""
-    url = image_url.get("url") if isinstance(image_url, dict) else image_url
-    if not isinstance(url, str) or not url:
+    url = image_url["url"] if isinstance(image_url, dict) else image_url
+    if not url:
         raise TranslationError(f"{where}.image_url.url is required", where)
     if url.startswith("data:"):
         media_type, data = _parse_data_url(url, where)
@@ -226,9 +225,9 @@ def image_block(image_url, where: str) -> dict:
     raise TranslationError(f"{where}.image_url.url must be a data: URL or an https URL", where)
 
 
-def _document_block(file, where: str) -> dict:
-    data_url = file.get("file_data") if isinstance(file, dict) else None
-    if not isinstance(data_url, str) or not data_url.startswith("data:"):
+def _document_block(file: dict, where: str) -> dict:
+    data_url = file.get("file_data")
+    if data_url is None or not data_url.startswith("data:"):
         raise TranslationError(f"{where}: only inline files (file.file_data as a data: URL) are supported "
                                "for Anthropic models", where)
     media_type, data = _parse_data_url(data_url, where)
@@ -252,13 +251,13 @@ def _assistant_blocks(message: dict, index: int, ids: "_ToolIds") -> list[dict]:
     return blocks
 
 
-def _thinking_blocks(blocks, where: str) -> list[dict]:
+def _thinking_blocks(blocks: list[dict] | None, where: str) -> list[dict]:
     """Thinking blocks a client sent back (as we returned them), so a tool loop can go on with thinking."""
     kept = []
     for block in blocks or ():
-        if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature"):
+        if block["type"] == "thinking" and block.get("signature"):
             kept.append({"type": "thinking", "thinking": block.get("thinking") or "", "signature": block["signature"]})
-        elif isinstance(block, dict) and block.get("type") == "redacted_thinking" and block.get("data"):
+        elif block["type"] == "redacted_thinking" and block.get("data"):
             kept.append({"type": "redacted_thinking", "data": block["data"]})
         else:
             raise TranslationError(f"{where}: each block must be a signed thinking block or redacted_thinking", where)
@@ -267,21 +266,21 @@ def _thinking_blocks(blocks, where: str) -> list[dict]:
 
 def _tool_use_block(call: dict, index: int, number: int, ids: "_ToolIds") -> dict:
     where = f"messages[{index}].tool_calls[{number}]"
-    function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-        raise TranslationError(f"{where}.function.name is required", where)
+    function = call.get("function")
+    if function is None:
+        raise TranslationError(f"{where}: only function tool calls are supported for Anthropic models", where)
     return {"type": "tool_use", "id": ids.for_call(call.get("id"), index, number), "name": function["name"],
             "input": _arguments_object(function.get("arguments"), where)}
 
 
-def _arguments_object(arguments, where: str) -> dict:
+def _arguments_object(arguments: str | dict | None, where: str) -> dict:
     if arguments is None or arguments == "":
         return {}
     if isinstance(arguments, dict):
         return arguments
     try:
         value = orjson.loads(arguments)
-    except (orjson.JSONDecodeError, TypeError):
+    except orjson.JSONDecodeError:
         raise TranslationError(f"{where}.function.arguments must be a JSON object", where) from None
     if not isinstance(value, dict):
         raise TranslationError(f"{where}.function.arguments must be a JSON object", where)
@@ -331,27 +330,24 @@ class _ToolIds:
         raise TranslationError(f"{where}.tool_call_id does not match any tool call", f"{where}.tool_call_id")
 
 
-def _clean_id(raw) -> str:
-    return _UNSAFE_ID_CHARS.sub("_", raw) if isinstance(raw, str) else ""
+def _clean_id(raw: str | None) -> str:
+    return _UNSAFE_ID_CHARS.sub("_", raw) if raw else ""
 
 
-def stop_sequences(stop) -> list[str]:
+def stop_sequences(stop: str | list[str] | None) -> list[str]:
     if isinstance(stop, str):
         stop = [stop]
-    return [s for s in stop or () if isinstance(s, str) and s]
+    return [s for s in stop or () if s]
 
 
-def to_anthropic_tools(tools: list) -> list[dict]:
+def to_anthropic_tools(tools: list[dict]) -> list[dict]:
     converted = []
     for number, tool in enumerate(tools):
-        where = f"tools[{number}]"
-        function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise TranslationError(f"{where}: only function tools with a name are supported for Anthropic models",
-                                   where)
+        if tool["type"] != "function":
+            raise TranslationError(f"tools[{number}]: only function tools are supported for Anthropic models",
+                                   f"tools[{number}]")
+        function = tool["function"]
         schema = function.get("parameters") or {"type": "object", "properties": {}}
-        if not isinstance(schema, dict):
-            raise TranslationError(f"{where}.function.parameters must be a JSON schema object", where)
         anthropic_tool = {"name": function["name"], "input_schema": {"type": "object", **schema}}
         if function.get("description"):
             anthropic_tool["description"] = function["description"]
@@ -368,10 +364,11 @@ def to_anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
         return {"type": "none"}
     elif choice == "required":
         result = {"type": "any"}
-    elif isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
+    elif choice["type"] == "function":
         result = {"type": "tool", "name": choice["function"]["name"]}
     else:
-        raise TranslationError("tool_choice must be 'auto', 'none', 'required' or a function", "tool_choice")
+        raise TranslationError(f"tool_choice of type '{choice['type']}' is not supported for Anthropic models",
+                               "tool_choice")
     if parallel_tool_calls is False:
         result["disable_parallel_tool_use"] = True
     elif choice is None:
@@ -379,31 +376,26 @@ def to_anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
     return result
 
 
-def structured_output_format(response_format) -> dict | None:
-    if response_format is not None and not isinstance(response_format, dict):
-        raise TranslationError("response_format must be an object", "response_format")
-    if not response_format or response_format.get("type") in ("text", "json_object"):
+def structured_output_format(response_format: dict | None) -> dict | None:
+    if not response_format or response_format["type"] in ("text", "json_object"):
         return None
-    if response_format.get("type") == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema")
-        if not isinstance(schema, dict):
+    if response_format["type"] == "json_schema":
+        schema = response_format["json_schema"].get("schema")
+        if schema is None:
             raise TranslationError("response_format.json_schema.schema is required", "response_format")
         return {"type": "json_schema", "schema": schema}
-    raise TranslationError(f"response_format type '{response_format.get('type')}' is not supported",
+    raise TranslationError(f"response_format type '{response_format['type']}' is not supported",
                            "response_format")
 
 
 def _wants_json_object(body: dict) -> bool:
     response_format = body.get("response_format")
-    return isinstance(response_format, dict) and response_format.get("type") == "json_object"
+    return response_format is not None and response_format["type"] == "json_object"
 
 
 def reasoning_request(body: dict) -> Reasoning | None:
     """The reasoning a request asks for (reasoning_effort, or a `reasoning` object), or None."""
-    options = body.get("reasoning")
-    if options is not None and not isinstance(options, dict):
-        raise TranslationError("'reasoning' must be an object", "reasoning")
-    options = options or {}
+    options = body.get("reasoning") or {}
     effort = options.get("effort", body.get("reasoning_effort"))
     budget = options.get("max_tokens")
     if effort == "none" or options.get("enabled") is False:
@@ -411,8 +403,6 @@ def reasoning_request(body: dict) -> Reasoning | None:
     if effort is not None and effort not in EFFORT_BUDGET_SHARE:
         raise TranslationError(f"reasoning effort must be one of none, {', '.join(EFFORT_BUDGET_SHARE)}",
                                "reasoning_effort")
-    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
-        raise TranslationError("reasoning.max_tokens must be a positive integer", "reasoning.max_tokens")
     if effort is None and budget is None and options.get("enabled") is not True:
         return None
     return Reasoning(effort, budget)
@@ -420,8 +410,7 @@ def reasoning_request(body: dict) -> Reasoning | None:
 
 def reasoning_hidden(body: dict) -> bool:
     """OpenRouter's `reasoning.exclude`: think, but leave the thinking out of the reply."""
-    options = body.get("reasoning")
-    return isinstance(options, dict) and options.get("exclude") is True
+    return (body.get("reasoning") or {}).get("exclude") is True
 
 
 def _add_thinking(request: dict, reasoning: Reasoning | None, traits: ModelTraits) -> dict:

@@ -1,7 +1,8 @@
 """Pure translation between OpenAI Chat Completions and AWS Bedrock Converse / ConverseStream, and
 between OpenAI embeddings and Amazon Titan Text Embeddings bodies (InvokeModel).
 
-No I/O here: images named by https URL are fetched by the caller and passed in as bytes.
+No I/O here: images named by https URL are fetched by the caller and passed in as bytes. Requests
+have been checked against their schema (gateway/schemas/), so their types are not checked again.
 Wire format: shared/reference/provider-wire-formats.md section 5; mapping rules: section 8.
 """
 
@@ -121,10 +122,10 @@ def _texts(content, where: str) -> list[str]:
         return [content]
     texts = []
     for number, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in ("text", "refusal"):
+        if part["type"] not in ("text", "refusal"):
             raise invalid(f"{where}.content[{number}]: only text parts are allowed here",
                           param=f"{where}.content")
-        texts.append(part.get("text") or part.get("refusal") or "")
+        texts.append(part[part["type"]])
     return texts
 
 
@@ -139,20 +140,20 @@ def _user_blocks(content, images: FetchedImages, where: str) -> list[dict]:
     return blocks
 
 
-def _content_part(part, images: FetchedImages, where: str) -> dict | None:
-    kind = part.get("type") if isinstance(part, dict) else None
+def _content_part(part: dict, images: FetchedImages, where: str) -> dict | None:
+    kind = part["type"]
     if kind == "text":
-        return {"text": part["text"]} if part.get("text") else None
+        return {"text": part["text"]} if part["text"] else None
     if kind == "image_url":
         return _image_block(_image_url(part), images, where)
     raise invalid(f"{where}: the bedrock provider takes text and image_url parts, not {kind!r}", param=where)
 
 
-def _image_url(part) -> str | None:
-    if not isinstance(part, dict) or part.get("type") != "image_url":
+def _image_url(part: dict) -> str | None:
+    if part["type"] != "image_url":
         return None
-    image = part.get("image_url")
-    return image.get("url") if isinstance(image, dict) else image if isinstance(image, str) else None
+    image = part["image_url"]
+    return image["url"] if isinstance(image, dict) else image
 
 
 def _image_block(url: str | None, images: FetchedImages, where: str) -> dict:
@@ -208,7 +209,7 @@ class _ToolIds:
 def _assistant_blocks(message: dict, index: int, ids: _ToolIds, where: str) -> list[dict]:
     blocks = [{"text": text} for text in _texts(message.get("content"), where) if text]
     calls = message.get("tool_calls") or []
-    if not calls and isinstance(message.get("function_call"), dict):
+    if not calls and message.get("function_call"):
         calls = [{"type": "function", "function": message["function_call"]}]
     for number, call in enumerate(calls):
         function = call.get("function") or {}
@@ -218,10 +219,10 @@ def _assistant_blocks(message: dict, index: int, ids: _ToolIds, where: str) -> l
     return blocks
 
 
-def _arguments(raw, where: str):
+def _arguments(raw: str | dict | None, where: str):
     if raw is None or raw == "":
         return {}
-    if not isinstance(raw, str):
+    if isinstance(raw, dict):
         return raw
     try:
         return orjson.loads(raw)
@@ -275,7 +276,7 @@ def _tool_config(body: dict, turns: list[dict]) -> dict | None:
     """Converse has no tool_choice 'none': the tools are left out instead. Bedrock refuses
     toolUse/toolResult blocks without a toolConfig, so a conversation that has them keeps one
     (with the caller's tools, or stand-ins named after the tools the history used)."""
-    tools = [_tool_spec(tool) for tool in body.get("tools") or [] if tool.get("type", "function") == "function"]
+    tools = [_tool_spec(tool) for tool in body.get("tools") or [] if tool["type"] == "function"]
     choice = body.get("tool_choice")
     history_names = _tool_names_in(turns)
     if choice == "none" or not tools:
@@ -286,14 +287,14 @@ def _tool_config(body: dict, turns: list[dict]) -> dict | None:
         config["toolChoice"] = {"any": {}}
     elif choice == "auto":
         config["toolChoice"] = {"auto": {}}
-    elif isinstance(choice, dict) and (choice.get("function") or {}).get("name"):
+    elif isinstance(choice, dict) and choice["type"] == "function":
         config["toolChoice"] = {"tool": {"name": choice["function"]["name"]}}
     return config
 
 
 def _tool_spec(tool: dict) -> dict:
-    function = tool.get("function") or {}
-    spec: dict = {"name": function.get("name") or "",
+    function = tool["function"]
+    spec: dict = {"name": function["name"],
                   "inputSchema": {"json": function.get("parameters") or {"type": "object", "properties": {}}}}
     if function.get("description"):
         spec["description"] = function["description"]

@@ -119,7 +119,7 @@ class _Reply:
 
 def _answer(messages: list[dict]) -> str:
     last = messages[-1]
-    if last.get("role") == "tool":
+    if last["role"] == "tool":
         return f"The tool answered: {_text_of(last)[:200]}"
     said = _text_of(last).strip()
     if not said:
@@ -133,18 +133,17 @@ def _pieces(text: str) -> list[str]:
 
 
 def _tool_call(body: dict) -> dict | None:
-    tools = body.get("tools") or []
-    choice = body.get("tool_choice", "auto")
-    if not tools or choice == "none" or body["messages"][-1].get("role") == "tool":
+    """A call of the tool chosen by name, else of the first function tool offered."""
+    functions = [tool["function"] for tool in body.get("tools") or () if tool["type"] == "function"]
+    choice = body.get("tool_choice") or "auto"
+    if not functions or choice == "none" or body["messages"][-1]["role"] == "tool":
         return None
-    function = tools[0].get("function", {})
-    if isinstance(choice, dict):
-        function = next((t["function"] for t in tools if t.get("function", {}).get("name")
-                         == choice.get("function", {}).get("name")), function)
+    function = functions[0]
+    if isinstance(choice, dict) and choice["type"] == "function":
+        function = next((f for f in functions if f["name"] == choice["function"]["name"]), function)
     required = (function.get("parameters") or {}).get("required") or []
     arguments = orjson.dumps({name: "demo" for name in required}).decode()
-    return {"id": "call_demo0001", "type": "function", "function": {"name": function.get("name", "tool"),
-                                                                       "arguments": arguments}}
+    return {"id": "call_demo0001", "type": "function", "function": {"name": function["name"], "arguments": arguments}}
 
 
 def _text_of(message: dict) -> str:
@@ -152,5 +151,5 @@ def _text_of(message: dict) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return " ".join(part["text"] for part in content if part["type"] == "text")
     return ""

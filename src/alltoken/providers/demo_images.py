@@ -36,16 +36,12 @@ async def make_images(call: ImageCall, count_tokens) -> ImageResult:
 async def stream_images(call: ImageCall, count_tokens) -> AsyncIterator[dict]:
     """OpenAI's stream events: `partial_images` previews (the demo's are the finished picture),
     then the completed image with the usage."""
-    partials = str(call.params.get("partial_images", 0))
-    if partials not in ("0", "1", "2", "3"):
-        raise _invalid("partial_images must be an integer from 0 to 3", "partial_images")
-    if str(call.params.get("n", 1)) != "1":
-        raise _invalid("a stream makes one image: n must be 1", "n")
+    partials = int(call.params.get("partial_images") or 0)    # 0 to 3, checked; a form's is text
     body = await asyncio.to_thread(_respond, call, count_tokens)
     prefix = "image_generation" if call.endpoint == "generations" else "image_edit"
     shared = {name: body[name] for name in ("background", "output_format", "quality", "size")}
     picture = body["data"][0]["b64_json"]
-    for index in range(int(partials)):
+    for index in range(partials):
         yield {"type": f"{prefix}.partial_image", "b64_json": picture, "created_at": int(time.time()),
                "partial_image_index": index, **shared}
     yield {"type": f"{prefix}.completed", "b64_json": picture, "created_at": int(time.time()), **shared,
@@ -60,7 +56,7 @@ def _respond(call: ImageCall, count_tokens) -> dict:
     usage = demo_usage(call, count_tokens)     # checks n, quality and size first
     size = _size(params.get("size"), call.images)
     prompt = str(params.get("prompt") or "")
-    pictures = [_picture(call, prompt, index, size) for index in range(_int(params.get("n", 1), "n"))]
+    pictures = [_picture(call, prompt, index, size) for index in range(int(params.get("n") or 1))]
     return {
         "created": int(time.time()),
         "data": [{"b64_json": _encode(picture, FORMATS[output_format])} for picture in pictures],
@@ -73,7 +69,7 @@ def demo_usage(call: ImageCall, count_tokens) -> dict:
     """The usage the demo reports, in OpenAI's shape: text tokens of the prompt, tokens for each
     uploaded image (mask included) and, for each image made, output tokens by quality and area."""
     params = call.params
-    n = _int(params.get("n", 1), "n")
+    n = int(params.get("n") or 1)       # 1 to 10, checked; a form's is text
     quality = params.get("quality") or "auto"
     if quality not in OUTPUT_TOKENS:
         raise _invalid(f"quality must be one of {', '.join(OUTPUT_TOKENS)}", "quality")
@@ -130,7 +126,7 @@ def _size(value, images: tuple[ImageFile, ...]) -> tuple[int, int]:
             return _capped(images[0].width, images[0].height)
         return DEFAULT_SIDE, DEFAULT_SIDE
     width, _, height = str(value).partition("x")
-    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+    if not (width.isdecimal() and height.isdecimal() and int(width) > 0 and int(height) > 0):
         raise _invalid("size must be WIDTHxHEIGHT, e.g. 1024x1024, or auto", "size")
     return _capped(int(width), int(height))
 
@@ -150,13 +146,6 @@ def _encode(picture: Image.Image, image_format: str) -> str:
     out = io.BytesIO()
     picture.save(out, format=image_format)
     return base64.b64encode(out.getvalue()).decode()
-
-
-def _int(value, name: str) -> int:
-    text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= 10:
-        raise _invalid(f"{name} must be an integer from 1 to 10", name)
-    return int(text)
 
 
 def _invalid(message: str, param: str) -> ProviderError:

@@ -1,7 +1,8 @@
 """OpenAI Chat Completions <-> Gemini generateContent, and OpenAI embeddings <-> Gemini
 batchEmbedContents, as pure functions (no I/O).
 
-Request (OpenAI -> Gemini):
+Request (OpenAI -> Gemini), checked against its schema already (gateway/schemas/chat.py), so its
+types are not checked again here:
 - system and developer messages, wherever they stand, become `systemInstruction` parts in order;
   user -> role "user", assistant -> role "model"; messages left with no content are dropped.
 - Images: data URLs become `inlineData`; https URLs must be fetched first (the provider does it
@@ -77,7 +78,7 @@ def image_urls(body: dict) -> list[str]:
     for message in body.get("messages") or []:
         content = message.get("content")
         for part in content if isinstance(content, list) else ():
-            url = _image_url(part) if isinstance(part, dict) and part.get("type") == "image_url" else None
+            url = _image_url(part) if part["type"] == "image_url" else None
             if url and not url.startswith("data:") and url not in urls:
                 urls.append(url)
     return urls
@@ -147,9 +148,9 @@ def _text_parts(content, where: str) -> list[dict]:
         return [{"text": content}] if content else []
     parts = []
     for number, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in ("text", "refusal"):
+        if part["type"] not in ("text", "refusal"):
             raise invalid(f"{where}.content[{number}]: only text parts are allowed here", param=where)
-        text = part.get("text", part.get("refusal")) or ""
+        text = part[part["type"]]
         if text:
             parts.append({"text": text})
     return parts
@@ -166,33 +167,30 @@ def _user_parts(content, images: Mapping, where: str) -> list[dict]:
     return parts
 
 
-def _content_part(part, images: Mapping, where: str) -> dict | None:
-    kind = part.get("type") if isinstance(part, dict) else None
+def _content_part(part: dict, images: Mapping, where: str) -> dict | None:
+    kind = part["type"]
     if kind == "text":
-        return {"text": part["text"]} if part.get("text") else None
+        return {"text": part["text"]} if part["text"] else None
     if kind == "image_url":
         return _image_part(_image_url(part), images, where)
     if kind == "input_audio":
-        audio = part.get("input_audio") or {}
-        mime = _AUDIO_TYPES.get(audio.get("format"))
-        if not mime or not isinstance(audio.get("data"), str):
-            raise invalid(f"{where}: input_audio needs base64 'data' and a 'format' of wav or mp3", param=where)
-        return {"inlineData": {"mimeType": mime, "data": audio["data"]}}
+        audio = part["input_audio"]
+        return {"inlineData": {"mimeType": _AUDIO_TYPES[audio["format"]], "data": audio["data"]}}
     if kind == "file":
-        file_data = (part.get("file") or {}).get("file_data")
-        if not isinstance(file_data, str):
+        file_data = part["file"].get("file_data")
+        if file_data is None:
             raise invalid(f"{where}: Gemini takes files only inline, as a data URL in file.file_data", param=where)
         return _data_url_part(file_data, where)
     raise invalid(f"{where}: content part type {kind!r} is not supported for Gemini", param=where)
 
 
-def _image_url(part: dict) -> str | None:
-    image = part.get("image_url")
-    return image.get("url") if isinstance(image, dict) else image
+def _image_url(part: dict) -> str:
+    image = part["image_url"]
+    return image["url"] if isinstance(image, dict) else image
 
 
-def _image_part(url, images: Mapping, where: str) -> dict:
-    if not isinstance(url, str) or not url:
+def _image_part(url: str, images: Mapping, where: str) -> dict:
+    if not url:
         raise invalid(f"{where}: image_url.url is required", param=where)
     if url.startswith("data:"):
         return _data_url_part(url, where)
@@ -231,14 +229,14 @@ def _assistant_parts(message: dict, call_names: dict, needs_signatures: bool, wh
     return parts
 
 
-def _arguments(arguments, where: str, number: int) -> dict:
+def _arguments(arguments: str | dict | None, where: str, number: int) -> dict:
     if isinstance(arguments, dict):
         return arguments
     if arguments in (None, ""):
         return {}
     try:
         value = orjson.loads(arguments)
-    except (orjson.JSONDecodeError, TypeError):
+    except orjson.JSONDecodeError:
         raise invalid(f"{where}.tool_calls[{number}].function.arguments is not valid JSON", param=where) from None
     if not isinstance(value, dict):
         raise invalid(f"{where}.tool_calls[{number}].function.arguments must be a JSON object", param=where)
@@ -257,8 +255,8 @@ def _tool_result_parts(message: dict, call_names: dict, images: Mapping, where: 
     for number, part in enumerate(content if isinstance(content, list) else [content]):
         if isinstance(part, str) or part is None:
             text_pieces.append(part or "")
-        elif part.get("type") == "text":
-            text_pieces.append(part.get("text") or "")
+        elif part["type"] == "text":
+            text_pieces.append(part["text"])
         else:
             extra.append(_content_part(part, images, f"{where}.content[{number}]"))
     return [{"functionResponse": {"name": name, "response": _result_object("".join(text_pieces))}}, *extra]
@@ -275,10 +273,10 @@ def _result_object(text: str) -> dict:
 def _tools(tools) -> list[dict]:
     declarations = []
     for number, tool in enumerate(tools or []):
-        if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+        if tool["type"] != "function":
             raise invalid(f"tools[{number}]: only function tools are supported for Gemini", param="tools")
-        function = tool.get("function") or {}
-        if not function.get("name"):
+        function = tool["function"]
+        if not function["name"]:
             raise invalid(f"tools[{number}].function.name is required", param="tools")
         declaration = {"name": function["name"]}
         if function.get("description"):
@@ -290,17 +288,14 @@ def _tools(tools) -> list[dict]:
     return [{"functionDeclarations": declarations}] if declarations else []
 
 
-def _tool_config(choice) -> dict | None:
+def _tool_config(choice: str | dict | None) -> dict | None:
     if choice is None:
         return None
     if isinstance(choice, str):
-        if choice not in _TOOL_CHOICE_MODES:
-            raise invalid("tool_choice must be auto, none, required or a named function", param="tool_choice")
         return {"functionCallingConfig": {"mode": _TOOL_CHOICE_MODES[choice]}}
-    name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
-    if not name:
-        raise invalid("tool_choice must be auto, none, required or a named function", param="tool_choice")
-    return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
+    if choice["type"] != "function":
+        raise invalid(f"tool_choice of type {choice['type']!r} is not supported for Gemini", param="tool_choice")
+    return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice["function"]["name"]]}}
 
 
 def _generation_config(body: dict) -> dict:
@@ -324,14 +319,14 @@ def _generation_config(body: dict) -> dict:
     return config
 
 
-def _response_format(response_format) -> dict:
-    kind = response_format.get("type") if isinstance(response_format, dict) else None
+def _response_format(response_format: dict | None) -> dict:
+    kind = response_format["type"] if response_format else None
     if kind in (None, "text"):
         return {}
     if kind == "json_object":
         return {"responseMimeType": "application/json"}
     if kind == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema")
+        schema = response_format["json_schema"].get("schema")
         native = {"responseMimeType": "application/json"}
         if schema:
             native["responseSchema"] = gemini_schema(schema)
@@ -340,7 +335,7 @@ def _response_format(response_format) -> dict:
 
 
 def _thinking_config(body: dict) -> dict | None:
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    reasoning = body.get("reasoning") or {}
     effort = body.get("reasoning_effort") or reasoning.get("effort")
     budget = reasoning.get("max_tokens")
     if reasoning.get("enabled") is False:
@@ -420,8 +415,8 @@ def _resolved(schema: dict, definitions: dict, depth: int) -> tuple[dict | None,
     while "$ref" in schema:
         if depth >= _MAX_REF_DEPTH:
             return None, depth
-        target = definitions.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
-        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        target = definitions.get(schema["$ref"].rsplit("/", 1)[-1])
+        schema = {**(target if isinstance(target, dict) else {}), **{k: v for k, v in schema.items() if k != "$ref"}}
         depth += 1
     if schema.get("allOf"):
         merged = {k: v for k, v in schema.items() if k != "allOf"}
@@ -437,7 +432,9 @@ def _resolved(schema: dict, definitions: dict, depth: int) -> tuple[dict | None,
 def _add_variants(out: dict, variants: list, definitions: dict, depth: int) -> None:
     native = []
     for variant in variants:
-        if isinstance(variant, dict) and variant.get("type") == "null":
+        if not isinstance(variant, dict):       # a boolean schema: Gemini has no equivalent
+            continue
+        if variant.get("type") == "null":
             out["nullable"] = True
         else:
             native.append(_schema({k: v for k, v in variant.items() if v is not None}, definitions, depth))

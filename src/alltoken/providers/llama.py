@@ -58,7 +58,7 @@ class LlamaProvider(OpenAIProvider):
 
 def to_llama_request(body: dict) -> dict:
     response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") == "json_object":
+    if response_format and response_format["type"] == "json_object":
         return {**body, "response_format": ANY_JSON_OBJECT}
     return body
 

@@ -93,20 +93,20 @@ def to_mistral_request(body: dict, *, stream: bool) -> dict:
             request[mistral_name] = body[openai_name]
     request["messages"] = to_mistral_messages(body["messages"])
     request["stream"] = stream
-    if isinstance(request.get("tools"), list):
+    if request.get("tools"):
         request["tools"] = [_tool(tool) for tool in request["tools"]]
     if "tool_choice" in request:
         _apply_tool_choice(request)
     effort = request.get("reasoning_effort")
-    if isinstance(effort, str):
+    if effort is not None:
         request["reasoning_effort"] = "none" if effort in REASONING_OFF else "high"
     return request
 
 
 def _tool(tool: dict) -> dict:
-    function = tool.get("function") if isinstance(tool, dict) else None
-    if not isinstance(function, dict) or tool.get("type") != "function":
+    if tool["type"] != "function":
         return tool  # another kind of tool: Mistral judges it
+    function = tool["function"]
     fields = {k: function[k] for k in ("name", "description", "parameters", "strict") if function.get(k) is not None}
     return {"type": "function", "function": {"parameters": EMPTY_PARAMETERS, **fields}}
 
@@ -115,12 +115,13 @@ def _apply_tool_choice(request: dict) -> None:
     choice = request["tool_choice"]
     if choice == "required":
         request["tool_choice"] = "any"
-    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+    elif isinstance(choice, dict) and choice["type"] == "allowed_tools":
         # OpenAI's "only these tools": Mistral has no such choice, so it gets only those tools.
-        allowed = choice.get("allowed_tools") or {}
-        names = {(t.get("function") or {}).get("name") for t in allowed.get("tools") or [] if isinstance(t, dict)}
-        request["tools"] = [t for t in request.get("tools") or [] if (t.get("function") or {}).get("name") in names]
-        request["tool_choice"] = "any" if allowed.get("mode") == "required" else "auto"
+        allowed = choice["allowed_tools"]
+        names = {t["function"]["name"] for t in allowed["tools"] if t["type"] == "function"}
+        request["tools"] = [t for t in request.get("tools") or [] if t["type"] == "function"
+                            and t["function"]["name"] in names]
+        request["tool_choice"] = "any" if allowed["mode"] == "required" else "auto"
 
 
 def to_mistral_messages(messages: list[dict]) -> list[dict]:
@@ -160,14 +161,12 @@ def _text(content) -> str:
     return ""
 
 
-def _content_part(part):
+def _content_part(part: dict) -> dict:
     """Text and image parts with only the keys Mistral's chunks define; other parts pass for Mistral to judge."""
-    if not isinstance(part, dict):
-        return part
-    if part.get("type") == "text":
-        return {"type": "text", "text": part.get("text") or ""}
-    if part.get("type") == "image_url":
-        image = part.get("image_url")
+    if part["type"] == "text":
+        return {"type": "text", "text": part["text"]}
+    if part["type"] == "image_url":
+        image = part["image_url"]
         if isinstance(image, dict):
             image = {k: image[k] for k in ("url", "detail") if image.get(k) is not None}
         return {"type": "image_url", "image_url": image}

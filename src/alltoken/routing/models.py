@@ -28,6 +28,7 @@ class PublicModel:
     max_output_tokens: int | None
     routes: tuple[Route, ...]
     strategy: str = "priority"     # priority | weighted | price | latency | throughput
+    max_dimensions: int | None = None   # embeddings: the smallest limit the catalog knows among the routes
 
     @property
     def price(self) -> Price:
@@ -63,7 +64,10 @@ def build_model_table(settings: Settings, providers: dict[str, Provider],
         if not routes:
             continue
         known = models.get(entry.id)
-        models[entry.id] = _from_catalog(entry, known.routes + routes if known else routes)
+        if known:
+            routes = known.routes + routes
+        models[entry.id] = _from_catalog(entry, routes, _smallest(entry.max_dimensions,
+                                                                   known.max_dimensions if known else None))
     for model in (*settings.models, *overrides):
         models[model.id] = _from_config(model, providers, types, fee, now)
     return ModelTable(models)
@@ -92,18 +96,24 @@ def next_price_change(settings: Settings, overrides: list[ModelConfig], now: dat
     return min((c for c in changes if c is not None), default=None)
 
 
-def _from_catalog(entry: CatalogEntry, routes: tuple[Route, ...]) -> PublicModel:
-    return PublicModel(entry.id, entry.name, entry.kind, entry.context_length, entry.max_output_tokens, routes)
+def _from_catalog(entry: CatalogEntry, routes: tuple[Route, ...], max_dimensions: int | None) -> PublicModel:
+    return PublicModel(entry.id, entry.name, entry.kind, entry.context_length, entry.max_output_tokens, routes,
+                       max_dimensions=max_dimensions)
+
+
+def _smallest(*limits: int | None) -> int | None:
+    return min((limit for limit in limits if limit is not None), default=None)
 
 
 def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict[str, str], fee,
                  now: datetime) -> PublicModel:
-    routes, first_entry = [], None
+    routes, first_entry, dimension_limits = [], None, []
     for route in model.routes:
         if route.provider not in types:
             raise ConfigError(f"model {model.id}: route names unknown provider {route.provider!r}")
         entry = catalog_price(types[route.provider], route.model)
         first_entry = first_entry or entry
+        dimension_limits.append(entry.max_dimensions if entry else None)
         scheduled = _scheduled_price(model, route, now) if route.pricing is not None else None
         if scheduled is not None:
             price = scheduled
@@ -122,4 +132,5 @@ def _from_config(model: ModelConfig, providers: dict[str, Provider], types: dict
         max_output_tokens=model.max_output_tokens or (first_entry.max_output_tokens if first_entry else None),
         routes=tuple(routes),
         strategy=model.strategy,
+        max_dimensions=_smallest(*dimension_limits),
     )

@@ -1,5 +1,6 @@
 """Per-request routing preferences, OpenRouter-compatible: the `provider` object, the `models`
-fallback list, and the `:floor` / `:nitro` model variants."""
+fallback list, and the `:floor` / `:nitro` model variants. Their types were checked with the rest of
+the request (gateway/schemas/chat.py); the values are read here."""
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -43,42 +44,17 @@ def parse_preferences(body: dict, variant_sort: str | None = None) -> Preference
     raw = body.get("provider")
     if raw is None and variant_sort is None and "models" not in body:
         return _DEFAULT  # the common case, on every request: nothing to parse
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise bad_request("'provider' must be an object of routing preferences", param="provider")
-    sort = raw.get("sort", variant_sort)
-    if sort is not None and sort not in SORTS:
-        raise bad_request(f"provider.sort must be one of {', '.join(SORTS)}", param="provider.sort")
-    allow = raw.get("allow_fallbacks", True)
-    if not isinstance(allow, bool):
-        raise bad_request("provider.allow_fallbacks must be a boolean", param="provider.allow_fallbacks")
+    raw = raw or {}
     max_price = raw.get("max_price") or {}
-    if not isinstance(max_price, dict):
-        raise bad_request("provider.max_price must be an object (USD per million tokens)", param="provider.max_price")
-    only = _names(raw, "only")
-    data_collection = raw.get("data_collection", "allow")
-    if data_collection not in ("allow", "deny"):
-        raise bad_request("provider.data_collection must be 'allow' or 'deny'", param="provider.data_collection")
-    require = raw.get("require_parameters", False)
-    if not isinstance(require, bool):
-        raise bad_request("provider.require_parameters must be a boolean", param="provider.require_parameters")
+    only = raw.get("only")
     return Preferences(
-        deny_data_collection=data_collection == "deny",
-        required_parameters=frozenset(body) - NOT_PARAMETERS if require else frozenset(),
-        order=tuple(_names(raw, "order") or ()), only=frozenset(only) if only is not None else None,
-        ignore=frozenset(_names(raw, "ignore") or ()), allow_fallbacks=allow, sort=sort,
+        deny_data_collection=raw.get("data_collection") == "deny",
+        required_parameters=frozenset(body) - NOT_PARAMETERS if raw.get("require_parameters") else frozenset(),
+        order=tuple(raw.get("order") or ()), only=frozenset(only) if only is not None else None,
+        ignore=frozenset(raw.get("ignore") or ()), allow_fallbacks=raw.get("allow_fallbacks") is not False,
+        sort=raw.get("sort") or variant_sort,
         max_prompt_units=_per_token(max_price, "prompt"), max_completion_units=_per_token(max_price, "completion"),
-        fallback_models=tuple(_fallback_models(body)))
-
-
-def _names(raw: dict, field: str) -> list[str] | None:
-    value = raw.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise bad_request(f"provider.{field} must be an array of provider ids", param=f"provider.{field}")
-    return value
+        fallback_models=tuple(m for m in body.get("models") or () if m != body.get("model")))
 
 
 def _per_token(max_price: dict, field: str) -> int | None:
@@ -89,16 +65,8 @@ def _per_token(max_price: dict, field: str) -> int | None:
         usd_per_million = Decimal(str(value))
     except InvalidOperation:
         usd_per_million = Decimal(-1)
-    if isinstance(value, bool) or not usd_per_million.is_finite() or usd_per_million < 0:
+    if not usd_per_million.is_finite() or usd_per_million < 0:
         raise bad_request(f"provider.max_price.{field} must be a non-negative number of USD per million tokens",
                           param=f"provider.max_price.{field}")
     return int(usd_per_million * _UNITS_PER_USD_PER_MILLION)
 
-
-def _fallback_models(body: dict) -> list[str]:
-    models = body.get("models")
-    if models is None:
-        return []
-    if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
-        raise bad_request("'models' must be an array of model ids to fall back to", param="models")
-    return [m for m in models if m != body.get("model")]
