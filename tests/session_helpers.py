@@ -10,16 +10,27 @@ from .harness import Gateway
 
 
 class Console:
-    """A signed-in browser: a cookie-keeping client of /api."""
+    """A signed-in browser: a cookie-keeping client of /api. A new user made with the CLI; or, given their
+    email and password, another session of an existing user (acting in their own account)."""
 
-    def __init__(self, gateway: Gateway):
-        self.email = f"person-{time.monotonic_ns()}@example.com"
-        made = gateway.cli("users", "create", "--email", self.email)
-        self.password, self.user_id, self.own_account = made["password"], made["id"], made["account_id"]
+    def __init__(self, gateway: Gateway, email: str | None = None, password: str | None = None):
+        if email is None:
+            email = f"person-{time.monotonic_ns()}@example.com"
+            password = gateway.cli("users", "create", "--email", email)["password"]
+        self.gateway, self.email, self.password = gateway, email, password
         self.client = httpx.Client(base_url=gateway.url + "/api", timeout=15)
-        signed_in = self.client.post("/auth/login", json={"email": self.email, "password": self.password})
+        signed_in = self.client.post("/auth/login", json={"email": email, "password": password})
         assert signed_in.status_code == 200, signed_in.text
-        self.csrf = signed_in.json()["csrf_token"]
+        me = signed_in.json()
+        self.user_id, self.own_account, self.csrf = me["user_id"], me["account_id"], me["csrf_token"]
+
+    def another_session(self) -> "Console":
+        return Console(self.gateway, self.email, self.password)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a request of this session carries (for clients other than `client`)."""
+        return {"cookie": f"atk_session={self.client.cookies['atk_session']}", "x-csrf-token": self.csrf}
 
     def get(self, path: str, **kwargs) -> httpx.Response:
         return self.client.get(path, **kwargs)
