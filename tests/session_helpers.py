@@ -2,11 +2,17 @@
 through POST /api/auth/login, sending the CSRF token on every change, and confirming their password again
 when a test needs a session that may do CONFIRMED things (accounts/roles.py)."""
 
+import sqlite3
 import time
 
 import httpx
 
+from alltoken.accounts.passwords import hash_password
+from alltoken.ids import utcnow
+
 from .harness import Gateway
+
+OWNER_PASSWORD = "the owner's long password"
 
 
 class Console:
@@ -48,6 +54,16 @@ class Console:
         confirmed = self.send("POST", "/auth/reauthenticate", {"password": self.password})
         assert confirmed.status_code == 200, confirmed.text
         return self
+
+
+def add_owner(gateway: Gateway, account: str, email: str) -> Console:
+    """A user for an account made with `alltoken accounts create` (which makes none), signed in."""
+    user_id = f"user_{time.monotonic_ns()}"
+    with sqlite3.connect(gateway.db_path) as db:
+        db.execute("INSERT INTO users (id, account_id, email, password_hash, is_admin, created_at) "
+                   "VALUES (?, ?, ?, ?, 0, ?)", (user_id, account, email, hash_password(OWNER_PASSWORD),
+                                                 utcnow().replace(tzinfo=None).isoformat(sep=" ")))
+    return Console(gateway, email, OWNER_PASSWORD)
 
 
 def code_of(response: httpx.Response) -> str | None:
