@@ -32,6 +32,15 @@ async def sign_in(page: Page, email: str, password: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
+async def confirm_password(page: Page, password: str = PASSWORD) -> None:
+    """Answer the console's password prompt: actions that need the password fresh (accepting terms, the
+    export, ...) ask for it, then go on."""
+    dialog = page.get_by_role("dialog", name="Confirm your password")
+    await dialog.get_by_label("Password").fill(password)
+    await dialog.get_by_role("button", name="Confirm").click()
+    await expect(dialog).to_be_hidden()
+
+
 async def nav(page: Page, label: str) -> None:
     await page.get_by_role("navigation", name="Console").get_by_role("link", name=label, exact=True).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(label)

@@ -25,6 +25,7 @@ from alltoken.store.db import session_factory
 from alltoken.store.models import Account, AccountDeletion, ApiKey, LedgerEntry, TermsAcceptance, UsageRecord, User
 
 from .harness import CliError, Gateway, wait_for
+from .session_helpers import add_owner
 
 NOW = datetime.now(UTC)
 CANARY = "canary-prompt-7f3a"   # prompt text: it must appear nowhere we keep or export
@@ -171,13 +172,9 @@ async def test_the_export_streams_every_section_as_one_json_document(engine):
 
 # --- end to end ---------------------------------------------------------------------------------------------------
 
-def add_user(gateway: Gateway, account: str, email: str, password_hash: str) -> str:
-    user_id = f"user_{secrets.token_hex(4)}"
+def password_hash_of(gateway: Gateway, user_id: str) -> str:
     with sqlite3.connect(gateway.db_path) as db:
-        db.execute("INSERT INTO users (id, account_id, email, password_hash, is_admin, created_at) "
-                   "VALUES (?, ?, ?, ?, 0, ?)", (user_id, account, email, password_hash,
-                                                 datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")))
-    return user_id
+        return db.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()[0]
 
 
 def chat(gateway: Gateway, key: str) -> str:
@@ -212,9 +209,10 @@ def gateway(tmp_path_factory):
 
 
 def test_the_export_holds_everything_about_the_account_and_no_secret(gateway):
-    email, password_hash = f"export-{secrets.token_hex(3)}@example.com", "$argon2id$v=19$m=65536$hash-canary"
+    email = f"export-{secrets.token_hex(3)}@example.com"
     account = gateway.cli("accounts", "create", "--email", email, "--name", "Ex Porter")["id"]
-    user_id = add_user(gateway, account, email, password_hash)
+    owner = add_owner(gateway, account, email)
+    user_id, password_hash = owner.user_id, password_hash_of(gateway, owner.user_id)
     gateway.cli("credits", "grant", "--account", account, "--usd", "4", "--note", "welcome")
     first = gateway.cli("keys", "create", "--account", account, "--name", "laptop", "--limit-usd", "2")
     second = gateway.cli("keys", "create", "--account", account)
@@ -223,7 +221,8 @@ def test_the_export_holds_everything_about_the_account_and_no_secret(gateway):
     other_request = chat(gateway, other_key)
     wait_for(lambda: len(gateway.recorded_statuses(account)) == 2)
 
-    response = api(gateway, "GET", "/account/export", first["key"])
+    assert api(gateway, "GET", "/account/export", first["key"]).status_code == 403    # the owner's, signed in
+    response = owner.reauthenticate().get("/account/export")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert account in response.headers["content-disposition"]
     text, document = response.text, response.json()
@@ -252,28 +251,29 @@ def test_the_export_holds_everything_about_the_account_and_no_secret(gateway):
     assert {("accounts.create", account), ("credits.grant", account), ("keys.create", account),
             ("account.export", account)} <= actions
     audit_log = gateway.cli("audit-log", "--target", account)
-    assert any(e["action"] == "account.export" and e["actor"] == f"key:{first['id']}" for e in audit_log)
+    assert any(e["action"] == "account.export" and e["actor"] == f"user:{user_id}" for e in audit_log)
 
 
 def test_deletion_revokes_keys_everywhere_at_once_and_erases_personal_data(gateway):
     email, name = f"erase-{secrets.token_hex(4)}@example.com", f"Name-{secrets.token_hex(4)}"
     account = gateway.cli("accounts", "create", "--email", email, "--name", name)["id"]
-    add_user(gateway, account, email, "$argon2id$v=19$password-hash-canary")
+    owner = add_owner(gateway, account, email).reauthenticate()
+    password_hash = password_hash_of(gateway, owner.user_id)
     gateway.cli("credits", "grant", "--account", account, "--usd", "5")
     keys = [gateway.cli("keys", "create", "--account", account, "--name", f"{name}-laptop")["key"]
             for _ in range(2)]
     alert_email = f"alerts-{secrets.token_hex(4)}@example.com"
-    alert = api(gateway, "PUT", "/billing/alerts", keys[0], json={"low_balance_usd": "1", "email": alert_email})
+    alert = owner.send("PUT", "/billing/alerts", {"low_balance_usd": "1", "email": alert_email})
     assert alert.status_code == 200, alert.text
     second = Gateway(gateway.workdir).start()   # another process on the same database
     try:
         served = [chat(gateway, keys[0]), chat(second, keys[1])]   # both processes have the keys cached
         assert wait_for(lambda: len(gateway.recorded_statuses(account)) == 2)
 
-        wrong = api(gateway, "POST", "/account/delete", keys[0], json={"confirm": "yes"})
+        wrong = owner.send("POST", "/account/delete", {"confirm": "yes"})
         assert wrong.status_code == 400 and account in wrong.json()["error"]["message"]
-        assert api(gateway, "POST", "/account/delete", keys[0], json={}).status_code == 400
-        deleted = api(gateway, "POST", "/account/delete", keys[0], json={"confirm": account})
+        assert owner.send("POST", "/account/delete", {}).status_code == 400
+        deleted = owner.send("POST", "/account/delete", {"confirm": account})
         assert deleted.status_code == 200, deleted.text
         assert deleted.json()["keys_revoked"] == 2 and deleted.json()["ledger_retention_days"] == 2555
 
@@ -294,11 +294,12 @@ def test_deletion_revokes_keys_everywhere_at_once_and_erases_personal_data(gatew
     assert ("topup",) in ledger_rows and ("usage",) in ledger_rows   # kept for the retention period
     assert status == ("deleted", tombstone_email(account), None)
     stored = b"".join(path.read_bytes() for path in gateway.workdir.glob("alltoken.db*") if path.is_file())
-    for personal in (email, name, "password-hash-canary", alert_email):
+    for personal in (email, name, password_hash, alert_email):
         assert personal.encode() not in stored, personal
     assert gateway.cli("accounts", "create", "--email", email)["email"] == email   # the address is free again
     entry = next(e for e in gateway.cli("audit-log", "--target", account) if e["action"] == "account.delete")
-    assert entry["actor"].startswith("key:") and entry["details"] == {"keys_revoked": 2}
+    assert entry["actor"].startswith("user:") and entry["details"] == {"keys_revoked": 2}
+    assert owner.get("/auth/me").status_code == 401     # its sessions end with it
 
 
 def test_an_administrator_deletes_from_the_cli_and_the_ledger_goes_after_retention(tmp_path):

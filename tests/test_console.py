@@ -19,6 +19,7 @@ from .console_helpers import (
     NAV,
     PASSWORD,
     SCREENSHOTS,
+    confirm_password,
     grant,
     nav,
     new_email,
@@ -165,6 +166,7 @@ async def test_a_key_made_on_the_keys_page_calls_the_api_then_rotates_and_is_rev
     await expect(page.get_by_role("alert")).to_contain_text("terms of service")
     async with page.expect_request("**/api/account/keys") as sent:
         await page.get_by_role("button", name="Accept the terms and create the key").click()
+    await confirm_password(page)                # accepting the terms is the owner's, password confirmed
     assert (await sent.value).post_data_json == {
         "name": "ci", "limit_usd": "0.5", "limit_reset": "monthly", "models": ["alltoken/demo"],
         "allowed_ips": ["127.0.0.0/8", "::1/128"], "expires_at": None, "accept_terms": True}
@@ -228,6 +230,7 @@ async def test_revoke_all_on_the_keys_page_asks_first(open_page, gateway):
         await expect(accept.or_(page.get_by_role("heading", name=f"Your new key: {name}"))).to_be_visible()
         if await accept.is_visible():      # when an earlier test of this module published terms
             await accept.click()
+            await confirm_password(page)
         await expect(page.get_by_role("heading", name=f"Your new key: {name}")).to_be_visible()
         secrets.append(await page.get_by_label("The new secret").input_value())
     await page.get_by_role("button", name="Revoke all keys").click()

@@ -1,6 +1,6 @@
 """Sign-up records the terms it accepted (and is refused without them once a version is published, and from
-a blocked country); the terms and account-data endpoints answer a console session (CSRF-checked, the password
-again to delete) as they answer an API key."""
+a blocked country); accepting terms, the export and deletion answer the owner's console session (CSRF-checked,
+the password confirmed again a moment before), and never an API key."""
 
 import httpx
 import pytest
@@ -26,6 +26,10 @@ def signed_up(gateway: Gateway, email: str, peer: str = PROXY, **extra) -> tuple
 
 def csrf(answer: httpx.Response) -> dict:
     return {"x-csrf-token": answer.json()["csrf_token"]}
+
+
+def reauthenticate(browser: httpx.Client, answer: httpx.Response, password: str = PASSWORD) -> httpx.Response:
+    return browser.post("/auth/reauthenticate", json={"password": password}, headers=csrf(answer))
 
 
 def test_sign_up_needs_and_records_the_terms_once_a_version_is_published(gateway):
@@ -54,6 +58,9 @@ def test_terms_and_the_upload_warranty_answer_a_console_session_with_csrf(gatewa
     assert browser.get("/terms").json()["accepts_current"] is False
     forged = browser.post("/terms/accept")
     assert forged.status_code == 403 and forged.json()["error"]["code"] == "csrf_failed"
+    unconfirmed = browser.post("/terms/accept", headers=csrf(answer))
+    assert unconfirmed.status_code == 403 and unconfirmed.json()["error"]["code"] == "reauthentication_required"
+    assert reauthenticate(browser, answer).status_code == 200
     accepted = browser.post("/terms/accept", headers=csrf(answer))
     assert accepted.status_code == 200 and accepted.json()["version"] == "2026-02"
     assert browser.get("/terms").json()["accepts_current"] is True
@@ -69,6 +76,8 @@ def test_terms_and_the_upload_warranty_answer_a_console_session_with_csrf(gatewa
 
 def test_a_console_session_downloads_its_own_export(gateway):
     browser, answer = signed_up(gateway, "export@example.com", accept_terms=True)
+    assert browser.get("/account/export").json()["error"]["code"] == "reauthentication_required"
+    assert reauthenticate(browser, answer).status_code == 200
     export = browser.get("/account/export")
     assert export.status_code == 200
     assert export.headers["content-disposition"] == f'attachment; filename="{answer.json()["account_id"]}.json"'
@@ -81,24 +90,25 @@ def test_a_console_session_downloads_its_own_export(gateway):
 def test_deleting_from_a_session_needs_the_password_and_ends_the_session(gateway):
     browser, answer = signed_up(gateway, "leaving@example.com", accept_terms=True)
     account = answer.json()["account_id"]
-    no_csrf = browser.post("/account/delete", json={"confirm": account, "password": PASSWORD})
+    no_csrf = browser.post("/account/delete", json={"confirm": account})
     assert no_csrf.status_code == 403
-    wrong = browser.post("/account/delete", json={"confirm": account, "password": "not the password"},
-                         headers=csrf(answer))
+    unconfirmed = browser.post("/account/delete", json={"confirm": account}, headers=csrf(answer))
+    assert unconfirmed.status_code == 403 and unconfirmed.json()["error"]["code"] == "reauthentication_required"
+    wrong = reauthenticate(browser, answer, "not the password")
     assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "password"
-    missing = browser.post("/account/delete", json={"confirm": account}, headers=csrf(answer))
-    assert missing.status_code == 400 and missing.json()["error"]["param"] == "password"
-    deleted = browser.post("/account/delete", json={"confirm": account, "password": PASSWORD}, headers=csrf(answer))
+    assert reauthenticate(browser, answer).status_code == 200
+    deleted = browser.post("/account/delete", json={"confirm": account}, headers=csrf(answer))
     assert deleted.status_code == 200 and deleted.json()["account_id"] == account
     assert browser.get("/auth/me").status_code == 401
     assert httpx.post(gateway.url + "/api/auth/login",
                       json={"email": "leaving@example.com", "password": PASSWORD}).status_code == 401
 
 
-def test_an_api_key_still_deletes_without_a_password(gateway):
+def test_an_api_key_never_deletes(gateway):
     account, key = gateway.new_key()
-    deleted = gateway.api("POST", "/account/delete", key, json={"confirm": account})
-    assert deleted.status_code == 200 and deleted.json()["keys_revoked"] == 1
+    refused = gateway.api("POST", "/account/delete", key, json={"confirm": account})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "session_required"
+    assert gateway.api("GET", "/account/notices", key).json()["status"] == "active"
 
 
 @pytest.fixture(scope="module")

@@ -127,7 +127,7 @@ def test_repeated_failures_make_that_email_wait_even_with_the_right_password(dem
 def test_session_endpoints_want_a_session_not_an_api_key(demo_gateway):
     _, key = demo_gateway.new_key()
     response = httpx.post(demo_gateway.url + "/api/auth/logout-everywhere", headers={"Authorization": f"Bearer {key}"})
-    assert response.status_code == 400 and response.json()["error"]["code"] == "session_required"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "session_required"
 
 
 def test_sign_ups_and_sign_ins_are_audited_without_the_email(demo_gateway, browser):

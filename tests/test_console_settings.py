@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from .console_helpers import PASSWORD, SCREENSHOTS, nav, new_email, shoot, sign_in, sign_up
+from .console_helpers import PASSWORD, SCREENSHOTS, confirm_password, nav, new_email, shoot, sign_in, sign_up
 from .fakes.smtp_inbox import Inbox, body_of, running_inbox
 from .harness import Gateway
 
@@ -88,6 +88,7 @@ async def test_terms_and_the_image_upload_warranty_are_accepted_in_settings(open
     await expect(terms.get_by_text("You have not accepted version 2026-03")).to_be_visible()
     await expect(terms.get_by_text("Clearer refund rules.")).to_be_visible()
     await terms.get_by_role("button", name="Accept version 2026-03").click()
+    await confirm_password(page)                # the owner's, with the password confirmed
     await expect(terms.get_by_text("You accept the terms in effect.")).to_be_visible()
     await expect(terms.get_by_text(re.compile(r"^version 2026-03 on "))).to_be_visible()
     await terms.get_by_role("button", name="I give the image-upload warranty").click()
@@ -108,8 +109,13 @@ async def test_the_data_export_downloads_the_accounts_json(open_page):
     await sign_up(page, email)
     me = await (await page.request.get("/api/auth/me")).json()
     await nav(page, "Settings")
+    await page.get_by_role("button", name="Download my data").click()
+    dialog = page.get_by_role("dialog", name="Confirm your password")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_text("Not downloaded: the password was not confirmed.")).to_be_visible()
+    await page.get_by_role("button", name="Download my data").click()
     async with page.expect_download() as started:
-        await page.get_by_role("link", name="Download my data").click()
+        await confirm_password(page)
     download = await started.value
     assert download.suggested_filename == f"{me['account_id']}.json"
     document = json.loads(open(await download.path()).read())

@@ -11,7 +11,18 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, grant, nav, new_email, shoot, shown_usd, sign_up
+from .console_helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SCREENSHOTS,
+    confirm_password,
+    grant,
+    nav,
+    new_email,
+    shoot,
+    shown_usd,
+    sign_up,
+)
 from .fakes.openai_upstream import API_KEY
 from .harness import Gateway
 from .image_helpers import mask, picture
@@ -43,6 +54,7 @@ async def open_studio(page: Page, gateway: Gateway, usd: str | None = "1") -> st
     await expect(message.or_(accept)).to_be_visible()
     if await accept.is_visible():
         await accept.click()
+        await confirm_password(page)
     await expect(message).to_be_visible()
     return account
 
@@ -230,6 +242,7 @@ async def test_edits_need_the_upload_warranty_which_the_page_offers(open_page, g
     await expect(panel.get_by_label("Moderation")).to_be_disabled()
     await shoot(page, SCREENSHOTS / "studio-images-warranty.png")
     await panel.get_by_role("button", name="I give this warranty").click()
+    await confirm_password(page)                # the owner gives it, from the session, password confirmed
     await expect(panel.get_by_text("Your account gave the image-upload warranty")).to_be_visible()
     await panel.get_by_label("Model", exact=True).select_option("openai/gpt-image-1")
     await panel.get_by_label("Prompt", exact=True).fill("add a rainbow")
@@ -271,6 +284,7 @@ async def test_the_studio_asks_for_the_terms_in_words_and_accepts_them(open_page
     await expect(page.get_by_label("Message", exact=True)).to_have_count(0)
     async with page.expect_request("**/api/studio/key") as sent:
         await page.get_by_role("button", name="Accept the terms and open the Studio").click()
+    await confirm_password(page)
     assert (await sent.value).post_data_json == {"accept_terms": True}
     await expect(page.get_by_label("Message", exact=True)).to_be_visible()
     keys = await (await page.request.get("/api/account/keys")).json()

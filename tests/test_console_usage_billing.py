@@ -9,7 +9,18 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, grant, nav, new_email, shoot, shown_usd, sign_up
+from .console_helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SCREENSHOTS,
+    confirm_password,
+    grant,
+    nav,
+    new_email,
+    shoot,
+    shown_usd,
+    sign_up,
+)
 from .fakes.openai_upstream import API_KEY
 from .fakes.stripe_upstream import FakeStripe, deliver, event
 from .harness import Gateway, wait_for
@@ -321,6 +332,10 @@ async def test_alert_checkout_webhook_top_up_and_auto_top_up_on_the_billing_page
     await expect(page.get_by_role("region", name="Low-balance alert").get_by_role("status")).to_contain_text(
         f"On: an email to {email} when your balance falls below $3.00.")
     await shoot(page, SCREENSHOTS / "billing-actions.png")
+    await alert.get_by_label("Send it to (optional)").fill("ops@example.com")    # elsewhere: the password again
+    await alert.get_by_role("button", name="Save alert").click()
+    await confirm_password(page)
+    await expect(alert.get_by_role("status")).to_contain_text("On: an email to ops@example.com")
 
 
 async def test_the_routing_page_saves_the_policy_and_requests_follow_it(open_page, gateway):

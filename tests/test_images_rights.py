@@ -1,12 +1,14 @@
 """The image-upload warranty (terms §4.8): edits and variations are refused (403, saying what to do)
-until the account accepts it, through the management API with its own key or the admin CLI; the
-acceptance is recorded with the terms version and time, and covers that account only."""
+until the account gives it, through the management API by its owner signed in (password confirmed; a key
+only reads whether it was given) or the admin CLI; the acceptance is recorded with the terms version and
+time, and covers that account only."""
 
 import httpx
 import pytest
 
 from .harness import CliError, Gateway
 from .image_helpers import db_rows, picture
+from .session_helpers import Console, code_of
 
 TERMS_VERSION = "2026-12-01"
 
@@ -31,9 +33,16 @@ def terms_api(gateway, method, key) -> httpx.Response:
     return httpx.request(method, gateway.url + "/api/terms/image-uploads", headers={"Authorization": f"Bearer {key}"})
 
 
+def owner_and_key(gateway) -> tuple[Console, str, str]:
+    """A signed-in owner, their account (with credit) and a key of it."""
+    owner = Console(gateway)
+    gateway.cli("credits", "grant", "--account", owner.own_account, "--usd", "10")
+    return owner, owner.own_account, gateway.cli("keys", "create", "--account", owner.own_account)["key"]
+
+
 def test_uploads_need_the_warranty_accepted_through_the_api_first(gateway, fake_openai_images):
     fake_openai_images.reset()
-    account, key = gateway.new_key()
+    owner, account, key = owner_and_key(gateway)
     for path, model in (("/v1/images/edits", "openai/gpt-image-1"), ("/v1/images/variations", "openai/dall-e-2")):
         refused = edit(gateway, key, path, model)
         error = refused.json()["error"]
@@ -43,9 +52,10 @@ def test_uploads_need_the_warranty_accepted_through_the_api_first(gateway, fake_
     assert fake_openai_images.received == []
     assert terms_api(gateway, "GET", key).json() == {"account_id": account, "version": TERMS_VERSION,
                                                      "image_uploads": False, "accepted_at": None}
-    accepted = terms_api(gateway, "POST", key).json()
+    assert code_of(terms_api(gateway, "POST", key)) == "session_required"     # a key never gives it
+    accepted = owner.reauthenticate().send("POST", "/terms/image-uploads").json()
     assert accepted["account_id"] == account and accepted["version"] == TERMS_VERSION and accepted["image_uploads"]
-    assert terms_api(gateway, "POST", key).json() == accepted          # accepting again changes nothing
+    assert owner.send("POST", "/terms/image-uploads").json() == accepted    # accepting again changes nothing
     assert terms_api(gateway, "GET", key).json() == accepted
     assert edit(gateway, key).status_code == 200
     assert db_rows(gateway, "SELECT version, image_uploads FROM terms_acceptances WHERE account_id = ?",
@@ -53,9 +63,9 @@ def test_uploads_need_the_warranty_accepted_through_the_api_first(gateway, fake_
 
 
 def test_one_accounts_acceptance_does_not_cover_another(gateway):
-    _, first_key = gateway.new_key()
+    first, _, first_key = owner_and_key(gateway)
     _, second_key = gateway.new_key()
-    assert terms_api(gateway, "POST", first_key).status_code == 200
+    assert first.reauthenticate().send("POST", "/terms/image-uploads").status_code == 200
     assert edit(gateway, first_key).status_code == 200
     assert edit(gateway, second_key).status_code == 403
     assert terms_api(gateway, "GET", second_key).json()["image_uploads"] is False

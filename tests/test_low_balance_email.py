@@ -27,6 +27,7 @@ from alltoken.store.models import BalanceAlert
 from .fakes.server import free_port
 from .fakes.smtp_inbox import SENDER, body_of, running_inbox
 from .harness import Gateway, wait_for
+from .session_helpers import Console
 
 USD = UNITS_PER_USD
 
@@ -79,9 +80,13 @@ def test_one_email_per_fall_below_the_threshold(gateways, smtp):
     first, second = gateways
     inbox, _ = smtp
     canary = f"CANARY-{secrets.token_hex(8)}"
-    account, key = first.new_key(usd="0.0005")
+    owner = Console(first)        # sending alerts elsewhere is the owner's, signed in, password confirmed
+    account = owner.own_account
+    first.cli("credits", "grant", "--account", account, "--usd", "0.0005")
+    key = first.cli("keys", "create", "--account", account)["key"]
     recipient = f"alerts-{secrets.token_hex(3)}@example.com"
-    setting = alert_api(first, key, "PUT", {"low_balance_usd": "0.0003", "email": recipient})
+    setting = owner.reauthenticate().send("PUT", "/billing/alerts", {"low_balance_usd": "0.0003",
+                                                                     "email": recipient}).json()
     assert setting | {"triggered_at": None} == {
         "low_balance_usd": "0.000300", "email": recipient, "outstanding": False, "triggered_at": None,
         "notified_at": None, "email_enabled": True}

@@ -141,7 +141,11 @@ def test_a_studio_key_needs_the_terms_in_effect_accepted(browser, gateway):
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "terms_not_accepted"
     assert version in refused.json()["error"]["message"]
     assert client.get("/account/keys").json() == []
-    made = studio_key(client, csrf)
+    unconfirmed = client.post("/studio/key", headers={"x-csrf-token": csrf}, json={"accept_terms": True})
+    assert unconfirmed.status_code == 403 and unconfirmed.json()["error"]["code"] == "reauthentication_required"
+    confirmed = client.post("/auth/reauthenticate", headers={"x-csrf-token": csrf}, json={"password": PASSWORD})
+    assert confirmed.status_code == 200
+    made = studio_key(client, csrf)                 # accepting the terms is the owner's, password confirmed
     assert made["terms_accepted"] == version
     assert chat(gateway, made["key"]).status_code == 200
 

@@ -6,6 +6,7 @@ import pytest
 from alembic import command
 
 from alltoken.accounts.cache import AuthCache
+from alltoken.accounts.invitations import invite
 from alltoken.accounts.keys import hash_key
 from alltoken.accounts.service import Conflict, NotFound, create_account, create_key
 from alltoken.accounts.teams import (
@@ -66,7 +67,8 @@ async def test_bad_member_changes_are_refused_and_change_nothing(engine):
         (add_member, (team_id, "dave@example.com", "boss"), {}, ValueError, "unknown role 'boss'"),
         (add_member, (team_id, "dave@example.com", "viewer", "-1"), {}, ValueError, "positive USD amount"),
         (add_member, (team_id, "dave@example.com", "viewer", None, "daily"), {}, ValueError, "needs a limit"),
-        (add_member, (team_id, "dave@example.com", "owner"), {"acting_role": "admin"}, NotAllowed, "owner"),
+        (invite, (team_id, "dave@example.com", "owner", None, None), {"invited_by": "user:x", "acting_role": "admin"},
+         NotAllowed, "owner"),
         (update_member, (team_id, ids["dave"], {"role": "viewer"}), {}, NotFound, "not a member"),
         (update_member, (team_id, ids["alice"], {"role": "admin"}), {}, Conflict, "a team needs an owner"),
         (update_member, (team_id, ids["alice"], {"limit_usd": "1"}), {"acting_role": "admin"}, NotAllowed, "owner"),

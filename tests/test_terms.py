@@ -19,6 +19,7 @@ from alltoken.gateway.terms_gate import WARNING_HEADER, TermsBook
 from alltoken.store.db import session_factory
 
 from .harness import Gateway, wait_for
+from .session_helpers import add_owner, code_of
 
 GRACE_SECONDS = 8
 NOW = datetime.now(UTC)
@@ -199,7 +200,9 @@ def test_a_material_change_is_served_in_grace_refused_after_and_served_again_onc
     assert "version v2" in refused.message and "POST /api/terms/accept" in refused.message
     assert f"alltoken terms accept --account {alice}" in refused.message
 
-    accepted = api(gateway, "POST", "/terms/accept", alice_key)
+    assert code_of(api(gateway, "POST", "/terms/accept", alice_key)) == "session_required"   # the owner accepts
+    accepted = add_owner(gateway, alice, f"alice-{NOW.timestamp()}@example.com").reauthenticate().send(
+        "POST", "/terms/accept")
     assert accepted.status_code == 200 and accepted.json()["version"] == "v2"
     served = chat(gateway, alice_key)
     assert served.parse().choices[0].message.content and "x-alltoken-terms-warning" not in served.headers
@@ -214,7 +217,7 @@ def test_a_material_change_is_served_in_grace_refused_after_and_served_again_onc
     published = [e for e in audit if e["action"] == "terms.publish"]
     assert [e["target"] for e in published] == ["terms:v1", "terms:v2"] and published[0]["details"]["material"]
     accepts = {e["target"]: e for e in audit if e["action"] == "terms.accept"}
-    assert accepts[alice]["actor"].startswith("key:") and accepts[alice]["address"] == "127.0.0.1"
+    assert accepts[alice]["actor"].startswith("user:") and accepts[alice]["address"] == "127.0.0.1"
     assert accepts[alice]["details"] == {"version": "v2"} and accepts[bob]["actor"].startswith("cli:")
     assert any(e["action"] == "accounts.create" and e["target"] == alice and e["details"]["accept_terms"]
                for e in audit)
@@ -222,7 +225,8 @@ def test_a_material_change_is_served_in_grace_refused_after_and_served_again_onc
 
 def test_creating_a_key_through_the_api_requires_the_current_terms(gateway):
     carol, carol_key = account_with_key(gateway)
-    assert api(gateway, "POST", "/terms/accept", carol_key).json()["error"]["code"] == "no_terms"
+    owner = add_owner(gateway, carol, f"carol-{NOW.timestamp()}@example.com").reauthenticate()
+    assert code_of(owner.send("POST", "/terms/accept")) == "no_terms"
     assert api(gateway, "POST", "/account/keys", carol_key, json={"name": "before terms"}).status_code == 201
 
     admin = gateway.admin_key()
@@ -245,8 +249,9 @@ def test_creating_a_key_through_the_api_requires_the_current_terms(gateway):
     assert '"accept_terms": true' in refused.json()["error"]["message"]
     assert "x-alltoken-terms-warning" not in chat(gateway, carol_key).headers   # a change that is not material
 
-    created = api(gateway, "POST", "/account/keys", carol_key,
-                  json={"name": "ci", "accept_terms": True, "limit_usd": "2"})
+    with_key = api(gateway, "POST", "/account/keys", carol_key, json={"name": "ci", "accept_terms": True})
+    assert code_of(with_key) == "session_required"              # accepting the terms is the owner's, signed in
+    created = owner.send("POST", "/account/keys", {"name": "ci", "accept_terms": True, "limit_usd": "2"})
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["terms_accepted"] == "v1" and body["limit_usd"] == "2.000000" and body["account_id"] == carol
@@ -270,5 +275,5 @@ def test_creating_a_key_through_the_api_requires_the_current_terms(gateway):
                for e in audit)
     made = [e for e in audit if e["action"] == "keys.create" and e["details"].get("key_id") == body["id"]]
     assert made and made[0]["target"] == carol and made[0]["address"] == "127.0.0.1"
-    assert any(e["action"] == "terms.accept" and e["target"] == carol and e["actor"].startswith("key:")
+    assert any(e["action"] == "terms.accept" and e["target"] == carol and e["actor"] == f"user:{owner.user_id}"
                for e in audit)

@@ -28,7 +28,47 @@ interface Options {
   signal?: AbortSignal;
 }
 
-export async function api<T>(path: string, { method = 'GET', body, signal }: Options = {}): Promise<T> {
+/** The signed-in user's password prompt (ui/PasswordPrompt registers it): whether they confirmed it. */
+type PasswordPrompt = () => Promise<boolean>;
+let prompt: PasswordPrompt | null = null;
+let prompting: Promise<boolean> | null = null;
+let confirmedUntil = 0;
+
+export function onPasswordNeeded(ask: PasswordPrompt | null) {
+  prompt = ask;
+}
+
+/** Confirm the signed-in user's password (POST /api/auth/reauthenticate): for the next minutes the session
+ * may do what needs it fresh. A wrong password is an ApiError with param `password`. */
+export async function reauthenticate(password: string): Promise<void> {
+  const answer = await request<{ confirmed_until: string }>('/auth/reauthenticate', {
+    method: 'POST', body: { password },
+  });
+  confirmedUntil = Date.parse(answer.confirmed_until);
+}
+
+/** Ask for the password unless it was confirmed a moment ago (one prompt for requests that need it at once). */
+export async function confirmPassword(): Promise<boolean> {
+  if (Date.now() < confirmedUntil - 30_000) return true;
+  if (!prompt) return false;
+  prompting ??= prompt().finally(() => { prompting = null; });
+  return prompting;
+}
+
+/** A call of the management API. An action that needs the password fresh (deleting, exporting, accepting
+ * terms, who the owners are: docs/authorization.md) asks for it, then is sent again. */
+export async function api<T>(path: string, options: Options = {}): Promise<T> {
+  try {
+    return await request<T>(path, options);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'reauthentication_required') throw error;
+    confirmedUntil = 0;
+    if (!await confirmPassword()) throw error;
+    return request<T>(path, options);
+  }
+}
+
+async function request<T>(path: string, { method = 'GET', body, signal }: Options = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (CHANGES.has(method)) headers['x-csrf-token'] = csrfToken();

@@ -6,6 +6,7 @@ import type { ConsolePage } from '../pages';
 import { useMe, useSession } from '../session';
 import { Notices } from './Notices';
 import { AccountSwitcher } from './AccountSwitcher';
+import { PasswordPrompt } from './PasswordPrompt';
 import { asApiError } from './useApi';
 
 /** The signed-in frame: a top bar with the account and sign-out, the navigation, and the page. */
@@ -32,6 +33,7 @@ export function Shell({ pages, children }: { pages: ConsolePage[]; children: Com
         <Notices />
         {children}
       </main>
+      <PasswordPrompt />
     </div>
   );
 }

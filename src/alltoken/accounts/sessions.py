@@ -18,6 +18,7 @@ from ..store.models import TeamMember, User, UserSession
 
 LIFETIME = timedelta(days=14)
 _TOUCH_EVERY = timedelta(minutes=5)      # last_seen_at is written at most this often
+REAUTHENTICATION_LASTS = timedelta(minutes=10)   # a confirmed password opens CONFIRMED actions this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,10 @@ class SignedIn:
     expires_at: datetime
     role: str | None = None    # in the account acted on: owner of one's own; None: no longer a member of it
     in_team: bool = False      # the account acted on is a team the user is a member of
+    reauthenticated_at: datetime | None = None   # when the user last confirmed their password in this session
+
+    def recently_confirmed(self, now: datetime) -> bool:
+        return self.reauthenticated_at is not None and now - self.reauthenticated_at < REAUTHENTICATION_LASTS
 
 
 def _digest(token: str) -> str:
@@ -61,13 +66,19 @@ async def find(session: AsyncSession, token: str) -> SignedIn | None:
         record.last_seen_at = now
     role = "owner" if record.account_id == user.account_id else member_role
     return SignedIn(user.id, record.account_id, user.email, user.is_admin, record.csrf_token, record.expires_at, role,
-                    in_team=member_role is not None)
+                    in_team=member_role is not None, reauthenticated_at=record.reauthenticated_at)
 
 
 async def switch_account(session: AsyncSession, token: str, account_id: str) -> None:
     """Act on `account_id` from now on (the caller checked the user may)."""
     await session.execute(update(UserSession).where(UserSession.token_hash == _digest(token))
                           .values(account_id=account_id))
+
+
+async def mark_reauthenticated(session: AsyncSession, token: str, now: datetime) -> None:
+    """The session's user confirmed their password at `now` (the caller checked it)."""
+    await session.execute(update(UserSession).where(UserSession.token_hash == _digest(token))
+                          .values(reauthenticated_at=now))
 
 
 def csrf_matches(signed_in: SignedIn, presented: str | None) -> bool:

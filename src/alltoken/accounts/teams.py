@@ -15,7 +15,7 @@ from ..billing.money import units_to_usd_str
 from ..ids import utcnow
 from ..store.changes import record_change
 from ..store.models import Account, ApiKey, TeamMember, UsageRecord, User
-from .roles import check_role
+from .roles import check_role, may_act_on
 from .service import Conflict, NotFound, create_account, get_account, parse_limit
 from .users import user_by_email
 
@@ -61,10 +61,11 @@ async def member(session: AsyncSession, account_id: str, user_id: str) -> TeamMe
 
 
 async def add_member(session: AsyncSession, account_id: str, email: str, role: str, limit_usd: str | None = None,
-                     limit_reset: str | None = None, *, acting_role: str | None = None) -> tuple[TeamMember, User]:
-    """`acting_role` is the role of the member making the change; None for the account itself (CLI, account key)."""
+                     limit_reset: str | None = None) -> tuple[TeamMember, User]:
+    """The operator adds an existing user directly (CLI). Through the API people join only by accepting an
+    invitation (invitations.py): no one is put in a team without consenting."""
     await get_team(session, account_id)
-    check_owner_power(acting_role, check_role(role))
+    check_role(role)
     limit_units, limit_reset = parse_limit(limit_usd, limit_reset, "member")
     user = await user_by_email(session, email)
     if await session.get(TeamMember, (account_id, user.id)) is not None:
@@ -117,7 +118,8 @@ async def member_spent_since(session: AsyncSession, account_id: str, user_id: st
 
 
 def check_owner_power(acting_role: str | None, *roles: str) -> None:
-    if acting_role not in (None, "owner") and "owner" in roles:
+    """No member acts on, or makes, a member above them (accounts/roles.py)."""
+    if not may_act_on(acting_role, *roles):
         raise NotAllowed("only a team owner may make, change or remove an owner")
 
 

@@ -1,7 +1,8 @@
-"""Account-scoped endpoints: the caller's own account, named by its console session or API key.
+"""Account-scoped endpoints: the caller's own account, named by its console session.
 
-Export (data portability) and deletion at the owner's request. Another account is never reachable:
-there is no account id to give, the session or key decides.
+Export (data portability) and deletion at the owner's request: both need the owner signed in to the console
+with a freshly confirmed password, never a key (accounts/roles.py, CONFIRMED). Another account is never
+reachable: there is no account id to give, the session decides.
 """
 
 from datetime import datetime
@@ -10,22 +11,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from ..accounts import passwords
+from ..accounts import sessions
 from ..accounts.deletion import delete_account
 from ..accounts.export import export_account
 from ..accounts.service import Conflict
 from ..gateway.client_address import client_address
-from ..gateway.errors import bad_request, forbidden
+from ..gateway.errors import bad_request
 from ..governance import audit
 from ..store.db import flush_erased_data
 from ..store.models import User
-from .callers import AccountCaller, AccountScope, ManageScope
+from .callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
 
 router = APIRouter(tags=["account"])
 
 
 @router.get("/account/export", response_class=StreamingResponse)
-async def export(request: Request, caller: ManageScope) -> StreamingResponse:
+async def export(request: Request, caller: ConfirmedOwnerScope) -> StreamingResponse:
     """Everything AllToken holds about this account, as one JSON document (never secrets or hashes)."""
     state = request.app.state.gateway
     async with state.sessions.begin() as session:
@@ -37,8 +38,6 @@ async def export(request: Request, caller: ManageScope) -> StreamingResponse:
 
 class DeleteRequest(BaseModel):
     confirm: str = Field(max_length=100, description="The account's id (acct_...), to show the deletion is meant")
-    password: str | None = Field(None, max_length=passwords.MAX_LENGTH,
-                                 description="From the console: the signed-in user's password, asked again")
 
 
 class DeletionView(BaseModel):
@@ -49,20 +48,20 @@ class DeletionView(BaseModel):
 
 
 @router.post("/account/delete", response_model=DeletionView)
-async def delete(body: DeleteRequest, request: Request, caller: AccountScope) -> DeletionView:
+async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerScope) -> DeletionView:
     """Delete this account: keys revoked at once everywhere, personal data erased, usage anonymized;
-    the ledger is kept for the legal retention period, then purged. From a console session the user's
-    password is asked again, and only for the user's own account."""
+    the ledger is kept for the legal retention period, then purged. A team's owner deletes the team, and
+    their session goes back to their own account."""
     account_id = caller.account_id
     if body.confirm != account_id:
         raise bad_request(f"to delete this account, send \"confirm\": \"{account_id}\"", param="confirm")
     state = request.app.state.gateway
     try:
         async with state.sessions.begin() as session:
-            await _check_signed_in_owner(session, caller, body.password)
             deletion = await delete_account(session, account_id)
             await audit.record(session, caller.actor, "account.delete", account_id,
                                {"keys_revoked": len(deletion.key_ids)}, client_address(request))
+            await _leave_deleted_team(session, request, caller)
     except (ValueError, Conflict) as exc:  # an administrator's account; deleted a moment ago
         raise bad_request(str(exc)) from None
     for key_id in deletion.key_ids:   # this process at once; the others through the change feed
@@ -73,15 +72,9 @@ async def delete(body: DeleteRequest, request: Request, caller: AccountScope) ->
                         ledger_retention_days=state.settings.retention.ledger_days)
 
 
-async def _check_signed_in_owner(session, caller: AccountCaller, password: str | None) -> None:
-    """A session proves less than a key (a browser left open): the password again, and the user's own account
-    (not a team the session acts on)."""
-    if caller.signed_in is None:
-        return
+async def _leave_deleted_team(session, request: Request, caller: AccountCaller) -> None:
+    """A session that deleted a team acts in its user's own account from now on (deleting one's own account
+    ends its sessions)."""
     user = await session.get(User, caller.signed_in.user_id)
     if user.account_id != caller.account_id:
-        raise forbidden("only the account's own user may delete it; this session acts on a team",
-                        code="not_account_owner")
-    if not passwords.verify(user.password_hash, password or ""):
-        raise bad_request("the password is wrong: type your password to delete the account", param="password",
-                          code="wrong_credentials")
+        await sessions.switch_account(session, request.cookies[SESSION_COOKIE], user.account_id)

@@ -2,18 +2,21 @@
 state and warnings) and its keys. Only the caller's account is reachable: another account's key id is
 a 404, exactly like one that does not exist."""
 
+from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from ..accounts.roles import MANAGE, may
+from ..accounts import roles
+from ..accounts.key_hygiene import get_key
+from ..accounts.roles import KEYS
 from ..gateway.client_address import client_address
 from ..gateway.errors import forbidden
 from ..governance.enforcement import notices
-from ..store.models import ApiKey
+from ..store.models import TeamMember
 from . import key_actions
-from .callers import AccountCaller, AccountScope, KeysScope
+from .callers import AccountCaller, AccountScope, KeysScope, OwnerScope, account_caller, authorize
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .notice_extras import TermsOwed, billing_and_terms
 from .service_errors import service_errors
@@ -21,33 +24,29 @@ from .service_errors import service_errors
 router = APIRouter(prefix="/account", tags=["account"])
 
 
-def _require_unrestricted(caller: AccountCaller) -> None:
-    """Only a signed-in user or a key with no model list, spending limit, IP allow-list or expiry may make keys
-    or act on other keys, so a restricted key cannot mint itself a wider one."""
-    key = caller.key
-    if key is None:
-        return
-    if key.models is not None or key.limit_units is not None or key.networks is not None or key.expires_at:
-        raise forbidden("only an unrestricted key of the account (no model list, spending limit, IP allow-list or "
-                        "expiry) may create keys or change other keys", code="key_management_not_allowed")
+def key_target(may_touch: Callable[[str | None, str | None, str | None, str | None], bool], refusal: str):
+    """A dependency: the caller, if they may act on the key in the path. Any key may do it to itself; otherwise
+    the caller needs KEYS, and `may_touch` (accounts/roles.py) judges by whose key it is. Another account's
+    key is a 404, as one that does not exist."""
+    async def allowed(key_id: str, request: Request, caller: AccountCaller = Depends(account_caller)
+                      ) -> AccountCaller:
+        if caller.key is not None and caller.key.id == key_id:
+            return caller
+        authorize(caller, KEYS)
+        async with request.app.state.gateway.sessions() as session:
+            with service_errors():
+                row = await get_key(session, key_id, caller.account_id)
+            holder = await session.get(TeamMember, (row.account_id, row.user_id)) if row.user_id else None
+        if not may_touch(caller.role, caller.member_id, row.user_id, holder.role if holder else None):
+            raise forbidden(refusal, code="not_key_holder")
+        return caller
+    return allowed
 
 
-def _acting_on_another_key(caller: AccountCaller, key_id: str) -> None:
-    """Any key may rotate or revoke itself; other keys need an unrestricted caller."""
-    if caller.key is None or key_id != caller.key.id:
-        _require_unrestricted(caller)
-
-
-async def _own_key_only(request: Request, caller: AccountCaller, key_id: str) -> None:
-    """A role that may make keys but not manage the account (developer) rotates and revokes only its own;
-    another account's key is left to the action, which answers 404 as for one that does not exist."""
-    if may(caller.role, MANAGE):
-        return
-    async with request.app.state.gateway.sessions() as session:
-        row = await session.get(ApiKey, key_id)
-    if row is not None and row.account_id == caller.account_id and row.user_id != caller.member_id:
-        raise forbidden(f"your role in this account ({caller.role}) may rotate or revoke only your own keys; "
-                        "owners and admins may change any", code="role_forbidden")
+_rotatable = key_target(roles.may_rotate, "only the key's holder may rotate it (that hands out its new secret), or "
+                                           "an owner for the keys of members below them")
+_revocable = key_target(roles.may_revoke, "only the key's holder may revoke it, or an owner or admin for the keys "
+                                          "of members not above them")
 
 
 def _audit(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
@@ -100,35 +99,34 @@ async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyVi
 @router.post("/keys", response_model=CreatedKey, status_code=201)
 async def create_key(spec: KeyCreate, request: Request, caller: KeysScope) -> CreatedKey:
     """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
-    _require_unrestricted(caller)
-    return await key_actions.create(request.app.state.gateway, caller.account_id, spec, *_audit(request, caller),
+    state = request.app.state.gateway
+    await key_actions.check_terms_acceptance(state, caller, spec.accept_terms)
+    return await key_actions.create(state, caller.account_id, spec, *_audit(request, caller),
                                     needs_terms=not caller.is_admin, user_id=caller.member_id)
 
 
 @router.post("/keys/revoke-all", response_model=RevokedKeys)
-async def revoke_all(request: Request, caller: AccountScope, body: RevokeAll | None = None) -> RevokedKeys:
-    """Revoke every key of the account (the calling one too, unless `keep_current`)."""
-    _require_unrestricted(caller)
+async def revoke_all(request: Request, caller: OwnerScope, body: RevokeAll | None = None) -> RevokedKeys:
+    """Revoke every key of the account (the calling one too, unless `keep_current`): an owner's call, as it
+    takes the keys of everyone."""
     keep = caller.key.id if caller.key and body and body.keep_current else None
     return await key_actions.revoke_all(request.app.state.gateway, caller.account_id, *_audit(request, caller),
                                         keep=keep)
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
-async def rotate_key(key_id: str, request: Request, caller: KeysScope, rotation: Rotation | None = None
-                     ) -> CreatedKey:
-    """A new secret for the key; the old one keeps working for the grace period. Any key may rotate
-    itself; other keys need an unrestricted key."""
-    _acting_on_another_key(caller, key_id)
-    await _own_key_only(request, caller, key_id)
+async def rotate_key(key_id: str, request: Request,
+                     caller: AccountCaller = Depends(_rotatable), rotation: Rotation | None = None) -> CreatedKey:
+    """A new secret for the key; the old one keeps working for the grace period. The new secret is the key
+    holder's: any key may rotate itself, a person their own keys, an owner those of members below them."""
     return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
                                     *_audit(request, caller), owner=caller.account_id)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
-async def revoke_key(key_id: str, request: Request, caller: KeysScope) -> KeyView:
-    """Revoke the key at once. Any key may revoke itself; other keys need an unrestricted key."""
-    _acting_on_another_key(caller, key_id)
-    await _own_key_only(request, caller, key_id)
+async def revoke_key(key_id: str, request: Request,
+                     caller: AccountCaller = Depends(_revocable)) -> KeyView:
+    """Revoke the key at once: any key itself, a person their own keys, a manager those of members not above
+    them."""
     return await key_actions.revoke(request.app.state.gateway, key_id, *_audit(request, caller),
                                     owner=caller.account_id)

@@ -11,7 +11,6 @@ from ..accounts.service import get_account, set_routing_policy
 from ..gateway.client_address import client_address
 from ..gateway.errors import bad_request
 from ..governance import audit
-from .account_routes import _require_unrestricted
 from .callers import AccountScope
 
 router = APIRouter(prefix="/account", tags=["account"])
@@ -52,7 +51,6 @@ async def get_routing(request: Request, caller: AccountScope) -> RoutingView:
 @router.put("/routing", response_model=RoutingView)
 async def put_routing(update: RoutingUpdate, request: Request, caller: AccountScope) -> RoutingView:
     """Replace the policy; every field empty or null removes it. Unknown provider ids are refused."""
-    _require_unrestricted(caller)
     state = request.app.state.gateway
     policy = _policy(update, set(state.providers))
     async with state.sessions.begin() as session:

@@ -5,13 +5,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from ..accounts.roles import MANAGE
 from ..config import ConfigError
 from ..gateway.auth import Caller
 from ..gateway.client_address import client_address
 from ..gateway.errors import bad_request, forbidden, not_found
 from ..routing import overrides
 from ..routing.status import route_statuses
-from .callers import AccountCaller, account_caller
+from .callers import AccountCaller, account_caller, authorize
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -23,6 +24,8 @@ async def admin(request: Request) -> AccountCaller:
     if not caller.is_admin:
         raise forbidden("the management API's admin endpoints need an administrator: sign in to the console as "
                         "one, or send an API key of an administrator's account", code="admin_only")
+    if caller.restricted and request.method not in ("GET", "HEAD"):
+        authorize(caller, MANAGE)   # refused: a restricted key only reads, an administrator's too
     return caller
 
 

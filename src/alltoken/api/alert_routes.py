@@ -1,14 +1,17 @@
-"""The caller's low-balance email alert: read and set it with the account's API key."""
+"""The caller's low-balance email alert: its threshold is set by those who may pay (a key too); where the email
+goes, when that is not the account's own address, only by the owner with a freshly confirmed password
+(accounts/roles.py, CONFIRMED): an alert is a message about the account, sent wherever it says."""
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from ..accounts.roles import CONFIRMED
 from ..accounts.service import get_account, normalized_email
 from ..billing import alerts
 from ..billing.money import units_to_usd_str
 from ..gateway.errors import bad_request
 from ..store.models import BalanceAlert
-from .callers import AccountCaller, AccountScope, BillingScope
+from .callers import AccountCaller, AccountScope, BillingScope, authorize
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 
@@ -16,7 +19,9 @@ router = APIRouter(prefix="/billing", tags=["billing"])
 class AlertUpdate(BaseModel):
     low_balance_usd: str | None = Field(description="Email when the balance falls below this many USD (a decimal "
                                                     "string); null turns the alert off")
-    email: str | None = Field(None, description="Where to send it; null or absent: the account's email")
+    email: str | None = Field(None, description="Where to send it; null: the account's email; absent: unchanged. "
+                                                "Another address needs the owner's console session, password "
+                                                "confirmed")
 
 
 class AlertView(BaseModel):
@@ -46,6 +51,12 @@ async def put_alert(update: AlertUpdate, request: Request, caller: BillingScope)
     except ValueError as exc:
         raise bad_request(str(exc), param="email") from None
     async with request.app.state.gateway.sessions.begin() as session:
+        current = await alerts.get_alert(session, caller.account_id)
+        kept = current.email if current else None
+        if "email" not in update.model_fields_set:
+            email = kept
+        elif email not in (None, kept, (await get_account(session, caller.account_id)).email):
+            authorize(caller, CONFIRMED)   # the alert would go somewhere new
         alert = await alerts.set_alert(session, caller.account_id, threshold, email)
         return await _view(request, session, alert, caller)
 

@@ -26,6 +26,7 @@ from . import (
     membership_routes,
     moderation_log_routes,
     password_reset_routes,
+    reauthentication_routes,
     redeem_routes,
     statement_routes,
     studio_routes,
@@ -51,6 +52,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(alert_routes.router)
     api.include_router(auth_routes.router)
     api.include_router(password_reset_routes.router)
+    api.include_router(reauthentication_routes.router)
     api.include_router(team_routes.router)
     api.include_router(moderation_log_routes.router)
     api.include_router(account_data_routes.router)

@@ -12,7 +12,7 @@ from ..gateway.errors import ApiError, bad_request
 from ..governance import audit
 from ..ids import new_id, utcnow
 from ..store.models import User
-from .callers import CSRF_COOKIE, SESSION_COOKIE, AccountCaller, account_caller, signed_in_user
+from .callers import CSRF_COOKIE, SESSION_COOKIE, AccountCaller, account_caller, session_required, signed_in_user
 
 router = APIRouter(prefix="/auth", tags=["console sign-in"])
 
@@ -175,7 +175,7 @@ def _wrong_credentials() -> ApiError:
 
 def _user_of(caller: AccountCaller) -> str:
     if caller.signed_in is None:
-        raise bad_request("this needs a console session, not an API key", code="session_required")
+        raise session_required()
     return caller.signed_in.user_id
 
 

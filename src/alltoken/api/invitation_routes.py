@@ -1,5 +1,7 @@
-"""Invitations to a team by email: managers send, list and cancel them; the invited person accepts
-with the emailed link's token once signed in with the invited address (docs/management-api.md)."""
+"""Invitations to a team by email, the only way into a team through the API: managers send, list and cancel
+them; the invited person accepts with the emailed link's token once signed in with the invited address
+(docs/management-api.md). Sending one answers the same whether or not the address has an account, so it
+tells no one who is registered."""
 
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,10 +17,10 @@ from ..gateway.errors import ApiError, forbidden
 from ..governance import audit
 from ..notifications.invitation_email import send_invitation
 from ..store.models import TeamInvitation, User
-from .callers import SESSION_COOKIE, session_user
+from .callers import SESSION_COOKIE, AccountCaller, session_user
 from .membership_routes import MembershipView
 from .service_errors import service_errors
-from .team_routes import Actor, Reset, Role, team_errors, team_manager
+from .team_routes import Reset, Role, check_ownership_change, team_errors, team_manager
 
 router = APIRouter(tags=["team"])
 
@@ -59,41 +61,54 @@ class InvitationPreview(BaseModel):
 
 
 @router.post("/team/invitations", response_model=SentInvitation, status_code=201)
-async def post_invitation(body: NewInvitation, request: Request, actor: Actor = Depends(team_manager)
+async def post_invitation(body: NewInvitation, request: Request, caller: AccountCaller = Depends(team_manager)
                           ) -> SentInvitation:
-    """Invite someone by email (they need no account yet): the email carries a single-use link valid 7 days."""
+    """Invite someone by email (they need no account yet): the email carries a single-use link valid 7 days.
+    Inviting an owner is making one: an owner's console session, password confirmed."""
+    if body.role == "owner":
+        check_ownership_change(caller)
     state = request.app.state.gateway
     with team_errors():
         async with state.sessions.begin() as session:
-            team = await get_team(session, actor.account_id)
-            row, token = await invitations.invite(session, actor.account_id, body.email, body.role, body.limit_usd,
-                                                  body.limit_reset, invited_by=actor.name, acting_role=actor.role)
-            await audit.record(session, actor.name, "team.invite", actor.account_id,
+            team = await get_team(session, caller.account_id)
+            row, token = await invitations.invite(session, caller.account_id, body.email, body.role, body.limit_usd,
+                                                  body.limit_reset, invited_by=caller.actor, acting_role=caller.role)
+            await audit.record(session, caller.actor, "team.invite", caller.account_id,
                                {"invitation_id": row.id, "email": row.email, "role": row.role},
                                client_address(request))
     link = f"{request.url.scheme}://{request.url.netloc}/invitation?token={token}"
     emailed = await send_invitation(state.settings.smtp, team.name or team.id, row, link)
     async with state.sessions.begin() as session:
-        await audit.record(session, "system", "team.invite_email", actor.account_id,
+        await audit.record(session, "system", "team.invite_email", caller.account_id,
                            {"invitation_id": row.id, "emailed": emailed})
     return SentInvitation(**_view(row).model_dump(), emailed=emailed, accept_url=None if emailed else link)
 
 
+@router.post("/team/members", response_model=SentInvitation, status_code=202, deprecated=True)
+async def post_member(body: NewInvitation, request: Request, caller: AccountCaller = Depends(team_manager)
+                      ) -> SentInvitation:
+    """Sends an invitation, exactly as POST /api/team/invitations does: this once added an existing user at
+    once, without their consent, and told by its answer whether the address had an account. 202: the person
+    becomes a member when they accept."""
+    return await post_invitation(body, request, caller)
+
+
 @router.get("/team/invitations", response_model=list[InvitationView])
-async def list_invitations(request: Request, actor: Actor = Depends(team_manager)) -> list[InvitationView]:
+async def list_invitations(request: Request, caller: AccountCaller = Depends(team_manager)
+                           ) -> list[InvitationView]:
     """The team's pending invitations (not accepted, cancelled or expired)."""
     async with request.app.state.gateway.sessions() as session:
-        return [_view(row) for row in await invitations.pending(session, actor.account_id)]
+        return [_view(row) for row in await invitations.pending(session, caller.account_id)]
 
 
 @router.delete("/team/invitations/{invitation_id}", response_model=InvitationView)
-async def delete_invitation(invitation_id: str, request: Request, actor: Actor = Depends(team_manager)
+async def delete_invitation(invitation_id: str, request: Request, caller: AccountCaller = Depends(team_manager)
                             ) -> InvitationView:
     """Cancel a pending invitation: its link works no more."""
     with team_errors():
         async with request.app.state.gateway.sessions.begin() as session:
-            row = await invitations.cancel(session, actor.account_id, invitation_id)
-            await audit.record(session, actor.name, "team.invite_cancel", actor.account_id,
+            row = await invitations.cancel(session, caller.account_id, invitation_id)
+            await audit.record(session, caller.actor, "team.invite_cancel", caller.account_id,
                                {"invitation_id": row.id}, client_address(request))
     return _view(row)
 

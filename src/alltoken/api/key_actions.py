@@ -10,10 +10,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from ..accounts import terms
 from ..accounts.key_hygiene import account_keys, describe_key, get_key, revoke_all_keys, rotate_key
+from ..accounts.roles import CONFIRMED
 from ..accounts.service import create_key, get_account, revoke_key
 from ..gateway.errors import forbidden
 from ..gateway.terms_gate import not_accepted_message
 from ..governance import audit
+from .callers import AccountCaller, authorize
 from .service_errors import service_errors
 
 
@@ -25,7 +27,9 @@ class KeyCreate(BaseModel):
     expires_at: AwareDatetime | None = None
     allowed_ips: list[str] | None = Field(None, description="CIDR networks (IPv4, IPv6) the key may be used from")
     accept_terms: bool = Field(False, description="Accept the terms of service in effect, if this account has not "
-                                                  "(an account creating its own key must have accepted them)")
+                                                  "(an account creating its own key must have accepted them); like "
+                                                  "POST /api/terms/accept, this needs the owner's console session "
+                                                  "with a freshly confirmed password")
 
 
 class KeyView(BaseModel):
@@ -94,6 +98,17 @@ async def create(state, account_id: str, spec: KeyCreate, actor: str, address: s
     if accepted is not None:
         state.auth.drop_account(account_id)   # this process at once; the others through the change feed
     return CreatedKey(**describe_key(new.row), key=new.secret, terms_accepted=accepted.version if accepted else None)
+
+
+async def check_terms_acceptance(state, caller: AccountCaller, accept_terms: bool) -> None:
+    """Accepting the terms along with a new key is accepting them (accounts/roles.py, CONFIRMED); asked of the
+    caller only when the account owes them (administrators' accounts never do)."""
+    if not accept_terms or caller.is_admin:
+        return
+    async with state.sessions() as session:
+        if await terms.accepts_current(session, caller.account_id):
+            return
+    authorize(caller, CONFIRMED)
 
 
 @contextmanager

@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field
 from ..accounts import studio_keys, terms
 from ..accounts.key_hygiene import describe_key
 from ..gateway.client_address import client_address
-from ..gateway.errors import forbidden
 from ..governance import audit
-from .callers import KeysScope
-from .key_actions import CreatedKey, terms_refusal
+from .callers import StudioScope
+from .key_actions import CreatedKey, check_terms_acceptance, terms_refusal
 from .service_errors import service_errors
 
 router = APIRouter(prefix="/studio", tags=["studio"])
@@ -21,7 +20,8 @@ router = APIRouter(prefix="/studio", tags=["studio"])
 
 class StudioKeyRequest(BaseModel):
     accept_terms: bool = Field(False, description="Accept the terms of service in effect, if this account has not "
-                                                  "(a Studio key, like any key the account makes, needs them)")
+                                                  "(a Studio key, like any key the account makes, needs them); "
+                                                  "the owner, password confirmed, may")
 
 
 class StudioKey(CreatedKey):
@@ -30,15 +30,14 @@ class StudioKey(CreatedKey):
 
 
 @router.post("/key", response_model=StudioKey, status_code=201)
-async def issue_key(request: Request, caller: KeysScope, body: StudioKeyRequest | None = None) -> StudioKey:
+async def issue_key(request: Request, caller: StudioScope, body: StudioKeyRequest | None = None) -> StudioKey:
     """A new Studio key for the signed-in user, valid for an hour; its secret is in this response only. It
-    revokes the user's previous Studio key on this account, and signing out revokes it."""
-    if caller.signed_in is None:
-        raise forbidden("the Studio key is for a console session; an API key calls /v1 itself",
-                        code="session_required")
+    revokes the user's previous Studio key on this account, and signing out revokes it. (An API key calls /v1
+    itself.)"""
     state, user_id, account_id = request.app.state.gateway, caller.signed_in.user_id, caller.account_id
     actor, address = caller.actor, client_address(request)
     accept = body is not None and body.accept_terms
+    await check_terms_acceptance(state, caller, accept)
     async with state.sessions.begin() as session:
         with service_errors(), terms_refusal(account_id):
             accepted = None if caller.is_admin else await terms.require_current(session, account_id, accept)

@@ -1,4 +1,5 @@
-"""Terms of service: an account reads and accepts them; administrators publish versions."""
+"""Terms of service: an account reads and accepts them (its owner, signed in, password confirmed: accounts/roles.py,
+CONFIRMED); administrators publish versions."""
 
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from ..gateway.errors import ApiError, bad_request, not_found
 from ..governance import audit
 from ..ids import utcnow
 from .admin_routes import actor_of, admin
-from .callers import AccountCaller, AccountScope
+from .callers import AccountCaller, AccountScope, ConfirmedOwnerScope
 
 router = APIRouter(tags=["terms"])
 
@@ -67,8 +68,8 @@ async def status(request: Request, caller: AccountScope) -> TermsStatus:
 
 
 @router.post("/terms/accept", response_model=AcceptanceView)
-async def accept(request: Request, caller: AccountScope) -> AcceptanceView:
-    """This account accepts the version in effect now."""
+async def accept(request: Request, caller: ConfirmedOwnerScope) -> AcceptanceView:
+    """This account accepts the version in effect now: its owner does, from the console."""
     state = request.app.state.gateway
     try:
         async with state.sessions.begin() as session:
@@ -121,9 +122,9 @@ class UploadWarranty(BaseModel):
 
 
 @router.post("/terms/image-uploads", response_model=UploadWarranty)
-async def accept_image_uploads(request: Request, caller: AccountScope) -> UploadWarranty:
+async def accept_image_uploads(request: Request, caller: ConfirmedOwnerScope) -> UploadWarranty:
     """Give the section 4.8 warranty for uploaded images, for the terms version in effect (image edits and
-    variations need it; giving it again changes nothing)."""
+    variations need it; giving it again changes nothing). The owner gives it, from the console."""
     state = request.app.state.gateway
     async with state.sessions.begin() as session:
         row = await terms.give_upload_warranty(session, caller.account_id)

@@ -130,7 +130,7 @@ async def _require_upload_warranty(state, caller: Caller) -> None:
     if not await rights.granted(caller.account.id):
         raise forbidden(
             "image edits and variations upload your images, so this account must first give the upload warranty "
-            f"of the terms of service (section 4.8, terms version {rights.version}): read it, then accept it with "
-            "POST /api/terms/image-uploads using this API key, or have an administrator run "
-            f"`alltoken terms accept --account {caller.account.id} --image-uploads`",
+            f"of the terms of service (section 4.8, terms version {rights.version}): the account's owner reads and "
+            "gives it in the console (Settings, or POST /api/terms/image-uploads from their session), or an "
+            f"administrator runs `alltoken terms accept --account {caller.account.id} --image-uploads`",
             code="image_upload_terms_not_accepted")

@@ -84,6 +84,6 @@ class TermsBook:
 def not_accepted_message(version: str, account_id: str, url: str | None, deadline: datetime | None = None) -> str:
     due = f" (acceptance was due by {deadline.isoformat()})" if deadline is not None else ""
     read = f" Read them at {url}." if url else ""
-    return (f"this account has not accepted version {version} of the terms of service{due}.{read} Accept them "
-            "with POST /api/terms/accept and this account's API key, or ask an administrator to run "
-            f"`alltoken terms accept --account {account_id}`; then retry.")
+    return (f"this account has not accepted version {version} of the terms of service{due}.{read} The account's "
+            "owner accepts them in the console (Settings, or POST /api/terms/accept from their session), or an "
+            f"administrator runs `alltoken terms accept --account {account_id}`; then retry.")

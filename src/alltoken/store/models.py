@@ -321,6 +321,7 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    reauthenticated_at: Mapped[datetime | None] = mapped_column()   # the user last confirmed their password
 
 
 class SignInFailure(Base):

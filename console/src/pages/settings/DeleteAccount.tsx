@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import { api, type ApiError } from '../../api';
+import { api, type ApiError, reauthenticate } from '../../api';
 import { useMe, useSession } from '../../session';
 import { Field, FormError } from '../../ui/form';
 import { asApiError } from '../../ui/useApi';
 
-/** Delete the account: typed confirmation and the password again; says what goes and what the law keeps. */
+/** Delete the account (a team, for its owner): typed confirmation and the password again; says what goes and
+ * what the law keeps. */
 export function DeleteAccount() {
   const me = useMe();
   const { signedOut } = useSession();
@@ -19,8 +20,12 @@ export function DeleteAccount() {
     setBusy(true);
     setError(undefined);
     try {
-      await api('/account/delete', { method: 'POST', body: { confirm, password } });
-      signedOut('Your account is deleted. Its keys no longer work, and your personal data is erased.');
+      await reauthenticate(password);
+      await api('/account/delete', { method: 'POST', body: { confirm } });
+      // A deleted team leaves the session in its user's own account; one's own account takes its sessions along.
+      const stillSignedIn = await api('/auth/me').then(() => true, () => false);
+      if (stillSignedIn) window.location.assign('/');
+      else signedOut('Your account is deleted. Its keys no longer work, and your personal data is erased.');
     } catch (failure) {
       setError(asApiError(failure));
       setBusy(false);

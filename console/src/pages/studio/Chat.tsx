@@ -151,7 +151,7 @@ export function ChatPlayground({ models, call }: { models: Model[]; call: V1Fetc
         </div>
         <div role="log" aria-live="polite" aria-label="Conversation">
           {turns.length === 0 ? <p class="hint">Nothing yet: write a message below.</p>
-            : <ol class="turns">{turns.map((turn, i) => <TurnView key={i} turn={turn} call={call} />)}</ol>}
+            : <ol class="turns">{turns.map((turn, i) => <TurnView key={i} turn={turn} />)}</ol>}
         </div>
         <form class="composer" onSubmit={submit}>
           <label for="chat-message">Message</label>
@@ -173,7 +173,7 @@ export function ChatPlayground({ models, call }: { models: Model[]; call: V1Fetc
   );
 }
 
-function TurnView({ turn, call }: { turn: Turn; call: V1Fetch }) {
+function TurnView({ turn }: { turn: Turn }) {
   const streaming = turn.state === 'streaming';
   return (
     <li class={`turn turn-${turn.role}`} aria-busy={streaming}>
@@ -182,7 +182,7 @@ function TurnView({ turn, call }: { turn: Turn; call: V1Fetch }) {
         {turn.content || (streaming ? <span class="hint">Waiting for the first words…</span> : null)}
       </div>
       {turn.role === 'assistant' && <TurnMeta turn={turn} />}
-      {turn.error && <StudioError error={turn.error} call={call} />}
+      {turn.error && <StudioError error={turn.error} />}
     </li>
   );
 }

@@ -41,7 +41,7 @@ export function ImagePlayground({ models, call }: { models: Model[]; call: V1Fet
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
   const [result, setResult] = useState<Result>();
-  const warranty = useUploadWarranty(call, mode !== 'generations');
+  const warranty = useUploadWarranty(mode !== 'generations');
 
   if (!models.length) return <EmptyState title="No image models are available to your account." />;
 
@@ -161,7 +161,7 @@ export function ImagePlayground({ models, call }: { models: Model[]; call: V1Fet
               </p>
             </div>
           </details>
-          {error && <StudioError error={error} call={call} />}
+          {error && <StudioError error={error} />}
           <div class="actions">
             <button type="submit" class="button button-primary studio-send" disabled={busy || blocked || !model}
               aria-busy={busy}>

@@ -1,18 +1,22 @@
 import { useState } from 'preact/hooks';
-import type { ApiError } from '../../api';
-import { advice, errorOf, type V1Fetch } from './v1';
+import { api, type ApiError } from '../../api';
+import { asApiError } from '../../ui/useApi';
+import { advice } from './v1';
 
 /** A failed Studio request in words, with what to do about it; when the account owes a terms acceptance,
- * a button that accepts the terms in effect (POST /api/terms/accept with the Studio key). */
-export function StudioError({ error, call }: { error: ApiError; call: V1Fetch }) {
+ * a button that accepts the terms in effect (POST /api/terms/accept from the session: the owner's, with the
+ * password confirmed, which api() asks for). */
+export function StudioError({ error }: { error: ApiError }) {
   const [accepted, setAccepted] = useState<string>();
   const [failure, setFailure] = useState<ApiError>();
   const accept = async () => {
     setFailure(undefined);
-    const response = await call('/api/terms/accept', { method: 'POST' });
-    const payload = await response.json().catch(() => undefined);
-    if (response.ok) setAccepted(`You accepted the terms of service, version ${payload.version}. Try again.`);
-    else setFailure(errorOf(payload?.error, response.status, 'The terms could not be accepted.'));
+    try {
+      const answer = await api<{ version: string }>('/terms/accept', { method: 'POST' });
+      setAccepted(`You accepted the terms of service, version ${answer.version}. Try again.`);
+    } catch (refused) {
+      setFailure(asApiError(refused));
+    }
   };
   const hint = advice(error);
   return (

@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { ApiError } from '../../api';
+import { api, type ApiError, type UploadWarranty as WarrantyStatus } from '../../api';
 import { asApiError } from '../../ui/useApi';
-import { v1Error, type V1Fetch } from './v1';
 
 export interface Warranty {
   state: 'loading' | 'needed' | 'given' | 'failed';
@@ -13,8 +12,9 @@ export interface Warranty {
 }
 
 /** Whether the account gave the image-upload warranty (terms §4.8) for the terms in effect, read once
- * uploads are wanted, from GET /api/terms/image-uploads with the Studio key. */
-export function useUploadWarranty(call: V1Fetch, wanted: boolean): Warranty {
+ * uploads are wanted, from GET /api/terms/image-uploads. Its owner gives it from their session (the password
+ * confirmed: api() asks for it), never with the Studio key. */
+export function useUploadWarranty(wanted: boolean): Warranty {
   const [state, setState] = useState<Warranty['state']>('loading');
   const [error, setError] = useState<ApiError>();
   const [version, setVersion] = useState<string>();
@@ -23,16 +23,14 @@ export function useUploadWarranty(call: V1Fetch, wanted: boolean): Warranty {
   const ask = useCallback(async (method: 'GET' | 'POST') => {
     setError(undefined);
     try {
-      const response = await call('/api/terms/image-uploads', { method });
-      if (!response.ok) throw await v1Error(response);
-      const answer = await response.json();
+      const answer = await api<WarrantyStatus>('/terms/image-uploads', { method });
       setVersion(answer.version);
       setState(answer.image_uploads ? 'given' : 'needed');
     } catch (failure) {
       setError(asApiError(failure));
       setState((previous) => previous === 'needed' ? 'needed' : 'failed');
     }
-  }, [call]);
+  }, []);
 
   useEffect(() => {
     if (wanted && !checked) {
