@@ -11,7 +11,7 @@ import { SessionProvider, useSession } from './session';
 import { Shell } from './ui/Shell';
 import { ErrorNotice, Loading } from './ui/states';
 
-// Links to the APIs (/api/docs, /status, ...) are ordinary page loads, not console routes.
+// Links to the APIs (/api/openapi.json, /status, ...) are ordinary page loads, not console routes.
 const CONSOLE_PATHS = /^\/(?!(api|v1|status|health|metrics)(\/|$))/;
 
 export function App() {
