@@ -30,6 +30,7 @@ class SignedIn:
     expires_at: datetime
     role: str | None = None    # in the account acted on: owner of one's own; None: no longer a member of it
     in_team: bool = False      # the account acted on is a team the user is a member of
+    email_verified: bool = True
 
 
 def _digest(token: str) -> str:
@@ -61,7 +62,7 @@ async def find(session: AsyncSession, token: str) -> SignedIn | None:
         record.last_seen_at = now
     role = "owner" if record.account_id == user.account_id else member_role
     return SignedIn(user.id, record.account_id, user.email, user.is_admin, record.csrf_token, record.expires_at, role,
-                    in_team=member_role is not None)
+                    in_team=member_role is not None, email_verified=user.email_verified_at is not None)
 
 
 async def switch_account(session: AsyncSession, token: str, account_id: str) -> None:

@@ -14,6 +14,7 @@ from ..governance.enforcement import notices
 from ..store.models import ApiKey
 from . import key_actions
 from .callers import AccountCaller, AccountScope, KeysScope
+from .email_verification_routes import require_verified_email
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .notice_extras import TermsOwed, billing_and_terms
 from .service_errors import service_errors
@@ -101,6 +102,7 @@ async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyVi
 async def create_key(spec: KeyCreate, request: Request, caller: KeysScope) -> CreatedKey:
     """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
     _require_unrestricted(caller)
+    require_verified_email(request.app.state.gateway, caller)
     return await key_actions.create(request.app.state.gateway, caller.account_id, spec, *_audit(request, caller),
                                     needs_terms=not caller.is_admin, user_id=caller.member_id)
 
