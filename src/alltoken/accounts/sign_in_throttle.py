@@ -48,7 +48,7 @@ async def count_attempt(session: AsyncSession, email: str, address: str | None, 
     now = utcnow()
     for subject, allowed in subjects(email, address, purpose):
         if not await _counted(session, subject, allowed, now):
-            raise Throttled(await _seconds_left(session, subject, now))
+            raise Throttled(await _seconds_left(session, subject))
     await _forget_expired(session, now)
 
 
@@ -79,10 +79,11 @@ async def _counted(session: AsyncSession, subject: str, allowed: int, now: datet
     return (await session.execute(statement)).first() is not None
 
 
-async def _seconds_left(session: AsyncSession, subject: str, now: datetime) -> int:
+async def _seconds_left(session: AsyncSession, subject: str) -> int:
+    """Until the window ends, from now (another attempt, waited on, may have started it after ours began)."""
     started = (await session.execute(select(SignInCount.window_start)
                                      .where(SignInCount.subject == subject))).scalar_one()
-    return max(1, math.ceil((started + WINDOW - now).total_seconds()))
+    return max(1, math.ceil((started + WINDOW - utcnow()).total_seconds()))
 
 
 async def _uncount(session: AsyncSession, counted: list[str]) -> None:
