@@ -2,6 +2,7 @@
 (aiosmtpd): on by default once SMTP is configured; the emailed token is single use, expiring, and stored only
 as its SHA-256; a new link can be asked for (throttled); without SMTP it cannot be turned on."""
 
+import asyncio
 import hashlib
 import re
 import sqlite3
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 import yaml
+from playwright.async_api import expect
 
 from alltoken.accounts import email_verification
 from alltoken.accounts.users import create_user
@@ -20,6 +22,7 @@ from alltoken.ids import utcnow
 from alltoken.store.db import session_factory
 
 from .conftest import smtp_config
+from .console_helpers import SCREENSHOTS, new_email, shoot, sign_up
 from .fakes.smtp_inbox import Inbox, body_of
 from .harness import Gateway, wait_for
 
@@ -151,3 +154,24 @@ async def test_an_expired_token_is_refused_and_admin_made_users_are_verified(eng
     with pytest.raises(email_verification.InvalidToken):
         async with sessions.begin() as session:
             await email_verification.confirm(session, token)
+
+
+async def test_the_console_says_verify_your_email_resends_and_follows_the_link(open_page, gateway, smtp_server):
+    inbox, _ = smtp_server
+    page = await open_page()
+    email = new_email()
+    await sign_up(page, email)
+    notice = page.get_by_role("region", name="Verify your email")
+    await expect(notice).to_contain_text(f"We sent a link to {email}. Follow it to create API keys")
+    await notice.get_by_role("button", name="Send a new link").click()
+    await expect(notice).to_contain_text(f"A new link is on its way to {email}")
+    await shoot(page, SCREENSHOTS / "verify-email-notice.png")
+
+    token = (await asyncio.to_thread(emailed_tokens, inbox, email, 2))[-1]
+    await page.goto(f"/verify-email?token={token}")
+    await expect(page.get_by_role("status")).to_have_text("Your email address is verified. You can create API keys.")
+    await page.get_by_role("link", name="Go to the console").click()
+    await expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+    await expect(page.get_by_role("region", name="Verify your email")).to_have_count(0)
+    await page.goto(f"/verify-email?token={token}")                  # used: said in words
+    await expect(page.get_by_role("alert")).to_contain_text("This verification link is not valid")
