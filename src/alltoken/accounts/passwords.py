@@ -5,12 +5,15 @@ One hash takes ~120 ms and ~190 ms of CPU (argon2 runs its 4 lanes on threads of
 project's 2-core machine). Done on the event loop, that stalls every request the process serves, so the
 request paths await `hash_off_loop` and `verify_off_loop`: the single entry points for a server. They run
 the work in a small dedicated thread pool (argon2-cffi releases the GIL) with a bounded queue: past it they
-raise `Busy` at once (a 429), so a flood of sign-ins gets fast refusals, not a growing backlog, and the
-hashing never takes more CPU than the pool's threads. `hash_password` and `verify` do the same work
-blocking, for the CLI and start-up."""
+raise `Busy` at once (a 429), so a flood of sign-ins gets fast refusals, not a growing backlog. The pool's
+threads run at a lower priority (Linux nice NICE; argon2's own threads inherit it), so when the cores are
+contended the event loop, and with it the data plane, goes first; hashing gets the rest. `hash_password`
+and `verify` do the same work blocking, for the CLI and start-up."""
 
 import asyncio
+import contextlib
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,6 +28,7 @@ MAX_LENGTH = 256     # bounds the hashing work one request can ask for
 WORKERS = max(1, (os.cpu_count() or 1) // 4)
 MAX_WAITING = 8 * WORKERS
 BUSY_RETRY_SECONDS = 1
+NICE = 19
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -62,7 +66,7 @@ class _Pool:
     """A thread pool that refuses work beyond `workers + max_waiting` jobs instead of queueing it."""
 
     def __init__(self, workers: int, max_waiting: int):
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="argon2", initializer=_yield_cpu)
         self._capacity = workers + max_waiting
         self._taken = 0
         self._lock = threading.Lock()       # jobs are counted out from the pool's threads
@@ -85,6 +89,14 @@ class _Pool:
     def _done(self, _job) -> None:
         with self._lock:
             self._taken -= 1
+
+
+def _yield_cpu() -> None:
+    """Lower this thread's priority. On Linux the nice value is per thread (elsewhere this call would renice
+    the whole process, so it is left alone); a thread the kernel cannot renice just stays as it is."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
 
 
 _pool = _Pool(WORKERS, MAX_WAITING)
