@@ -43,7 +43,7 @@ class BodyLimitMiddleware:
         limit = self.limit(scope["path"])
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            return await _refuse(scope, send, BodyTooLarge(f"request body is {declared} bytes; the limit here is "
+            return await _refuse(scope, send, BodyTooLarge(f"request body is {declared} bytes; the limit is "
                                                            f"{limit}"))
         received = 0
         started = refused = False
@@ -54,7 +54,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    refusal = BodyTooLarge(f"request body is over the limit here of {limit} bytes")
+                    refusal = BodyTooLarge(f"request body is over the limit of {limit} bytes")
                     if not (started or refused):
                         await _refuse(scope, send, refusal)
                     refused = True
