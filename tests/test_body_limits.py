@@ -59,11 +59,13 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_arrives(demo_gateway,
 
 
 def test_on_v1_messages_the_413_is_in_anthropics_shape(demo_gateway, key):
-    response = httpx.post(demo_gateway.url + "/v1/messages", content=chunked(SENT), timeout=120,
-                          headers={"content-type": "application/json", "x-api-key": key})
+    response, growth = peak_growth_mib(demo_gateway, lambda: httpx.post(
+        demo_gateway.url + "/v1/messages", content=chunked(SENT), timeout=120,
+        headers={"content-type": "application/json", "x-api-key": key}))
     assert response.status_code == 413
     assert response.json() == {"type": "error", "error": {"type": "request_too_large",
                                                           "message": response.json()["error"]["message"]}}
+    assert growth < MAX_BODY_BYTES / MIB + 48, f"peak memory rose {growth:.0f} MiB"
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading(demo_gateway):
