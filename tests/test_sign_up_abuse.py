@@ -10,9 +10,11 @@ import httpx
 import pytest
 import yaml
 
-from alltoken.accounts import passwords
+from alltoken.accounts import passwords, sign_up_throttle
+from alltoken.accounts.sign_up_throttle import SignUpThrottle
 from alltoken.config import ConfigError, load_settings
 from alltoken.config.sign_up import SignUpSettings
+from alltoken.limits.local import LocalRateLimiter
 
 from .cluster import cluster
 from .harness import Gateway
@@ -93,3 +95,15 @@ async def test_hashing_runs_off_the_event_loop():
     assert await passwords.verify_off_loop(password_hash, PASSWORD) is True
     assert await passwords.verify_off_loop(password_hash, "another password") is False
     assert await passwords.verify_off_loop(None, PASSWORD) is False
+
+
+async def test_a_sign_up_given_back_frees_its_place():
+    """What the route does when the hashing pool is full: the 429 for a busy server costs no sign-up."""
+    throttle = SignUpThrottle(LocalRateLimiter(), SignUpSettings(per_address_per_hour=2, per_minute=100))
+    first = await throttle.count("192.0.2.1")
+    await throttle.count("192.0.2.1")
+    with pytest.raises(sign_up_throttle.Throttled):
+        await throttle.count("192.0.2.1")
+    await throttle.give_back(first)
+    await throttle.count("192.0.2.1")
+    await throttle.count("192.0.2.2")            # another address has its own count

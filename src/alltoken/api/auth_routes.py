@@ -1,5 +1,6 @@
 """Console sign-up, sign-in and sign-out: email and password, a session cookie, a CSRF token."""
 
+import contextlib
 import math
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
@@ -7,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts import email_verification, passwords, sessions, sign_in_throttle, studio_keys, terms
+from ..accounts import email_verification, passwords, sessions, sign_in_throttle, sign_up_throttle, studio_keys, terms
 from ..accounts.service import Conflict, create_account, normalized_email
 from ..gateway.client_address import arrived_over_tls, client_address
 from ..gateway.errors import ApiError, bad_request, shared_state_unavailable
@@ -65,8 +66,7 @@ async def sign_up(body: SignUp, request: Request, response: Response, background
     except ValueError as exc:
         raise bad_request(str(exc), param="password", code="weak_password") from None
     state, address = request.app.state.gateway, client_address(request)
-    await _throttle_sign_up(state, address)
-    password_hash = await hashed(body.password)
+    password_hash = await _hashed_within_sign_up_limits(state, address, body.password)
     verify = state.settings.sign_up.email_verification
     taken = bad_request("an account with this email already exists; sign in instead", param="email",
                         code="email_taken")
@@ -137,15 +137,23 @@ async def _checked_or_given_back(state, user: User | None, password: str, email:
         raise password_work.busy() from None
 
 
-async def _throttle_sign_up(state, address: str | None) -> None:
+async def _hashed_within_sign_up_limits(state, address: str | None, password: str) -> str:
+    """The password's hash, once the sign-up fits the throttle; a sign-up the server is too busy to hash is
+    given back to the throttle (a 429 for a busy server must not use up anyone's sign-ups)."""
     try:
-        wait = await state.sign_ups.seconds_to_wait(address)
+        counted = await state.sign_ups.count(address)
     except SharedStateUnavailable:
         raise shared_state_unavailable("the sign-up limit") from None
-    if wait:
-        seconds = max(1, math.ceil(wait))
+    except sign_up_throttle.Throttled as refused:
+        seconds = max(1, math.ceil(refused.seconds))
         raise ApiError(429, f"too many sign-ups; try again in {seconds} s", type="rate_limit_error",
-                       code="sign_up_throttled", headers={"retry-after": str(seconds)})
+                       code="sign_up_throttled", headers={"retry-after": str(seconds)}) from None
+    try:
+        return await passwords.hash_off_loop(password)
+    except passwords.Busy:
+        with contextlib.suppress(SharedStateUnavailable):
+            await state.sign_ups.give_back(counted)
+        raise password_work.busy() from None
 
 
 @router.get("/me", response_model=Me)
