@@ -147,11 +147,12 @@ async def test_the_count_is_atomic_in_the_store(engine):
     """On SQLite and PostgreSQL, 30 attempts in 30 transactions at once: exactly the limit are counted; the
     rest are refused, counting nothing, with the seconds left in the window."""
     sessions = session_factory(engine)
+    email, address = f"race-{time.monotonic_ns()}@example.com", f"203.0.113.{time.monotonic_ns() % 250}"
 
     async def attempt() -> int:
         try:
             async with sessions.begin() as session:
-                await sign_in_throttle.count_attempt(session, "race@example.com", "203.0.113.7")
+                await sign_in_throttle.count_attempt(session, email, address)
         except sign_in_throttle.Throttled as refused:
             assert 0 < refused.seconds <= sign_in_throttle.WINDOW.total_seconds()
             return 429

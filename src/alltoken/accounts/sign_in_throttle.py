@@ -6,7 +6,11 @@ An attempt is counted before its password is checked, by one conditional upsert 
 goes up only while it is under the limit, and the statement says whether it did. However many attempts
 arrive at once, exactly the limit reach the password check (counted after the check, 30 at once got 19
 checked against a limit of 5). A sign-in that succeeds clears its email's count and gives its address's
-attempt back, so only failures hold anyone up."""
+attempt back, so only failures hold anyone up.
+
+Refusals are cheap, since a flood of them must not slow anything else: a subject this process has seen
+full is refused from memory until its window ends (no database at all), and one another process filled
+is refused after a plain read (no write lock). Only attempts that may fit reach the upsert."""
 
 import hashlib
 import math
@@ -25,6 +29,7 @@ PER_EMAIL = 5         # then that email waits, whoever tries it (guessing one pa
 PER_ADDRESS = 30      # then that address waits, whatever email it tries (guessing many accounts)
 
 _counts = SignInCount.__table__
+_MAX_REMEMBERED = 100_000     # full subjects remembered per process; past it, the expired are forgotten
 
 
 class Throttled(Exception):
@@ -46,22 +51,74 @@ async def count_attempt(session: AsyncSession, email: str, address: str | None, 
     """Count an attempt for the email and the address, or raise Throttled. Raised inside the caller's
     transaction, it rolls back what was counted: a refused attempt counts for nothing."""
     now = utcnow()
-    for subject, allowed in subjects(email, address, purpose):
+    counted = subjects(email, address, purpose)
+    _full.refuse_if_full([subject for subject, _ in counted], now)
+    await _refuse_if_full(session, counted, now)
+    for subject, allowed in counted:
         if not await _counted(session, subject, allowed, now):
-            raise Throttled(await _seconds_left(session, subject))
+            _full.refuse(subject, await _window_end(session, subject))
     await _forget_expired(session, now)
 
 
 async def give_back(session: AsyncSession, email: str, address: str | None, purpose: str = "") -> None:
     """Un-count an attempt whose password was never checked (the server was too busy to)."""
-    await _uncount(session, [subject for subject, _ in subjects(email, address, purpose)])
+    counted = [subject for subject, _ in subjects(email, address, purpose)]
+    _full.forget(counted)
+    await _uncount(session, counted)
 
 
 async def succeeded(session: AsyncSession, email: str, address: str | None) -> None:
     """A successful sign-in clears that email's count and gives the address its attempt back."""
     (email_subject, _), *address_subjects = subjects(email, address)
+    _full.forget([email_subject, *(subject for subject, _ in address_subjects)])
     await session.execute(delete(SignInCount).where(SignInCount.subject == email_subject))
     await _uncount(session, [subject for subject, _ in address_subjects])
+
+
+class _FullWindows:
+    """Subjects this process saw at their limit, and when their windows end: refused from memory till then.
+    A success or a give-back here forgets its subjects (elsewhere, the window ends as it would have)."""
+
+    def __init__(self):
+        self._until: dict[str, datetime] = {}
+
+    def refuse_if_full(self, subjects_: list[str], now: datetime) -> None:
+        for subject in subjects_:
+            until = self._until.get(subject)
+            if until is not None and until > now:
+                raise _throttled_until(until)
+
+    def refuse(self, subject: str, until: datetime) -> None:
+        """Remember the subject full until `until`, and raise Throttled."""
+        if len(self._until) >= _MAX_REMEMBERED:
+            now = utcnow()
+            self._until = {key: end for key, end in self._until.items() if end > now}
+            if len(self._until) >= _MAX_REMEMBERED:
+                self._until.clear()
+        self._until[subject] = until
+        raise _throttled_until(until)
+
+    def forget(self, subjects_: list[str]) -> None:
+        for subject in subjects_:
+            self._until.pop(subject, None)
+
+
+_full = _FullWindows()
+
+
+async def _refuse_if_full(session: AsyncSession, counted: list[tuple[str, int]], now: datetime) -> None:
+    """Raise Throttled if a subject's window is full already, as far as a read can tell (the upsert decides)."""
+    limits = dict(counted)
+    rows = await session.execute(select(SignInCount.subject, SignInCount.attempts, SignInCount.window_start)
+                                 .where(SignInCount.subject.in_(limits), SignInCount.window_start > now - WINDOW))
+    for subject, attempts, started in rows:
+        if attempts >= limits[subject]:
+            _full.refuse(subject, started + WINDOW)
+
+
+def _throttled_until(until: datetime) -> Throttled:
+    """Counted from now (another attempt, waited on, may have started the window after ours began)."""
+    return Throttled(max(1, math.ceil((until - utcnow()).total_seconds())))
 
 
 async def _counted(session: AsyncSession, subject: str, allowed: int, now: datetime) -> bool:
@@ -79,11 +136,10 @@ async def _counted(session: AsyncSession, subject: str, allowed: int, now: datet
     return (await session.execute(statement)).first() is not None
 
 
-async def _seconds_left(session: AsyncSession, subject: str) -> int:
-    """Until the window ends, from now (another attempt, waited on, may have started it after ours began)."""
+async def _window_end(session: AsyncSession, subject: str) -> datetime:
     started = (await session.execute(select(SignInCount.window_start)
                                      .where(SignInCount.subject == subject))).scalar_one()
-    return max(1, math.ceil((started + WINDOW - utcnow()).total_seconds()))
+    return started + WINDOW
 
 
 async def _uncount(session: AsyncSession, counted: list[str]) -> None:
