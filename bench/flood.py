@@ -1,6 +1,6 @@
 """Data-plane latency while sign-up and sign-in are flooded.
 
-    .venv/bin/python bench/flood.py [--rate 50] [--seconds 20] [--loops 4] [--spread]
+    .venv/bin/python bench/flood.py [--rate 50] [--seconds 20] [--loops 4] [--spread] [--control]
 
 One gateway (fresh SQLite, the nginx fake upstream, default settings) serves /v1/chat/completions with a
 real key at a fixed rate, first alone, then while another process floods /api/auth/signup and
@@ -35,7 +35,8 @@ SETTLE_SECONDS = 2.0     # the flood runs this long before the flooded phase is 
 def main() -> int:
     args = parse_args()
     if args.flooder:
-        print(json.dumps(asyncio.run(flood(args.flooder, args.loops, args.spread, args.victim, args.seconds))))
+        print(json.dumps(asyncio.run(flood(args.flooder, args.loops, args.spread, args.victim, args.seconds,
+                                           args.control))))
         return 0
     harness.exit_on_sigterm()
     load_before = os.getloadavg()
@@ -51,7 +52,8 @@ def main() -> int:
         flood_seconds = args.seconds + 2 * SETTLE_SECONDS
         flooder = subprocess.Popen([sys.executable, __file__, "--flooder", base, "--loops", str(args.loops),
                                     "--victim", victim, "--seconds", str(flood_seconds),
-                                    *(["--spread"] if args.spread else [])], stdout=subprocess.PIPE, text=True)
+                                    *(["--spread"] if args.spread else []), *(["--control"] if args.control else [])],
+                                   stdout=subprocess.PIPE, text=True)
         time.sleep(SETTLE_SECONDS)
         flooded = asyncio.run(probe(url, key, args.rate, args.seconds))
         flood_stats = json.loads(flooder.communicate(timeout=flood_seconds + 60)[0])
@@ -73,6 +75,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--loops", type=int, default=4, help="sign-up loops, and as many sign-in loops (default 4)")
     parser.add_argument("--spread", action="store_true",
                         help="every flood request from a new loopback address, so per-address limits never apply")
+    parser.add_argument("--control", action="store_true",
+                        help="flood GET /health/live instead: what being flooded with the cheapest request costs")
     parser.add_argument("--flooder", help=argparse.SUPPRESS)       # the flooding process: the gateway's base URL
     parser.add_argument("--victim", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -124,7 +128,7 @@ async def sign_up_victim(base: str) -> str:
     return email
 
 
-async def flood(base: str, loops: int, spread: bool, victim: str, seconds: float) -> dict:
+async def flood(base: str, loops: int, spread: bool, victim: str, seconds: float, control: bool) -> dict:
     """LOOPS sign-up loops and LOOPS sign-in loops, each one request after another, for `seconds`."""
     statuses: dict[str, Counter] = {"sign_up": Counter(), "sign_in": Counter()}
     deadline = time.monotonic() + seconds
@@ -134,20 +138,23 @@ async def flood(base: str, loops: int, spread: bool, victim: str, seconds: float
         session = None if spread else aiohttp.ClientSession(connector=connector(own_address))
         try:
             while time.monotonic() < deadline:
-                status = await attempt(session, base, kind, victim)
+                status = await attempt(session, base, "control" if control else kind, victim)
                 statuses[kind][str(status)] += 1
         finally:
             if session is not None:
                 await session.close()
 
+    started = time.monotonic()
     await asyncio.gather(*(loop(kind, number) for kind in statuses for number in range(loops)))
-    return {kind: dict(counts) for kind, counts in statuses.items()}
+    return {**{kind: dict(counts) for kind, counts in statuses.items()}, "seconds": time.monotonic() - started}
 
 
 async def attempt(session: aiohttp.ClientSession | None, base: str, kind: str, victim: str) -> int | str:
-    """One sign-up (a new email) or sign-in (a wrong password, for the victim or an unknown email); without
-    a session, on a new connection from a random loopback address."""
-    if kind == "sign_up":
+    """One sign-up (a new email) or sign-in (a wrong password, for the victim or an unknown email), or for
+    `control` a health check; without a session, on a new connection from a random loopback address."""
+    if kind == "control":
+        path, body = "/health/live", None
+    elif kind == "sign_up":
         path, body = "/api/auth/signup", {"email": f"flood-{time.time_ns()}-{random.random()}@example.com",
                                           "password": PASSWORD, "accept_terms": True}
     else:
@@ -155,7 +162,7 @@ async def attempt(session: aiohttp.ClientSession | None, base: str, kind: str, v
         path, body = "/api/auth/login", {"email": email, "password": "a wrong guess at it"}
     own = session or aiohttp.ClientSession(connector=connector(random_loopback()))
     try:
-        async with own.post(base + path, json=body) as answer:
+        async with own.request("GET" if body is None else "POST", base + path, json=body) as answer:
             await answer.read()
             return answer.status
     except aiohttp.ClientError as exc:
@@ -182,8 +189,9 @@ def count_users(db_path: Path) -> int:
 
 def print_report(report: dict) -> None:
     args = report["args"]
-    print(f"data plane: {args['rate']:g} requests/s for {args['seconds']:g} s per phase; flood: {args['loops']} "
-          f"sign-up and {args['loops']} sign-in loops{', each request from a new address' if args['spread'] else ''}")
+    flooded = "GET /health/live (control)" if args["control"] else "sign-up and sign-in"
+    print(f"data plane: {args['rate']:g} requests/s for {args['seconds']:g} s per phase; flood: {flooded} from "
+          f"{2 * args['loops']} loops{', each request from a new address' if args['spread'] else ''}")
     print(f"{'phase':10} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for phase in ("alone", "flooded"):
         row = report[phase]
@@ -191,8 +199,10 @@ def print_report(report: dict) -> None:
               f"{fmt(row['max_ms'])}")
     flood_stats = report["flood"]
     for kind in ("sign_up", "sign_in"):
+        label = kind.replace("_", "-") + (" loops, on GET /health/live" if args["control"] else "")
         counts = ", ".join(f"{status}: {count}" for status, count in sorted(flood_stats[kind].items()))
-        print(f"flood {kind.replace('_', '-')}: {counts}")
+        rate = sum(flood_stats[kind].values()) / flood_stats["seconds"]
+        print(f"flood {label}: {counts} ({rate:,.0f} answers/s)")
     print(f"accounts created by the flood: {flood_stats['accounts_created']}")
     before, after = report["load_average_before"], report["load_average_after"]
     print(f"{report['nproc']} cores; load average {before[0]:.2f} {before[1]:.2f} {before[2]:.2f} before, "

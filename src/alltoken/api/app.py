@@ -36,6 +36,7 @@ from . import (
     topup_routes,
     usage_routes,
 )
+from .sign_up_gate import SignUpGate
 
 
 def create_management_api(state) -> FastAPI:
@@ -44,6 +45,7 @@ def create_management_api(state) -> FastAPI:
     # no redirect adds or drops a trailing slash (it would be built from the request's Host header).
     api = FastAPI(title="AllToken management API", version=__version__, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None, redirect_slashes=False)
+    api.add_middleware(SignUpGate, state=state)
     api.add_middleware(SecurityHeadersMiddleware)
     api.state.gateway = state
     api.add_exception_handler(ApiError, _api_error)

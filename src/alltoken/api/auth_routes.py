@@ -1,17 +1,16 @@
 """Console sign-up, sign-in and sign-out: email and password, a session cookie, a CSRF token."""
 
 import contextlib
-import math
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts import email_verification, passwords, sessions, sign_in_throttle, sign_up_throttle, studio_keys, terms
+from ..accounts import email_verification, passwords, sessions, sign_in_throttle, studio_keys, terms
 from ..accounts.service import Conflict, create_account, normalized_email
 from ..gateway.client_address import arrived_over_tls, client_address
-from ..gateway.errors import ApiError, bad_request, shared_state_unavailable
+from ..gateway.errors import ApiError, bad_request
 from ..governance import audit
 from ..ids import new_id, utcnow
 from ..store.models import User
@@ -20,6 +19,7 @@ from . import password_work
 from .callers import CSRF_COOKIE, SESSION_COOKIE, AccountCaller, account_caller, signed_in_user
 from .email_verification_routes import must_verify, send_verification
 from .password_work import hashed, throttle_refusal, verified
+from .sign_up_gate import SIGN_UP_COUNTED
 from .studio_routes import audit_studio_keys_revoked, forget_keys
 
 router = APIRouter(prefix="/auth", tags=["console sign-in"])
@@ -59,14 +59,15 @@ class Me(BaseModel):
 
 @router.post("/signup", status_code=201, response_model=Me)
 async def sign_up(body: SignUp, request: Request, response: Response, background: BackgroundTasks) -> Me:
-    """Create an account and its first user, and sign in. Where the server asks for it, a link to verify the
-    email address is sent, and the account makes API keys once it is followed."""
+    """Create an account and its first user, and sign in. Throttled per client address and in all (429
+    sign_up_throttled). Where the server asks for it, a link to verify the email address is sent, and the
+    account makes API keys once it is followed."""
     try:
         passwords.check_policy(body.password)
     except ValueError as exc:
         raise bad_request(str(exc), param="password", code="weak_password") from None
     state, address = request.app.state.gateway, client_address(request)
-    password_hash = await _hashed_within_sign_up_limits(state, address, body.password)
+    password_hash = await _hashed_within_sign_up_limits(request, body.password)
     verify = state.settings.sign_up.email_verification
     taken = bad_request("an account with this email already exists; sign in instead", param="email",
                         code="email_taken")
@@ -137,22 +138,14 @@ async def _checked_or_given_back(state, user: User | None, password: str, email:
         raise password_work.busy() from None
 
 
-async def _hashed_within_sign_up_limits(state, address: str | None, password: str) -> str:
-    """The password's hash, once the sign-up fits the throttle; a sign-up the server is too busy to hash is
-    given back to the throttle (a 429 for a busy server must not use up anyone's sign-ups)."""
-    try:
-        counted = await state.sign_ups.count(address)
-    except SharedStateUnavailable:
-        raise shared_state_unavailable("the sign-up limit") from None
-    except sign_up_throttle.Throttled as refused:
-        seconds = max(1, math.ceil(refused.seconds))
-        raise ApiError(429, f"too many sign-ups; try again in {seconds} s", type="rate_limit_error",
-                       code="sign_up_throttled", headers={"retry-after": str(seconds)}) from None
+async def _hashed_within_sign_up_limits(request: Request, password: str) -> str:
+    """The password's hash; the sign-up was counted by the throttle already (sign_up_gate.py). One the server
+    is too busy to hash is given back (a 429 for a busy server must not use up anyone's sign-ups)."""
     try:
         return await passwords.hash_off_loop(password)
     except passwords.Busy:
         with contextlib.suppress(SharedStateUnavailable):
-            await state.sign_ups.give_back(counted)
+            await request.app.state.gateway.sign_ups.give_back(request.scope[SIGN_UP_COUNTED])
         raise password_work.busy() from None
 
 
