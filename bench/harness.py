@@ -137,10 +137,12 @@ def passthrough_proxy(work: Path, upstream_base: str) -> Iterator[str]:
 
 class Gateway:
     """AllToken on a fresh SQLite database in `work` (or on `database_url`, with `env` added), one
-    provider of type openai."""
+    provider of type openai, and any other settings in `config`."""
 
-    def __init__(self, work: Path, database_url: str | None = None, env: dict | None = None):
+    def __init__(self, work: Path, database_url: str | None = None, env: dict | None = None,
+                 config: dict | None = None):
         self.work = work
+        self.config = config or {}
         self.db_path = work / "bench.db"
         self.config_path = work / "alltoken.yaml"
         # Nothing from the caller's environment may change what is measured (Redis, another database).
@@ -152,7 +154,7 @@ class Gateway:
     def configure(self, upstream_base: str) -> None:
         # JSON is valid YAML; the catalog model openai/gpt-4o-mini routes to the only openai provider.
         provider = {"id": "openai", "type": "openai", "api_key": "bench", "base_url": upstream_base}
-        self.config_path.write_text(_dumps({"providers": [provider]}))
+        self.config_path.write_text(_dumps({**self.config, "providers": [provider]}))
 
     def cli(self, *args: str) -> dict:
         argv = [str(BIN / "alltoken"), "--config", str(self.config_path), *args, "--json"]

@@ -13,6 +13,7 @@ from alltoken.store.migrate import upgrade_to_head
 from .fakes import anthropic_upstream
 from .fakes.anthropic_upstream import FakeAnthropic
 from .fakes.openai_upstream import API_KEY, FakeOpenAI
+from .fakes.smtp_inbox import running_inbox
 from .harness import Gateway
 
 
@@ -31,6 +32,18 @@ def upstream(fake_openai):
 
 def openai_config(fake: FakeOpenAI, **extra) -> dict:
     return {"providers": [{"id": "openai", "type": "openai", "api_key": API_KEY, "base_url": fake.base_url}], **extra}
+
+
+@pytest.fixture(scope="module")
+def smtp_server():
+    """A real local SMTP server (aiosmtpd) for the module's gateway: (its inbox, its port)."""
+    with running_inbox() as mail:
+        yield mail
+
+
+def smtp_config(port: int, sender: str = "accounts@alltoken.test") -> dict:
+    """`smtp:` settings for the local server: plain SMTP, no login."""
+    return {"host": "127.0.0.1", "port": port, "security": "none", "from": sender}
 
 
 @pytest.fixture(scope="session")

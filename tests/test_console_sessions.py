@@ -1,10 +1,16 @@
 """Console sign-up and sign-in: argon2id passwords, httpOnly session cookies, CSRF, throttling,
 sign-out everywhere."""
 
+import asyncio
 import time
 
 import httpx
 import pytest
+from sqlalchemy import select
+
+from alltoken.accounts import sign_in_throttle
+from alltoken.store.db import session_factory
+from alltoken.store.models import SignInCount
 
 PASSWORD = "correct horse battery"
 
@@ -122,6 +128,41 @@ def test_repeated_failures_make_that_email_wait_even_with_the_right_password(dem
     sign_up(browser, other)
     with httpx.Client(base_url=demo_gateway.url + "/api") as someone:
         assert someone.post("/auth/login", json={"email": other, "password": PASSWORD}).status_code == 200
+
+
+async def test_concurrent_wrong_passwords_get_exactly_the_limit_checked(demo_gateway, browser):
+    """Counted before the check, atomically: 30 guesses at once for one email get 5 checked (401), the rest
+    429. (Counted after the check, 19 of 30 were checked.)"""
+    email = new_email()
+    sign_up(browser, email)
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.31")   # an address no other test uses
+    async with httpx.AsyncClient(base_url=demo_gateway.url + "/api", transport=transport, timeout=120) as attacker:
+        answers = await asyncio.gather(*(attacker.post("/auth/login", json={"email": email, "password": f"guess {i}"})
+                                         for i in range(30)))
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [401] * sign_in_throttle.PER_EMAIL + [429] * (30 - sign_in_throttle.PER_EMAIL)
+
+
+async def test_the_count_is_atomic_in_the_store(engine):
+    """On SQLite and PostgreSQL, 30 attempts in 30 transactions at once: exactly the limit are counted; the
+    rest are refused, counting nothing, with the seconds left in the window."""
+    sessions = session_factory(engine)
+    email, address = f"race-{time.monotonic_ns()}@example.com", f"203.0.113.{time.monotonic_ns() % 250}"
+
+    async def attempt() -> int:
+        try:
+            async with sessions.begin() as session:
+                await sign_in_throttle.count_attempt(session, email, address)
+        except sign_in_throttle.Throttled as refused:
+            assert 0 < refused.seconds <= sign_in_throttle.WINDOW.total_seconds()
+            return 429
+        return 200
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(30)))
+    assert outcomes.count(200) == sign_in_throttle.PER_EMAIL
+    async with sessions() as session:
+        counts = dict((await session.execute(select(SignInCount.subject, SignInCount.attempts))).all())
+    assert sorted(counts.values()) == [sign_in_throttle.PER_EMAIL] * 2      # the email's and the address's
 
 
 def test_session_endpoints_want_a_session_not_an_api_key(demo_gateway):

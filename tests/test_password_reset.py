@@ -17,7 +17,8 @@ from alltoken.ids import new_id, utcnow
 from alltoken.store.db import session_factory
 from alltoken.store.models import User
 
-from .fakes.smtp_inbox import Inbox, body_of, running_inbox
+from .conftest import smtp_config
+from .fakes.smtp_inbox import Inbox, body_of
 from .harness import Gateway, wait_for
 
 PASSWORD, NEW_PASSWORD = "the first long password", "a brand new long password"
@@ -25,19 +26,13 @@ CONSOLE_URL = "https://console.alltoken.test"
 
 
 @pytest.fixture(scope="module")
-def smtp():
-    with running_inbox() as mail:
-        yield mail
+def inbox(smtp_server):
+    return smtp_server[0]
 
 
 @pytest.fixture(scope="module")
-def inbox(smtp):
-    return smtp[0]
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, smtp):
-    config = {"smtp": {"host": "127.0.0.1", "port": smtp[1], "security": "none", "from": "accounts@alltoken.test"},
+def gateway(tmp_path_factory, smtp_server):
+    config = {"smtp": smtp_config(smtp_server[1]),
               "console_url": CONSOLE_URL + "/"}
     gateway = Gateway(tmp_path_factory.mktemp("reset"), config).start()
     yield gateway
@@ -97,6 +92,25 @@ def test_an_emailed_token_sets_a_new_password_once_and_ends_every_session(gatewa
     assert again.json()["error"]["param"] == "token"
     actions = [entry["action"] for entry in gateway.cli("audit-log")]
     assert "auth.password_reset_request" in actions and "auth.password_reset" in actions
+
+
+def test_a_reset_revokes_the_users_studio_keys(gateway, inbox):
+    email = new_email()
+    browser = sign_up(gateway, email)
+    csrf = browser.get("/auth/me").json()["csrf_token"]
+    studio = browser.post("/studio/key", headers={"x-csrf-token": csrf}, json={"accept_terms": True}).json()
+    assert call_v1(gateway, studio["key"]) == 402          # a live key (the account has no credit)
+    ask_reset(gateway, email)
+    confirm = {"token": emailed_token(inbox, email), "new_password": NEW_PASSWORD}
+    assert httpx.post(gateway.url + "/api/auth/password-reset/confirm", json=confirm).status_code == 204
+    assert call_v1(gateway, studio["key"]) == 401
+    assert any(entry["action"] == "keys.revoke" and entry["details"] == {"studio": True, "reason": "password reset"}
+               for entry in gateway.cli("audit-log", "--target", studio["id"]))
+
+
+def call_v1(gateway: Gateway, key: str) -> int:
+    return httpx.post(gateway.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, timeout=15,
+                      json={"model": "alltoken/demo", "messages": [{"role": "user", "content": "Hi"}]}).status_code
 
 
 def test_an_unknown_email_gets_the_same_answer_and_no_mail(gateway, inbox):
@@ -164,4 +178,4 @@ async def test_an_expired_token_is_refused(engine):
                                               now=utcnow() - password_reset.LIFETIME - timedelta(seconds=1))
     with pytest.raises(password_reset.InvalidToken):
         async with sessions.begin() as session:
-            await password_reset.redeem(session, token, NEW_PASSWORD)
+            await password_reset.redeem(session, token, "a new password hash")

@@ -133,6 +133,23 @@ def test_signing_out_revokes_the_studio_key_only(browser, gateway, sign_out):
                for e in gateway.cli("audit-log", "--target", made["id"]))
 
 
+def test_a_password_change_revokes_the_users_studio_keys(browser, gateway):
+    """Whoever knew the old password may hold a Studio key made with it: the change ends it with the sessions."""
+    client, csrf, _, user = browser
+    own = client.post("/account/keys", headers={"x-csrf-token": csrf}, json={"name": "ci"}).json()
+    made = studio_key(client, csrf)
+    changed = client.post("/auth/password", headers={"x-csrf-token": csrf},
+                          json={"current_password": PASSWORD, "new_password": "a brand new long password"})
+    assert changed.status_code == 204, changed.text
+    after = chat(gateway, made["key"])
+    assert after.status_code == 401, after.text
+    assert chat(gateway, own["key"]).status_code == 200          # keys the user made themselves stay
+    assert any(e["action"] == "keys.revoke" and e["actor"] == f"user:{user}"
+               and e["details"] == {"studio": True, "reason": "password change"}
+               for e in gateway.cli("audit-log", "--target", made["id"]))
+    assert chat(gateway, studio_key(client, csrf)["key"]).status_code == 200   # this session makes a new one
+
+
 def test_a_studio_key_needs_the_terms_in_effect_accepted(browser, gateway):
     client, csrf, account, _ = browser
     version = f"studio-{time.monotonic_ns()}"

@@ -106,6 +106,9 @@ export interface Me {
   account_id: string;
   is_admin: boolean;
   csrf_token: string;
+  email_verified: boolean;
+  /** The server wants a verified email before the account makes API keys, and this user's is not yet. */
+  must_verify_email: boolean;
 }
 
 export interface Model {

@@ -7,11 +7,12 @@ import { NotFound } from './pages/NotFound';
 import { ResetPassword } from './pages/ResetPassword';
 import { SignIn } from './pages/SignIn';
 import { SignUp } from './pages/SignUp';
+import { VerifyEmail } from './pages/VerifyEmail';
 import { SessionProvider, useSession } from './session';
 import { Shell } from './ui/Shell';
 import { ErrorNotice, Loading } from './ui/states';
 
-// Links to the APIs (/api/docs, /status, ...) are ordinary page loads, not console routes.
+// Links to the APIs (/api/openapi.json, /status, ...) are ordinary page loads, not console routes.
 const CONSOLE_PATHS = /^\/(?!(api|v1|status|health|metrics)(\/|$))/;
 
 export function App() {
@@ -27,9 +28,12 @@ export function App() {
 function Screens() {
   const { state, retry } = useSession();
   const { path } = useLocation();
-  // The emailed reset link works signed in or out (it signs every session out).
+  // The emailed links work signed in or out (a reset signs every session out).
   if (path === '/reset-password' && (state.status === 'signed-in' || state.status === 'signed-out')) {
     return <ResetPassword />;
+  }
+  if (path === '/verify-email' && (state.status === 'signed-in' || state.status === 'signed-out')) {
+    return <VerifyEmail />;
   }
   switch (state.status) {
     case 'loading':

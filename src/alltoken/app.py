@@ -13,6 +13,7 @@ from .api.app import create_management_api
 from .config import Settings
 from .console_site import console_directory, console_route
 from .gateway import chat, embeddings, health, images, info, messages, redeem
+from .gateway.body_limit import BodyLimitMiddleware
 from .gateway.durable_send import DurableUsageMiddleware
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.rate_limits import RateLimitMiddleware
@@ -62,11 +63,14 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware), *_durable_usage(state), *_region_gate(settings, state),
+        middleware=[Middleware(RequestContextMiddleware), Middleware(BodyLimitMiddleware, images=settings.images),
+                    *_durable_usage(state), *_region_gate(settings, state),
                     Middleware(RateLimitMiddleware, state.rate_limits)],
         exception_handlers={404: not_found_handler, 405: not_found_handler, Exception: server_error_handler},
         lifespan=lifespan,
     )
+    # Paths are exact: Starlette's trailing-slash redirect would build its Location from the Host header.
+    app.router.redirect_slashes = False
     app.state.gateway = state
     app.state.terms = state.terms   # the data plane checks terms acceptance (gateway/auth.py)
     app.state.metrics_registry = metrics_registry(state)

@@ -39,8 +39,8 @@ _NOT_BUILT = """<!doctype html>
 <pre>scripts/setup</pre>
 <p>(it needs Node.js and npm), or by hand: <code>cd console &amp;&amp; npm ci &amp;&amp; npm run build</code>.
 See docs/console.md.</p>
-<p>Meanwhile: the API reference is at <a href="/api/docs">/api/docs</a> and provider health at
-<a href="/status">/status</a>.</p>
+<p>Meanwhile: the management API is described at <a href="/api/openapi.json">/api/openapi.json</a> and
+provider health is at <a href="/status">/status</a>.</p>
 </html>
 """
 

@@ -5,6 +5,7 @@ import { api } from '../api';
 import type { ConsolePage } from '../pages';
 import { useMe, useSession } from '../session';
 import { Notices } from './Notices';
+import { VerifyEmailNotice } from './VerifyEmailNotice';
 import { AccountSwitcher } from './AccountSwitcher';
 import { PasswordPrompt } from './PasswordPrompt';
 import { asApiError } from './useApi';
@@ -30,6 +31,7 @@ export function Shell({ pages, children }: { pages: ConsolePage[]; children: Com
         </ul>
       </nav>
       <main id="main" tabIndex={-1} ref={main}>
+        <VerifyEmailNotice />
         <Notices />
         {children}
       </main>

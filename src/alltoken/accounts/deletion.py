@@ -21,6 +21,7 @@ from ..store.models import (
     ApiKey,
     BalanceAlert,
     BillingProfile,
+    EmailVerificationToken,
     PasswordResetToken,
     RateLimitSetting,
     TeamMember,
@@ -74,11 +75,12 @@ async def delete_account(session: AsyncSession, account_id: str, reason: str = "
 
 
 async def _drop_settings(session: AsyncSession, account_id: str, user_ids: list[str], key_ids: list[str]) -> None:
-    """What only serves a live account: console sessions and password reset links, team memberships (of its
-    people, and of its team), the low-balance alert (an email address), the saved card and auto top-up, and its
-    rate-limit settings. Payments stay: they are financial records, like the ledger."""
+    """What only serves a live account: console sessions, password reset and email verification links, team
+    memberships (of its people, and of its team), the low-balance alert (an email address), the saved card and
+    auto top-up, and its rate-limit settings. Payments stay: they are financial records, like the ledger."""
     await session.execute(delete(UserSession).where(UserSession.user_id.in_(user_ids)))
-    await session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id.in_(user_ids)))
+    for emailed_links in (PasswordResetToken, EmailVerificationToken):
+        await session.execute(delete(emailed_links).where(emailed_links.user_id.in_(user_ids)))
     await session.execute(delete(TeamMember).where((TeamMember.account_id == account_id)
                                                    | TeamMember.user_id.in_(user_ids)))
     await session.execute(delete(BalanceAlert).where(BalanceAlert.account_id == account_id))

@@ -1,17 +1,15 @@
 """Password reset by emailed token: a random single-use token, valid for an hour; only its SHA-256 is
-stored, so a copy of the database cannot reset anyone's password."""
+stored, so a copy of the database cannot reset anyone's password (accounts/emailed_tokens.py)."""
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ids import utcnow
 from ..store.models import Account, PasswordResetToken, User
-from . import passwords, sessions
+from . import emailed_tokens, sessions, studio_keys
 
 LIFETIME = timedelta(hours=1)
 
@@ -25,10 +23,7 @@ class Reset:
     user_id: str
     account_id: str
     sessions_ended: int
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    studio_keys_revoked: list[str]
 
 
 async def issue(session: AsyncSession, email: str, now: datetime | None = None) -> tuple[User, str] | None:
@@ -39,38 +34,31 @@ async def issue(session: AsyncSession, email: str, now: datetime | None = None) 
         .where(User.email == email, Account.status != "deleted"))).scalar_one_or_none()
     if user is None:
         return None
-    now = now or utcnow()
-    token = secrets.token_urlsafe(32)
-    session.add(PasswordResetToken(token_hash=_digest(token), user_id=user.id, created_at=now,
-                                   expires_at=now + LIFETIME))
-    return user, token
+    return user, emailed_tokens.issue(session, PasswordResetToken, user.id, now or utcnow(), LIFETIME)
 
 
-async def redeem(session: AsyncSession, token: str, new_password: str, now: datetime | None = None) -> Reset:
-    """Set the password of the token's user, end every session of theirs, and use the token up.
-    The conditional UPDATE makes a token good for one reset even when two arrive at once."""
+async def usable(session: AsyncSession, token: str) -> bool:
+    return await emailed_tokens.usable(session, PasswordResetToken, token, utcnow())
+
+
+async def redeem(session: AsyncSession, token: str, new_password_hash: str, now: datetime | None = None) -> Reset:
+    """Set the password of the token's user (hashed by the caller, outside the transaction), end every
+    session of theirs, revoke their Studio keys, and use the token up."""
     now = now or utcnow()
-    digest = _digest(token)
-    claimed = await session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.token_hash == digest, PasswordResetToken.used_at.is_(None),
-               PasswordResetToken.expires_at > now)
-        .values(used_at=now))
-    if claimed.rowcount != 1:
+    user_id = await emailed_tokens.redeem(session, PasswordResetToken, token, now)
+    if user_id is None:
         raise InvalidToken()
-    user_id = (await session.execute(select(PasswordResetToken.user_id)
-                                     .where(PasswordResetToken.token_hash == digest))).scalar_one()
     user = await session.get(User, user_id)
     account = await session.get(Account, user.account_id)
     if account is None or account.status == "deleted":
         raise InvalidToken()
-    user.password_hash = passwords.hash_password(new_password)
+    user.password_hash = new_password_hash
     # Every other reset link of the user dies with this one: an older email is no key to the account.
-    await session.execute(update(PasswordResetToken)
-                          .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
-                          .values(used_at=now))
+    await emailed_tokens.retire_all(session, PasswordResetToken, user_id, now)
     ended = await sessions.close_all(session, user_id)
-    return Reset(user_id, user.account_id, ended)
+    # Whoever knew the old password may hold a Studio key made with it: it goes with the sessions.
+    revoked = await studio_keys.revoke_for_user(session, user_id)
+    return Reset(user_id, user.account_id, ended, revoked)
 
 
 def reset_email(link: str) -> tuple[str, str]:

@@ -31,6 +31,7 @@ class SignedIn:
     expires_at: datetime
     role: str | None = None    # in the account acted on: owner of one's own; None: no longer a member of it
     in_team: bool = False      # the account acted on is a team the user is a member of
+    email_verified: bool = True
     reauthenticated_at: datetime | None = None   # when the user last confirmed their password in this session
 
     def recently_confirmed(self, now: datetime) -> bool:
@@ -66,7 +67,8 @@ async def find(session: AsyncSession, token: str) -> SignedIn | None:
         record.last_seen_at = now
     role = "owner" if record.account_id == user.account_id else member_role
     return SignedIn(user.id, record.account_id, user.email, user.is_admin, record.csrf_token, record.expires_at, role,
-                    in_team=member_role is not None, reauthenticated_at=record.reauthenticated_at)
+                    in_team=member_role is not None, reauthenticated_at=record.reauthenticated_at,
+                    email_verified=user.email_verified_at is not None)
 
 
 async def switch_account(session: AsyncSession, token: str, account_id: str) -> None:

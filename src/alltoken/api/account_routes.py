@@ -17,6 +17,7 @@ from ..governance.enforcement import notices
 from ..store.models import TeamMember
 from . import key_actions
 from .callers import AccountCaller, AccountScope, KeysScope, OwnerScope, account_caller, authorize
+from .email_verification_routes import require_verified_email
 from .key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from .notice_extras import TermsOwed, billing_and_terms
 from .service_errors import service_errors
@@ -100,6 +101,7 @@ async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyVi
 async def create_key(spec: KeyCreate, request: Request, caller: KeysScope) -> CreatedKey:
     """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
     state = request.app.state.gateway
+    require_verified_email(state, caller)
     await key_actions.check_terms_acceptance(state, caller, spec.accept_terms)
     return await key_actions.create(state, caller.account_id, spec, *_audit(request, caller),
                                     needs_terms=not caller.is_admin, user_id=caller.member_id)

@@ -6,6 +6,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..gateway.errors import ApiError, bad_request
+from ..gateway.security_headers import SecurityHeadersMiddleware
 from . import (
     account_data_routes,
     account_routes,
@@ -22,6 +23,7 @@ from . import (
     auth_routes,
     balance_routes,
     catalog_routes,
+    email_verification_routes,
     invitation_routes,
     membership_routes,
     moderation_log_routes,
@@ -35,11 +37,17 @@ from . import (
     topup_routes,
     usage_routes,
 )
+from .sign_up_gate import SignUpGate
 
 
 def create_management_api(state) -> FastAPI:
+    # No interactive docs page: it would load Swagger UI's script from a CDN onto the console's origin. The
+    # OpenAPI document is here for any viewer or client generator (docs/management-api.md). Paths are exact:
+    # no redirect adds or drops a trailing slash (it would be built from the request's Host header).
     api = FastAPI(title="AllToken management API", version=__version__, openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None, redirect_slashes=False)
+    api.add_middleware(SignUpGate, state=state)
+    api.add_middleware(SecurityHeadersMiddleware)
     api.state.gateway = state
     api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
@@ -53,6 +61,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(auth_routes.router)
     api.include_router(password_reset_routes.router)
     api.include_router(reauthentication_routes.router)
+    api.include_router(email_verification_routes.router)
     api.include_router(team_routes.router)
     api.include_router(moderation_log_routes.router)
     api.include_router(account_data_routes.router)

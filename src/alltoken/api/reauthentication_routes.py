@@ -7,12 +7,14 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from ..accounts import passwords, reauthentication, sessions
+from ..accounts import passwords, sessions, sign_in_throttle
 from ..gateway.client_address import client_address
-from ..gateway.errors import ApiError, bad_request
+from ..gateway.errors import bad_request
 from ..governance import audit
+from ..ids import utcnow
 from ..store.models import User
 from .callers import SESSION_COOKIE, session_user
+from .password_work import checked_or_given_back, throttle_refusal
 
 router = APIRouter(prefix="/auth", tags=["console sign-in"])
 
@@ -28,20 +30,23 @@ class Reauthenticated(BaseModel):
 @router.post("/reauthenticate", response_model=Reauthenticated)
 async def reauthenticate(body: Reauthentication, request: Request,
                          signed_in: sessions.SignedIn = Depends(session_user)) -> Reauthenticated:
-    """Confirm the signed-in user's password. A wrong one is a 400 and counts as a failed sign-in (after five
-    in 15 minutes for one email, 429 with Retry-After)."""
+    """Confirm the signed-in user's password. The attempt counts as a sign-in attempt for that email and
+    address, under the same throttle (a stolen session is no way to guess the password): a wrong password is a
+    400, and after five in 15 minutes for one email, 429 with Retry-After."""
     state, address = request.app.state.gateway, client_address(request)
     async with state.sessions.begin() as session:
         user = await session.get(User, signed_in.user_id)
-        try:
-            confirmed_at = await reauthentication.confirm(session, request.cookies[SESSION_COOKIE], user,
-                                                          body.password, address)
-        except reauthentication.Throttled as throttled:
-            raise ApiError(429, str(throttled), type="rate_limit_error", code="sign_in_throttled",
-                           headers={"retry-after": str(throttled.seconds)}) from None
+        with throttle_refusal("too many failed sign-ins", "sign_in_throttled"):
+            await sign_in_throttle.count_attempt(session, user.email, address)
+    matches = await checked_or_given_back(state.sessions, user.password_hash, body.password, user.email, address)
+    confirmed_at = utcnow()
+    async with state.sessions.begin() as session:
+        if matches:
+            await sign_in_throttle.succeeded(session, user.email, address)
+            await sessions.mark_reauthenticated(session, request.cookies[SESSION_COOKIE], confirmed_at)
         await audit.record(session, f"user:{user.id}",
-                           "auth.reauthenticate" if confirmed_at else "auth.reauthenticate_failed",
+                           "auth.reauthenticate" if matches else "auth.reauthenticate_failed",
                            signed_in.account_id, address=address)
-    if confirmed_at is None:   # after the commit, so the failure counts
+    if not matches:
         raise bad_request("the password is wrong", param="password", code="wrong_credentials")
     return Reauthenticated(confirmed_until=confirmed_at + sessions.REAUTHENTICATION_LASTS)

@@ -12,6 +12,7 @@ from ..accounts.key_hygiene import describe_key
 from ..gateway.client_address import client_address
 from ..governance import audit
 from .callers import StudioScope
+from .email_verification_routes import require_verified_email
 from .key_actions import CreatedKey, check_terms_acceptance, terms_refusal
 from .service_errors import service_errors
 
@@ -37,6 +38,7 @@ async def issue_key(request: Request, caller: StudioScope, body: StudioKeyReques
     state, user_id, account_id = request.app.state.gateway, caller.signed_in.user_id, caller.account_id
     actor, address = caller.actor, client_address(request)
     accept = body is not None and body.accept_terms
+    require_verified_email(state, caller)
     await check_terms_acceptance(state, caller, accept)
     async with state.sessions.begin() as session:
         with service_errors(), terms_refusal(account_id):
@@ -45,14 +47,26 @@ async def issue_key(request: Request, caller: StudioScope, body: StudioKeyReques
             await session.flush()
         if accepted is not None:
             await audit.record(session, actor, "terms.accept", account_id, {"version": accepted.version}, address)
-        for key_id in replaced:
-            await audit.record(session, actor, "keys.revoke", key_id, {"studio": True}, address)
+        await audit_studio_keys_revoked(session, actor, replaced, None, address)
         await audit.record(session, actor, "keys.create", account_id,
                            {"key_id": new.row.id, "studio": True, "expires_at": new.row.expires_at.isoformat()},
                            address)
     if accepted is not None:
         state.auth.drop_account(account_id)   # this process at once; the others through the change feed
-    for key_id in replaced:
-        state.auth.drop_key(key_id)
+    forget_keys(state, replaced)
     return StudioKey(**describe_key(new.row), key=new.secret, replaced=replaced,
                      terms_accepted=accepted.version if accepted else None)
+
+
+async def audit_studio_keys_revoked(session, actor: str, key_ids: list[str], reason: str | None,
+                                    address: str | None) -> None:
+    """`reason`: what revoked them besides a newer Studio key ("sign-out", "password change", ...)."""
+    details = {"studio": True, **({"reason": reason} if reason else {})}
+    for key_id in key_ids:
+        await audit.record(session, actor, "keys.revoke", key_id, details, address)
+
+
+def forget_keys(state, key_ids: list[str]) -> None:
+    """Revoked keys stop working in this process at once; in the others through the change feed."""
+    for key_id in key_ids:
+        state.auth.drop_key(key_id)

@@ -9,13 +9,14 @@ from pathlib import Path
 import yaml
 
 from ..limits.policy import RateLimitSettings
-from . import billing, email, governance, images, routing
+from . import billing, email, governance, images, routing, sign_up
 from .billing import Markup, StripeSettings
 from .email import AlertSettings, SmtpSettings
 from .governance import RegionSettings, RetentionSettings, TermsSettings
 from .images import ImageSettings
 from .routing import ModelConfig, ProviderConfig
-from .values import ConfigError, positive, section
+from .sign_up import SignUpSettings
+from .values import ConfigError, boolean, positive, section
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -53,6 +54,8 @@ class Settings:
     retention: RetentionSettings = field(default_factory=lambda: RetentionSettings())
     console_dir: str | None = None               # the built web console; None: the one scripts/setup builds
     console_url: str | None = None               # the console's public address, for emailed links; None: host:port
+    sign_up: SignUpSettings = field(default_factory=lambda: SignUpSettings())
+    secure_cookies: bool = False                 # always mark the session cookie Secure (else: when over TLS)
     config_path: Path | None = None
 
 
@@ -71,6 +74,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     settings.rate_limits = governance.rate_limits(raw.get("rate_limits"))
     settings.stripe = billing.stripe(raw.get("stripe"), env)
     settings.smtp = email.smtp(raw.get("smtp"), env)
+    settings.sign_up = sign_up.sign_up(section(raw, "sign_up", sign_up.KEYS), settings.smtp is not None)
     settings.alerts = email.alerts(raw.get("alerts"), env)
     settings.images = images.images(raw.get("images"))
     settings.regions = governance.regions(section(raw, "regions", governance.REGION_KEYS))
@@ -114,7 +118,8 @@ def _env_scalars(env) -> dict:
     names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
              "redis_prefix": "ALLTOKEN_REDIS_PREFIX",
              "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS",
-             "console_dir": "ALLTOKEN_CONSOLE_DIR", "console_url": "ALLTOKEN_CONSOLE_URL"}
+             "console_dir": "ALLTOKEN_CONSOLE_DIR", "console_url": "ALLTOKEN_CONSOLE_URL",
+             "secure_cookies": "ALLTOKEN_SECURE_COOKIES"}
     return {key: env[var] for key, var in names.items() if env.get(var)}
 
 
@@ -124,7 +129,7 @@ _SCALARS = {"database_url": str, "redis_url": str, "redis_prefix": str, "host": 
             "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
             "key_rotation_grace_seconds": int,
             "usage_claim_idle_seconds": float,
-            "console_dir": str, "console_url": str}
+            "console_dir": str, "console_url": str, "secure_cookies": boolean}
 
 
 def _apply_scalars(settings: Settings, values: dict, source: str) -> None:

@@ -36,3 +36,13 @@ def positive(section: dict, section_name: str, key: str, default: float) -> floa
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigError(f"{section_name}.{key}: a number more than 0, got {value!r}")
     return float(value)
+
+
+def boolean(value) -> bool:
+    """true/false from YAML, or their spellings in an environment variable (true/false, 1/0, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    spelled = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+    if str(value).strip().lower() not in spelled:
+        raise ValueError(f"not true or false: {value!r}")
+    return spelled[str(value).strip().lower()]

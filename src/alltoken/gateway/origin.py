@@ -13,6 +13,7 @@ from functools import lru_cache
 from ..config import ConfigError, RegionSettings
 
 FORWARDED_FOR = b"x-forwarded-for"
+FORWARDED_PROTO = b"x-forwarded-proto"
 _ISO_CODE = re.compile(r"^[A-Z]{2}$")
 # Values proxies send when they do not know: Cloudflare's XX (unknown) and T1 (Tor) among them.
 _NOT_A_COUNTRY = frozenset({"XX", "ZZ"})
@@ -42,6 +43,14 @@ class ClientOrigin:
             if not self._trusted(hop):
                 return _normalized(hop)
         return _normalized(hops[0])
+
+    def scheme(self, scope) -> str:
+        """"https" or "http" as the client used it: the connection's own, or, when the direct peer is a
+        trusted proxy, what that proxy says in X-Forwarded-Proto (the client's hop, its first entry)."""
+        stated = _header(scope, FORWARDED_PROTO) if self._peer_is_trusted(scope) else None
+        if stated:
+            return stated.split(",")[0].strip().lower()
+        return scope.get("scheme", "http")
 
     def country(self, scope) -> str | None:
         """ISO 3166-1 alpha-2 code, upper case, or None when it cannot be told."""

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.cache import AuthCache
+from ..accounts.sign_up_throttle import SignUpThrottle
 from ..accounts.terms import UploadRights
 from ..analytics.recorder import UsageRecorder
 from ..analytics.usage_stream import DurableUsage
@@ -58,6 +59,7 @@ class GatewayState:
     origin: ClientOrigin
     terms: TermsBook
     rate_limits: RateLimits
+    sign_ups: SignUpThrottle
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     redis: Redis | None = None         # shared state, when settings.redis_url is set (store/redis_client.py)
@@ -86,7 +88,7 @@ class GatewayState:
         limiter = RedisRateLimiter(redis, settings.redis_prefix, batcher=batcher) if redis else LocalRateLimiter()
         state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
                     loaders, origin=ClientOrigin(settings.regions), terms=terms,
-                    rate_limits=RateLimits(limiter),
+                    rate_limits=RateLimits(limiter), sign_ups=SignUpThrottle(limiter, settings.sign_up),
                     topups=TopUps(settings.stripe, sessions, auth, book),
                     upload_rights=UploadRights(sessions, terms.current),
                     redis=redis)

@@ -79,6 +79,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column()
+    # None until the emailed link is followed, where the server asks for it (accounts/email_verification.py)
+    email_verified_at: Mapped[datetime | None] = mapped_column()
 
 
 class ApiKey(Base):
@@ -324,29 +326,38 @@ class UserSession(Base):
     reauthenticated_at: Mapped[datetime | None] = mapped_column()   # the user last confirmed their password
 
 
-class SignInFailure(Base):
-    """A failed sign-in, by hashed email or by client address: the throttle counts these."""
+class SignInCount(Base):
+    """The sign-in throttle's count of attempts for one subject (a hashed email or a client address, per
+    purpose) in a window that began with the first of them (accounts/sign_in_throttle.py)."""
 
-    __tablename__ = "sign_in_failures"
+    __tablename__ = "sign_in_counts"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    subject: Mapped[str] = mapped_column(String(80))     # "email:<sha256>" or "ip:<address>"
-    at: Mapped[datetime] = mapped_column()
-
-    __table_args__ = (Index("ix_sign_in_failures_subject_at", "subject", "at"),)
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)   # "email:<sha256>", "reset:ip:<address>"
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
 
 
-class PasswordResetToken(Base):
-    """A password reset asked for by email. Only the token's SHA-256 is stored; the emailed link holds the
-    token. Single use, short-lived."""
-
-    __tablename__ = "password_reset_tokens"
+class EmailedToken:
+    """The columns of a single-use token sent by email (accounts/emailed_tokens.py): only its SHA-256 is
+    stored, the emailed link holds the token."""
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class PasswordResetToken(EmailedToken, Base):
+    """A password reset asked for by email. Single use, short-lived."""
+
+    __tablename__ = "password_reset_tokens"
+
+
+class EmailVerificationToken(EmailedToken, Base):
+    """A link that proves a user receives email at their address. Single use, expiring."""
+
+    __tablename__ = "email_verification_tokens"
 
 
 class TeamMember(Base):

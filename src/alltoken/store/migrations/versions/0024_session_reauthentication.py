@@ -1,7 +1,7 @@
 """console sessions remember when their user last confirmed their password
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 
 - user_sessions.reauthenticated_at: set by POST /api/auth/reauthenticate. Irreversible or account-wide
   actions (deletion, export, where alerts go, terms and warranties, who the owners are) need it within
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
