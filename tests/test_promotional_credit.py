@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from alltoken.accounts.service import create_account
 from alltoken.billing import ledger
 from alltoken.billing.buckets import Buckets, Entry, expiry_request_id, replay
-from alltoken.billing.expiry import account_buckets, expire_promotions
+from alltoken.billing.expiry import account_buckets, write_off_expired
 from alltoken.billing.ledger import Charge
 from alltoken.store.models import LedgerEntry
 
@@ -104,10 +104,12 @@ async def test_expired_promotions_are_written_off_once(engine):
                               .values(created_at=now - timedelta(seconds=10)))
         await session.execute(update(LedgerEntry).where(LedgerEntry.id == promo.id)
                               .values(expires_at=now - timedelta(seconds=1)))
-    for expected in (1, 0):  # a second run writes nothing
+    for _ in range(2):  # a second run writes nothing
         async with sessions.begin() as session:
-            assert await expire_promotions(session, datetime.now(UTC)) == expected
+            assert await write_off_expired(session, account.id, datetime.now(UTC)) == [promo.id]
     async with sessions() as session:
         buckets = await account_buckets(session, account.id)
         assert await ledger.balance_units(session, account.id) == 10 * 10**12 == buckets.balance
         assert buckets.paid == 10 * 10**12 and buckets.promo_total == 0
+        kinds = (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.account_id == account.id))).scalars()
+        assert sorted(kinds) == ["expiry", "promo", "topup", "usage"]

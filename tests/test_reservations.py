@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alltoken.billing.ledger import LedgerRow
 from alltoken.billing.reservations import Budget, InsufficientCredits, LimitReached, LocalCreditBook
 
 
@@ -25,7 +26,7 @@ async def test_reserve_settle_release():
     with pytest.raises(InsufficientCredits) as caught:
         await book.reserve("r2", "a", 500)
     assert caught.value.available_units == 400
-    assert book.settle(first, 250) and not book.settle(first, 250)
+    assert await book.settle(first, 250) and not await book.settle(first, 250)
     book.release(first)  # after settlement: no effect
     assert await book.available_units("a") == 750
     second = await book.reserve("r2", "a", 700)
@@ -41,7 +42,7 @@ async def test_key_limit_counts_spend_and_holds():
     with pytest.raises(LimitReached) as caught:
         await book.reserve("r2", "a", 20, [key])
     assert caught.value.remaining_units == 10 and caught.value.budget == key
-    book.settle(hold, 50)
+    await book.settle(hold, 50)
     assert book.spent_in_period(("key", "k"), None) == 80
     await book.reserve("r3", "a", 20, [key])
 
@@ -60,7 +61,7 @@ def test_concurrent_holds_never_exceed_the_balance(balance, asks):
                 return 0
             await asyncio.sleep(0)
             charged = min(cost, units)
-            book.settle(hold, charged)
+            await book.settle(hold, charged)
             return charged
 
         charged = await asyncio.gather(*(one(i, u, c) for i, (u, c) in enumerate(asks)))
@@ -74,9 +75,9 @@ def test_concurrent_holds_never_exceed_the_balance(balance, asks):
 async def test_ledger_feed_moves_pending_charges_exactly_once():
     book = book_with({"a": 1000, "b": 999})  # the loader's sum for b already includes its row 7
     hold = await book.reserve("r1", "a", 100)
-    book.settle(hold, 40)
+    await book.settle(hold, 40)
     async with book.lock:
-        book.apply_ledger_entries([(5, "a", -40, "r1"), (6, "a", 500, None), (7, "b", 999, None)])
+        book.apply_ledger_entries([LedgerRow(5, "a", -40, "r1"), LedgerRow(6, "a", 500), LedgerRow(7, "b", 999)])
     assert await book.balance_units("a") == 1460
     assert book.cursor == 7
     assert await book.balance_units("b") == 999  # row 7 is counted once, by b's load, not again on top

@@ -12,7 +12,7 @@ from ..analytics.recorder import UsageRecorder
 from ..analytics.usage_stream import DurableUsage
 from ..background import stop_tasks
 from ..billing.expiry import expiry_loop
-from ..billing.reservations import CreditBook
+from ..billing.reservations import CreditBook, ShortfallTally
 from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
@@ -36,6 +36,7 @@ from ..store.usage_partitions import keep_months_ahead
 from .loaders import Loaders
 from .origin import ClientOrigin
 from .rate_limits import RateLimits
+from .settlement import OpenAdmissions
 from .shared_billing import credit_book, usage_recorder
 from .sync import CacheSync
 from .terms_gate import TermsBook
@@ -61,6 +62,8 @@ class GatewayState:
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     redis: Redis | None = None         # shared state, when settings.redis_url is set (store/redis_client.py)
+    admissions: OpenAdmissions = field(default_factory=OpenAdmissions)   # holds of requests in progress
+    shortfalls: ShortfallTally = field(default_factory=ShortfallTally)   # settlements capped (metrics)
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -105,7 +108,7 @@ class GatewayState:
         await self.health.start()
         self.recorder.start()
         self._background = [
-            asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
+            asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.write_off_expired), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
             asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
             asyncio.create_task(outbox_loop(self), name="notifications-outbox"),

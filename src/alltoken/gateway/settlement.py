@@ -1,0 +1,90 @@
+"""No hold outlives its request: every admitted request is settled or released exactly once.
+
+Admission (gateway/admission.py) registers a request here as soon as its credit hold is taken, and
+`finish` (gateway/accounting.py) takes it out when it settles or releases the hold. The middleware
+wraps every request: when the response has ended, however it ended (sent, a crash in a handler or a
+translator, the task cancelled, the client gone before or during a stream), whatever is still
+registered for the request is released and recorded as a failed request, which costs nothing. So
+no endpoint has to get its error paths right for the hold to come back.
+
+Its cost on the request path: one dict insert and one dict pop per paid request, and one more
+ASGI layer (a closure per request, a check per response message).
+"""
+
+import logging
+import time
+
+from .accounting import Outcome, finish
+from .admission import Admission
+from .auth import Caller
+from .http import REQUEST_ID_KEY
+
+log = logging.getLogger("alltoken.billing")
+
+CLIENT_GONE = 499       # nginx's "client closed request", as streams the client left are recorded
+
+
+class OpenAdmissions:
+    """Admitted requests whose hold is neither settled nor released yet, by request id."""
+
+    def __init__(self):
+        self._open: dict[str, tuple[Caller, Admission]] = {}
+
+    def add(self, request_id: str, caller: Caller, admission: Admission) -> None:
+        self._open[request_id] = (caller, admission)
+
+    def get(self, request_id: str) -> tuple[Caller, Admission] | None:
+        return self._open.get(request_id)
+
+    def take(self, request_id: str) -> tuple[Caller, Admission] | None:
+        return self._open.pop(request_id, None)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+class SettleOnExitMiddleware:
+    """Releases (and records as failed) the hold of a request that ended without settling it."""
+
+    def __init__(self, app, state):
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        response: dict = {}
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                response["streamed"] = any(name == b"content-type" and value.startswith(b"text/event-stream")
+                                           for name, value in message.get("headers", ()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            await self._close_abandoned(scope[REQUEST_ID_KEY], scope["path"], response, started)
+
+    async def _close_abandoned(self, request_id: str, path: str, response: dict, started: float) -> None:
+        opened = self.state.admissions.get(request_id)
+        if opened is None:
+            return
+        caller, admission = opened
+        status = response.get("status")
+        if status is None or status < 400:   # no answer yet, or a stream cut short: the client went away
+            outcome = Outcome("error", CLIENT_GONE, error_code="client_disconnected")
+        else:
+            outcome = Outcome("error", status, error_code="internal_error" if status >= 500 else "request_failed")
+        log.warning("request %s ended without settling its hold (%s): released, recorded as failed",
+                    request_id, outcome.error_code)
+        await finish(self.state, request_id, caller, admission, outcome, endpoint=endpoint_name(path),
+                     streamed=bool(response.get("streamed")), started=started)
+
+
+def endpoint_name(path: str) -> str:
+    """The usage record's `endpoint` for a paid path: chat, messages, embeddings, images.generations..."""
+    name = path.removeprefix("/v1/").strip("/")
+    return "chat" if name == "chat/completions" else name.replace("/", ".")
