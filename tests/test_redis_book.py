@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from alltoken.billing.ledger import LedgerRow
 from alltoken.billing.redis_book import RedisCreditBook
-from alltoken.billing.reservations import BillingUnavailable, Budget, InsufficientCredits, LimitReached
+from alltoken.billing.reservations import BillingUnavailable, Budget, InsufficientCredits, LimitReached, Settlement
 from alltoken.store.redis_client import open_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -187,6 +187,31 @@ async def test_a_credit_line_lets_a_postpaid_account_go_below_zero(books):
     await book.settle(hold, 500)
     await settled(book)
     assert await book.balance_units("a") == -500
+
+
+async def test_a_charge_beyond_the_hold_is_capped_in_redis_whichever_process_settles(books):
+    ledger = Ledger({"a": 1000})
+    one, other = books(ledger), books(ledger)
+    elsewhere = await other.reserve("r1", "a", 300)        # another process's hold is not taken from
+    hold = await one.reserve("r2", "a", 100)
+    assert await one.settle(hold, 5000) == Settlement(700, 4300, "balance")
+    assert await other.balance_units("a") == 300 and await other.available_units("a") == 0
+    assert await other.settle(elsewhere, 300) == Settlement(300)
+    assert await one.balance_units("a") == 0
+
+
+async def test_redis_caps_at_the_credit_line_and_at_each_limit(books):
+    book = books(Ledger({"a": 100}))
+    key, member = Budget(("key", "k"), 500, spent_at_load=100), Budget(("member", "a", "u"), 450)
+    hold = await book.reserve("r1", "a", 50, [key, member], credit_line_units=1000)
+    assert await book.settle(hold, 10**6) == Settlement(400, 10**6 - 400, "key")
+    hold = await book.reserve("r2", "a", 0, [Budget(member.scope, 450)], credit_line_units=1000)
+    assert await book.settle(hold, 10**6) == Settlement(50, 10**6 - 50, "member")
+    hold = await book.reserve("r3", "a", 10, credit_line_units=1000)
+    assert await book.settle(hold, 10**6) == Settlement(650, 10**6 - 650, "balance")
+    assert await book.balance_units("a") == -1000
+    with pytest.raises(LimitReached):
+        await book.reserve("r4", "a", 1, [key], credit_line_units=2000)   # the key spent exactly its limit
 
 
 async def test_many_connections_reserving_at_once_never_overspend(books):

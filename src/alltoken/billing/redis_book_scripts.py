@@ -33,9 +33,9 @@ local function close_hold(a, rid)
   for part in string.gmatch(raw, '[^\\n]+') do
     if units == nil then
       units = part
-      redis.call('HINCRBY', P .. 'acct:' .. a, 'reserved', -tonumber(part))
+      redis.call('HINCRBY', P .. 'acct:' .. a, 'reserved', int(-tonumber(part)))  -- int: never '-0'
     else
-      redis.call('HINCRBY', P .. 'budget:' .. part, 'reserved', -tonumber(units))
+      redis.call('HINCRBY', P .. 'budget:' .. part, 'reserved', int(-tonumber(units)))
     end
   end
   redis.call('HDEL', P .. 'holds:' .. a, rid)
@@ -47,7 +47,7 @@ local function drop_pending(a, rid)
   if not units then return false end
   redis.call('HDEL', P .. 'pend:' .. a, rid)
   redis.call('ZREM', P .. 'pexp:' .. a, rid)
-  redis.call('HINCRBY', P .. 'acct:' .. a, 'pending', -tonumber(units))
+  redis.call('HINCRBY', P .. 'acct:' .. a, 'pending', int(-tonumber(units)))
   return true
 end
 local function prune(a, now)

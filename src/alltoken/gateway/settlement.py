@@ -61,6 +61,8 @@ class SettleOnExitMiddleware:
                 response["status"] = message["status"]
                 response["streamed"] = any(name == b"content-type" and value.startswith(b"text/event-stream")
                                            for name, value in message.get("headers", ()))
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                response["complete"] = True
             await send(message)
 
         try:
@@ -73,15 +75,21 @@ class SettleOnExitMiddleware:
         if opened is None:
             return
         caller, admission = opened
-        status = response.get("status")
-        if status is None or status < 400:   # no answer yet, or a stream cut short: the client went away
-            outcome = Outcome("error", CLIENT_GONE, error_code="client_disconnected")
-        else:
-            outcome = Outcome("error", status, error_code="internal_error" if status >= 500 else "request_failed")
+        outcome = _failure(response)
         log.warning("request %s ended without settling its hold (%s): released, recorded as failed",
                     request_id, outcome.error_code)
         await finish(self.state, request_id, caller, admission, outcome, endpoint=endpoint_name(path),
                      streamed=bool(response.get("streamed")), started=started)
+
+
+def _failure(response: dict) -> Outcome:
+    """How a request that never settled is recorded (at no cost), from what reached the client."""
+    status = response.get("status")
+    if status is None or (status < 400 and not response.get("complete")):   # no answer yet, or a cut stream
+        return Outcome("error", CLIENT_GONE, error_code="client_disconnected")
+    if status < 400:   # answered in full, yet never settled: a bug of ours, which the client does not pay for
+        return Outcome("error", status, error_code="not_settled")
+    return Outcome("error", status, error_code="internal_error" if status >= 500 else "request_failed")
 
 
 def endpoint_name(path: str) -> str:
