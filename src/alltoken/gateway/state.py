@@ -22,6 +22,7 @@ from ..notifications.low_balance import low_balance_loop
 from ..notifications.outbox import outbox_loop
 from ..payments.service import TopUps
 from ..providers.base import Provider
+from ..providers.image_fetch import ImageFetchLimits
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
 from ..routing import overrides
@@ -72,7 +73,9 @@ class GatewayState:
         """Everything that can fail on bad configuration fails here, before the server binds."""
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
-        transport = Transport(total_timeout=settings.upstream_timeout_seconds)
+        transport = Transport(total_timeout=settings.upstream_timeout_seconds,
+                              image_fetch=ImageFetchLimits(settings.images.max_fetched_images,
+                                                           settings.images.max_fetched_bytes))
         providers = build_providers(settings.providers, transport)
         models = build_model_table(settings, providers)
         loaders = Loaders(sessions, settings.rate_limits)
