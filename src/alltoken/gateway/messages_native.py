@@ -17,29 +17,41 @@ from ..providers.base import ProviderError
 from .accounting import Outcome, finish
 from .attempts import first_success
 from .errors import from_provider_error
-from .estimate import IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, rough_tokens
+from .estimate import PER_MESSAGE_OVERHEAD, rough_tokens
 from .http import json_response, served_headers
+from .media_estimate import anthropic_source_data, document_tokens, image_tokens, text_tokens
 from .messages_stream import event
 from .streaming import SSE_HEADERS, RelayResponse, stream_crashed
 
 
 def native_prompt_bound(body: dict) -> int:
-    """Upper bound on input tokens of an Anthropic request: UTF-8 bytes of its text, a fixed
-    allowance per image or document, a few tokens per message."""
+    """Upper bound on input tokens of an Anthropic request: UTF-8 bytes of its text, images and
+    documents by gateway/media_estimate.py, a few tokens per message."""
     parts = [body.get("system"), body.get("tools")] + [m.get("content") for m in body.get("messages") or ()]
     return sum(_bound(part) for part in parts) + PER_MESSAGE_OVERHEAD * len(body.get("messages") or ())
 
 
 def _bound(value) -> int:
     if isinstance(value, str):
-        return len(value.encode())
+        return text_tokens(value)
     if isinstance(value, list):
         return sum(_bound(item) for item in value)
     if isinstance(value, dict):
-        if value.get("type") in ("image", "document"):
-            return IMAGE_TOKEN_ALLOWANCE
+        if value.get("type") == "image":
+            return image_tokens(anthropic_source_data(value))
+        if value.get("type") == "document":
+            return _document_bound(value)
         return sum(_bound(item) for item in value.values())
     return 0
+
+
+def _document_bound(block: dict) -> int:
+    """A PDF by its pages; a text or content source by its text; a url or file by the allowance."""
+    source = block.get("source")
+    kind = source.get("type") if isinstance(source, dict) else None
+    if kind in ("text", "content"):
+        return _bound(source.get("data") if kind == "text" else source.get("content"))
+    return document_tokens(anthropic_source_data(block)) + _bound(block.get("context"))
 
 
 async def native_message(body: dict, beta: str | None, **context) -> Response:
