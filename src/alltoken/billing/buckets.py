@@ -95,7 +95,7 @@ def _spend(buckets: Buckets, units: int, at: datetime) -> None:
         units -= taken
         if not units:
             return
-    buckets.paid -= units  # may go below zero: the bounded overdraft of a settled charge
+    buckets.paid -= units  # below zero only after a negative correction: a charge is capped at the balance
 
 
 def _write_off(grants: dict[int, PromoGrant], entry: Entry) -> None:
