@@ -3,8 +3,10 @@ Property tests over random sequences of grants, charges, adjustments, refunds an
 
 import asyncio
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +24,7 @@ from alltoken.store.db import session_factory
 from alltoken.store.models import LedgerEntry
 from alltoken.store.redis_client import open_redis
 
+from .harness import CliError, wait_for
 from .test_redis_book import drop_keys
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -203,3 +206,39 @@ async def test_a_grant_already_expired_is_refused(engine):
         account = await create_account(session, f"promo-{secrets.token_hex(3)}@example.com")
         with pytest.raises(ledger.ExpiredGrant, match="has already passed"):
             await ledger.grant(session, account.id, "5", kind="promo", expires_at=datetime.now(UTC))
+
+
+def test_a_running_server_stops_counting_promotional_credit_the_moment_it_expires(demo_gateway):
+    """The issue's shape: with a server running, promotional credit kept counting for up to a minute
+    after its expiry. Now every read after the instant excludes it: /v1/credits, the console's balance,
+    the CLI, and a reservation (402)."""
+    account = demo_gateway.cli("accounts", "create", "--email", f"expiring-{secrets.token_hex(3)}@example.com")["id"]
+    key = demo_gateway.cli("keys", "create", "--account", account)["key"]
+    expires = datetime.now(UTC) + timedelta(seconds=3)
+    demo_gateway.cli("credits", "grant", "--account", account, "--usd", "0.5", "--kind", "promo",
+                     "--expires", expires.isoformat())
+    headers = {"Authorization": f"Bearer {key}"}
+    chat = {"model": "alltoken/demo", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+    assert wait_for(lambda: _credits(demo_gateway, key)["balance_usd"] == "0.500000")
+    assert httpx.post(demo_gateway.url + "/v1/chat/completions", json=chat, headers=headers).status_code == 200
+    while datetime.now(UTC) <= expires:   # the expiry passing is the condition waited for
+        time.sleep(0.05)
+    assert _credits(demo_gateway, key)["available_usd"] == "0.000000"
+    refused = httpx.post(demo_gateway.url + "/v1/chat/completions", json=chat, headers=headers)
+    assert refused.status_code == 402
+    assert demo_gateway.api("GET", "/billing/balance", key).json()["balance_usd"] == "0.000000"
+    assert demo_gateway.cli("credits", "balance", "--account", account)["promo_usd"] == "0.000000"
+    assert demo_gateway.balance(account) == 0
+
+
+def test_the_cli_refuses_a_grant_already_expired(demo_gateway):
+    account = demo_gateway.cli("accounts", "create", "--email", f"late-{secrets.token_hex(3)}@example.com")["id"]
+    with pytest.raises(CliError) as refused:
+        demo_gateway.cli("credits", "grant", "--account", account, "--usd", "5", "--kind", "promo",
+                         "--expires", "2020-01-01T00:00:00Z")
+    assert refused.value.code == 1 and "has already passed" in refused.value.stderr
+    assert demo_gateway.balance(account) == 0
+
+
+def _credits(gateway, key: str) -> dict:
+    return httpx.get(gateway.url + "/v1/credits", headers={"Authorization": f"Bearer {key}"}).json()["data"]
