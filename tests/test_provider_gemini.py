@@ -480,8 +480,8 @@ async def image_server(tls_files, monkeypatch):
         return reply
     for path in pages:
         app.router.add_get(path, answer)
-    app.router.add_get("/chunked.png", _chunked_image)
-    app.router.add_get("/large.png", _large_image)
+    app.router.add_get("/chunked.png", _chunked_image(10, 1000))
+    app.router.add_get("/large.png", _chunked_image(320, 65536))   # 20 MB, for the byte budget
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     runner = web.AppRunner(app, access_log=None)
@@ -504,23 +504,17 @@ async def image_server(tls_files, monkeypatch):
     await runner.cleanup()
 
 
-async def _chunked_image(request):
-    response = web.StreamResponse(headers={"Content-Type": "image/png"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    for _ in range(10):
-        await response.write(b"x" * 1000)
-    return response
-
-
-async def _large_image(request):
-    """20 MB in 64 KB chunks, with no Content-Length: only counting the bytes as they come can stop it."""
-    response = web.StreamResponse(headers={"Content-Type": "image/png"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    for _ in range(320):
-        await response.write(b"x" * 65536)
-    return response
+def _chunked_image(chunks: int, size: int):
+    """A handler sending an image of `chunks` pieces of `size` bytes and no Content-Length: only counting
+    the bytes as they come can stop it."""
+    async def answer(request):
+        response = web.StreamResponse(headers={"Content-Type": "image/png"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(chunks):
+            await response.write(b"x" * size)
+        return response
+    return answer
 
 
 async def test_a_request_naming_more_image_urls_than_allowed_is_refused_before_any_fetch(image_server, monkeypatch):
