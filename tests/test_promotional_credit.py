@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from alltoken.accounts.service import create_account
 from alltoken.billing import ledger
 from alltoken.billing.buckets import Buckets, Entry, expiry_request_id, replay
-from alltoken.billing.expiry import account_buckets, write_off_expired
+from alltoken.billing.expiry import account_buckets, accounts_with_expired_grants, write_off_expired
 from alltoken.billing.ledger import Charge
 from alltoken.billing.redis_book import RedisCreditBook
 from alltoken.billing.reservations import InsufficientCredits, LocalCreditBook, Settlement
@@ -174,6 +174,10 @@ async def test_a_book_stops_counting_a_grant_the_moment_it_expires(book_on):
     account = await _account_with(sessions, "4", expires, topup_usd="1")
     book = make()
     assert await book.balance_units(account) == 5 * USD           # loaded while the grant is live
+    async with sessions.begin() as session:                        # and one the book learns of from the ledger
+        await ledger.grant(session, account, "2", kind="promo", expires_at=expires)
+    await book.catch_up()
+    assert await book.balance_units(account) == 7 * USD
     await _until(expires)
     assert await book.balance_units(account) == 1 * USD           # at once: no expiry loop, no poll
     assert await book.available_units(account) == 1 * USD
@@ -242,3 +246,20 @@ def test_the_cli_refuses_a_grant_already_expired(demo_gateway):
 
 def _credits(gateway, key: str) -> dict:
     return httpx.get(gateway.url + "/v1/credits", headers={"Authorization": f"Bearer {key}"}).json()["data"]
+
+
+async def test_a_grant_spent_before_it_expired_gets_an_empty_write_off_and_is_not_looked_at_again(engine):
+    sessions = session_factory(engine)
+    expires = datetime.now(UTC) + timedelta(seconds=1)
+    account = await _account_with(sessions, "1", expires)
+    async with sessions.begin() as session:
+        await ledger.write_charges(session, [Charge(account, f"spent-{account}", 1 * USD)])
+    await _until(expires)
+    async with sessions.begin() as session:
+        assert account in await accounts_with_expired_grants(session, datetime.now(UTC))
+        [grant] = await write_off_expired(session, account, datetime.now(UTC))
+    async with sessions() as session:
+        amounts = (await session.execute(select(LedgerEntry.amount_units)
+                                         .where(LedgerEntry.request_id == f"expiry:{grant}"))).scalars().all()
+        assert amounts == [0]
+        assert account not in await accounts_with_expired_grants(session, datetime.now(UTC))

@@ -51,11 +51,14 @@ class Buckets:
         """Unspent paid credit: the most a `refund` may take (promotional credit never is)."""
         return max(self.paid, 0)
 
+    def expired_unwritten(self, now: datetime) -> list[PromoGrant]:
+        """Grants past their expiry with no write-off yet (spent or not), the earliest first."""
+        expired = [g for g in self.promos if not g.written_off and g.expires_at is not None and g.expires_at <= now]
+        return sorted(expired, key=lambda g: (g.expires_at, g.entry_id))
+
     def due_for_expiry(self, now: datetime) -> list[PromoGrant]:
         """Grants past their expiry with credit left and no write-off yet, the earliest first."""
-        due = [g for g in self.promos if not g.written_off and g.remaining > 0
-               and g.expires_at is not None and g.expires_at <= now]
-        return sorted(due, key=lambda g: (g.expires_at, g.entry_id))
+        return [g for g in self.expired_unwritten(now) if g.remaining > 0]
 
     def promo_at(self, now: datetime) -> int:
         """Promotional credit available at `now`: none of a grant past its expiry, written off yet or not."""

@@ -36,12 +36,12 @@ async def write_off_expired(session: AsyncSession, account_id: str, now: datetim
                             in_flight_units: int = 0) -> list[int]:
     """Write off what is left of the account's grants past their expiry, as the ledger stands up to
     `up_to_id`, less `in_flight_units`: charges settled and not in the ledger up to there, which
-    spend these grants first (the earliest expiry first). A grant written off already (here or by
-    another process) is skipped. Returns the ids of every grant past its expiry: each is written off
-    now, or was before, or was spent before it expired."""
+    spend these grants first (the earliest expiry first). Every such grant gets its entry, for 0
+    when nothing is left, so that it is never looked at again; one written off already (here or by
+    another process) is skipped. Returns the ids of the grants past their expiry as of `up_to_id`."""
     buckets = await account_buckets(session, account_id, up_to_id)
     rows = []
-    for grant in buckets.due_for_expiry(now):
+    for grant in buckets.expired_unwritten(now):
         theirs = min(grant.remaining, in_flight_units)
         in_flight_units -= theirs
         rows.append({"account_id": account_id, "kind": "expiry", "amount_units": theirs - grant.remaining,

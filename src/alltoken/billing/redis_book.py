@@ -138,7 +138,8 @@ class RedisCreditBook:
                 result = await self._settle(args=args)
         except RedisError as exc:
             log.warning("could not settle %s yet: %s", hold.request_id, type(exc).__name__)
-            settlement = Settlement(min(cost_units, hold.units), max(cost_units - hold.units, 0), "balance")
+            charged = min(cost_units, hold.units)
+            settlement = Settlement(charged, cost_units - charged, "balance" if charged < cost_units else None)
             self._close_in_background(hold, str(settlement.charged_units))
             self._count_spent(hold, settlement.charged_units)
             return settlement
