@@ -12,6 +12,7 @@ from alltoken.store.migrate import upgrade_to_head
 
 from .billing_invariants import assert_billing_invariants, now
 from .cluster import Cluster
+from .deployments import Deployment
 from .fakes import anthropic_upstream
 from .fakes.anthropic_upstream import FakeAnthropic
 from .fakes.openai_upstream import API_KEY, FakeOpenAI
@@ -72,6 +73,18 @@ def openai_gateway(tmp_path_factory, fake_openai):
     gateway.stop()
 
 
+@pytest.fixture(scope="session", params=["sqlite", "redis"])
+def deployment(request, tmp_path_factory, fake_openai, openai_gateway):
+    """The OpenAI-upstream deployment on each credit book (tests/deployments.py)."""
+    if request.param == "sqlite":
+        yield Deployment("sqlite", openai_gateway)
+        return
+    nodes = Cluster(tmp_path_factory.mktemp("redis-book"), 1, openai_config(fake_openai),
+                    redis_url="redis://127.0.0.1:6379/2").start()
+    yield Deployment("redis", nodes)
+    nodes.stop()
+
+
 @pytest.fixture(autouse=True)
 def billing_invariants(request):
     """After every test that used a running gateway (or cluster), the accounts it made keep the billing
@@ -84,14 +97,14 @@ def billing_invariants(request):
 
 def _gateways_of(values) -> list[Gateway]:
     """The gateways among a test's fixture values: alone, in a Cluster, a tuple (gateway_pair), or a
-    fixture object holding them in `nodes`."""
+    Deployment."""
     found: dict[int, Gateway] = {}
     for value in values:
         if isinstance(value, Gateway):
             found[id(value)] = value
         elif isinstance(value, Cluster):
             found.update((id(gateway), gateway) for gateway in value.gateways)
-        elif isinstance(value, (list, tuple)) or isinstance(getattr(value, "nodes", None), (Gateway, Cluster)):
+        elif isinstance(value, (list, tuple)) or isinstance(value, Deployment):
             found.update((id(gateway), gateway) for gateway in
                          _gateways_of(value if isinstance(value, (list, tuple)) else [value.nodes]))
     return list(found.values())

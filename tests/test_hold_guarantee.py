@@ -6,11 +6,11 @@ The issue's reproducer: 15 failed requests of one team member locked $4.95 of th
 request got 402. Here each hold is about a fifth of the team's balance, so before the fix the sixth crash
 was already refused with 402."""
 
-import sqlite3
 from decimal import Decimal
 
 import httpx
 
+from .deployments import Deployment
 from .harness import wait_for
 from .team_helpers import new_team
 
@@ -32,31 +32,32 @@ def credits(gateway, key: str) -> dict:
     return {name: Decimal(data[name]) for name in ("balance_usd", "reserved_usd", "available_usd")}
 
 
-def records(gateway, account: str) -> list[tuple]:
-    with sqlite3.connect(gateway.db_path) as db:
-        return db.execute("SELECT status, http_status, error_code, cost_units FROM usage_records "
-                          "WHERE account_id = ? ORDER BY created_at", (account,)).fetchall()
+def records(deployment: Deployment, account: str) -> list[tuple]:
+    return deployment.rows("SELECT status, http_status, error_code, cost_units FROM usage_records "
+                           "WHERE account_id = ? ORDER BY created_at", account)
 
 
-def test_fifteen_crashes_after_admission_leave_no_hold_and_no_rate_limit_slot(openai_gateway, upstream):
-    team = new_team(openai_gateway, usd="0.01", dev="developer")
-    made = openai_gateway.cli("keys", "create", "--account", team.id, "--member", team.user_ids["dev"])
-    openai_gateway.cli("limits", "set", "--key", made["id"], "--concurrency", "1")
+def test_fifteen_crashes_after_admission_leave_no_hold_and_no_rate_limit_slot(deployment, upstream):
+    """On each credit book: in process (SQLite) and shared (Redis)."""
+    gateway = deployment.gateway
+    team = new_team(gateway, usd="0.01", dev="developer")
+    made = gateway.cli("keys", "create", "--account", team.id, "--member", team.user_ids["dev"])
+    gateway.cli("limits", "set", "--key", made["id"], "--concurrency", "1")
     key = made["key"]
     hold = Decimal("3000") * Decimal("0.0000006")   # the output bound alone: a fifth of the balance
     assert hold * 5 < Decimal("0.01") < hold * 6
     for _ in range(15):
         upstream.plan(answer=UNREADABLE)
-        crashed = post(openai_gateway, key, CHAT)
+        crashed = post(gateway, key, CHAT)
         assert crashed.status_code == 500, crashed.text
         assert crashed.json()["error"]["code"] == "internal_error"
-    assert credits(openai_gateway, key) == {"balance_usd": Decimal("0.01"), "reserved_usd": 0,
-                                            "available_usd": Decimal("0.01")}
-    served = post(openai_gateway, key, CHAT)                 # admitted: credit and the one slot are free
+    assert wait_for(lambda: credits(gateway, key) == {"balance_usd": Decimal("0.01"), "reserved_usd": 0,
+                                                      "available_usd": Decimal("0.01")})
+    served = post(gateway, key, CHAT)                 # admitted: credit and the one slot are free
     assert served.status_code == 200, served.text
-    assert wait_for(lambda: len(records(openai_gateway, team.id)) == 16)
-    failed = records(openai_gateway, team.id)[:15]
-    assert set(failed) == {("error", 500, "internal_error", 0)}   # recorded, at no cost
+    assert wait_for(lambda: len(records(deployment, team.id)) == 16)
+    failed = records(deployment, team.id)[:15]
+    assert {tuple(row) for row in failed} == {("error", 500, "internal_error", 0)}   # recorded, at no cost
 
 
 def test_a_crash_part_way_through_a_stream_ends_it_with_an_error_and_charges_nothing(openai_gateway, upstream):
@@ -68,7 +69,8 @@ def test_a_crash_part_way_through_a_stream_ends_it_with_an_error_and_charges_not
         body = response.read().decode()
     assert '"code":"internal_error"' in body and body.rstrip().endswith("data: [DONE]")
     assert credits(openai_gateway, key)["reserved_usd"] == 0
-    assert wait_for(lambda: records(openai_gateway, account) == [("error", 500, "internal_error", 0)])
+    assert wait_for(lambda: records(Deployment("sqlite", openai_gateway), account) ==
+                    [("error", 500, "internal_error", 0)])
     assert openai_gateway.balance(account) == Decimal("0.01")
 
 
@@ -84,4 +86,4 @@ def test_a_client_that_leaves_before_the_answer_or_mid_stream_leaves_no_hold(ope
                       headers={"Authorization": f"Bearer {key}"}, timeout=30) as response:
         next(response.iter_lines())   # the first chunk, then the client is gone
     assert wait_for(lambda: credits(openai_gateway, key)["reserved_usd"] == 0)
-    assert wait_for(lambda: len(records(openai_gateway, account)) == 2)
+    assert wait_for(lambda: len(records(Deployment("sqlite", openai_gateway), account)) == 2)
