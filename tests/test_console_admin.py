@@ -188,7 +188,8 @@ async def test_codes_made_on_the_page_are_shown_once_and_counted_when_redeemed(o
 
 async def test_uncollected_cost_is_listed_and_flagged_on_the_account(open_page, gateway):
     account = (await asyncio.to_thread(gateway.cli, "accounts", "create", "--email", new_email()))["id"]
-    with sqlite3.connect(gateway.db_path) as db:  # a request charged 0.50 USD of the 2.75 USD it cost
+    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", "0.5")
+    with sqlite3.connect(gateway.db_path) as db:  # a request charged the 0.50 USD left of the 2.75 USD it cost
         db.execute("INSERT INTO ledger_entries (account_id, kind, amount_units, request_id, uncollected_units, "
                    "created_at) VALUES (?, 'usage', ?, ?, ?, ?)",
                    (account, -5 * 10**11, f"gen-{account}", 225 * 10**10,
