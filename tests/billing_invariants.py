@@ -26,8 +26,11 @@ UNITS = Decimal(10**12)
 _ADMIN_KEYS: dict[str, str] = {}     # gateway url -> an administrator's key
 
 
-def assert_billing_invariants(gateway: Gateway, since: datetime | None = None, timeout: float = 10.0) -> None:
-    """Check the accounts created since `since` (every account when None) of a running gateway."""
+def assert_billing_invariants(gateway: Gateway, since: datetime | None = None, timeout: float = 10.0,
+                              holds_may_remain: bool = False) -> None:
+    """Check the accounts created since `since` (every account when None) of a running gateway.
+    `holds_may_remain`: a process was killed mid-request (pytest mark `holds_lapse`), and its holds free
+    themselves only after their ttl, so what is reserved is not checked."""
     if gateway.process is None or gateway.process.poll() is not None:
         return
     accounts = _accounts(gateway, since)
@@ -36,13 +39,13 @@ def assert_billing_invariants(gateway: Gateway, since: datetime | None = None, t
     failures: list[str] = []
 
     def holds() -> bool:
-        failures[:] = _violations(gateway, accounts)
+        failures[:] = _violations(gateway, accounts, holds_may_remain)
         return not failures
 
     assert wait_for(holds, timeout=timeout), "billing invariants broken:\n" + "\n".join(failures)
 
 
-def _violations(gateway: Gateway, accounts: dict[str, int]) -> list[str]:
+def _violations(gateway: Gateway, accounts: dict[str, int], holds_may_remain: bool) -> list[str]:
     ledger = _ledger(gateway, list(accounts))
     found = []
     for account, credit_line in accounts.items():
@@ -55,7 +58,7 @@ def _violations(gateway: Gateway, accounts: dict[str, int]) -> list[str]:
             continue
         balance, reserved = (int(Decimal(view.json()[name]) * UNITS) for name in ("balance_usd", "reserved_usd"))
         total, corrected = ledger.get(account, (0, False))
-        if reserved:
+        if reserved and not holds_may_remain:
             found.append(f"{account}: {reserved} units still reserved")
         if balance != total:
             found.append(f"{account}: the server's balance {balance} is not the ledger's sum {total}")
