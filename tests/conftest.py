@@ -10,6 +10,9 @@ from playwright.async_api import Page, async_playwright
 from alltoken.store.db import create_engine
 from alltoken.store.migrate import upgrade_to_head
 
+from .billing_invariants import assert_billing_invariants, now
+from .cluster import Cluster
+from .deployments import Deployment
 from .fakes import anthropic_upstream
 from .fakes.anthropic_upstream import FakeAnthropic
 from .fakes.openai_upstream import API_KEY, FakeOpenAI
@@ -71,6 +74,7 @@ def fakes():
 def demo_gateway(tmp_path_factory):
     gateway = Gateway(tmp_path_factory.mktemp("demo")).start()
     yield gateway
+    assert_billing_invariants(gateway)   # every account, once more: a late leak shows here
     gateway.stop()
 
 
@@ -78,7 +82,46 @@ def demo_gateway(tmp_path_factory):
 def openai_gateway(tmp_path_factory, fake_openai):
     gateway = Gateway(tmp_path_factory.mktemp("openai"), openai_config(fake_openai)).start()
     yield gateway
+    assert_billing_invariants(gateway)
     gateway.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "redis"])
+def deployment(request, tmp_path_factory, fake_openai, openai_gateway):
+    """The OpenAI-upstream deployment on each credit book (tests/deployments.py)."""
+    if request.param == "sqlite":
+        yield Deployment("sqlite", openai_gateway)
+        return
+    nodes = Cluster(tmp_path_factory.mktemp("redis-book"), 1, openai_config(fake_openai),
+                    redis_url="redis://127.0.0.1:6379/2").start()
+    yield Deployment("redis", nodes)
+    nodes.stop()
+
+
+@pytest.fixture(autouse=True)
+def billing_invariants(request):
+    """After every test that used a running gateway (or cluster), the accounts it made keep the billing
+    invariants (tests/billing_invariants.py): nothing reserved, balance = ledger sum, no balance below zero."""
+    started = now()
+    yield
+    holds_lapse = request.node.get_closest_marker("holds_lapse") is not None
+    for gateway in _gateways_of(request.node.funcargs.values()):
+        assert_billing_invariants(gateway, since=started, holds_may_remain=holds_lapse)
+
+
+def _gateways_of(values) -> list[Gateway]:
+    """The gateways among a test's fixture values: alone, in a Cluster, a tuple (gateway_pair), or a
+    Deployment."""
+    found: dict[int, Gateway] = {}
+    for value in values:
+        if isinstance(value, Gateway):
+            found[id(value)] = value
+        elif isinstance(value, Cluster):
+            found.update((id(gateway), gateway) for gateway in value.gateways)
+        elif isinstance(value, (list, tuple)) or isinstance(value, Deployment):
+            found.update((id(gateway), gateway) for gateway in
+                         _gateways_of(value if isinstance(value, (list, tuple)) else [value.nodes]))
+    return list(found.values())
 
 
 @pytest.fixture(scope="module")

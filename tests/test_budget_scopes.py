@@ -36,7 +36,7 @@ async def test_two_keys_of_one_member_share_the_member_limit_and_settle_exactly(
     with pytest.raises(LimitReached) as caught:  # 100 - 10 spent - 80 held
         await book.reserve("r3", "team", 11, [Budget(KEY_A), Budget(MEMBER, 100)])
     assert caught.value.remaining_units == 10
-    assert book.settle(a, 25) and not book.settle(a, 25)
+    assert await book.settle(a, 25) and not await book.settle(a, 25)
     book.release(b)
     book.release(b)
     assert book.spent_in_period(MEMBER, None) == 35
@@ -50,7 +50,7 @@ async def test_a_new_member_period_starts_afresh_and_keeps_open_holds():
     now = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
     today, tomorrow = period_start("daily", now), next_reset("daily", now)
     spent = await book.reserve("r1", "team", 80, [Budget(MEMBER, 100, 0, today)])
-    book.settle(spent, 80)
+    await book.settle(spent, 80)
     late = await book.reserve("r2", "team", 15, [Budget(MEMBER, 100, 0, today)])
     with pytest.raises(LimitReached):
         await book.reserve("r3", "team", 10, [Budget(MEMBER, 100, 0, today)])
@@ -58,7 +58,7 @@ async def test_a_new_member_period_starts_afresh_and_keeps_open_holds():
     with pytest.raises(LimitReached) as caught:
         await book.reserve("r4", "team", 90, [Budget(MEMBER, 100, 0, tomorrow)])
     assert caught.value.remaining_units == 85
-    book.settle(late, 15)
+    await book.settle(late, 15)
     assert book.spent_in_period(MEMBER, tomorrow) == 15 and book.spent_in_period(MEMBER, today) is None
 
 
@@ -91,7 +91,7 @@ def test_concurrent_holds_never_pass_the_member_or_key_limits(member_limit, key_
                 return
             await asyncio.sleep(0)
             charged[key] += min(cost, units)
-            book.settle(hold, min(cost, units))
+            await book.settle(hold, min(cost, units))
 
         await asyncio.gather(*(one(i, *ask) for i, ask in enumerate(asks)))
         assert charged[KEY_A] <= key_limits[0] and charged[KEY_B] <= key_limits[1]

@@ -5,6 +5,8 @@ land in test-artifacts/screenshots/admin/."""
 
 import asyncio
 import re
+import sqlite3
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -14,7 +16,8 @@ from playwright.async_api import Page, expect
 from .console_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, grant, nav, new_email, shoot, sign_in, sign_up
 from .harness import Gateway
 
-ADMIN_SECTIONS = ["Accounts", "Providers & routes", "Pricing & fees", "Redemption codes", "Terms versions",
+ADMIN_SECTIONS = ["Accounts", "Providers & routes", "Pricing & fees", "Uncollected cost", "Redemption codes",
+                  "Terms versions",
                   "Audit log", "Moderation log", "Platform analytics"]
 
 
@@ -181,6 +184,25 @@ async def test_codes_made_on_the_page_are_shown_once_and_counted_when_redeemed(o
     await expect(row.get_by_role("cell").nth(2)).to_have_text("1")        # redeemed once
     await expect(row.get_by_role("cell").nth(3)).to_have_text("0")        # no use left
     assert codes[1] not in await page.content()
+
+
+async def test_uncollected_cost_is_listed_and_flagged_on_the_account(open_page, gateway):
+    account = (await asyncio.to_thread(gateway.cli, "accounts", "create", "--email", new_email()))["id"]
+    await asyncio.to_thread(gateway.cli, "credits", "grant", "--account", account, "--usd", "0.5")
+    with sqlite3.connect(gateway.db_path) as db:  # a request charged the 0.50 USD left of the 2.75 USD it cost
+        db.execute("INSERT INTO ledger_entries (account_id, kind, amount_units, request_id, uncollected_units, "
+                   "created_at) VALUES (?, 'usage', ?, ?, ?, ?)",
+                   (account, -5 * 10**11, f"gen-{account}", 225 * 10**10,
+                    datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")))
+    page = await admin_page(open_page)
+    await nav(page, "Admin")
+    await section(page, "Uncollected cost")
+    flagged = page.get_by_role("row").filter(has_text="$2.25")
+    await expect(flagged).to_have_count(1)
+    await flagged.get_by_role("link").click()
+    await expect(page.get_by_role("heading", name="Summary")).to_be_visible()
+    await expect(page.locator(".pill-uncollected")).to_have_text("$2.25")
+    await expect(page.get_by_text(account)).to_be_visible()
 
 
 async def test_a_new_terms_version_is_published_from_the_page(open_page, gateway):

@@ -17,7 +17,7 @@ from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
 from alltoken.billing.pricing import Usage
 from alltoken.config import ProviderConfig, load_settings
-from alltoken.providers import bedrock as bedrock_module
+from alltoken.providers import image_fetch
 from alltoken.providers.base import ChatCall, ProviderError
 from alltoken.providers.bedrock import BedrockProvider, bedrock_error, upstream_error
 from alltoken.providers.bedrock_translate import (
@@ -640,11 +640,11 @@ async def test_a_wrong_secret_key_fails_the_signature_and_is_a_neutral_502(bedro
 async def test_https_images_are_fetched_and_sent_as_bytes(bedrock, monkeypatch):
     fetched = []
 
-    async def fake_fetch(session, url):
+    async def fake_fetch(session, url, **limits):
         fetched.append(url)
         return "image/jpeg", b"\xff\xd8jpeg bytes"
 
-    monkeypatch.setattr(bedrock_module, "fetch_image", fake_fetch)
+    monkeypatch.setattr(image_fetch, "fetch_image", fake_fetch)
     transport = Transport()
     try:
         provider = BedrockProvider(_config(bedrock.base_url), transport)

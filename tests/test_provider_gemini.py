@@ -17,7 +17,6 @@ import pytest
 from aiohttp import web
 
 from alltoken.config import ProviderConfig
-from alltoken.providers import gemini as gemini_module
 from alltoken.providers import image_fetch
 from alltoken.providers.base import ChatCall, ProviderError
 from alltoken.providers.gemini import GeminiProvider, error_from_body, read_payloads, upstream_error
@@ -481,7 +480,8 @@ async def image_server(tls_files, monkeypatch):
         return reply
     for path in pages:
         app.router.add_get(path, answer)
-    app.router.add_get("/chunked.png", _chunked_image)
+    app.router.add_get("/chunked.png", _chunked_image(10, 1000))
+    app.router.add_get("/large.png", _chunked_image(320, 65536))   # 20 MB, for the byte budget
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     runner = web.AppRunner(app, access_log=None)
@@ -504,13 +504,53 @@ async def image_server(tls_files, monkeypatch):
     await runner.cleanup()
 
 
-async def _chunked_image(request):
-    response = web.StreamResponse(headers={"Content-Type": "image/png"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    for _ in range(10):
-        await response.write(b"x" * 1000)
-    return response
+def _chunked_image(chunks: int, size: int):
+    """A handler sending an image of `chunks` pieces of `size` bytes and no Content-Length: only counting
+    the bytes as they come can stop it."""
+    async def answer(request):
+        response = web.StreamResponse(headers={"Content-Type": "image/png"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(chunks):
+            await response.write(b"x" * size)
+        return response
+    return answer
+
+
+async def test_a_request_naming_more_image_urls_than_allowed_is_refused_before_any_fetch(image_server, monkeypatch):
+    session, base = image_server
+    fetched = []
+    real_fetch = image_fetch.fetch_image
+
+    async def counted(session, url, **options):
+        fetched.append(url)
+        return await real_fetch(session, url, **options)
+    monkeypatch.setattr(image_fetch, "fetch_image", counted)
+    urls = [f"{base}/cat.png?copy={number}" for number in range(4)]
+    with pytest.raises(ProviderError) as caught:
+        await image_fetch.fetch_images(session, urls, image_fetch.ImageFetchLimits(max_images=3))
+    assert (caught.value.status, caught.value.code) == (400, "too_many_image_urls") and fetched == []
+    assert "names 4 image URLs; at most 3" in caught.value.message
+    assert len(await image_fetch.fetch_images(session, urls[:3], image_fetch.ImageFetchLimits(max_images=3))) == 3
+
+
+async def test_the_images_of_a_request_stop_downloading_at_its_byte_budget(image_server, monkeypatch):
+    """The issue's shape: ten URLs of about 20 MB each. With a budget of 1 MB the fetches read little more
+    than 1 MB together (a chunk each at most in flight), stop, and the request is refused with 413."""
+    session, base = image_server
+    taken = []
+
+    class Counted(image_fetch._Budget):
+        def take(self, size):
+            taken.append(size)
+            super().take(size)
+    monkeypatch.setattr(image_fetch, "_Budget", Counted)
+    urls = [f"{base}/large.png?copy={number}" for number in range(10)]
+    with pytest.raises(ProviderError) as caught:
+        await image_fetch.fetch_images(session, urls, image_fetch.ImageFetchLimits(max_bytes=1024 * 1024))
+    assert (caught.value.status, caught.value.code) == (413, "images_too_large")
+    assert "larger than 1 MB together" in caught.value.message
+    assert 1024 * 1024 < sum(taken) <= 1024 * 1024 + 10 * 65536
 
 
 async def test_an_image_is_fetched_from_the_vetted_address_with_the_certificate_checked(image_server):
@@ -547,10 +587,10 @@ def upstream(fake_gemini):
 async def test_https_image_urls_are_fetched_through_the_guard_and_sent_inline(upstream, monkeypatch):
     fetched = []
 
-    async def fake_fetch(session, url):
+    async def fake_fetch(session, url, **limits):
         fetched.append(url)
         return "image/webp", b"RIFFwebp"
-    monkeypatch.setattr(gemini_module, "fetch_image", fake_fetch)
+    monkeypatch.setattr(image_fetch, "fetch_image", fake_fetch)
     transport = Transport()
     provider = GeminiProvider(ProviderConfig("gem", "gemini", api_key=API_KEY, base_url=upstream.base_url), transport)
     try:
@@ -583,7 +623,8 @@ async def test_a_loopback_image_url_never_reaches_the_upstream(upstream):
 @pytest.fixture(scope="module")
 def gemini_gateway(tmp_path_factory, fake_gemini):
     config = {"providers": [{"id": "gemini", "type": "gemini", "api_key": API_KEY,
-                             "base_url": fake_gemini.base_url}]}
+                             "base_url": fake_gemini.base_url}],
+              "images": {"max_fetched_images": 4}}
     gateway = Gateway(tmp_path_factory.mktemp("gemini"), config).start()
     yield gateway
     gateway.stop()
@@ -687,6 +728,26 @@ def test_an_https_image_on_a_private_address_is_refused_by_the_gateway(gemini_ga
         gemini_gateway.sdk(key).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "https://169.254.169.254/latest/meta-data"}}]}])
     assert caught.value.body["code"] == "invalid_image_url" and upstream.requests == []
+
+
+def test_image_urls_past_the_limit_are_refused_before_any_fetch_and_count_in_the_hold(gemini_gateway, upstream):
+    """The issue's 864-byte request naming ten large images: with `images.max_fetched_images: 4`, the gateway
+    refuses it with a 400 before fetching anything, and the request costs nothing. Each image URL counts in
+    the hold (40,000 input tokens: what the 402 of a nearly empty account says)."""
+    account, key = gemini_gateway.new_key(usd="1")
+    parts = [{"type": "image_url", "image_url": {"url": f"https://images.invalid/{n}.png"}} for n in range(10)]
+    with pytest.raises(openai.BadRequestError) as caught:
+        gemini_gateway.sdk(key).chat.completions.create(model=MODEL, max_tokens=10,
+                                                        messages=[{"role": "user", "content": parts}])
+    assert caught.value.body["code"] == "too_many_image_urls" and "at most 4" in caught.value.body["message"]
+    assert upstream.requests == []
+    assert wait_for(lambda: gemini_gateway.recorded_statuses(account) == ["error"])
+    assert gemini_gateway.balance(account) == 1
+    _, poor = gemini_gateway.new_key(usd="0.000001")
+    with pytest.raises(openai.APIStatusError) as refused:
+        gemini_gateway.sdk(poor).chat.completions.create(model=MODEL, max_tokens=10,
+                                                         messages=[{"role": "user", "content": parts[:2]}])
+    assert refused.value.status_code == 402 and "80008 input" in refused.value.body["message"]
 
 
 def test_reasoning_comes_back_as_reasoning_content(gemini_gateway, upstream, key):

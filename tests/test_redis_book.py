@@ -10,27 +10,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alltoken.billing.ledger import LedgerRow
 from alltoken.billing.redis_book import RedisCreditBook
-from alltoken.billing.reservations import BillingUnavailable, Budget, InsufficientCredits, LimitReached
+from alltoken.billing.reservations import BillingUnavailable, Budget, InsufficientCredits, LimitReached, Settlement
 from alltoken.store.redis_client import open_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/2"
 
 
 class Ledger:
-    """A stand-in for the ledger table: rows (id, account, amount, request id) in id order."""
+    """A stand-in for the ledger table: its rows in id order."""
 
     def __init__(self, balances: dict[str, int]):
-        self.rows = [(number, account, amount, None) for number, (account, amount) in enumerate(balances.items(), 1)]
+        self.rows = [LedgerRow(number, account, amount) for number, (account, amount) in enumerate(balances.items(), 1)]
 
     def charge(self, account: str, request_id: str, units: int) -> None:
-        self.rows.append((len(self.rows) + 1, account, -units, request_id))
+        self.rows.append(LedgerRow(len(self.rows) + 1, account, -units, request_id))
 
     def grant(self, account: str, units: int) -> None:
-        self.rows.append((len(self.rows) + 1, account, units, None))
+        self.rows.append(LedgerRow(len(self.rows) + 1, account, units))
 
     async def balance(self, account: str, up_to: int) -> int:
-        return sum(amount for number, who, amount, _ in self.rows if who == account and number <= up_to)
+        return sum(row.amount_units for row in self.rows if row.account_id == account and row.id <= up_to)
 
     async def entries_after(self, cursor: int):
         return [row for row in self.rows if row[0] > cursor]
@@ -68,7 +69,7 @@ async def test_reserve_settle_release(books):
     with pytest.raises(InsufficientCredits) as caught:
         await book.reserve("r2", "a", 500)
     assert caught.value.available_units == 400
-    assert book.settle(first, 250) and not book.settle(first, 250)
+    assert await book.settle(first, 250) and not await book.settle(first, 250)
     book.release(first)  # after settlement: no effect
     await settled(book)
     assert await book.available_units("a") == 750
@@ -84,9 +85,9 @@ async def test_settlement_is_idempotent_by_request_id_across_processes(books):
     one, other = books(ledger), books(ledger)
     hold = await one.reserve("r1", "a", 300)
     copy = type(hold)(hold.request_id, hold.account_id, hold.scopes, hold.units)  # the same request, elsewhere
-    assert one.settle(hold, 100)
+    assert await one.settle(hold, 100)
     await settled(one)
-    assert other.settle(copy, 100)  # locally open, but Redis already closed r1: nothing changes
+    assert await other.settle(copy, 100) is None  # locally open, but Redis already closed r1: nothing changes
     await settled(other)
     assert await other.balance_units("a") == 900 and await other.available_units("a") == 900
 
@@ -98,7 +99,7 @@ async def test_settle_after_release_changes_nothing(books):
     copy = type(hold)(hold.request_id, hold.account_id, hold.scopes, hold.units)
     one.release(hold)
     await settled(one)
-    other.settle(copy, 200)
+    await other.settle(copy, 200)
     await settled(other)
     assert await one.balance_units("a") == 1000 and await one.available_units("a") == 1000
 
@@ -120,7 +121,7 @@ async def test_ledger_rows_move_pending_charges_exactly_once(books):
     ledger = Ledger({"a": 1000, "b": 999})
     one, other = books(ledger), books(ledger)
     hold = await one.reserve("r1", "a", 100)
-    one.settle(hold, 40)
+    await one.settle(hold, 40)
     await settled(one)
     ledger.charge("a", "r1", 40)
     ledger.grant("a", 500)
@@ -135,7 +136,7 @@ async def test_a_ledger_row_applied_before_the_settlement_is_not_counted_twice(b
     hold = await book.reserve("r1", "a", 100)
     ledger.charge("a", "r1", 60)  # another process wrote the charge and applied it first
     await book.catch_up()
-    book.settle(hold, 60)
+    await book.settle(hold, 60)
     await settled(book)
     assert await book.balance_units("a") == 940 and await book.available_units("a") == 940
 
@@ -148,7 +149,7 @@ async def test_key_limit_counts_spend_and_holds_across_processes(books):
     with pytest.raises(LimitReached) as caught:
         await other.reserve("r2", "a", 20, [key])
     assert caught.value.remaining_units == 10 and caught.value.budget == key
-    one.settle(hold, 50)
+    await one.settle(hold, 50)
     await settled(one)
     assert one.spent_in_period(("key", "k"), None) == 80
     await other.reserve("r3", "a", 20, [key])
@@ -160,7 +161,7 @@ async def test_a_new_budget_period_starts_from_its_own_spend(books):
     book = books(Ledger({"a": 10**6}))
     april, may = datetime(2026, 4, 1, tzinfo=timezone.utc), datetime(2026, 5, 1, tzinfo=timezone.utc)
     hold = await book.reserve("r1", "a", 90, [Budget(("key", "k"), 100, 0, april)])
-    book.settle(hold, 90)
+    await book.settle(hold, 90)
     await settled(book)
     with pytest.raises(LimitReached):
         await book.reserve("r2", "a", 20, [Budget(("key", "k"), 100, 0, april)])
@@ -183,9 +184,34 @@ async def test_a_credit_line_lets_a_postpaid_account_go_below_zero(books):
     hold = await book.reserve("r1", "a", 500, credit_line_units=1000)
     with pytest.raises(InsufficientCredits):
         await book.reserve("r2", "a", 600, credit_line_units=1000)
-    book.settle(hold, 500)
+    await book.settle(hold, 500)
     await settled(book)
     assert await book.balance_units("a") == -500
+
+
+async def test_a_charge_beyond_the_hold_is_capped_in_redis_whichever_process_settles(books):
+    ledger = Ledger({"a": 1000})
+    one, other = books(ledger), books(ledger)
+    elsewhere = await other.reserve("r1", "a", 300)        # another process's hold is not taken from
+    hold = await one.reserve("r2", "a", 100)
+    assert await one.settle(hold, 5000) == Settlement(700, 4300, "balance")
+    assert await other.balance_units("a") == 300 and await other.available_units("a") == 0
+    assert await other.settle(elsewhere, 300) == Settlement(300)
+    assert await one.balance_units("a") == 0
+
+
+async def test_redis_caps_at_the_credit_line_and_at_each_limit(books):
+    book = books(Ledger({"a": 100}))
+    key, member = Budget(("key", "k"), 500, spent_at_load=100), Budget(("member", "a", "u"), 450)
+    hold = await book.reserve("r1", "a", 50, [key, member], credit_line_units=1000)
+    assert await book.settle(hold, 10**6) == Settlement(400, 10**6 - 400, "key")
+    hold = await book.reserve("r2", "a", 0, [Budget(member.scope, 450)], credit_line_units=1000)
+    assert await book.settle(hold, 10**6) == Settlement(50, 10**6 - 50, "member")
+    hold = await book.reserve("r3", "a", 10, credit_line_units=1000)
+    assert await book.settle(hold, 10**6) == Settlement(650, 10**6 - 650, "balance")
+    assert await book.balance_units("a") == -1000
+    with pytest.raises(LimitReached):
+        await book.reserve("r4", "a", 1, [key], credit_line_units=2000)   # the key spent exactly its limit
 
 
 async def test_many_connections_reserving_at_once_never_overspend(books):
@@ -201,7 +227,7 @@ async def test_many_connections_reserving_at_once_never_overspend(books):
         except (InsufficientCredits, LimitReached):
             return 0
         await asyncio.sleep(0)
-        book.settle(hold, 300)
+        await book.settle(hold, 300)
         return 300
 
     charged = await asyncio.gather(*(one(number) for number in range(120)))
@@ -230,7 +256,7 @@ def test_concurrent_holds_never_exceed_the_balance(balance, asks):
                 return 0
             await asyncio.sleep(0)
             charged = min(cost, units)
-            book.settle(hold, charged)
+            await book.settle(hold, charged)
             if number % 2:  # half the charges reach the ledger (and are applied) before the end
                 await book.close()
                 ledger.charge("a", f"r{number}", charged)

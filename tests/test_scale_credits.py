@@ -97,6 +97,7 @@ def test_five_hundred_concurrent_requests_never_pass_a_key_limit(nodes):
         assert refused.status_code == 402 and refused.json()["error"]["code"] == "key_limit_reached"
 
 
+@pytest.mark.holds_lapse
 def test_sigkill_mid_load_loses_no_usage_of_a_completed_response(nodes, fake_openai):
     account, key = nodes.new_key(usd="10")
     body = {**BODY, "stream": True}

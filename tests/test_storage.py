@@ -133,7 +133,7 @@ async def test_cache_sync_brings_grants_and_revocations_from_other_processes(eng
     assert (await auth.lookup(hash_key(new.secret)))[0].revoked is False
     assert await book.available_units(account.id) == 10**12
     hold = await book.reserve("gen-s1", account.id, 300)
-    book.settle(hold, 200)
+    await book.settle(hold, 200)
     async with sessions.begin() as session:  # what the CLI does, and what our recorder writes
         await ledger.grant(session, account.id, "2")
         await ledger.write_charges(session, [Charge(account.id, "gen-s1", 200)])

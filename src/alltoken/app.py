@@ -17,6 +17,7 @@ from .gateway.body_limit import BodyLimitMiddleware
 from .gateway.durable_send import DurableUsageMiddleware
 from .gateway.http import RequestContextMiddleware, not_found_handler, server_error_handler
 from .gateway.rate_limits import RateLimitMiddleware
+from .gateway.settlement import SettleOnExitMiddleware
 from .gateway.state import GatewayState
 from .governance.regions import RegionGate, RegionPolicy
 from .routing.status import status
@@ -65,7 +66,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> Starlet
         routes=routes,
         middleware=[Middleware(RequestContextMiddleware), Middleware(BodyLimitMiddleware, images=settings.images),
                     *_durable_usage(state), *_region_gate(settings, state),
-                    Middleware(RateLimitMiddleware, state.rate_limits)],
+                    Middleware(RateLimitMiddleware, state.rate_limits),
+                    Middleware(SettleOnExitMiddleware, state=state)],   # innermost: sees every way a request ends
         exception_handlers={404: not_found_handler, 405: not_found_handler, Exception: server_error_handler},
         lifespan=lifespan,
     )

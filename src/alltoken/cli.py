@@ -174,15 +174,17 @@ def credits():
 @_admin_command
 async def credits_grant(session, account_id, usd, kind, expires, note):
     from .accounts.service import get_account
-    from .billing.ledger import balance_units, grant
+    from .billing.expiry import account_buckets
+    from .billing.ledger import grant
     from .billing.money import units_to_usd_str
     from .governance.audit import cli_actor
+    from .ids import utcnow
 
     await get_account(session, account_id)
     entry = await grant(session, account_id, usd, kind=kind, expires_at=_parse_time(expires, "--expires"),
                         note=note, actor=cli_actor())
     await session.flush()
-    balance = units_to_usd_str(await balance_units(session, account_id))
+    balance = units_to_usd_str((await account_buckets(session, account_id)).balance_at(utcnow()))
     return ({"entry_id": entry.id, "account_id": account_id, "kind": kind,
           "amount_usd": units_to_usd_str(entry.amount_units), "balance_usd": balance},
          f"granted {units_to_usd_str(entry.amount_units)} USD ({kind}) to {account_id}; balance {balance} USD")
@@ -254,13 +256,13 @@ async def credits_line(session, account_id, usd):
 async def credits_balance(session, account_id):
     from .accounts.service import get_account
     from .billing.expiry import account_buckets
-    from .billing.ledger import balance_units
     from .billing.money import units_to_usd_str
+    from .ids import utcnow
 
     await get_account(session, account_id)
-    balance = units_to_usd_str(await balance_units(session, account_id))
-    buckets = await account_buckets(session, account_id)
-    paid, promo = units_to_usd_str(buckets.paid), units_to_usd_str(buckets.promo_total)
+    buckets, now = await account_buckets(session, account_id), utcnow()   # expired credit is gone, written off or not
+    balance, paid, promo = (units_to_usd_str(units) for units in (buckets.balance_at(now), buckets.paid,
+                                                                   buckets.promo_at(now)))
     return ({"account_id": account_id, "balance_usd": balance, "paid_usd": paid, "promo_usd": promo},
             f"{account_id}: {balance} USD ({paid} paid, {promo} promotional)")
 

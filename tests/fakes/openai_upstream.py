@@ -32,6 +32,7 @@ class Plan:
     chunk_delay: float = 0.0        # between stream chunks
     fail_mid_stream: bool = False   # send an error event after the first chunk
     reset: bool = False             # drop the connection without answering
+    answer: object = None           # sent as the whole JSON answer (or, on a stream, as its one chunk): malformed
 
 
 class FakeOpenAI(ScriptedFake[Plan]):
@@ -69,7 +70,8 @@ class FakeOpenAI(ScriptedFake[Plan]):
             return _error(plan.status, f"fake failure {plan.status}", plan.error_type, plan.error_code, plan.headers)
         if body.get("stream"):
             return await self._stream(request, body, plan)
-        return web.json_response(_completion(body, plan), dumps=lambda o: orjson.dumps(o).decode())
+        answer = _completion(body, plan) if plan.answer is None else plan.answer
+        return web.json_response(answer, dumps=lambda o: orjson.dumps(o).decode())
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         """Vectors [index, len(text), 0.5] per input; usage one token per word."""
@@ -102,6 +104,10 @@ class FakeOpenAI(ScriptedFake[Plan]):
         first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
                                       "finish_reason": None}], **usage_field}
         await _send(response, first)
+        if plan.answer is not None:
+            await _send(response, plan.answer)
+            await response.write(b"data: [DONE]\n\n")
+            return response
         for number, piece in enumerate(pieces):
             if plan.chunk_delay:
                 await asyncio.sleep(plan.chunk_delay)

@@ -1,7 +1,8 @@
-"""GET /metrics: Prometheus text, computed at scrape time from the health book (nothing on the hot path).
+"""GET /metrics: Prometheus text, computed at scrape time from the health book and the tally of
+uncollected settlements (nothing on the hot path).
 
-Labels are bounded by configuration: one `route` per configured provider and model, never a
-user-supplied value.
+Labels are bounded by configuration: one `route` per configured provider and model, and for
+uncollected cost what capped it (balance, key, member); never an account or any user-supplied value.
 """
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -9,9 +10,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..billing.money import UNITS_PER_USD
 from ..routing.router import route_key
 
 _BREAKER_STATES = ("closed", "half_open", "open")
+_CAPPED_BY = ("balance", "key", "member")
 
 
 class RouteHealthCollector:
@@ -41,6 +44,27 @@ class RouteHealthCollector:
         yield from (requests, breaker, success, latency)
 
 
+class UncollectedCollector:
+    """Settlements this process capped at what the balance or a limit could take (gateway/accounting.py):
+    a non-zero rate means an upstream reports more usage than requests were held for. The admin view
+    (GET /api/admin/uncollected) names the accounts."""
+
+    def __init__(self, state):
+        self._state = state
+
+    def collect(self):
+        settlements = CounterMetricFamily("alltoken_uncollected_settlements",
+                                          "Requests charged less than they cost, by what capped the charge",
+                                          labels=["capped_by"])
+        usd = CounterMetricFamily("alltoken_uncollected_usd", "Cost not collected, by what capped the charge",
+                                  labels=["capped_by"])
+        tally = self._state.shortfalls
+        for which in _CAPPED_BY:
+            settlements.add_metric([which], tally.settlements.get(which, 0))
+            usd.add_metric([which], tally.units.get(which, 0) / UNITS_PER_USD)
+        yield from (settlements, usd)
+
+
 def _configured_routes(state) -> list[str]:
     return sorted({route_key(route) for model in state.models.all() for route in model.routes})
 
@@ -48,6 +72,7 @@ def _configured_routes(state) -> list[str]:
 def metrics_registry(state) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(RouteHealthCollector(state))
+    registry.register(UncollectedCollector(state))
     return registry
 
 

@@ -52,6 +52,7 @@ class UsageEvent:
     attempts: list | None        # [{route, status, latency_ms, error_code, reason}]: routes, never content
     created_at: datetime
     user_id: str | None = None   # the team member whose key made the request
+    uncollected_units: int = 0   # its cost beyond cost_units, which the balance or a limit could not take
 
 
 _FIELDS = tuple(f.name for f in fields(UsageEvent))
@@ -74,7 +75,7 @@ class UsageRecorder:
     def record(self, event: UsageEvent, charge: Charge | None = None) -> None:
         self._events.append(event)
         self._recent[event.id] = event
-        if charge is not None and charge.units:
+        if charge is not None and charge.written:
             self._charges.append(charge)
 
     def pending(self, request_id: str) -> UsageEvent | None:

@@ -41,9 +41,9 @@ _RECENT_SECONDS = 60.0      # how long this process answers /v1/generation for a
 
 def encode(event: UsageEvent, charge: Charge | None) -> dict:
     fields = {"event": orjson.dumps({name: getattr(event, name) for name in event.__slots__})}
-    if charge is not None and charge.units:
+    if charge is not None and charge.written:
         fields["charge"] = orjson.dumps({"account_id": charge.account_id, "request_id": charge.request_id,
-                                         "units": charge.units})
+                                         "units": charge.units, "uncollected_units": charge.uncollected_units})
     return fields
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from ..accounts.directory import AccountPosition, facts, search
 from ..accounts.service import get_account
 from ..billing.money import units_to_usd_str
+from ..billing.uncollected import account_uncollected
 from ..gateway.errors import bad_request
 from ..governance.enforcement import describe_action, history
 from ..ids import utcnow
@@ -47,6 +48,8 @@ class AccountDetail(AccountSummary):
     billing_hold_reason: str | None
     balance_usd: str
     reserved_usd: str = Field(description="Held for requests in progress on this server")
+    uncollected_usd: str = Field(description="Cost of its requests beyond what its balance or limits could take "
+                                             "(docs/billing.md, \"Uncollected cost\")")
     spend_this_month_usd: str = Field(description="Usage cost since the first of this month (UTC)")
     requests_this_month: int
     keys_active: int
@@ -81,11 +84,13 @@ async def show_account(account_id: str, request: Request, _: AccountCaller = Dep
             account = await get_account(session, account_id)
             actions = await history(session, account_id)
         found = await facts(session, account_id, utcnow())
+        uncollected = await account_uncollected(session, account_id)
     balance = await state.book.balance_units(account_id)
     return AccountDetail(
         **_summary(account).model_dump(), status_reason=account.status_reason, billing_hold=account.billing_hold,
         billing_hold_reason=account.billing_hold_reason, balance_usd=units_to_usd_str(balance),
         reserved_usd=units_to_usd_str(state.book.reserved_units(account_id)),
+        uncollected_usd=units_to_usd_str(uncollected),
         spend_this_month_usd=units_to_usd_str(found.spend_units_this_month),
         requests_this_month=found.requests_this_month, keys_active=found.keys_active, keys_total=found.keys_total,
         users=[AccountUser(id=u.id, email=u.email, is_admin=u.is_admin, created_at=u.created_at) for u in found.users],

@@ -19,6 +19,7 @@ from . import (
     admin_limits_routes,
     admin_platform_routes,
     admin_routes,
+    admin_uncollected_routes,
     alert_routes,
     auth_routes,
     balance_routes,
@@ -56,6 +57,7 @@ def create_management_api(state) -> FastAPI:
     api.include_router(admin_audit_routes.router)
     api.include_router(topup_routes.router)
     api.include_router(admin_billing_routes.router)
+    api.include_router(admin_uncollected_routes.router)
     api.include_router(statement_routes.router)
     api.include_router(alert_routes.router)
     api.include_router(auth_routes.router)

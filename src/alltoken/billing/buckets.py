@@ -3,6 +3,10 @@
 The ledger holds only amounts; this replays an account's entries in order to split its balance
 into paid credit and promotional grants, so that an expired grant's unspent rest can be written
 off (an `expiry` entry) and a balance can be shown as paid + promotional. Pure and integer-only.
+
+A write-off leaves out the charges a server had settled but not yet written when it wrote the
+entry (billing/expiry.py): what it leaves of the grant is theirs, and they take it first when
+their entries arrive, whenever that is.
 """
 
 from dataclasses import dataclass, field
@@ -36,7 +40,7 @@ class Buckets:
 
     @property
     def promo_total(self) -> int:
-        return sum(g.remaining for g in self.promos if not g.written_off)
+        return sum(g.remaining for g in self.promos)
 
     @property
     def balance(self) -> int:
@@ -47,9 +51,21 @@ class Buckets:
         """Unspent paid credit: the most a `refund` may take (promotional credit never is)."""
         return max(self.paid, 0)
 
+    def expired_unwritten(self, now: datetime) -> list[PromoGrant]:
+        """Grants past their expiry with no write-off yet (spent or not), the earliest first."""
+        expired = [g for g in self.promos if not g.written_off and g.expires_at is not None and g.expires_at <= now]
+        return sorted(expired, key=lambda g: (g.expires_at, g.entry_id))
+
     def due_for_expiry(self, now: datetime) -> list[PromoGrant]:
-        return [g for g in self.promos if not g.written_off and g.remaining > 0
-                and g.expires_at is not None and g.expires_at <= now]
+        """Grants past their expiry with credit left and no write-off yet, the earliest first."""
+        return [g for g in self.expired_unwritten(now) if g.remaining > 0]
+
+    def promo_at(self, now: datetime) -> int:
+        """Promotional credit available at `now`: none of a grant past its expiry, written off yet or not."""
+        return self.promo_total - sum(g.remaining for g in self.due_for_expiry(now))
+
+    def balance_at(self, now: datetime) -> int:
+        return self.paid + self.promo_at(now)
 
 
 def replay(entries: list[Entry]) -> Buckets:
@@ -72,8 +88,9 @@ def replay(entries: list[Entry]) -> Buckets:
 
 
 def _spend(buckets: Buckets, units: int, at: datetime) -> None:
-    live = sorted((g for g in buckets.promos if not g.written_off and g.remaining > 0
-                   and (g.expires_at is None or g.expires_at > at)),
+    # What a write-off left of a grant is for charges settled before it and written after: first.
+    live = sorted((g for g in buckets.promos if g.remaining > 0
+                   and (g.written_off or g.expires_at is None or g.expires_at > at)),
                   key=lambda g: (g.expires_at is None, g.expires_at or at, g.entry_id))
     for grant in live:
         taken = min(grant.remaining, units)
@@ -81,12 +98,11 @@ def _spend(buckets: Buckets, units: int, at: datetime) -> None:
         units -= taken
         if not units:
             return
-    buckets.paid -= units  # may go below zero: the bounded overdraft of a settled charge
+    buckets.paid -= units  # below zero only after a negative correction: a charge is capped at the balance
 
 
 def _write_off(grants: dict[int, PromoGrant], entry: Entry) -> None:
-    grant_id = int((entry.request_id or "").removeprefix(EXPIRY_PREFIX) or -1)
-    grant = grants.get(grant_id)
+    grant = grants.get(written_off_grant(entry.request_id or ""))
     if grant is not None:
         grant.remaining += entry.amount_units   # the expiry entry is minus what was left
         grant.written_off = True
@@ -95,3 +111,11 @@ def _write_off(grants: dict[int, PromoGrant], entry: Entry) -> None:
 def expiry_request_id(grant: PromoGrant) -> str:
     """One write-off per grant, whichever process gets there first (the ledger's unique key)."""
     return f"{EXPIRY_PREFIX}{grant.entry_id}"
+
+
+def written_off_grant(request_id: str) -> int | None:
+    """The grant an `expiry` entry's request id writes off; None for any other request id."""
+    if not request_id.startswith(EXPIRY_PREFIX):
+        return None
+    grant_id = request_id.removeprefix(EXPIRY_PREFIX)
+    return int(grant_id) if grant_id.isdigit() else None

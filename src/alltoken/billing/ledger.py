@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ids import utcnow
@@ -16,11 +17,32 @@ GRANT_KINDS = ("topup", "promo", "adjustment")
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """A settled usage charge, written once per request id."""
+    """A settled usage charge, written once per request id: `units` collected, and what the request
+    cost beyond what its balance and limits could take (docs/billing.md, "Uncollected cost")."""
 
     account_id: str
     request_id: str
     units: int
+    uncollected_units: int = 0
+
+    @property
+    def written(self) -> bool:
+        """A request that cost nothing has no ledger entry."""
+        return bool(self.units or self.uncollected_units)
+
+
+class LedgerRow(NamedTuple):
+    """A ledger row as the credit books take it in (billing/reservations.py)."""
+
+    id: int
+    account_id: str
+    amount_units: int
+    request_id: str | None = None
+    promo_expires_at: datetime | None = None    # a promotional grant that expires
+
+
+class ExpiredGrant(ValueError):
+    """A grant whose expiry has already passed: it could never be spent."""
 
 
 async def grant(session: AsyncSession, account_id: str, usd: str, *, kind: str = "topup",
@@ -30,9 +52,14 @@ async def grant(session: AsyncSession, account_id: str, usd: str, *, kind: str =
     units = usd_to_units(usd)
     if units == 0 or (units < 0 and kind != "adjustment"):
         raise ValueError("a grant must be a positive amount (negative amounts only as an adjustment)")
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise ExpiredGrant(f"the expiry {expires_at.isoformat()} has already passed (it is now "
+                           f"{now.isoformat(timespec='seconds')}): credit granted with it could never be spent; "
+                           "give a time in the future")
     await serialize_ledger_writes(session)
     entry = LedgerEntry(account_id=account_id, kind=kind, amount_units=units, expires_at=expires_at,
-                        note=note, actor=actor, created_at=utcnow())
+                        note=note, actor=actor, created_at=now)
     session.add(entry)
     return entry
 
@@ -51,15 +78,18 @@ async def write_charges(session: AsyncSession, charges: list[Charge]) -> None:
     await serialize_ledger_writes(session)
     now = utcnow()
     rows = [{"account_id": c.account_id, "kind": "usage", "amount_units": -c.units, "request_id": c.request_id,
-             "created_at": now} for c in charges]
+             "uncollected_units": c.uncollected_units, "created_at": now} for c in charges]
     await insert_ignoring_duplicates(session, LedgerEntry.__table__, rows, unique="request_id")
 
 
-async def entries_after(session: AsyncSession, cursor: int) -> list[tuple[int, str, int, str | None]]:
+_PROMO_EXPIRY = case((LedgerEntry.kind == "promo", LedgerEntry.expires_at), else_=None)
+
+
+async def entries_after(session: AsyncSession, cursor: int) -> list[LedgerRow]:
     rows = await session.execute(
-        select(LedgerEntry.id, LedgerEntry.account_id, LedgerEntry.amount_units, LedgerEntry.request_id)
-        .where(LedgerEntry.id > cursor).order_by(LedgerEntry.id))
-    return [tuple(row) for row in rows]
+        select(LedgerEntry.id, LedgerEntry.account_id, LedgerEntry.amount_units, LedgerEntry.request_id,
+               _PROMO_EXPIRY).where(LedgerEntry.id > cursor).order_by(LedgerEntry.id))
+    return [LedgerRow(*row) for row in rows]
 
 
 async def latest_entry_id(session: AsyncSession) -> int:

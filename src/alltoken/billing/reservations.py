@@ -1,18 +1,31 @@
 """Credit reservations: reserve the worst case before calling upstream, settle the actual cost,
 release on failure. Concurrent requests can never spend more than the balance, or than a budget
-(a key's limit, a team member's limit) allows; the only overdraft is a provider returning more
-tokens than the request's own limit allowed.
+(a key's limit, a team member's limit) allows, and neither can a settlement: a cost beyond what the
+balance (down to -credit line) and every budget can take is charged only up to that, and the rest
+is reported as uncollected (docs/billing.md, "Uncollected cost").
+
+Promotional credit past its expiry is never available: a book knows when each loaded account's
+grants expire, counts a grant past its expiry as spent whole, and writes it off (an `expiry` ledger
+entry for what is left, less the charges it settled that the ledger does not have yet) before it
+answers a read or a reservation for the account.
 
 `CreditBook` is the interface; `LocalCreditBook` keeps the state in this process (the embedded
 default). A Redis implementation holds the same state across processes.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from ..gateway.errors import ApiError
+from ..ids import utcnow
+from .buckets import written_off_grant
+from .ledger import LedgerRow
+
+log = logging.getLogger("alltoken.credits")
 
 
 class InsufficientCredits(Exception):
@@ -60,6 +73,44 @@ class Hold:
     scopes: tuple[tuple[str, ...], ...]     # the budgets it counts against
     units: int
     open: bool = True
+    limits: tuple[int | None, ...] = ()     # each budget's limit, in the order of `scopes`
+    credit_line_units: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a settled request was charged, and what it cost beyond what could be collected."""
+
+    charged_units: int
+    uncollected_units: int = 0
+    capped_by: str | None = None    # balance | key | member: the one with too little room for the whole cost
+
+
+@dataclass(slots=True)
+class ShortfallTally:
+    """Settlements that could not collect their whole cost, since this process started, by what capped
+    them (balance, key or member): for the operator's metrics (analytics/metrics.py)."""
+
+    settlements: dict[str, int] = field(default_factory=dict)
+    units: dict[str, int] = field(default_factory=dict)
+
+    def count(self, settlement: Settlement) -> None:
+        which = settlement.capped_by or "balance"
+        self.settlements[which] = self.settlements.get(which, 0) + 1
+        self.units[which] = self.units.get(which, 0) + settlement.uncollected_units
+
+
+def capped(cost_units: int, rooms: Iterable[tuple[str, int]]) -> Settlement:
+    """The charge for `cost_units` that fits every (name, room left) and never goes below zero."""
+    charged, capped_by = cost_units, None
+    for name, room in rooms:
+        if room < charged:
+            charged, capped_by = max(room, 0), name
+    return Settlement(charged, cost_units - charged, capped_by)
+
+
+# grant id -> (when it expires, its amount): an account's promotional grants not written off yet
+Expiring = dict[int, tuple[datetime, int]]
 
 
 class CreditBook(Protocol):
@@ -68,13 +119,17 @@ class CreditBook(Protocol):
         """Hold `units` against the account balance and every budget, or raise InsufficientCredits /
         LimitReached (naming the budget with the least left)."""
 
-    def settle(self, hold: Hold, cost_units: int) -> bool:
-        """Turn the hold into a charge of cost_units; False if it was already settled or released."""
+    async def settle(self, hold: Hold, cost_units: int) -> Settlement | None:
+        """Turn the hold into a charge of at most cost_units (capped at what the balance and the budgets
+        can take); None if it was already settled or released."""
 
     def release(self, hold: Hold) -> None: ...
 
     async def catch_up(self) -> None:
         """Take in ledger changes made elsewhere (grants, other processes' charges)."""
+
+    async def write_off_expired(self, account_id: str) -> None:
+        """Write off the account's promotional grants past their expiry (what is left of them)."""
 
     async def available_units(self, account_id: str) -> int: ...
 
@@ -95,10 +150,15 @@ class _AccountFunds:
     committed: int              # sum of ledger entries this process has seen
     pending: int = 0            # charges settled here, not yet seen back from the ledger
     reserved: int = 0
+    expiring: Expiring = field(default_factory=dict)
 
     @property
     def available(self) -> int:
         return self.committed - self.pending - self.reserved
+
+    def due_units(self, now: datetime) -> int:
+        """Grants past their expiry and not written off yet count as spent, whole (at most what is left)."""
+        return sum(amount for expires, amount in self.expiring.values() if expires <= now) if self.expiring else 0
 
 
 @dataclass(slots=True)
@@ -120,8 +180,22 @@ def _check_limits(scoped: list[tuple[Budget, _BudgetFunds]], units: int) -> None
 
 # (account_id, up_to_ledger_id) -> sum of that account's ledger entries with id <= up_to_ledger_id
 BalanceLoader = Callable[[str, int], Awaitable[int]]
-# after_ledger_id -> rows (id, account_id, amount_units, request_id) with a greater id, in id order
-EntryFeed = Callable[[int], Awaitable[list[tuple[int, str, int, str | None]]]]
+# after_ledger_id -> the rows with a greater id, in id order
+EntryFeed = Callable[[int], Awaitable[list[LedgerRow]]]
+# (account_id, up_to_ledger_id) -> its promotional grants with an expiry, not written off up to that row
+ExpiringLoader = Callable[[str, int], Awaitable[Expiring]]
+# (account_id, up_to_ledger_id, in_flight_units, now): write off what is left of its grants past their
+# expiry as of that row, less `in_flight_units` (charges settled, not in the ledger up to that row);
+# returns the ids of the grants past their expiry (each now written off, or spent before it expired)
+WriteOff = Callable[[str, int, int, datetime], Awaitable[list[int]]]
+
+
+async def no_expiring(account_id: str, up_to: int) -> Expiring:
+    return {}
+
+
+async def no_write_off(account_id: str, up_to: int, in_flight_units: int, now: datetime) -> list[int]:
+    return []
 
 
 @dataclass
@@ -129,10 +203,12 @@ class LocalCreditBook:
     """In-process book. The ledger is the source of truth: `catch_up` applies every new ledger row
     in id order (gateway/sync.py calls it on a timer, and a first use of an account calls it too),
     so grants made by the CLI show up here and our own charges move from `pending` to `committed`
-    exactly once. `lock` orders account loads against that feed."""
+    exactly once. `lock` orders account loads and write-offs against that feed."""
 
     load_balance: BalanceLoader
     new_entries: EntryFeed
+    load_expiring: ExpiringLoader = no_expiring
+    write_off: WriteOff = no_write_off
     cursor: int = 0             # id of the last ledger row applied
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _accounts: dict[str, _AccountFunds] = field(default_factory=dict)
@@ -141,16 +217,18 @@ class LocalCreditBook:
 
     async def reserve(self, request_id: str, account_id: str, units: int, budgets: Sequence[Budget] = (),
                       credit_line_units: int = 0) -> Hold:
-        funds = self._accounts.get(account_id) or await self._load(account_id)
+        funds = await self._funds(account_id)
         # From here to the return nothing awaits: the checks and the holds they allow are one step.
-        if funds.available + credit_line_units < units:  # a postpaid account may go down to -credit_line
-            raise InsufficientCredits(funds.available + credit_line_units, units)
+        available = self._spendable(funds) + credit_line_units  # a postpaid account may go down to -credit_line
+        if available < units:
+            raise InsufficientCredits(available, units)
         scoped = [(budget, self._budget_funds(budget)) for budget in budgets]
         _check_limits(scoped, units)
         for _, budget_funds in scoped:
             budget_funds.reserved += units
         funds.reserved += units
-        return Hold(request_id, account_id, tuple(budget.scope for budget in budgets), units)
+        return Hold(request_id, account_id, tuple(budget.scope for budget in budgets), units,
+                    limits=tuple(budget.limit_units for budget in budgets), credit_line_units=credit_line_units)
 
     def _budget_funds(self, budget: Budget) -> _BudgetFunds:
         funds = self._budgets.get(budget.scope)
@@ -159,26 +237,34 @@ class LocalCreditBook:
             funds = self._budgets[budget.scope] = _BudgetFunds(budget.spent_at_load, reserved, budget.period)
         return funds
 
-    def settle(self, hold: Hold, cost_units: int) -> bool:
+    async def settle(self, hold: Hold, cost_units: int) -> Settlement | None:
         if not self._close(hold):
-            return False
-        self._accounts[hold.account_id].pending += cost_units
-        self._pending_charges[hold.request_id] = cost_units
+            return None
+        funds = self._accounts[hold.account_id]
+        rooms = [("balance", self._spendable(funds) + hold.credit_line_units)]
+        for scope, limit in zip(hold.scopes, hold.limits):
+            if limit is not None:
+                budget = self._budgets[scope]
+                rooms.append((scope[0], limit - budget.spent - budget.reserved))
+        settlement = capped(cost_units, rooms)
+        charged = settlement.charged_units
+        if charged:
+            funds.pending += charged
+            self._pending_charges[hold.request_id] = charged
         for scope in hold.scopes:
-            self._budgets[scope].spent += cost_units
-        return True
+            self._budgets[scope].spent += charged
+        return settlement
 
     def release(self, hold: Hold) -> None:
         self._close(hold)
 
     async def available_units(self, account_id: str) -> int:
-        funds = self._accounts.get(account_id) or await self._load(account_id)
-        return funds.available
+        return self._spendable(await self._funds(account_id))
 
     async def balance_units(self, account_id: str) -> int:
         """Balance after every settled charge, not counting open reservations."""
-        funds = self._accounts.get(account_id) or await self._load(account_id)
-        return funds.committed - funds.pending
+        funds = await self._funds(account_id)
+        return funds.committed - funds.pending - funds.due_units(utcnow())
 
     def reserved_units(self, account_id: str) -> int:
         funds = self._accounts.get(account_id)
@@ -192,19 +278,45 @@ class LocalCreditBook:
         async with self.lock:
             self.apply_ledger_entries(await self.new_entries(self.cursor))
 
-    def apply_ledger_entries(self, entries: list[tuple[int, str, int, str | None]]) -> None:
-        """Rows (id, account_id, amount_units, request_id) newer than `cursor`; call with `lock` held."""
-        for entry_id, account_id, amount_units, request_id in entries:
+    def apply_ledger_entries(self, entries: list[LedgerRow]) -> None:
+        """Rows newer than `cursor`; call with `lock` held."""
+        for entry_id, account_id, amount_units, request_id, promo_expires_at in entries:
             pending = self._pending_charges.pop(request_id, None) if request_id else None
             funds = self._accounts.get(account_id)
             if funds is not None:  # an account not loaded here reads the sum, this row included, on load
                 if pending is not None:
                     funds.pending -= pending
                 funds.committed += amount_units
+                if promo_expires_at is not None:
+                    funds.expiring[entry_id] = (promo_expires_at, amount_units)
+                elif request_id and funds.expiring:
+                    funds.expiring.pop(written_off_grant(request_id), None)
             self.cursor = entry_id
+
+    async def write_off_expired(self, account_id: str) -> None:
+        """Write off the account's grants past their expiry, knowing the charges this process settled
+        that the ledger does not have yet (they spend promotional credit first)."""
+        async with self.lock:
+            self.apply_ledger_entries(await self.new_entries(self.cursor))
+            funds, now = self._accounts.get(account_id), utcnow()
+            if funds is not None and not funds.due_units(now):
+                return
+            try:
+                resolved = await self.write_off(account_id, self.cursor, funds.pending if funds else 0, now)
+                self.apply_ledger_entries(await self.new_entries(self.cursor))
+            except Exception as exc:  # the database may be away: the grants stay counted as spent meanwhile
+                log.warning("could not write off expired promotional credit of %s yet: %s", account_id,
+                            type(exc).__name__)
+                return
+            if funds is not None:   # grants spent in full have no write-off entry to drop them
+                for grant_id in resolved:
+                    funds.expiring.pop(grant_id, None)
 
     async def close(self) -> None:
         pass
+
+    def _spendable(self, funds: _AccountFunds) -> int:
+        return funds.available - funds.due_units(utcnow()) if funds.expiring else funds.available
 
     def _close(self, hold: Hold) -> bool:
         if not hold.open:
@@ -215,10 +327,19 @@ class LocalCreditBook:
             self._budgets[scope].reserved -= hold.units
         return True
 
+    async def _funds(self, account_id: str) -> _AccountFunds:
+        """The account's funds, loaded on first use, its expired promotional credit written off."""
+        funds = self._accounts.get(account_id) or await self._load(account_id)
+        if funds.expiring and funds.due_units(utcnow()):
+            await self.write_off_expired(account_id)
+        return funds
+
     async def _load(self, account_id: str) -> _AccountFunds:
         async with self.lock:
             if account_id not in self._accounts:
                 # Catch up first, so a grant made a moment ago is already in the balance.
                 self.apply_ledger_entries(await self.new_entries(self.cursor))
-                self._accounts[account_id] = _AccountFunds(committed=await self.load_balance(account_id, self.cursor))
+                committed = await self.load_balance(account_id, self.cursor)
+                expiring = await self.load_expiring(account_id, self.cursor)
+                self._accounts[account_id] = _AccountFunds(committed=committed, expiring=expiring)
             return self._accounts[account_id]

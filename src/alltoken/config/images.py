@@ -7,12 +7,16 @@ from .values import ConfigError
 
 @dataclass(frozen=True)
 class ImageSettings:
-    """Limits on image uploads (/v1/images/edits and /variations) and the moderation log's retention."""
+    """Limits on image uploads (/v1/images/edits and /variations), on the images AllToken fetches by URL
+    for a chat request (providers that take image bytes inline: Gemini, Bedrock), and the moderation
+    log's retention."""
 
     max_image_bytes: int = 50 * 1024 * 1024      # each uploaded image (OpenAI: under 50 MB)
     max_mask_bytes: int = 4 * 1024 * 1024        # the mask (OpenAI: under 4 MB)
     max_images: int = 16                         # image parts in one edit (OpenAI: up to 16)
     max_request_bytes: int = 128 * 1024 * 1024   # the whole multipart body
+    max_fetched_images: int = 16                 # image URLs fetched for one chat request
+    max_fetched_bytes: int = 32 * 1024 * 1024    # all of them together (a request body's own limit)
     moderation_log_retention_days: int = 365
     purge_interval_seconds: float = 3600.0       # how often records past retention are deleted
 

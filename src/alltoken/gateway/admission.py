@@ -130,7 +130,9 @@ async def admit_bounded(state, request_id: str, body: dict, caller: Caller, mode
     route = route or max(routes, key=worst)
     await state.rate_limits.admit(request_id, caller, (requested or model).id, prompt_bound + output_bound)
     hold = await _reserve(state, request_id, caller, worst(route), route, prompt_bound, output_bound, body, images)
-    return Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in routes])
+    admission = Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in routes])
+    state.admissions.add(request_id, caller, admission)   # settled or released when the request ends, whatever happens
+    return admission
 
 
 async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body, images=0) -> Hold:

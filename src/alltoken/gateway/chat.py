@@ -58,9 +58,9 @@ async def complete(upstream_body: dict, endpoint: str, **context) -> tuple[ChatR
         result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
                                      output_tokens=lambda r: r.usage.completion_tokens)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=endpoint, streamed=False,
-               **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=endpoint, streamed=False,
+                     **context)
         raise
     choices = result.body.get("choices") or [{}]
     outcome = Outcome("ok", 200, result.usage, finish_reason=choices[0].get("finish_reason"))
-    return result, finish(outcome=outcome, endpoint=endpoint, streamed=False, **context)
+    return result, await finish(outcome=outcome, endpoint=endpoint, streamed=False, **context)

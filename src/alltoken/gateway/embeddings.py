@@ -45,11 +45,12 @@ async def embeddings(request: Request) -> Response:
     try:
         result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings", streamed=False,
-               **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings",
+                     streamed=False, **context)
         return provider_error_response(exc, served_headers(rid, admission.route))
     headers = served_headers(rid, admission.route)
-    cost = finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False, **context)
+    cost = await finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False,
+                        **context)
     encode = _base64 if body.get("encoding_format") == "base64" else list
     return json_response({
         "object": "list", "model": model.id,

@@ -1,15 +1,18 @@
 """Token estimates without tokenizing (which would block the event loop on big prompts).
 
 `prompt_token_bound` is an upper bound used for reservations: no tokenizer emits more tokens
-than the UTF-8 bytes of the text, plus a few per message for the chat template. Images get a
-fixed allowance above what any current vision model charges for one image.
+than the UTF-8 bytes of the text, plus a few per message for the chat template. Images and
+documents get bounds of their own (gateway/media_estimate.py); audio counts the bytes of its
+base64 data, far above the tokens any provider makes of it.
 """
 
 import orjson
 
+from .media_estimate import chat_file_data, chat_image_data, document_tokens, image_tokens
+
 PER_MESSAGE_OVERHEAD = 8
-IMAGE_TOKEN_ALLOWANCE = 40_000   # gpt-4o-mini bills ~36,800 tokens for a large high-detail image
 DEFAULT_OUTPUT_TOKENS = 4096
+IMAGE_PARTS = ("image_url", "input_image", "image")
 
 
 def prompt_token_bound(body: dict) -> int:
@@ -32,9 +35,12 @@ def _content_bound(content) -> int:
         return 0
     total = 0
     for part in content:
-        if part["type"] in ("image_url", "input_image", "image"):
-            total += IMAGE_TOKEN_ALLOWANCE
-        else:
+        kind = part["type"]
+        if kind in IMAGE_PARTS:
+            total += image_tokens(chat_image_data(part))
+        elif kind == "file":
+            total += document_tokens(chat_file_data(part))
+        else:  # text, input_audio, anything else: the bytes of its JSON
             total += len(orjson.dumps(part))
     return total
 

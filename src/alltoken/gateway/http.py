@@ -84,11 +84,16 @@ def _guarded(handler: Handler, render: Callable[[ApiError], Response]) -> Handle
         except ApiError as exc:
             return render(exc)
         except Exception as exc:
-            log.error("unhandled %s in %s\n%s", type(exc).__name__, request.url.path, _frames(exc))
+            log_crash(exc, request.url.path)
             return render(internal_error())
 
     wrapped.__name__ = handler.__name__
     return wrapped
+
+
+def log_crash(exc: BaseException, where: str) -> None:
+    """A crash of our own code, logged by type and frames only: its message could quote request content."""
+    log.error("unhandled %s in %s\n%s", type(exc).__name__, where, _frames(exc))
 
 
 def internal_error() -> ApiError:
@@ -135,5 +140,5 @@ async def not_found_handler(request: Request, exc) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    log.error("unhandled %s in %s\n%s", type(exc).__name__, request.url.path, _frames(exc))
+    log_crash(exc, request.url.path)
     return internal_error().response()

@@ -71,11 +71,7 @@ async def _serve(state, rid: str, caller: Caller, received: datetime, started: f
     admission = await admit_bounded(state, rid, params, caller, model, prompt_bound, output_bound, routes=routes,
                                     images=wanted.n, image_size=wanted.size)
     record = moderation_log.ModerationRecord(rid, caller.account.id, model.id, wanted.moderation, received)
-    try:
-        await moderation_log.write(state.sessions, record)
-    except BaseException:
-        state.book.release(admission.hold)
-        raise
+    await moderation_log.write(state.sessions, record)   # if it fails, the request's hold is released on exit
     context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started,
                    endpoint=f"images.{endpoint_name}", streamed=wanted.stream)
 
@@ -88,9 +84,9 @@ async def _serve(state, rid: str, caller: Caller, received: datetime, started: f
         result = await first_success(state, admission, lambda c: c.route.provider.images(image_call(c)),
                                      state.settings.upstream_timeout_seconds)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
         return provider_error_response(exc, served_headers(rid, admission.route))
-    cost = finish(outcome=Outcome("ok", 200, result.usage), **context)
+    cost = await finish(outcome=Outcome("ok", 200, result.usage), **context)
     body = result.body
     if isinstance(body.get("usage"), dict):
         body["usage"] = {**body["usage"], "cost": units_to_usd_number(cost)}

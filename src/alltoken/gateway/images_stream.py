@@ -12,7 +12,7 @@ was asked for the whole image and bills the work it started.
 import time
 from collections.abc import AsyncIterator, Callable
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number
 from ..billing.pricing import Usage
@@ -24,7 +24,7 @@ from .accounting import Outcome, finish
 from .attempts import first_success
 from .errors import provider_error_response
 from .http import served_headers
-from .streaming import SSE_HEADERS, with_first
+from .streaming import SSE_HEADERS, RelayResponse, stream_crashed, with_first
 
 
 async def open_image_stream(call_for: Callable[[Candidate], ImageCall], bounds: Usage, **context) -> Response:
@@ -38,11 +38,11 @@ async def open_image_stream(call_for: Callable[[Candidate], ImageCall], bounds: 
         events, first = await first_success(state, admission, first_event, state.settings.first_byte_timeout_seconds,
                                             streaming=True)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
         return provider_error_response(exc, served_headers(rid, admission.route))
     relay = _ImageRelay(events, first, bounds, context)
-    return StreamingResponse(relay.events(), media_type="text/event-stream",
-                             headers={**served_headers(rid, admission.route), **SSE_HEADERS})
+    return RelayResponse(relay.events(), media_type="text/event-stream",
+                         headers={**served_headers(rid, admission.route), **SSE_HEADERS})
 
 
 class _ImageRelay:
@@ -69,18 +69,22 @@ class _ImageRelay:
                 event = await anext(self._events, None)
             ended = True
         except ProviderError as exc:
-            yield self._failed(exc)
+            yield await self._failed(exc)
+            return
+        except Exception as exc:
+            await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
+            yield _error_event(stream_crashed(exc, self._context["endpoint"]))
             return
         finally:
             if not ended and not self._settled:  # the client went away mid-stream
-                self._settle(Outcome("cancelled", 499, self._usage() or self._bounds,
-                                     error_code="client_disconnected", ttft_ms=self._ttft_ms))
+                await self._settle(Outcome("cancelled", 499, self._usage() or self._bounds,
+                                           error_code="client_disconnected", ttft_ms=self._ttft_ms))
             await self._events.aclose()
         if self._completed is None:
-            yield self._failed(ProviderError(502, "the provider ended the stream without the completed image",
-                                             code="upstream_malformed"))
+            yield await self._failed(ProviderError(502, "the provider ended the stream without the completed image",
+                                                   code="upstream_malformed"))
             return
-        cost = self._settle(Outcome("ok", 200, self._usage(), ttft_ms=self._ttft_ms))
+        cost = await self._settle(Outcome("ok", 200, self._usage(), ttft_ms=self._ttft_ms))
         usage = self._completed.get("usage") if isinstance(self._completed.get("usage"), dict) else {}
         yield encode_data({**self._completed, "usage": {**usage, "cost": units_to_usd_number(cost)}})
 
@@ -91,16 +95,20 @@ class _ImageRelay:
         return images_usage({"usage": self._completed.get("usage"), "data": [self._completed]},
                             size if isinstance(size, str) else None)
 
-    def _failed(self, exc: ProviderError) -> bytes:
-        self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+    async def _failed(self, exc: ProviderError) -> bytes:
+        await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
         route = self._context["admission"].route
         self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)
-        return encode_data({"type": "error", "error": {"message": exc.message, "type": exc.type, "code": exc.code,
-                                                       "param": None}})
+        return _error_event(exc)
 
-    def _settle(self, outcome: Outcome) -> int:
+    async def _settle(self, outcome: Outcome) -> int:
         self._settled = True
-        return finish(outcome=outcome, **self._context)
+        return await finish(outcome=outcome, **self._context)
 
     def _elapsed_ms(self) -> int:
         return int((time.perf_counter() - self._context["started"]) * 1000)
+
+
+def _error_event(exc: ProviderError) -> bytes:
+    return encode_data({"type": "error", "error": {"message": exc.message, "type": exc.type, "code": exc.code,
+                                                   "param": None}})

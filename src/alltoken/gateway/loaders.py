@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..accounts.cache import AccountRecord, KeyRecord, MemberRecord
 from ..accounts.networks import parse_networks
 from ..accounts.teams import member_spent_since
-from ..billing.ledger import balance_units, entries_after
+from ..billing.expiry import expiring_grants, write_off_expired
+from ..billing.ledger import LedgerRow, balance_units, entries_after
+from ..billing.reservations import Expiring
 from ..limits.overrides import stored_overrides
 from ..limits.policy import Limits, Overrides, RateLimitSettings, resolve
 from ..routing.policy import RoutingPolicy
@@ -74,9 +76,18 @@ class Loaders:
         async with self._sessions() as session:
             return await member_spent_since(session, account_id, user_id, since)
 
-    async def ledger_entries(self, after_id: int) -> list[tuple[int, str, int, str | None]]:
+    async def ledger_entries(self, after_id: int) -> list[LedgerRow]:
         async with self._sessions() as session:
             return await entries_after(session, after_id)
+
+    async def expiring_grants(self, account_id: str, up_to_id: int) -> Expiring:
+        async with self._sessions() as session:
+            return await expiring_grants(session, account_id, up_to_id)
+
+    async def write_off_expired(self, account_id: str, up_to_id: int, in_flight_units: int,
+                                now: datetime) -> list[int]:
+        async with self._sessions.begin() as session:
+            return await write_off_expired(session, account_id, now, up_to_id, in_flight_units)
 
 
 def _key_record(key: ApiKey, member: TeamMember | None, rate_limits: Limits) -> KeyRecord:

@@ -8,38 +8,50 @@ message_start and the cumulative message_delta; a failure costs nothing.
 import time
 from collections.abc import AsyncIterator
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ..billing.money import units_to_usd_number
-from ..billing.pricing import Usage, cost_units
+from ..billing.pricing import Usage
 from ..providers.anthropic import native_usage
 from ..providers.base import ProviderError
 from .accounting import Outcome, finish
 from .attempts import first_success
 from .errors import from_provider_error
-from .estimate import IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, rough_tokens
+from .estimate import PER_MESSAGE_OVERHEAD, rough_tokens
 from .http import json_response, served_headers
+from .media_estimate import anthropic_source_data, document_tokens, image_tokens, text_tokens
 from .messages_stream import event
-from .streaming import SSE_HEADERS
+from .streaming import SSE_HEADERS, RelayResponse, stream_crashed
 
 
 def native_prompt_bound(body: dict) -> int:
-    """Upper bound on input tokens of an Anthropic request: UTF-8 bytes of its text, a fixed
-    allowance per image or document, a few tokens per message."""
+    """Upper bound on input tokens of an Anthropic request: UTF-8 bytes of its text, images and
+    documents by gateway/media_estimate.py, a few tokens per message."""
     parts = [body.get("system"), body.get("tools")] + [m.get("content") for m in body.get("messages") or ()]
     return sum(_bound(part) for part in parts) + PER_MESSAGE_OVERHEAD * len(body.get("messages") or ())
 
 
 def _bound(value) -> int:
     if isinstance(value, str):
-        return len(value.encode())
+        return text_tokens(value)
     if isinstance(value, list):
         return sum(_bound(item) for item in value)
     if isinstance(value, dict):
-        if value.get("type") in ("image", "document"):
-            return IMAGE_TOKEN_ALLOWANCE
+        if value.get("type") == "image":
+            return image_tokens(anthropic_source_data(value))
+        if value.get("type") == "document":
+            return _document_bound(value)
         return sum(_bound(item) for item in value.values())
     return 0
+
+
+def _document_bound(block: dict) -> int:
+    """A PDF by its pages; a text or content source by its text; a url or file by the allowance."""
+    source = block.get("source")
+    kind = source.get("type") if isinstance(source, dict) else None
+    if kind in ("text", "content"):
+        return _bound(source.get("data") if kind == "text" else source.get("content"))
+    return document_tokens(anthropic_source_data(block)) + _bound(block.get("context"))
 
 
 async def native_message(body: dict, beta: str | None, **context) -> Response:
@@ -52,11 +64,11 @@ async def native_message(body: dict, beta: str | None, **context) -> Response:
         data, usage = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
                                           output_tokens=lambda answer: answer[1].completion_tokens)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=False,
-               **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
+                     streamed=False, **context)
         return from_provider_error(exc).anthropic_response(_headers(context))
     outcome = Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
-    cost = finish(outcome=outcome, endpoint="messages", streamed=False, **context)
+    cost = await finish(outcome=outcome, endpoint="messages", streamed=False, **context)
     data["model"] = admission.model.id
     data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
     return json_response(data, headers=_headers(context))
@@ -77,16 +89,19 @@ async def native_stream(body: dict, beta: str | None, **context) -> Response:
         events, first = await first_success(state, admission, first_event,
                                              state.settings.first_byte_timeout_seconds, streaming=True)
     except ProviderError as exc:
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages", streamed=True,
-               **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
+                     streamed=True, **context)
         return from_provider_error(exc).anthropic_response(_headers(context))
     relay = _NativeRelay(events, first, context)
-    return StreamingResponse(relay.events(), media_type="text/event-stream",
-                             headers={**_headers(context), **SSE_HEADERS})
+    return RelayResponse(relay.events(), media_type="text/event-stream",
+                         headers={**_headers(context), **SSE_HEADERS})
 
 
 def _headers(context: dict) -> dict:
     return served_headers(context["request_id"], context["admission"].route, anthropic=True)
+
+
+_FINAL = ("message_delta", "message_stop")   # the cumulative usage is in message_delta; message_stop ends
 
 
 class _NativeRelay:
@@ -105,19 +120,28 @@ class _NativeRelay:
             item = self._first
             while item is not None:
                 name, data = item
-                self._take(data)
+                kind = self._take(data)
+                if kind in _FINAL and not self._settled:   # the usage is final: settle, and say what it cost
+                    cost = await self._settle(Outcome("ok", 200, native_usage(self._usage),
+                                                      finish_reason=self._stop_reason, ttft_ms=self._ttft_ms))
+                    if kind == "message_delta":
+                        data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
                 yield event(name, data)
                 item = await anext(self._events, None)
         except ProviderError as exc:
-            self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+            await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
             yield event("error", from_provider_error(exc).anthropic_body())
+        except Exception as exc:
+            await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
+            yield event("error", from_provider_error(stream_crashed(exc, "messages")).anthropic_body())
         finally:
             if not self._settled:  # the client went away before message_stop
-                self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",
-                                     ttft_ms=self._ttft_ms))
+                await self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",
+                                           ttft_ms=self._ttft_ms))
             await self._events.aclose()
 
-    def _take(self, data: dict) -> None:
+    def _take(self, data: dict) -> str | None:
+        """Track what billing needs; the event's type."""
         kind = data.get("type")
         if kind == "message_start":
             message = data.get("message") or {}
@@ -132,11 +156,7 @@ class _NativeRelay:
         elif kind == "message_delta":
             self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
             self._stop_reason = (data.get("delta") or {}).get("stop_reason") or self._stop_reason
-            cost = cost_units(self._context["admission"].route.price, native_usage(self._usage))
-            data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
-        elif kind == "message_stop":
-            self._settle(Outcome("ok", 200, native_usage(self._usage), finish_reason=self._stop_reason,
-                                 ttft_ms=self._ttft_ms))
+        return kind
 
     def _usage_so_far(self) -> Usage:
         usage = native_usage(self._usage)
@@ -145,6 +165,6 @@ class _NativeRelay:
         return Usage(prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
                      cache_write_tokens=usage.cache_write_tokens, completion_tokens=rough_tokens(self._chars))
 
-    def _settle(self, outcome: Outcome) -> None:
+    async def _settle(self, outcome: Outcome) -> int:
         self._settled = True
-        finish(outcome=outcome, endpoint="messages", streamed=True, **self._context)
+        return await finish(outcome=outcome, endpoint="messages", streamed=True, **self._context)

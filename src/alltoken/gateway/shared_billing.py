@@ -18,8 +18,10 @@ HOLD_MARGIN_SECONDS = 60.0   # a hold outlives the longest request by this much 
 def credit_book(settings: Settings, redis: Redis | None, loaders: Loaders,
                 batcher: RedisBatcher | None = None) -> CreditBook:
     if redis is None:
-        return LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries)
+        return LocalCreditBook(load_balance=loaders.balance, new_entries=loaders.ledger_entries,
+                               load_expiring=loaders.expiring_grants, write_off=loaders.write_off_expired)
     return RedisCreditBook(redis, settings.redis_prefix, loaders.balance, loaders.ledger_entries,
+                           load_expiring=loaders.expiring_grants, write_off=loaders.write_off_expired,
                            hold_ttl=settings.upstream_timeout_seconds + HOLD_MARGIN_SECONDS, batcher=batcher)
 
 

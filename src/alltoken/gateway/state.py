@@ -13,7 +13,7 @@ from ..analytics.recorder import UsageRecorder
 from ..analytics.usage_stream import DurableUsage
 from ..background import stop_tasks
 from ..billing.expiry import expiry_loop
-from ..billing.reservations import CreditBook
+from ..billing.reservations import CreditBook, ShortfallTally
 from ..config import Settings
 from ..governance.retention import retention_loop
 from ..images.moderation_log import purge_loop
@@ -23,6 +23,7 @@ from ..notifications.low_balance import low_balance_loop
 from ..notifications.outbox import outbox_loop
 from ..payments.service import TopUps
 from ..providers.base import Provider
+from ..providers.image_fetch import ImageFetchLimits
 from ..providers.registry import build_providers
 from ..providers.transport import Transport
 from ..routing import overrides
@@ -37,6 +38,7 @@ from ..store.usage_partitions import keep_months_ahead
 from .loaders import Loaders
 from .origin import ClientOrigin
 from .rate_limits import RateLimits
+from .settlement import OpenAdmissions
 from .shared_billing import credit_book, usage_recorder
 from .sync import CacheSync
 from .terms_gate import TermsBook
@@ -63,6 +65,8 @@ class GatewayState:
     topups: TopUps | None = None       # card top-ups (payments/); built by build()
     upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
     redis: Redis | None = None         # shared state, when settings.redis_url is set (store/redis_client.py)
+    admissions: OpenAdmissions = field(default_factory=OpenAdmissions)   # holds of requests in progress
+    shortfalls: ShortfallTally = field(default_factory=ShortfallTally)   # settlements capped (metrics)
     schema_ready: bool = False
     _background: list[asyncio.Task] = field(default_factory=list, repr=False)
 
@@ -71,7 +75,9 @@ class GatewayState:
         """Everything that can fail on bad configuration fails here, before the server binds."""
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
-        transport = Transport(total_timeout=settings.upstream_timeout_seconds)
+        transport = Transport(total_timeout=settings.upstream_timeout_seconds,
+                              image_fetch=ImageFetchLimits(settings.images.max_fetched_images,
+                                                           settings.images.max_fetched_bytes))
         providers = build_providers(settings.providers, transport)
         models = build_model_table(settings, providers)
         loaders = Loaders(sessions, settings.rate_limits)
@@ -107,7 +113,7 @@ class GatewayState:
         await self.health.start()
         self.recorder.start()
         self._background = [
-            asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.catch_up), name="promo-expiry"),
+            asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.write_off_expired), name="promo-expiry"),
             asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
             asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
             asyncio.create_task(outbox_loop(self), name="notifications-outbox"),

@@ -2,8 +2,10 @@
 
 The first chunk is awaited before the response starts, so an upstream failure at the start is
 a proper HTTP error (and leaves the router free to try elsewhere). After the first byte, a failure
-ends the stream with an error event, and the request costs nothing. A client that goes away is
-billed for the usage the provider reported, or else an estimate from the text relayed.
+(the upstream's, or a crash of our own code on what it sent) ends the stream with an error event,
+and the request costs nothing. A client that goes away is billed for the usage the provider
+reported, or else an estimate from the text relayed: `RelayResponse` closes the relay however the
+response ends, so that happens when the client leaves, not whenever the relay is collected.
 
 What goes on the wire is the `Wire`'s business: OpenAI chunks here, Anthropic events in
 gateway/messages_stream.py.
@@ -23,7 +25,7 @@ from .accounting import Outcome, finish, with_cost
 from .attempts import first_success
 from .errors import provider_error_response
 from .estimate import rough_tokens
-from .http import served_headers
+from .http import log_crash, served_headers
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -81,13 +83,32 @@ async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, 
                                             streaming=True)
     except ProviderError as exc:
         wire = (wire_for or _openai_wire(rid))(admission.model.id)
-        finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint, streamed=True,
-               **context)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint,
+                     streamed=True, **context)
         return wire.http_error(exc, served_headers(rid, admission.route))
     wire = (wire_for or _openai_wire(rid))(admission.model.id)
     relay = _Relay(chunks, first, body, wire, context)
-    return StreamingResponse(relay.events(), media_type="text/event-stream",
-                             headers={**served_headers(rid, admission.route), **SSE_HEADERS})
+    return RelayResponse(relay.events(), media_type="text/event-stream",
+                         headers={**served_headers(rid, admission.route), **SSE_HEADERS})
+
+
+class RelayResponse(StreamingResponse):
+    """A stream whose relay is closed when the response ends, however it ends: a client that left
+    while a chunk was being sent leaves the relay suspended at a `yield`, which only closing it
+    resumes (to settle the request)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()
+
+
+def stream_crashed(exc: Exception, where: str) -> ProviderError:
+    """What the client is told when our own code fails part way through a stream (logged without content)."""
+    log_crash(exc, where)
+    return ProviderError(500, "internal error part way through the stream; the request was not billed",
+                         type="server_error", code="internal_error")
 
 
 async def with_first(items: AsyncIterator) -> tuple[AsyncIterator, object]:
@@ -130,18 +151,23 @@ class _Relay:
                 chunk = await anext(self._chunks, None)
             completed = True
         except ProviderError as exc:
-            self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+            await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
             route = self._context["admission"].route
             self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)
             yield self._wire.error(exc)
             return
+        except Exception as exc:
+            await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
+            yield self._wire.error(stream_crashed(exc, self._wire.endpoint))
+            return
         finally:
             if not completed and not self._settled:  # the client went away mid-stream
-                self._settle(Outcome("cancelled", 499, self._estimated_usage(), error_code="client_disconnected",
-                                     ttft_ms=self._ttft_ms))
+                await self._settle(Outcome("cancelled", 499, self._estimated_usage(),
+                                           error_code="client_disconnected", ttft_ms=self._ttft_ms))
             await self._chunks.aclose()
         usage = self._estimated_usage()
-        cost = self._settle(Outcome("ok", 200, usage, finish_reason=self._finish_reason, ttft_ms=self._ttft_ms))
+        cost = await self._settle(Outcome("ok", 200, usage, finish_reason=self._finish_reason,
+                                          ttft_ms=self._ttft_ms))
         self._context["state"].health.record_throughput(route_key(self._context["admission"].route),
                                                         usage.completion_tokens, self._elapsed_ms())
         yield self._wire.finish(with_cost(self._usage_body, usage, cost), self._finish_reason)
@@ -171,9 +197,9 @@ class _Relay:
     def _elapsed_ms(self) -> int:
         return int((time.perf_counter() - self._context["started"]) * 1000)
 
-    def _settle(self, outcome: Outcome) -> int:
+    async def _settle(self, outcome: Outcome) -> int:
         self._settled = True
-        return finish(outcome=outcome, endpoint=self._wire.endpoint, streamed=True, **self._context)
+        return await finish(outcome=outcome, endpoint=self._wire.endpoint, streamed=True, **self._context)
 
     def _estimated_usage(self) -> Usage:
         """Real usage if the provider sent it; otherwise an estimate of what was produced

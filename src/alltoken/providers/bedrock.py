@@ -7,7 +7,6 @@ Titan embeds one text a call, so a list of inputs is that many calls, INVOCATION
 time; usage is the sum of their inputTextTokenCount.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -23,6 +22,7 @@ from ..billing.pricing import Usage
 from ..config import ProviderConfig
 from .base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider, ProviderError
 from .bedrock_translate import (
+    FetchedImages,
     StreamTranslator,
     from_converse,
     from_titan,
@@ -30,7 +30,7 @@ from .bedrock_translate import (
     to_converse,
     to_titan_bodies,
 )
-from .image_fetch import fetch_image
+from .image_fetch import fetch_images
 from .transport import Transport
 from .upstream import all_or_first_error, parse_json, retry_after_seconds, text_inputs, transport_errors
 
@@ -120,11 +120,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
         model_id = quote(str(model), safe="")   # ids hold ':' and ARNs '/': one path segment
         return f"{self._base_url}/model/{model_id}/{operation}"
 
-    async def _fetch_images(self, urls: list[str]) -> dict[str, tuple[str, bytes]]:
-        if not urls:
-            return {}
-        fetched = await asyncio.gather(*(fetch_image(self._transport.session, url) for url in urls))
-        return dict(zip(urls, fetched, strict=True))
+    async def _fetch_images(self, urls: list[str]) -> FetchedImages:
+        return await fetch_images(self._transport.session, urls, self._transport.image_fetch) if urls else {}
 
     def _signed_headers(self, url: str, payload: bytes, accept: str) -> dict[str, str]:
         """SigV4 by botocore; it encodes the already-encoded path once more for the canonical URI,

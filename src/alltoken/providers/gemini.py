@@ -4,7 +4,6 @@ Translation lives in gemini_translate; https image URLs are fetched here first, 
 image_fetch, because Gemini takes image bytes inline.
 """
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from .gemini_translate import (
     to_gemini_request,
     to_openai_completion,
 )
-from .image_fetch import fetch_image
+from .image_fetch import fetch_images
 from .transport import Transport
 from .upstream import all_or_first_error, parse_json, retry_after_seconds, text_inputs, transport_errors
 
@@ -105,8 +104,8 @@ class GeminiProvider(Provider, EmbeddingProvider):
 
     async def _native_request(self, call: ChatCall) -> dict:
         urls = image_urls(call.body)
-        fetched = await asyncio.gather(*(fetch_image(self._transport.session, url) for url in urls))
-        return to_gemini_request(call.body, dict(zip(urls, fetched, strict=True)))
+        fetched = await fetch_images(self._transport.session, urls, self._transport.image_fetch) if urls else {}
+        return to_gemini_request(call.body, fetched)
 
     def _url(self, model: str, method: str) -> str:
         return f"{self._models_url}{quote(model.removeprefix('models/'), safe='')}:{method}"

@@ -1,15 +1,21 @@
-"""Fetch an image a caller named by https URL, for providers that only take inline image bytes.
+"""Fetch the images a caller named by https URL, for providers that only take inline image bytes.
 
 The URL is the caller's, so the fetch must not become a way into our own network (SSRF): the host
 is resolved once, every address it resolves to must be public, and the connection goes to that
 vetted address (TLS still checks the certificate against the host name), so a DNS answer that
 changes between the check and the connect cannot slip through. Redirects are followed by hand and
 vetted the same way. Every refusal is a ProviderError 400 that says why.
+
+Nor may a small request make the gateway download (and hold, and send on) a great deal: a request
+names at most `ImageFetchLimits.max_images` image URLs (refused with 400 before anything is
+fetched), and its images together are at most `max_bytes` (counted as the bytes arrive, shared by
+the fetches running at once: past it, every fetch of the request stops and it is refused with 413).
 """
 
 import asyncio
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -25,13 +31,55 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@dataclass(frozen=True, slots=True)
+class ImageFetchLimits:
+    """How much one request may make the gateway fetch (config `images:`, docs/images.md)."""
+
+    max_images: int = 16                    # image URLs in one request
+    max_bytes: int = 32 * 1024 * 1024       # all of them together (a request body's own limit)
+
+
+class _Budget:
+    """The bytes a request's fetches may still take, together."""
+
+    def __init__(self, limits: ImageFetchLimits):
+        self.left = limits.max_bytes
+        self.limit = limits.max_bytes
+
+    def take(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise ProviderError(413, f"the images this request names by URL are larger than "
+                                     f"{_megabytes(self.limit)} together, the most fetched for one request; "
+                                     "send fewer or smaller images", type="invalid_request_error",
+                                code="images_too_large", param="messages")
+
+
+async def fetch_images(session: aiohttp.ClientSession, urls: list[str],
+                       limits: ImageFetchLimits = ImageFetchLimits()) -> dict[str, tuple[str, bytes]]:
+    """url -> (mime type, bytes) of every image of a request, fetched at once within the request's limits;
+    the first refusal stops the other fetches and is raised."""
+    if len(urls) > limits.max_images:
+        raise ProviderError(400, f"this request names {len(urls)} image URLs; at most {limits.max_images} are "
+                                 "fetched for one request: send fewer, or send them inline as data: URLs",
+                            type="invalid_request_error", code="too_many_image_urls", param="messages")
+    budget = _Budget(limits)
+    fetches = [asyncio.ensure_future(fetch_image(session, url, budget=budget)) for url in urls]
+    try:
+        return dict(zip(urls, await asyncio.gather(*fetches), strict=True))
+    finally:
+        for fetch in fetches:
+            fetch.cancel()
+
+
 async def fetch_image(session: aiohttp.ClientSession, url: str, *, max_bytes: int = MAX_IMAGE_BYTES,
-                      timeout: float = FETCH_TIMEOUT_SECONDS) -> tuple[str, bytes]:
-    """(mime_type, bytes) of the image at an https URL, or ProviderError 400."""
+                      timeout: float = FETCH_TIMEOUT_SECONDS, budget: _Budget | None = None) -> tuple[str, bytes]:
+    """(mime_type, bytes) of the image at an https URL, or ProviderError 400 (413 past the `budget`)."""
+    budget = budget or _Budget(ImageFetchLimits(max_bytes=max_bytes))
     try:
         async with asyncio.timeout(timeout):
             for _ in range(MAX_REDIRECTS + 1):
-                location = await _fetch_once(session, url, max_bytes)
+                location = await _fetch_once(session, url, max_bytes, budget)
                 if isinstance(location, tuple):
                     return location
                 url = location
@@ -42,7 +90,8 @@ async def fetch_image(session: aiohttp.ClientSession, url: str, *, max_bytes: in
     raise _refused(f"redirected more than {MAX_REDIRECTS} times")
 
 
-async def _fetch_once(session: aiohttp.ClientSession, url: str, max_bytes: int) -> tuple[str, bytes] | str:
+async def _fetch_once(session: aiohttp.ClientSession, url: str, max_bytes: int,
+                      budget: _Budget) -> tuple[str, bytes] | str:
     """The image, or the URL a redirect points to."""
     host, port, path = _split_https(url)
     address = await _vetted_address(host, port)
@@ -59,7 +108,7 @@ async def _fetch_once(session: aiohttp.ClientSession, url: str, max_bytes: int) 
         mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if not mime.startswith("image/"):
             raise _refused(f"is not an image (content type {mime or 'missing'!r})")
-        return mime, await _read_capped(response, max_bytes)
+        return mime, await _read_capped(response, max_bytes, budget)
 
 
 def _split_https(url: str) -> tuple[str, int, str]:
@@ -117,16 +166,27 @@ def _url_host(address: IpAddress) -> str:
     return f"[{address}]" if address.version == 6 else str(address)
 
 
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    too_big = _refused(f"is larger than {max_bytes // (1024 * 1024)} MB")
-    if response.content_length is not None and response.content_length > max_bytes:
-        raise too_big
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int, budget: _Budget) -> bytes:
+    too_big = _refused(f"is larger than {_megabytes(max_bytes)}")
+    if response.content_length is not None:
+        if response.content_length > max_bytes:
+            raise too_big
+        budget.take(response.content_length)    # announced: refused before a byte is read
+        announced = True
+    else:
+        announced = False
     body = bytearray()
     async for chunk in response.content.iter_chunked(_CHUNK):
         body += chunk
         if len(body) > max_bytes:
             raise too_big
+        if not announced:
+            budget.take(len(chunk))
     return bytes(body)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
 
 
 def _refused(reason: str) -> ProviderError:

@@ -6,11 +6,15 @@ aiohttp rather than httpx: measured faster under concurrency (see DESIGN.md and 
 import aiohttp
 import orjson
 
+from .image_fetch import ImageFetchLimits
+
 
 class Transport:
-    def __init__(self, total_timeout: float = 600.0, connect_timeout: float = 10.0):
+    def __init__(self, total_timeout: float = 600.0, connect_timeout: float = 10.0,
+                 image_fetch: ImageFetchLimits = ImageFetchLimits()):
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
         self._session: aiohttp.ClientSession | None = None
+        self.image_fetch = image_fetch      # what one request may make us download (providers/image_fetch.py)
 
     @property
     def session(self) -> aiohttp.ClientSession:

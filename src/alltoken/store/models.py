@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -123,8 +124,13 @@ class LedgerEntry(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column()
+    # A usage entry's cost beyond what the balance and limits could take; not in amount_units, nor the balance
+    uncollected_units: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_ledger_account", "account_id", "id", postgresql_include=["amount_units"]),)
+    __table_args__ = (Index("ix_ledger_account", "account_id", "id", postgresql_include=["amount_units"]),
+                      Index("ix_ledger_uncollected", "account_id", "created_at",
+                            postgresql_where=text("uncollected_units > 0"),
+                            sqlite_where=text("uncollected_units > 0")))
 
 
 class UsageRecord(Base):
@@ -146,6 +152,7 @@ class UsageRecord(Base):
     cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
     reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    uncollected_units: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # beyond cost_units
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     ttft_ms: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))

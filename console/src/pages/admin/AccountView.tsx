@@ -47,6 +47,11 @@ function Facts({ account }: { account: AccountDetail }) {
       <dl class="facts">
         <dt>Balance</dt><dd class="balance">{usdAmount(account.balance_usd)}</dd>
         <dt>Held for requests</dt><dd>{usdAmount(account.reserved_usd)}</dd>
+        <dt>Uncollected</dt>
+        <dd>{Number(account.uncollected_usd) > 0
+          ? <><span class="pill pill-uncollected">{usdAmount(account.uncollected_usd)}</span> cost beyond what its
+            balance or limits could take (<a href="/admin/uncollected">all accounts</a>)</>
+          : 'None'}</dd>
         <dt>Spend this month</dt>
         <dd>{usdAmount(account.spend_this_month_usd)} over {account.requests_this_month} requests</dd>
         <dt>State</dt>

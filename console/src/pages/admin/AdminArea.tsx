@@ -11,6 +11,7 @@ import { ModerationLog } from './ModerationLog';
 import { Pricing } from './Pricing';
 import { Providers } from './Providers';
 import { Terms } from './Terms';
+import { Uncollected } from './Uncollected';
 
 interface Section {
   slug: string;
@@ -27,6 +28,8 @@ const SECTIONS: Section[] = [
     summary: 'Configured providers, the health of their routes, and each model’s routes.' },
   { slug: 'pricing', label: 'Pricing & fees', component: Pricing,
     summary: 'What every model route charges, and the platform fees included.' },
+  { slug: 'uncollected', label: 'Uncollected cost', component: Uncollected,
+    summary: 'Accounts whose requests cost more than their balance or a limit could take.' },
   { slug: 'codes', label: 'Redemption codes', component: Codes,
     summary: 'Make codes worth credit and see how often each was redeemed.' },
   { slug: 'terms', label: 'Terms versions', component: Terms,

@@ -32,12 +32,18 @@ export interface AccountDetail extends AccountSummary {
   billing_hold_reason: string | null;
   balance_usd: string;
   reserved_usd: string;
+  uncollected_usd: string;
   spend_this_month_usd: string;
   requests_this_month: number;
   keys_active: number;
   keys_total: number;
   users: { id: string; email: string; is_admin: boolean; created_at: string }[];
   enforcement: Enforcement[];
+}
+
+export interface UncollectedList {
+  data: { account_id: string; email: string; name: string | null; uncollected_usd: string; requests: number;
+    last_at: string }[];
 }
 
 export interface Correction {

@@ -1,7 +1,7 @@
 """atomic sign-in counts; email verification
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 
 - sign_in_counts replaces sign_in_failures: one row per throttled subject (a hashed email or a client
   address, per purpose) with its attempts in the current window, so one conditional upsert counts an
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
