@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from alltoken.accounts.service import create_account
 from alltoken.accounts.teams import member_spent_since
@@ -92,9 +92,10 @@ async def team_with_members(sessions) -> str:
         team = await create_account(session, f"team-retention-{secrets.token_hex(3)}@example.com", kind="team")
         await session.flush()
         for user_id, limit_reset in (("user_lifetime", None), ("user_monthly", "monthly"), ("user_unlimited", None)):
-            session.add(User(id=user_id, account_id=team.id, email=f"{user_id}@example.com", password_hash="x",
-                             is_admin=False, created_at=NOW - timedelta(days=400)))
-            await session.flush()
+            # Only the columns users had at migration 0019: test_usage_partitions makes this team on that schema.
+            await session.execute(insert(User).values(id=user_id, account_id=team.id, email=f"{user_id}@example.com",
+                                                      password_hash="x", is_admin=False,
+                                                      created_at=NOW - timedelta(days=400)))
             session.add(TeamMember(account_id=team.id, user_id=user_id, role="developer", limit_reset=limit_reset,
                                    limit_units=None if user_id == "user_unlimited" else 10**9,
                                    created_at=NOW - timedelta(days=400)))
