@@ -82,6 +82,7 @@ async def test_a_wrong_password_is_refused_in_words(open_page):
     email = new_email()
     await sign_up(page, email)
     await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url("/sign-in")
     await sign_in(page, email, "not the password")
     await expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
     await expect(page).to_have_url("/sign-in")
@@ -93,6 +94,7 @@ async def test_a_taken_email_is_refused_next_to_its_field(open_page):
     email = new_email()
     await sign_up(page, email)
     await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url("/sign-in")   # signed out: its redirect must not race the next page
     await page.goto("/sign-up")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
