@@ -1,4 +1,4 @@
-"""What the hold guarantee (gateway/settlement.py) costs a request, in process: the same ASGI app driven
+"""What the hold guarantee (runtime/settlement.py) costs a request, in process: the same ASGI app driven
 directly (no sockets), with and without SettleOnExitMiddleware, its handler doing what admission and
 finish do to the registry. Prints the median of 7 rounds of 20,000 requests each.
 
@@ -15,8 +15,8 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Route
 
-from alltoken.gateway.http import RequestContextMiddleware, request_id
-from alltoken.gateway.settlement import OpenAdmissions, SettleOnExitMiddleware
+from alltoken.http.plumbing import RequestContextMiddleware, request_id
+from alltoken.runtime.settlement import OpenAdmissions, SettleOnExitMiddleware
 
 STATE = SimpleNamespace(admissions=OpenAdmissions())
 SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",

@@ -30,8 +30,8 @@ from sqlalchemy import select
 
 from alltoken.accounts.teams import member_spent_since
 from alltoken.analytics.usage_queries import Position, generations_page, usage_summary
-from alltoken.gateway.loaders import Loaders
 from alltoken.governance.usage_retention import purge_old_usage
+from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import create_engine, session_factory
 from alltoken.store.migrate import alembic_config
 from alltoken.store.models import UsageRecord

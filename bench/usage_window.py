@@ -54,7 +54,7 @@ class Server:
 
     def start(self) -> None:
         log = (self.workdir / "gateway.log").open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "alltoken.cli", "serve", "--port", str(self.port)],
+        self.process = subprocess.Popen([sys.executable, "-m", "alltoken.cli.main", "serve", "--port", str(self.port)],
                                         cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -66,7 +66,7 @@ class Server:
         raise RuntimeError(f"gateway did not start; see {self.workdir}/gateway.log")
 
     def cli(self, *args: str) -> dict:
-        out = subprocess.run([sys.executable, "-m", "alltoken.cli", "--json", *args], env=self.env, check=True,
+        out = subprocess.run([sys.executable, "-m", "alltoken.cli.main", "--json", *args], env=self.env, check=True,
                              capture_output=True, text=True).stdout
         return json.loads(out)
 

@@ -28,7 +28,7 @@ import openai
 import redis
 from click.testing import CliRunner
 
-from alltoken.cli import main as cli_main
+from alltoken.cli.main import main as cli_main
 
 from .harness import CliError, Gateway
 

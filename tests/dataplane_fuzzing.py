@@ -1,5 +1,5 @@
 """Fuzzing the data plane: Hypothesis strategies for requests to every /v1 endpoint that takes a
-body, built from the endpoints' own schemas (alltoken.gateway.schemas) and mutated; the server they
+body, built from the endpoints' own schemas (alltoken.http.v1.schemas) and mutated; the server they
 run against (one gateway with every provider type behind the fakes in tests/fakes/, a model routed
 to each); and the judgement of each answer.
 
@@ -22,11 +22,11 @@ import httpx
 from hypothesis import strategies as st
 from PIL import Image
 
-from alltoken.gateway.schemas.chat import CHAT_REQUEST
-from alltoken.gateway.schemas.embeddings import EMBEDDINGS_REQUEST
-from alltoken.gateway.schemas.images import IMAGE_REQUESTS
-from alltoken.gateway.schemas.messages import COUNT_TOKENS_REQUEST, MESSAGES_REQUEST
-from alltoken.gateway.schemas.nodes import Anything, Arr, Bool, Either, Int, Node, Num, Obj, Str, Tagged
+from alltoken.http.v1.schemas.chat import CHAT_REQUEST
+from alltoken.http.v1.schemas.embeddings import EMBEDDINGS_REQUEST
+from alltoken.http.v1.schemas.images import IMAGE_REQUESTS
+from alltoken.http.v1.schemas.messages import COUNT_TOKENS_REQUEST, MESSAGES_REQUEST
+from alltoken.http.v1.schemas.nodes import Anything, Arr, Bool, Either, Int, Node, Num, Obj, Str, Tagged
 
 from .fakes import anthropic_upstream, bedrock_upstream, gemini_upstream, llama_upstream, mistral_upstream
 from .fakes.anthropic_upstream import FakeAnthropic

@@ -18,7 +18,7 @@ import openai
 import yaml
 from click.testing import CliRunner
 
-from alltoken.cli import main as cli_main
+from alltoken.cli.main import main as cli_main
 
 from .fakes.server import free_port
 

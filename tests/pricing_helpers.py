@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-CATALOG = Path(__file__).parent.parent / "src" / "alltoken" / "billing" / "catalog"
+CATALOG = Path(__file__).parent.parent / "src" / "alltoken" / "catalog" / "data"
 
 
 def catalog_prices(public_id: str, family: str | None = None) -> dict[str, Decimal]:

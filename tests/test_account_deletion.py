@@ -12,14 +12,14 @@ import orjson
 import pytest
 from sqlalchemy import insert, select
 
+from alltoken import audit
 from alltoken.accounts import terms
 from alltoken.accounts.deletion import ERASED_PASSWORD, delete_account, tombstone_email
 from alltoken.accounts.export import export_account
 from alltoken.accounts.service import Conflict, create_account, create_key
 from alltoken.billing import ledger
-from alltoken.billing.money import usd_to_units
-from alltoken.governance import audit
 from alltoken.governance.retention import purge_expired
+from alltoken.money import usd_to_units
 from alltoken.store.changes import changes_after
 from alltoken.store.db import session_factory
 from alltoken.store.models import Account, AccountDeletion, ApiKey, LedgerEntry, TermsAcceptance, UsageRecord, User

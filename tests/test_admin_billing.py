@@ -15,7 +15,7 @@ from alltoken.billing import ledger
 from alltoken.billing.corrections import RefundTooLarge, adjust, refund
 from alltoken.billing.expiry import account_buckets
 from alltoken.billing.ledger import Charge
-from alltoken.billing.money import UNITS_PER_USD
+from alltoken.money import UNITS_PER_USD
 from alltoken.store.db import session_factory
 
 from .harness import CliError, Gateway, wait_for

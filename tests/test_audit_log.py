@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from alltoken.governance import audit
+from alltoken import audit
 from alltoken.store.db import session_factory
 
 

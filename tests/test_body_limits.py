@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alltoken.gateway.body_limit import API_BODY_BYTES
-from alltoken.gateway.http import MAX_BODY_BYTES
+from alltoken.http.body_limit import API_BODY_BYTES
+from alltoken.http.plumbing import MAX_BODY_BYTES
 
 MIB = 1024 * 1024
 SENT = 160 * MIB     # what the client offers: several times every limit

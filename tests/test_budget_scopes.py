@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alltoken.billing.periods import member_period_start, next_reset, period_start
 from alltoken.billing.reservations import Budget, LimitReached
+from alltoken.periods import member_period_start, next_reset, period_start
 
 from .test_reservations import book_with
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from alltoken.billing import catalog
+from alltoken.catalog import models as catalog
 from alltoken.config import load_settings
-from alltoken.gateway.state import GatewayState
 from alltoken.routing.models import build_model_table, next_price_change
+from alltoken.runtime.state import GatewayState
 
 CHANGE_AT = datetime(2027, 3, 1, tzinfo=UTC)
 BEFORE, AFTER = datetime(2027, 2, 28, 23, 59, 59, tzinfo=UTC), CHANGE_AT

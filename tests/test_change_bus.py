@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from alltoken.gateway.change_bus import ChangeBus, announce
+from alltoken.runtime.change_bus import ChangeBus, announce
 from alltoken.store import change_signal
 from alltoken.store.changes import record_change
 from alltoken.store.db import create_engine, session_factory

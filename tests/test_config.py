@@ -2,9 +2,9 @@
 
 import pytest
 
-from alltoken.billing.catalog import catalog_price
+from alltoken.catalog.models import catalog_price
 from alltoken.config import ConfigError, load_settings
-from alltoken.gateway.state import GatewayState
+from alltoken.runtime.state import GatewayState
 from alltoken.store.db import DatabaseUrlError, async_url
 
 

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from alltoken.app import create_app
 from alltoken.config import load_settings
-from alltoken.console_site import BUILD_DIR
+from alltoken.server.app import create_app
+from alltoken.server.console_site import BUILD_DIR
 
 
 @pytest.fixture(scope="module")

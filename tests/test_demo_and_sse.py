@@ -4,7 +4,7 @@ import pytest
 
 from alltoken.config import ProviderConfig
 from alltoken.providers.base import ChatCall
-from alltoken.providers.demo import DemoProvider, count_tokens
+from alltoken.providers.demo.client import DemoProvider, count_tokens
 from alltoken.providers.sse import read_events
 
 demo = DemoProvider(ProviderConfig(id="demo", type="demo"))

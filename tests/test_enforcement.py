@@ -10,9 +10,9 @@ import pytest
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.keys import hash_key
 from alltoken.accounts.service import Conflict, NotFound, create_account, create_key
-from alltoken.gateway.loaders import Loaders
 from alltoken.governance import notifications
 from alltoken.governance.enforcement import history, notices, set_state
+from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import session_factory
 from alltoken.store.models import ApiKey
 

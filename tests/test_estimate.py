@@ -1,4 +1,4 @@
-"""The hold's input bounds for images, documents and audio (gateway/media_estimate.py): an upstream
+"""The hold's input bounds for images, documents and audio (runtime/media_estimate.py): an upstream
 reporting more than the hold allowed for is capped at settlement, but these keep the hold honest. Inline
 data is read only as far as needed: an image's header, a small PDF's page objects."""
 
@@ -8,15 +8,15 @@ import zlib
 
 import orjson
 
-from alltoken.gateway.estimate import prompt_token_bound
-from alltoken.gateway.media_estimate import (
+from alltoken.http.v1.messages_native import native_prompt_bound
+from alltoken.runtime.estimate import prompt_token_bound
+from alltoken.runtime.media_estimate import (
     DOCUMENT_TOKEN_ALLOWANCE,
     IMAGE_TOKEN_ALLOWANCE,
     PAGE_TOKEN_ALLOWANCE,
     document_tokens,
     image_tokens,
 )
-from alltoken.gateway.messages_native import native_prompt_bound
 
 
 def png(width: int, height: int) -> str:

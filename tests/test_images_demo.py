@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from alltoken.billing.pricing import Price, Usage, cost_units, worst_case_units
 from alltoken.images.estimate import token_bounds
 from alltoken.images.params import ImageRequest
-from alltoken.providers.demo import count_tokens
-from alltoken.providers.demo_images import demo_usage
+from alltoken.pricing import Price, Usage, cost_units, worst_case_units
+from alltoken.providers.demo.client import count_tokens
+from alltoken.providers.demo.images import demo_usage
 from alltoken.providers.image_base import ImageCall, ImageFile, images_usage
 
 from .harness import wait_for

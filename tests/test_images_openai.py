@@ -10,7 +10,7 @@ import openai
 import orjson
 import pytest
 
-from alltoken.billing.money import usd_to_units
+from alltoken.money import usd_to_units
 
 from .harness import wait_for
 from .image_helpers import images_gateway, mask, moderation_records, picture, uploader

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from alltoken.billing.periods import next_reset, period_start
 from alltoken.billing.reservations import Budget, LimitReached, LocalCreditBook
+from alltoken.periods import next_reset, period_start
 
 NOW = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)   # a Thursday
 

@@ -14,7 +14,7 @@ from alltoken.accounts.keys import hash_key
 from alltoken.accounts.networks import allows, parse_networks
 from alltoken.accounts.service import Conflict, NotFound, create_account, create_key, revoke_key
 from alltoken.analytics.recorder import UsageRecorder
-from alltoken.gateway.loaders import Loaders
+from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import session_factory
 from alltoken.store.models import ApiKey
 

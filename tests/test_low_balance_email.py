@@ -15,12 +15,12 @@ import pytest
 from alltoken.accounts.service import create_account
 from alltoken.billing import alerts, ledger
 from alltoken.billing.ledger import Charge
-from alltoken.billing.money import UNITS_PER_USD
 from alltoken.billing.reservations import LocalCreditBook
 from alltoken.config import AlertSettings, ConfigError, SmtpSettings, load_settings
-from alltoken.gateway.loaders import Loaders
+from alltoken.money import UNITS_PER_USD
 from alltoken.notifications.low_balance import LowBalanceAlerts
 from alltoken.notifications.mailer import Mailer
+from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import session_factory
 from alltoken.store.models import BalanceAlert
 

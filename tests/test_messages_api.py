@@ -4,10 +4,10 @@ import anthropic
 import httpx
 import pytest
 
-from alltoken.billing.pricing import Usage
-from alltoken.gateway.errors import ApiError
-from alltoken.gateway.messages_translate import to_chat_request, to_message
-from alltoken.gateway.validation import validate_messages
+from alltoken.http.errors import ApiError
+from alltoken.http.v1.messages_translate import to_chat_request, to_message
+from alltoken.http.v1.validation import validate_messages
+from alltoken.pricing import Usage
 
 MODEL = "alltoken/demo"
 TOOLS = [{"name": "get_weather", "description": "Weather now", "input_schema": {

@@ -9,10 +9,10 @@ import pytest
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.keys import hash_key
 from alltoken.accounts.service import NotFound, create_account, create_key, set_routing_policy
-from alltoken.gateway.loaders import Loaders
 from alltoken.governance.model_restrictions import clear, restrict, restrictions
 from alltoken.routing.policy import RoutingPolicy
 from alltoken.routing.restrictions import ModelRestrictions
+from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import session_factory
 
 from .harness import CliError, everywhere, gateway_pair

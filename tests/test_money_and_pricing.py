@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alltoken.billing.catalog import load_catalog
-from alltoken.billing.money import MoneyFormatError, units_to_usd_str, usd_to_units
-from alltoken.billing.pricing import Price, Usage, cost_units, worst_case_units
+from alltoken.catalog.models import load_catalog
+from alltoken.money import MoneyFormatError, units_to_usd_str, usd_to_units
+from alltoken.pricing import Price, Usage, cost_units, worst_case_units
 
 USD = Decimal(10) ** 12
 

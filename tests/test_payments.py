@@ -11,8 +11,8 @@ from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.service import create_account
 from alltoken.billing.ledger import balance_units, grant
 from alltoken.config import ConfigError, load_settings
-from alltoken.gateway.auth import check_account
-from alltoken.gateway.errors import ApiError
+from alltoken.http.auth import check_account
+from alltoken.http.errors import ApiError
 from alltoken.ids import utcnow
 from alltoken.payments import auto_topup, outcomes
 from alltoken.payments.amounts import AmountError, check_topup, parse_cents, quote

@@ -19,7 +19,7 @@ from alltoken.billing.expiry import account_buckets, accounts_with_expired_grant
 from alltoken.billing.ledger import Charge
 from alltoken.billing.redis_book import RedisCreditBook
 from alltoken.billing.reservations import InsufficientCredits, LocalCreditBook, Settlement
-from alltoken.gateway.loaders import Loaders
+from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import session_factory
 from alltoken.store.models import LedgerEntry
 from alltoken.store.redis_client import open_redis

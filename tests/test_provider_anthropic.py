@@ -11,9 +11,9 @@ import orjson
 import pytest
 import yaml
 
-from alltoken.gateway.validation import validate_chat
-from alltoken.providers.anthropic import anthropic_error, stream_error
-from alltoken.providers.anthropic_translate import (
+from alltoken.http.v1.validation import validate_chat
+from alltoken.providers.anthropic.client import anthropic_error, stream_error
+from alltoken.providers.anthropic.translate import (
     DEFAULT_MAX_TOKENS,
     JSON_OBJECT_INSTRUCTION,
     ModelTraits,
@@ -254,7 +254,7 @@ def test_thinking_blocks_sent_back_keep_thinking_on_in_a_tool_loop():
 
 
 def test_unsupported_request_shapes_are_refused_with_the_field():
-    """Valid OpenAI requests that Anthropic cannot express (wrong types never get this far: gateway/schemas/)."""
+    """Valid OpenAI requests that Anthropic cannot express (wrong types never get this far: http/v1/schemas/)."""
     for extra, param in [({"n": 2}, "n"), ({"functions": [{"name": "f"}]}, "functions"),
                          ({"tools": [{"type": "web_search"}]}, "tools[0]"),
                          ({"tools": [WEATHER_TOOL], "tool_choice": {"type": "custom", "custom": {"name": "f"}}},
@@ -457,7 +457,7 @@ def fake(fake_anthropic):
 
 
 def test_catalog_prices_are_exact_decimals_with_cache_rates():
-    catalog = yaml.safe_load((Path(__file__).parent.parent / "src/alltoken/billing/catalog/anthropic.yaml")
+    catalog = yaml.safe_load((Path(__file__).parent.parent / "src/alltoken/catalog/data/anthropic.yaml")
                              .read_text())
     assert {m["id"] for m in catalog["models"]} >= {MODEL, "anthropic/claude-sonnet-5"}
     for model in catalog["models"]:

@@ -15,12 +15,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
-from alltoken.billing.pricing import Usage
 from alltoken.config import ProviderConfig, load_settings
+from alltoken.pricing import Usage
 from alltoken.providers import image_fetch
 from alltoken.providers.base import ChatCall, ProviderError
-from alltoken.providers.bedrock import BedrockProvider, bedrock_error, upstream_error
-from alltoken.providers.bedrock_translate import (
+from alltoken.providers.bedrock.client import BedrockProvider, bedrock_error, upstream_error
+from alltoken.providers.bedrock.translate import (
     JSON_OBJECT_INSTRUCTION,
     StreamTranslator,
     finish_reason,

@@ -19,8 +19,8 @@ from aiohttp import web
 from alltoken.config import ProviderConfig
 from alltoken.providers import image_fetch
 from alltoken.providers.base import ChatCall, ProviderError
-from alltoken.providers.gemini import GeminiProvider, error_from_body, read_payloads, upstream_error
-from alltoken.providers.gemini_translate import (
+from alltoken.providers.gemini.client import GeminiProvider, error_from_body, read_payloads, upstream_error
+from alltoken.providers.gemini.translate import (
     SKIP_SIGNATURE,
     THOUGHT_SEPARATOR,
     StreamTranslator,

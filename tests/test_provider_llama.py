@@ -1,7 +1,7 @@
 """The `llama` provider (Meta's Llama API, OpenAI-compatible endpoint): translators unit-tested without a
 network, then end to end through the gateway against the fake Llama API (tests/fakes/llama_upstream.py).
 
-No Llama API price could be confirmed (billing/catalog/llama.yaml), so the gateway here prices the model in
+No Llama API price could be confirmed (catalog/data/llama.yaml), so the gateway here prices the model in
 its config, as an operator would, and the expected costs come from that route price."""
 
 import json
@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from alltoken.config import ProviderConfig
-from alltoken.providers.llama import (
+from alltoken.providers.openai.llama import (
     LlamaProvider,
     LlamaStream,
     from_llama_response,

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from alltoken.providers.base import ProviderError
-from alltoken.providers.mistral import (
+from alltoken.providers.openai.mistral import (
     MistralStream,
     from_mistral_response,
     mistral_error_detail,
@@ -474,7 +474,7 @@ def test_the_fake_refuses_what_mistral_refuses(upstream, body, problem):
 
 def test_the_default_base_url_is_mistrals():
     from alltoken.config import ProviderConfig
-    from alltoken.providers.mistral import MistralProvider
+    from alltoken.providers.openai.mistral import MistralProvider
     from alltoken.providers.transport import Transport
 
     provider = MistralProvider(ProviderConfig(id="m", type="mistral", api_key="k"), Transport())

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from alltoken.accounts.keys import hash_key
 from alltoken.accounts.service import NotFound, create_account, create_key
 from alltoken.config import ConfigError, load_settings
-from alltoken.gateway.loaders import Loaders
-from alltoken.gateway.rate_limit_errors import duration
 from alltoken.limits import overrides
 from alltoken.limits.policy import Limits, Overrides, RateLimitSettings, resolve
+from alltoken.runtime.loaders import Loaders
+from alltoken.runtime.rate_limit_errors import duration
 from alltoken.store.db import session_factory
 from alltoken.store.models import ChangeEvent, RateLimitSetting
 

@@ -17,7 +17,7 @@ from .harness import Gateway, wait_for
 
 MINI = "openai/gpt-4o-mini"
 CHAT = {"model": MINI, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 300}
-ESTIMATE = 8 + 2 + 300          # per-message overhead, "hi", max_tokens (gateway/estimate.py)
+ESTIMATE = 8 + 2 + 300          # per-message overhead, "hi", max_tokens (runtime/estimate.py)
 USED = 21 + 7                   # the fake upstream's usage
 RATE_LIMITS = {
     "default_tier": "standard",

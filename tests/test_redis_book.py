@@ -294,7 +294,7 @@ def test_the_shared_book_and_usage_stream_are_chosen_with_redis(tmp_path):
     from alltoken.analytics.usage_stream import DurableUsage
     from alltoken.billing.reservations import LocalCreditBook
     from alltoken.config import load_settings
-    from alltoken.gateway.state import GatewayState
+    from alltoken.runtime.state import GatewayState
 
     database = {"ALLTOKEN_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
     alone = GatewayState.build(load_settings(env=database))

@@ -13,8 +13,8 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from alltoken.config import ConfigError, RegionSettings, load_settings
-from alltoken.gateway.origin import ClientOrigin
 from alltoken.governance.regions import RegionPolicy
+from alltoken.runtime.origin import ClientOrigin
 
 from .console_helpers import PASSWORD, new_email
 from .harness import CliError, Gateway
@@ -119,8 +119,8 @@ def test_a_file_that_is_not_a_geoip_database_is_refused_at_start(tmp_path):
 
 
 def test_without_blocked_countries_requests_do_not_pass_through_the_gate(tmp_path):
-    from alltoken.app import create_app
     from alltoken.governance.regions import RegionGate
+    from alltoken.server.app import create_app
 
     def gate_installed(config: str) -> bool:
         path = tmp_path / "alltoken.yaml"

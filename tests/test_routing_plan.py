@@ -4,11 +4,11 @@ import random
 
 import pytest
 
-from alltoken.billing.pricing import Price
 from alltoken.config import ProviderConfig
-from alltoken.gateway.errors import ApiError
-from alltoken.gateway.validation import validate_chat
-from alltoken.providers.demo import DemoProvider
+from alltoken.http.errors import ApiError
+from alltoken.http.v1.validation import validate_chat
+from alltoken.pricing import Price
+from alltoken.providers.demo.client import DemoProvider
 from alltoken.routing.health import BreakerSettings, HealthBook
 from alltoken.routing.models import PublicModel, Route
 from alltoken.routing.preferences import parse_preferences, split_variant
@@ -131,7 +131,7 @@ def test_snapshot_statistics():
 
 def test_data_collection_deny_keeps_only_providers_that_declare_they_keep_nothing():
     private = Route(DemoProvider(ProviderConfig(id="private", type="demo")), "m", Price(1, 1))
-    from alltoken.providers.openai import OpenAIProvider
+    from alltoken.providers.openai.client import OpenAIProvider
     from alltoken.providers.transport import Transport
 
     declared = OpenAIProvider(ProviderConfig(id="declared", type="openai", options={
@@ -145,7 +145,7 @@ def test_data_collection_deny_keeps_only_providers_that_declare_they_keep_nothin
 
 
 def test_require_parameters_skips_providers_that_would_drop_one():
-    from alltoken.providers.anthropic import AnthropicProvider
+    from alltoken.providers.anthropic.client import AnthropicProvider
     from alltoken.providers.transport import Transport
 
     claude = Route(AnthropicProvider(ProviderConfig(id="anthropic", type="anthropic"), Transport()), "c", Price(1, 1))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from alltoken.billing.money import usd_to_units
+from alltoken.money import usd_to_units
 
 from .cluster import Cluster
 from .conftest import openai_config

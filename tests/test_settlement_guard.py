@@ -1,4 +1,4 @@
-"""The hold guarantee in process (gateway/settlement.py): a request that took a hold and then ends in
+"""The hold guarantee in process (runtime/settlement.py): a request that took a hold and then ends in
 any way without settling it (an exception, its task cancelled, a stream the client left) has the hold
 released and a failed usage record, by the middleware, whatever the handler did. The end-to-end
 reproducers are in tests/test_hold_guarantee.py; these reach the paths a real server cannot be made to
@@ -15,11 +15,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from alltoken.billing.reservations import LocalCreditBook, ShortfallTally
-from alltoken.gateway.admission import Admission
-from alltoken.gateway.http import RequestContextMiddleware, endpoint, request_id
-from alltoken.gateway.rate_limits import RateLimits
-from alltoken.gateway.settlement import OpenAdmissions, SettleOnExitMiddleware, endpoint_name
+from alltoken.http.plumbing import RequestContextMiddleware, endpoint, request_id
 from alltoken.limits.local import LocalRateLimiter
+from alltoken.runtime.admission import Admission
+from alltoken.runtime.rate_limits import RateLimits
+from alltoken.runtime.settlement import OpenAdmissions, SettleOnExitMiddleware, endpoint_name
 
 
 class Recorder:
@@ -99,7 +99,7 @@ async def test_a_settled_request_is_left_alone():
     state = gateway_state()
 
     async def settled():
-        from alltoken.gateway.accounting import Outcome, finish
+        from alltoken.runtime.accounting import Outcome, finish
 
         rid = next(iter(state.admissions._open))
         caller, admission = state.admissions.get(rid)

@@ -4,11 +4,11 @@ under the configured key prefix."""
 import asyncio
 
 from alltoken.config import load_settings
-from alltoken.gateway.state import GatewayState
 from alltoken.limits.local import LocalRateLimiter
 from alltoken.limits.redis_backend import RedisRateLimiter
 from alltoken.routing.health import HealthBook
 from alltoken.routing.shared_breakers import SharedHealthBook
+from alltoken.runtime.state import GatewayState
 
 
 def test_redis_prefix_comes_from_the_file_or_the_environment(tmp_path):

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import insert
 
 from alltoken.accounts.service import create_account
-from alltoken.billing.money import UNITS_PER_USD
 from alltoken.billing.statements import Month, monthly_statement, months_with_activity
 from alltoken.billing.transactions import Position, TransactionFilter, transactions_page
+from alltoken.money import UNITS_PER_USD
 from alltoken.store.db import session_factory
 from alltoken.store.models import LedgerEntry
 

@@ -11,8 +11,8 @@ from alltoken.analytics.recorder import UsageEvent, UsageRecorder
 from alltoken.billing import ledger
 from alltoken.billing.ledger import Charge
 from alltoken.billing.reservations import LocalCreditBook
-from alltoken.gateway.loaders import Loaders
-from alltoken.gateway.sync import CacheSync
+from alltoken.runtime.loaders import Loaders
+from alltoken.runtime.sync import CacheSync
 from alltoken.store.db import session_factory
 from alltoken.store.migrate import upgrade_to_head
 from alltoken.store.models import ApiKey, LedgerEntry, UsageRecord

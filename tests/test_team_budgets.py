@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import openai
 
-from alltoken.billing.periods import next_reset
+from alltoken.periods import next_reset
 
 from .harness import wait_for
 from .pricing_helpers import expected_cost

@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
-from alltoken.cli import main as cli_main
+from alltoken.cli.main import main as cli_main
 
 from .harness import CliError, Gateway
 

@@ -21,8 +21,8 @@ from alltoken.accounts.teams import (
 from alltoken.accounts.users import create_user
 from alltoken.analytics.recorder import UsageRecorder
 from alltoken.billing.reservations import LocalCreditBook
-from alltoken.gateway.loaders import Loaders
-from alltoken.gateway.sync import CacheSync
+from alltoken.runtime.loaders import Loaders
+from alltoken.runtime.sync import CacheSync
 from alltoken.store.changes import changes_after, latest_change
 from alltoken.store.db import session_factory
 from alltoken.store.migrate import alembic_config

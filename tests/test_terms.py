@@ -12,10 +12,10 @@ from alltoken.accounts import terms
 from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.service import Conflict, NotFound, create_account
 from alltoken.config import ConfigError, load_settings
-from alltoken.gateway.errors import ApiError
-from alltoken.gateway.http import RESPONSE_HEADERS_KEY
-from alltoken.gateway.loaders import Loaders
-from alltoken.gateway.terms_gate import WARNING_HEADER, TermsBook
+from alltoken.http.errors import ApiError
+from alltoken.http.plumbing import RESPONSE_HEADERS_KEY
+from alltoken.runtime.loaders import Loaders
+from alltoken.runtime.terms_gate import WARNING_HEADER, TermsBook
 from alltoken.store.db import session_factory
 
 from .harness import Gateway, wait_for

@@ -12,7 +12,7 @@ from alltoken.accounts.deletion import detach_usage
 from alltoken.analytics.recorder import UsageEvent, UsageRecorder
 from alltoken.analytics.rollups import COUNTERS
 from alltoken.analytics.usage_queries import Position, generations_page, usage_summary
-from alltoken.billing.money import usd_to_units
+from alltoken.money import usd_to_units
 from alltoken.store.db import session_factory
 from alltoken.store.models import UsageDaily, UsageRecord
 

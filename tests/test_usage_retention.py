@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
+from alltoken import audit
 from alltoken.accounts.service import create_account
 from alltoken.accounts.teams import member_spent_since
 from alltoken.analytics.recorder import UsageEvent, UsageRecorder
 from alltoken.analytics.usage_queries import usage_summary
 from alltoken.config import ConfigError, RetentionSettings, load_settings
-from alltoken.governance import audit
 from alltoken.governance.retention import retention_loop
 from alltoken.governance.usage_retention import purge_old_usage
 from alltoken.store.db import session_factory

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..store.models import User
-from .users import create_user
+from alltoken.accounts.users import create_user
+from alltoken.store.models import User
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """In-process cache of API keys and account states for the hot path.
 
 The data plane never waits on the database for a key it has seen; the change feed
-(gateway/sync.py) drops entries the control plane changed, within one poll interval. Concurrent
+(runtime/sync.py) drops entries the control plane changed, within one poll interval. Concurrent
 misses for the same key or account share one load (a burst on a cold cache after a start or a
 change would otherwise take a database connection per request).
 """
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network
 
-from ..limits.policy import NO_ACCOUNT_LIMITS, NO_LIMITS, AccountLimits, Limits
-from ..routing.policy import RoutingPolicy
-from ..routing.restrictions import ModelRestrictions
-from .key_use import KeyUseLog
+from alltoken.accounts.key_use import KeyUseLog
+from alltoken.limits.policy import NO_ACCOUNT_LIMITS, NO_LIMITS, AccountLimits, Limits
+from alltoken.routing.policy import RoutingPolicy
+from alltoken.routing.restrictions import ModelRestrictions
 
 
 @dataclass(frozen=True, slots=True)

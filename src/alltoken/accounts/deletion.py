@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..analytics.rollups import detach_rollups
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import (
+from alltoken.accounts.service import Conflict, get_account
+from alltoken.analytics.rollups import detach_rollups
+from alltoken.ids import utcnow
+from alltoken.store.changes import record_change
+from alltoken.store.models import (
     AccountDeletion,
     ApiKey,
     BalanceAlert,
@@ -29,7 +30,6 @@ from ..store.models import (
     User,
     UserSession,
 )
-from .service import Conflict, get_account
 
 DELETED_STATUS = "deleted"
 ERASED_PASSWORD = "!erased"          # not a hash any password verifies against

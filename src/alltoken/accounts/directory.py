@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.keyset import KeysetPosition
-from ..store.models import Account, ApiKey, UsageDaily, User
+from alltoken.store.keyset import KeysetPosition
+from alltoken.store.models import Account, ApiKey, UsageDaily, User
 
 
 class AccountPosition(KeysetPosition):

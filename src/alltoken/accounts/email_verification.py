@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import EmailVerificationToken, User
-from . import emailed_tokens
+from alltoken.accounts import emailed_tokens
+from alltoken.ids import utcnow
+from alltoken.store.models import EmailVerificationToken, User
 
 LIFETIME = timedelta(hours=24)
 

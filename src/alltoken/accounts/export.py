@@ -12,10 +12,11 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..billing.money import units_to_usd_str
-from ..governance.audit import as_dict as audit_entry
-from ..ids import utcnow
-from ..store.models import (
+from alltoken.accounts.terms import acceptances_of
+from alltoken.audit import as_dict as audit_entry
+from alltoken.ids import utcnow
+from alltoken.money import units_to_usd_str
+from alltoken.store.models import (
     Account,
     ApiKey,
     AuditEntry,
@@ -27,7 +28,6 @@ from ..store.models import (
     UsageRecord,
     User,
 )
-from .terms import acceptances_of
 
 _BATCH = 500
 

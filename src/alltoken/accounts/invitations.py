@@ -12,11 +12,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import new_id, utcnow
-from ..store.models import TeamInvitation, TeamMember, User
-from .roles import check_role
-from .service import Conflict, NotFound, normalized_email, parse_limit
-from .teams import check_owner_power, get_team
+from alltoken.accounts.roles import check_role
+from alltoken.accounts.service import Conflict, NotFound, normalized_email, parse_limit
+from alltoken.accounts.teams import check_owner_power, get_team
+from alltoken.ids import new_id, utcnow
+from alltoken.store.models import TeamInvitation, TeamMember, User
 
 LIFETIME = timedelta(days=7)
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..billing.money import units_to_usd_str
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import ApiKey
-from . import keys
-from .service import Conflict, NewKey, NotFound
+from alltoken.accounts import keys
+from alltoken.accounts.service import Conflict, NewKey, NotFound
+from alltoken.ids import utcnow
+from alltoken.money import units_to_usd_str
+from alltoken.store.changes import record_change
+from alltoken.store.models import ApiKey
 
 
 async def get_key(session: AsyncSession, key_id: str, account_id: str | None = None) -> ApiKey:

@@ -3,7 +3,7 @@ usage records, analytics/recorder.py): at most one write per key per flush, neve
 
 from datetime import datetime
 
-from ..ids import utcnow
+from alltoken.ids import utcnow
 
 
 class KeyUseLog:

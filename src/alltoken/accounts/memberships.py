@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.models import Account, TeamMember, User
-from .deletion import DELETED_STATUS
-from .service import NotFound
+from alltoken.accounts.deletion import DELETED_STATUS
+from alltoken.accounts.service import NotFound
+from alltoken.store.models import Account, TeamMember, User
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import Account, PasswordResetToken, User
-from . import emailed_tokens, sessions, studio_keys
+from alltoken.accounts import emailed_tokens, sessions, studio_keys
+from alltoken.ids import utcnow
+from alltoken.store.models import Account, PasswordResetToken, User
 
 LIFETIME = timedelta(hours=1)
 

@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..billing.money import usd_to_units
-from ..billing.periods import RESETS
-from ..ids import new_id, utcnow
-from ..store.changes import record_change
-from ..store.models import Account, ApiKey, TeamMember
-from . import keys
-from .networks import parse_networks
+from alltoken.accounts import keys
+from alltoken.accounts.networks import parse_networks
+from alltoken.ids import new_id, utcnow
+from alltoken.money import usd_to_units
+from alltoken.periods import RESETS
+from alltoken.store.changes import record_change
+from alltoken.store.models import Account, ApiKey, TeamMember
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
 

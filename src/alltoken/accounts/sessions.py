@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import TeamMember, User, UserSession
+from alltoken.ids import utcnow
+from alltoken.store.models import TeamMember, User, UserSession
 
 LIFETIME = timedelta(days=14)
 _TOUCH_EVERY = timedelta(minutes=5)      # last_seen_at is written at most this often

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import SignInCount
+from alltoken.ids import utcnow
+from alltoken.store.models import SignInCount
 
 WINDOW = timedelta(minutes=15)
 PER_EMAIL = 5         # then that email waits, whoever tries it (guessing one password)

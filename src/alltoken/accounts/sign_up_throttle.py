@@ -7,8 +7,8 @@ import itertools
 import secrets
 from dataclasses import dataclass
 
-from ..config.sign_up import SignUpSettings
-from ..limits.base import RateLimiter, Window
+from alltoken.config.sign_up import SignUpSettings
+from alltoken.limits.base import RateLimiter, Window
 
 HOUR, MINUTE = 3600.0, 60.0
 

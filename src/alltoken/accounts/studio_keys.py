@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import ApiKey, TeamMember, User
-from .service import NewKey, create_key
+from alltoken.accounts.service import NewKey, create_key
+from alltoken.ids import utcnow
+from alltoken.store.changes import record_change
+from alltoken.store.models import ApiKey, TeamMember, User
 
 NAME = "Studio (console)"
 LIFETIME = timedelta(hours=1)

@@ -11,13 +11,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..billing.money import units_to_usd_str
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import Account, ApiKey, TeamMember, UsageRecord, User
-from .roles import check_role, may_act_on
-from .service import Conflict, NotFound, create_account, get_account, parse_limit
-from .users import user_by_email
+from alltoken.accounts.roles import check_role, may_act_on
+from alltoken.accounts.service import Conflict, NotFound, create_account, get_account, parse_limit
+from alltoken.accounts.users import user_by_email
+from alltoken.ids import utcnow
+from alltoken.money import units_to_usd_str
+from alltoken.store.changes import record_change
+from alltoken.store.models import Account, ApiKey, TeamMember, UsageRecord, User
 
 
 class NotAllowed(Exception):

@@ -2,7 +2,7 @@
 
 The current version is the newest one in effect. A material version makes every account accept it
 (or a later one) within the grace period from its effective date; the data plane enforces that
-(gateway/terms_gate.py). Creating a key through the management API needs the current version
+(runtime/terms_gate.py). Creating a key through the management API needs the current version
 accepted, whether material or not.
 """
 
@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import TermsAcceptance, TermsVersion
-from .service import Conflict, NotFound, get_account
+from alltoken.accounts.service import Conflict, NotFound, get_account
+from alltoken.ids import utcnow
+from alltoken.store.changes import record_change
+from alltoken.store.models import TermsAcceptance, TermsVersion
 
 MAX_VERSION_LENGTH = 40
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import new_id, utcnow
-from ..store.models import User
-from .passwords import hash_password
-from .service import Conflict, NotFound, create_account
+from alltoken.accounts.passwords import hash_password
+from alltoken.accounts.service import Conflict, NotFound, create_account
+from alltoken.ids import new_id, utcnow
+from alltoken.store.models import User
 
 MIN_PASSWORD_LENGTH = 8
 

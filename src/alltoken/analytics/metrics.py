@@ -10,8 +10,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..billing.money import UNITS_PER_USD
-from ..routing.router import route_key
+from alltoken.money import UNITS_PER_USD
+from alltoken.routing.router import route_key
 
 _BREAKER_STATES = ("closed", "half_open", "open")
 _CAPPED_BY = ("balance", "key", "member")
@@ -45,7 +45,7 @@ class RouteHealthCollector:
 
 
 class UncollectedCollector:
-    """Settlements this process capped at what the balance or a limit could take (gateway/accounting.py):
+    """Settlements this process capped at what the balance or a limit could take (runtime/accounting.py):
     a non-zero rate means an upstream reports more usage than requests were held for. The admin view
     (GET /api/admin/uncollected) names the accounts."""
 

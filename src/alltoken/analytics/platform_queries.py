@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.models import UsageDaily
+from alltoken.store.models import UsageDaily
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..accounts.key_use import KeyUseLog
-from ..background import stop_tasks
-from ..billing.ledger import Charge, serialize_ledger_writes, write_charges
-from ..store.models import ApiKey, UsageRecord
-from ..store.upsert import insert_new
-from .rollups import add_to_rollups, daily_rollups
+from alltoken.accounts.key_use import KeyUseLog
+from alltoken.analytics.rollups import add_to_rollups, daily_rollups
+from alltoken.background import stop_tasks
+from alltoken.billing.ledger import Charge, serialize_ledger_writes, write_charges
+from alltoken.store.models import ApiKey, UsageRecord
+from alltoken.store.upsert import insert_new
 
 log = logging.getLogger("alltoken.usage")
 

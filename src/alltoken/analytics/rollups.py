@@ -9,10 +9,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.models import UsageDaily
+from alltoken.store.models import UsageDaily
 
 if TYPE_CHECKING:
-    from .recorder import UsageEvent
+    from alltoken.analytics.recorder import UsageEvent
 
 COUNTERS = ("requests", "failed_requests", "prompt_tokens", "completion_tokens", "cost_units", "latency_ms_sum")
 

@@ -7,8 +7,8 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.keyset import KeysetPosition
-from ..store.models import UsageDaily, UsageRecord
+from alltoken.store.keyset import KeysetPosition
+from alltoken.store.models import UsageDaily, UsageRecord
 
 MAX_RANGE_DAYS = 366
 GROUPS = {"day": UsageDaily.day, "model": UsageDaily.model, "provider": UsageDaily.provider,

@@ -3,7 +3,7 @@ of the process that served it.
 
 `record()` appends the event to a Redis stream (XADD) through the process's RedisBatcher, which sends
 the appends (and the credit book's calls) of concurrent requests in one pipelined round trip
-(store/redis_batch.py). The response's final bytes wait for that append (gateway/durable_send.py), so a
+(store/redis_batch.py). The response's final bytes wait for that append (runtime/durable_send.py), so a
 client that saw the whole response knows its usage is in Redis. A writer in every process reads the
 stream through one consumer group, writes batches to the database idempotently (usage id and ledger
 request id are unique: analytics/recorder.write_usage) and only then acknowledges them (XACK, XDEL).
@@ -28,10 +28,10 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
-from ..background import stop_tasks
-from ..billing.ledger import Charge
-from ..store.redis_batch import RedisBatcher
-from .recorder import UsageEvent, UsageRecorder, write_usage
+from alltoken.analytics.recorder import UsageEvent, UsageRecorder, write_usage
+from alltoken.background import stop_tasks
+from alltoken.billing.ledger import Charge
+from alltoken.store.redis_batch import RedisBatcher
 
 log = logging.getLogger("alltoken.usage")
 

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.service import get_account, normalized_email
-from ..ids import utcnow
-from ..store.models import Account, BalanceAlert, LedgerEntry
-from ..store.upsert import insert_ignoring_duplicates
-from .money import usd_to_units
+from alltoken.accounts.service import get_account, normalized_email
+from alltoken.ids import utcnow
+from alltoken.money import usd_to_units
+from alltoken.store.models import Account, BalanceAlert, LedgerEntry
+from alltoken.store.upsert import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True, slots=True)

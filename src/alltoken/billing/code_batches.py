@@ -4,7 +4,7 @@ redeemed it, newest batch first. The codes themselves are never stored (billing/
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.models import CodeRedemption, RedemptionCode
+from alltoken.store.models import CodeRedemption, RedemptionCode
 
 
 async def code_list(session: AsyncSession, limit: int, batch_id: str | None = None) -> list[dict]:

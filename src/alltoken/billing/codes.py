@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import new_id, utcnow
-from ..store.models import CodeRedemption, RedemptionCode
-from .ledger import grant
-from .money import units_to_usd_str, usd_to_units
+from alltoken.billing.ledger import grant
+from alltoken.ids import new_id, utcnow
+from alltoken.money import units_to_usd_str, usd_to_units
+from alltoken.store.models import CodeRedemption, RedemptionCode
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: codes are read and typed by people
 _GROUPS, _GROUP_LENGTH = 4, 4

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.service import get_account
-from ..ids import utcnow
-from ..store.models import LedgerEntry
-from .buckets import Buckets
-from .expiry import account_buckets
-from .ledger import serialize_ledger_writes
-from .money import units_to_usd_str, usd_to_units
+from alltoken.accounts.service import get_account
+from alltoken.billing.buckets import Buckets
+from alltoken.billing.expiry import account_buckets
+from alltoken.billing.ledger import serialize_ledger_writes
+from alltoken.ids import utcnow
+from alltoken.money import units_to_usd_str, usd_to_units
+from alltoken.store.models import LedgerEntry
 
 
 class RefundTooLarge(ValueError):

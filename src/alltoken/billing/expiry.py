@@ -14,11 +14,11 @@ from sqlalchemy import String, and_, cast, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from ..ids import utcnow
-from ..store.models import LedgerEntry
-from ..store.upsert import insert_ignoring_duplicates
-from .buckets import EXPIRY_PREFIX, Buckets, Entry, expiry_request_id, replay
-from .ledger import serialize_ledger_writes
+from alltoken.billing.buckets import EXPIRY_PREFIX, Buckets, Entry, expiry_request_id, replay
+from alltoken.billing.ledger import serialize_ledger_writes
+from alltoken.ids import utcnow
+from alltoken.store.models import LedgerEntry
+from alltoken.store.upsert import insert_ignoring_duplicates
 
 log = logging.getLogger("alltoken.billing")
 

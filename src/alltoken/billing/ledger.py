@@ -7,10 +7,10 @@ from typing import NamedTuple
 from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import LedgerEntry
-from ..store.upsert import insert_ignoring_duplicates
-from .money import usd_to_units
+from alltoken.ids import utcnow
+from alltoken.money import usd_to_units
+from alltoken.store.models import LedgerEntry
+from alltoken.store.upsert import insert_ignoring_duplicates
 
 GRANT_KINDS = ("topup", "promo", "adjustment")
 

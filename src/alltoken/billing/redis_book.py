@@ -21,10 +21,8 @@ import anyio
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from ..ids import utcnow
-from ..store.redis_batch import RedisBatcher
-from . import redis_book_scripts as scripts
-from .reservations import (
+from alltoken.billing import redis_book_scripts as scripts
+from alltoken.billing.reservations import (
     BalanceLoader,
     BillingUnavailable,
     Budget,
@@ -38,6 +36,8 @@ from .reservations import (
     no_expiring,
     no_write_off,
 )
+from alltoken.ids import utcnow
+from alltoken.store.redis_batch import RedisBatcher
 
 log = logging.getLogger("alltoken.credits")
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ..gateway.errors import ApiError
-from ..ids import utcnow
-from .buckets import written_off_grant
-from .ledger import LedgerRow
+from alltoken.billing.buckets import written_off_grant
+from alltoken.billing.ledger import LedgerRow
+from alltoken.http.errors import ApiError
+from alltoken.ids import utcnow
 
 log = logging.getLogger("alltoken.credits")
 
@@ -201,7 +201,7 @@ async def no_write_off(account_id: str, up_to: int, in_flight_units: int, now: d
 @dataclass
 class LocalCreditBook:
     """In-process book. The ledger is the source of truth: `catch_up` applies every new ledger row
-    in id order (gateway/sync.py calls it on a timer, and a first use of an account calls it too),
+    in id order (runtime/sync.py calls it on a timer, and a first use of an account calls it too),
     so grants made by the CLI show up here and our own charges move from `pending` to `committed`
     exactly once. `lock` orders account loads and write-offs against that feed."""
 

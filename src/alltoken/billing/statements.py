@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.models import LedgerEntry
-from .periods import next_reset, period_start
+from alltoken.periods import next_reset, period_start
+from alltoken.store.models import LedgerEntry
 
 # Shown on every statement, even at zero; kinds added later appear when a month has them.
 STATEMENT_KINDS = ("topup", "promo", "usage", "adjustment", "refund", "expiry")

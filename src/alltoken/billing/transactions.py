@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.keyset import KeysetPosition
-from ..store.models import LedgerEntry
+from alltoken.store.keyset import KeysetPosition
+from alltoken.store.models import LedgerEntry
 
 
 class Position(KeysetPosition):

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.models import Account, LedgerEntry
+from alltoken.store.models import Account, LedgerEntry
 
 _UNCOLLECTED = LedgerEntry.uncollected_units > 0
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from .values import ConfigError, basis_points, hundredths
+from alltoken.config.values import ConfigError, basis_points, hundredths
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..limits.policy import RateLimitSettings
-from .values import ConfigError
+from alltoken.config.values import ConfigError
+from alltoken.limits.policy import RateLimitSettings
 
 
 @dataclass(frozen=True)

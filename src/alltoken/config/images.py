@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .values import ConfigError
+from alltoken.config.values import ConfigError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 
 from dataclasses import dataclass, field
 
-from .values import ConfigError
+from alltoken.config.values import ConfigError
 
 PROVIDER_TYPES = ("openai", "anthropic", "gemini", "bedrock", "mistral", "llama", "openai_compatible", "demo")
 
@@ -35,7 +35,7 @@ class ProviderConfig:
 class RouteConfig:
     provider: str
     model: str
-    pricing: dict | list | None = None   # a price, or a schedule of prices (billing/schedule.py)
+    pricing: dict | list | None = None   # a price, or a schedule of prices (catalog/schedule.py)
     weight: float = 1.0            # for the weighted strategy
 
 
@@ -74,7 +74,7 @@ def _provider(entry) -> ProviderConfig:
 
 
 def _providers_from_env(env, notices: list[str]) -> list[ProviderConfig]:
-    from ..providers.registry import AVAILABLE_TYPES
+    from alltoken.providers.registry import AVAILABLE_TYPES
 
     found = [ProviderConfig(id=kind, type=kind, api_key=env[var])
              for kind, var in ENV_PROVIDERS.items() if env.get(var)]

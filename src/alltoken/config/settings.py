@@ -8,15 +8,15 @@ from pathlib import Path
 
 import yaml
 
-from ..limits.policy import RateLimitSettings
-from . import billing, email, governance, images, routing, sign_up
-from .billing import Markup, StripeSettings
-from .email import AlertSettings, SmtpSettings
-from .governance import RegionSettings, RetentionSettings, TermsSettings
-from .images import ImageSettings
-from .routing import ModelConfig, ProviderConfig
-from .sign_up import SignUpSettings
-from .values import ConfigError, boolean, positive, section
+from alltoken.config import billing, email, governance, images, routing, sign_up
+from alltoken.config.billing import Markup, StripeSettings
+from alltoken.config.email import AlertSettings, SmtpSettings
+from alltoken.config.governance import RegionSettings, RetentionSettings, TermsSettings
+from alltoken.config.images import ImageSettings
+from alltoken.config.routing import ModelConfig, ProviderConfig
+from alltoken.config.sign_up import SignUpSettings
+from alltoken.config.values import ConfigError, boolean, positive, section
+from alltoken.limits.policy import RateLimitSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

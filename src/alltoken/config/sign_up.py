@@ -3,7 +3,7 @@ whether a new user verifies their email before their account makes API keys."""
 
 from dataclasses import dataclass
 
-from .values import ConfigError
+from alltoken.config.values import ConfigError
 
 KEYS = {"per_address_per_hour", "per_minute", "email_verification"}
 

@@ -9,12 +9,12 @@ The audit entry is written by the caller (CLI or API), in the same transaction."
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.key_hygiene import revoke_all_keys
-from ..accounts.service import Conflict, NotFound, get_account
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import Account, EnforcementAction
-from . import notifications
+from alltoken.accounts.key_hygiene import revoke_all_keys
+from alltoken.accounts.service import Conflict, NotFound, get_account
+from alltoken.governance import notifications
+from alltoken.ids import utcnow
+from alltoken.store.changes import record_change
+from alltoken.store.models import Account, EnforcementAction
 
 STATES = ("active", "warned", "rate_limited", "suspended", "terminated")
 

@@ -5,10 +5,10 @@ them within a second of a change, through the change feed."""
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.service import get_account
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import AccountRestriction
+from alltoken.accounts.service import get_account
+from alltoken.ids import utcnow
+from alltoken.store.changes import record_change
+from alltoken.store.models import AccountRestriction
 
 DIMENSIONS = {"models": ("allow_models", "deny_models"), "providers": ("allow_providers", "deny_providers")}
 FIELDS = tuple(name for pair in DIMENSIONS.values() for name in pair)

@@ -5,8 +5,8 @@ Messages say what happened to the account and why; they never hold request conte
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import Notification
+from alltoken.ids import utcnow
+from alltoken.store.models import Notification
 
 
 async def queue(session: AsyncSession, account_id: str, kind: str, subject: str, body: str) -> None:

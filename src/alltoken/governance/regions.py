@@ -4,9 +4,9 @@ The gate is an ASGI middleware over /v1 and /api, installed only when `regions:`
 so a server without it pays nothing per request.
 """
 
-from ..config import RegionSettings
-from ..gateway.errors import ApiError, forbidden
-from ..gateway.origin import ClientOrigin
+from alltoken.config import RegionSettings
+from alltoken.http.errors import ApiError, forbidden
+from alltoken.runtime.origin import ClientOrigin
 
 GATED_PREFIXES = ("/v1", "/api")
 _ANTHROPIC_PATHS = ("/v1/messages",)

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from ..accounts.deletion import detach_usage
-from ..config import RetentionSettings
-from ..ids import utcnow
-from ..store.db import flush_erased_data
-from ..store.models import AccountDeletion, LedgerEntry, TermsAcceptance
-from . import audit
-from .usage_retention import purge_old_usage
+from alltoken import audit
+from alltoken.accounts.deletion import detach_usage
+from alltoken.config import RetentionSettings
+from alltoken.governance.usage_retention import purge_old_usage
+from alltoken.ids import utcnow
+from alltoken.store.db import flush_erased_data
+from alltoken.store.models import AccountDeletion, LedgerEntry, TermsAcceptance
 
 log = logging.getLogger("alltoken.retention")
 

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import column, delete, exists, func, select, table, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..store.models import TeamMember, UsageRecord
-from ..store.usage_partitions import is_partitioned, lock_partitions, month_partitions, next_month
-from . import audit
+from alltoken import audit
+from alltoken.store.models import TeamMember, UsageRecord
+from alltoken.store.usage_partitions import is_partitioned, lock_partitions, month_partitions, next_month
 
 log = logging.getLogger("alltoken.retention")
 

@@ -9,9 +9,9 @@ allowance per uploaded image, the mask included.
 
 import math
 
-from ..billing.pricing import Usage
-from ..providers.image_base import ImageFile
-from .params import ImageRequest
+from alltoken.images.params import ImageRequest
+from alltoken.pricing import Usage
+from alltoken.providers.image_base import ImageFile
 
 TOKENS_PER_MEGAPIXEL = {"low": 1_000, "medium": 3_000, "high": 8_000, "auto": 8_000}
 OTHER_QUALITY_TOKENS_PER_MEGAPIXEL = 16_000     # xhigh, max and any quality not listed above

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..ids import utcnow
-from ..store.models import ImageModerationLog
+from alltoken.ids import utcnow
+from alltoken.store.models import ImageModerationLog
 
 log = logging.getLogger("alltoken.images")
 FIELDS = ("moderation", "account_id", "task_id", "timestamp", "model")

@@ -1,9 +1,9 @@
 """The parameters of an image request that AllToken itself acts on, read from a request already
-checked against its schema (gateway/schemas/images.py). All of them go upstream as sent."""
+checked against its schema (http/v1/schemas/images.py). All of them go upstream as sent."""
 
 from dataclasses import dataclass
 
-from ..gateway.errors import bad_request
+from alltoken.http.errors import bad_request
 
 _UNSET = object()
 

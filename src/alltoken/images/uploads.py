@@ -18,9 +18,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from ..config import ImageSettings
-from ..gateway.errors import bad_request, too_large
-from ..providers.image_base import ImageFile
+from alltoken.config import ImageSettings
+from alltoken.http.errors import bad_request, too_large
+from alltoken.providers.image_base import ImageFile
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 MAX_FIELDS = 64

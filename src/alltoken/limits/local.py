@@ -9,7 +9,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from .base import Decision, Gate, Verdict, Window
+from alltoken.limits.base import Decision, Gate, Verdict, Window
 
 
 class _Window:

@@ -6,11 +6,11 @@ from dataclasses import replace
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.service import NotFound, get_account
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import ApiKey, RateLimitSetting
-from .policy import NO_LIMITS, Limits, Overrides, RateLimitSettings, resolve
+from alltoken.accounts.service import NotFound, get_account
+from alltoken.ids import utcnow
+from alltoken.limits.policy import NO_LIMITS, Limits, Overrides, RateLimitSettings, resolve
+from alltoken.store.changes import record_change
+from alltoken.store.models import ApiKey, RateLimitSetting
 
 
 async def stored_overrides(session: AsyncSession, *subject_ids: str) -> dict[str, Overrides]:

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from ..background import stop_tasks
-from ..store.redis_batch import RedisBatcher
-from ..store.redis_client import shared_state_calls
-from .base import Decision, Gate, Verdict, Window
+from alltoken.background import stop_tasks
+from alltoken.limits.base import Decision, Gate, Verdict, Window
+from alltoken.store.redis_batch import RedisBatcher
+from alltoken.store.redis_client import shared_state_calls
 
 log = logging.getLogger("alltoken.limits")
 

@@ -2,8 +2,8 @@
 
 import logging
 
-from ..store.models import TeamInvitation
-from .mailer import Mailer
+from alltoken.notifications.mailer import Mailer
+from alltoken.store.models import TeamInvitation
 
 log = logging.getLogger(__name__)
 

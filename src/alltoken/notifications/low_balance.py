@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..billing import alerts
-from ..billing.ledger import balance_units
-from ..billing.money import units_to_usd_str
-from ..billing.reservations import CreditBook
-from ..config import AlertSettings
-from ..ids import utcnow
-from .mailer import Mailer
+from alltoken.billing import alerts
+from alltoken.billing.ledger import balance_units
+from alltoken.billing.reservations import CreditBook
+from alltoken.config import AlertSettings
+from alltoken.ids import utcnow
+from alltoken.money import units_to_usd_str
+from alltoken.notifications.mailer import Mailer
 
 log = logging.getLogger("alltoken.alerts")
 
@@ -28,7 +28,7 @@ SEND_LEASE = timedelta(minutes=5)
 
 
 async def low_balance_loop(state) -> None:
-    """The background task of a running server (gateway/state.py)."""
+    """The background task of a running server (runtime/state.py)."""
     settings = state.settings
     mailer = Mailer(settings.smtp) if settings.smtp else None
     await LowBalanceAlerts(state.sessions, state.book, settings.alerts, mailer).run()

@@ -4,7 +4,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from ..config import SmtpSettings
+from alltoken.config import SmtpSettings
 
 
 class Mailer:

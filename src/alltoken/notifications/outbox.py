@@ -14,17 +14,17 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..governance.notifications import unsent
-from ..ids import utcnow
-from ..store.models import Account, Notification
-from .mailer import Mailer
+from alltoken.governance.notifications import unsent
+from alltoken.ids import utcnow
+from alltoken.notifications.mailer import Mailer
+from alltoken.store.models import Account, Notification
 
 log = logging.getLogger("alltoken.outbox")
 
 CLAIM_SECONDS = 300.0   # longer than any SMTP exchange (the mailer's own timeouts are far shorter)
 
 async def outbox_loop(state) -> None:
-    """The background task of a running server (gateway/state.py); idle without SMTP settings."""
+    """The background task of a running server (runtime/state.py); idle without SMTP settings."""
     if state.settings.smtp is None:
         return
     outbox = Outbox(state.sessions, Mailer(state.settings.smtp))

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from ..billing.money import UNITS_PER_USD, MoneyFormatError, units_to_usd_str, usd_to_units
+from alltoken.money import UNITS_PER_USD, MoneyFormatError, units_to_usd_str, usd_to_units
 
 UNITS_PER_CENT = UNITS_PER_USD // 100
 STRIPE_MAX_CENTS = 99_999_999   # the most Stripe charges in one USD payment: 999,999.99

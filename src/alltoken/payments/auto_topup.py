@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..billing.ledger import balance_units
-from ..ids import new_id, utcnow
-from ..store.models import Account, BillingProfile, LedgerEntry, Payment
-from ..store.upsert import insert_ignoring_duplicates
-from .amounts import UNITS_PER_CENT, quote
+from alltoken.billing.ledger import balance_units
+from alltoken.ids import new_id, utcnow
+from alltoken.payments.amounts import UNITS_PER_CENT, quote
+from alltoken.store.models import Account, BillingProfile, LedgerEntry, Payment
+from alltoken.store.upsert import insert_ignoring_duplicates
 
 
 class AutoTopUpRefused(ValueError):

@@ -7,11 +7,11 @@ server drops its cached account within a second. An admin's suspension (accounts
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..billing.ledger import balance_units
-from ..governance import audit
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import Account
+from alltoken import audit
+from alltoken.billing.ledger import balance_units
+from alltoken.ids import utcnow
+from alltoken.store.changes import record_change
+from alltoken.store.models import Account
 
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_DISPUTED = "payment_disputed"

@@ -9,12 +9,12 @@ once. A success always wins over a failure (money arrived); a failure after a su
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..billing.ledger import serialize_ledger_writes
-from ..billing.money import units_to_usd_str
-from ..ids import utcnow
-from ..store.models import Account, BillingProfile, LedgerEntry, Payment
-from .amounts import cents_to_usd_str
-from .holds import PAYMENT_DISPUTED, PAYMENT_FAILED, lift_hold_if_restored, set_hold
+from alltoken.billing.ledger import serialize_ledger_writes
+from alltoken.ids import utcnow
+from alltoken.money import units_to_usd_str
+from alltoken.payments.amounts import cents_to_usd_str
+from alltoken.payments.holds import PAYMENT_DISPUTED, PAYMENT_FAILED, lift_hold_if_restored, set_hold
+from alltoken.store.models import Account, BillingProfile, LedgerEntry, Payment
 
 
 async def locked_payment(session: AsyncSession, payment_id: str) -> Payment | None:

@@ -3,9 +3,9 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..billing.money import units_to_usd_str
-from ..store.models import Account, Payment
-from .amounts import cents_to_usd_str
+from alltoken.money import units_to_usd_str
+from alltoken.payments.amounts import cents_to_usd_str
+from alltoken.store.models import Account, Payment
 
 
 async def account_payments(session: AsyncSession, account_id: str, limit: int) -> list[dict]:

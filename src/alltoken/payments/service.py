@@ -1,7 +1,7 @@
 """Top-ups as a running gateway offers them: Checkout, webhooks, the auto top-up loop.
 
 After each change it drops the account from this process's auth cache and takes in new ledger rows at
-once; other processes see the same through the change feed and the ledger poll (gateway/sync.py).
+once; other processes see the same through the change feed and the ledger poll (runtime/sync.py).
 """
 
 import asyncio
@@ -12,15 +12,15 @@ import stripe
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..accounts.cache import AuthCache
-from ..billing.reservations import CreditBook
-from ..config import StripeSettings
-from ..ids import new_id, utcnow
-from ..store.models import Account, Payment
-from . import auto_topup, outcomes
-from .amounts import check_topup, parse_cents, quote
-from .stripe_api import PAYMENT_ID, StripeApi
-from .webhooks import HANDLERS, apply_event
+from alltoken.accounts.cache import AuthCache
+from alltoken.billing.reservations import CreditBook
+from alltoken.config import StripeSettings
+from alltoken.ids import new_id, utcnow
+from alltoken.payments import auto_topup, outcomes
+from alltoken.payments.amounts import check_topup, parse_cents, quote
+from alltoken.payments.stripe_api import PAYMENT_ID, StripeApi
+from alltoken.payments.webhooks import HANDLERS, apply_event
+from alltoken.store.models import Account, Payment
 
 log = logging.getLogger("alltoken.payments")
 

@@ -4,9 +4,9 @@ import logging
 
 import stripe
 
-from ..config import StripeSettings
-from ..store.models import Payment
-from .amounts import cents_to_usd_str
+from alltoken.config import StripeSettings
+from alltoken.payments.amounts import cents_to_usd_str
+from alltoken.store.models import Payment
 
 # Our payment id rides on the Checkout Session and its PaymentIntent, so any event finds its payment.
 PAYMENT_ID = "alltoken_payment_id"

@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from ..store.models import Payment, StripeEvent
-from . import outcomes
+from alltoken.ids import utcnow
+from alltoken.payments import outcomes
+from alltoken.store.models import Payment, StripeEvent
 
 
 async def _session_completed(session: AsyncSession, payment: Payment, checkout: dict) -> None:

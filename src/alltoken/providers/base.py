@@ -8,8 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from ..billing.pricing import Usage
-from ..config import ProviderConfig
+from alltoken.config import ProviderConfig
+from alltoken.pricing import Usage
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..billing.pricing import Usage
+from alltoken.pricing import Usage
 
 ENDPOINTS = ("generations", "edits", "variations")
 

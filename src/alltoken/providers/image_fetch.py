@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from .base import ProviderError
+from alltoken.providers.base import ProviderError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 3

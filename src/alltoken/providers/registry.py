@@ -1,15 +1,15 @@
 """Build provider instances from configuration."""
 
-from ..config import ConfigError, ProviderConfig
-from .anthropic import AnthropicProvider
-from .base import Provider
-from .bedrock import BedrockProvider
-from .demo import DemoProvider
-from .gemini import GeminiProvider
-from .llama import LlamaProvider
-from .mistral import MistralProvider
-from .openai import OpenAIProvider
-from .transport import Transport
+from alltoken.config import ConfigError, ProviderConfig
+from alltoken.providers.anthropic.client import AnthropicProvider
+from alltoken.providers.base import Provider
+from alltoken.providers.bedrock.client import BedrockProvider
+from alltoken.providers.demo.client import DemoProvider
+from alltoken.providers.gemini.client import GeminiProvider
+from alltoken.providers.openai.client import OpenAIProvider
+from alltoken.providers.openai.llama import LlamaProvider
+from alltoken.providers.openai.mistral import MistralProvider
+from alltoken.providers.transport import Transport
 
 _IMPLEMENTATIONS = {
     "openai": OpenAIProvider,

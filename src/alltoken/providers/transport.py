@@ -6,7 +6,7 @@ aiohttp rather than httpx: measured faster under concurrency (see DESIGN.md and 
 import aiohttp
 import orjson
 
-from .image_fetch import ImageFetchLimits
+from alltoken.providers.image_fetch import ImageFetchLimits
 
 
 class Transport:

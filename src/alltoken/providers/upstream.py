@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from .base import ProviderError
+from alltoken.providers.base import ProviderError
 
 T = TypeVar("T")
 

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..billing.catalog import CatalogEntry, catalog_price, load_catalog
-from ..billing.pricing import Price
-from ..billing.schedule import in_effect, next_change, parse_schedule
-from ..config import ConfigError, ModelConfig, Settings
-from ..ids import utcnow
-from ..providers.base import Provider
+from alltoken.catalog.models import CatalogEntry, catalog_price, load_catalog
+from alltoken.catalog.schedule import in_effect, next_change, parse_schedule
+from alltoken.config import ConfigError, ModelConfig, Settings
+from alltoken.ids import utcnow
+from alltoken.pricing import Price
+from alltoken.providers.base import Provider
 
 
 @dataclass(frozen=True, slots=True)

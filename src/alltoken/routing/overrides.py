@@ -6,12 +6,12 @@ import asyncio
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..config import ModelConfig, parse_model
-from ..governance import audit
-from ..ids import utcnow
-from ..store.changes import record_change
-from ..store.models import ModelRoutes
-from .models import build_model_table, next_price_change
+from alltoken import audit
+from alltoken.config import ModelConfig, parse_model
+from alltoken.ids import utcnow
+from alltoken.routing.models import build_model_table, next_price_change
+from alltoken.store.changes import record_change
+from alltoken.store.models import ModelRoutes
 
 
 async def load_overrides(session: AsyncSession) -> list[ModelConfig]:

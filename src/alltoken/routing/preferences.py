@@ -1,11 +1,11 @@
 """Per-request routing preferences, OpenRouter-compatible: the `provider` object, the `models`
 fallback list, and the `:floor` / `:nitro` model variants. Their types were checked with the rest of
-the request (gateway/schemas/chat.py); the values are read here."""
+the request (http/v1/schemas/chat.py); the values are read here."""
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ..gateway.errors import bad_request
+from alltoken.http.errors import bad_request
 
 SORTS = ("price", "throughput", "latency")
 VARIANTS = {"floor": "price", "nitro": "throughput"}

@@ -4,7 +4,7 @@ chooses, these are imposed on the account; both are applied, and neither can lif
 
 from dataclasses import dataclass
 
-from .policy import RoutingPolicy
+from alltoken.routing.policy import RoutingPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ Cost is linear in the routes of the requested model (and its fallback models), n
 import random
 from dataclasses import dataclass
 
-from .health import HealthBook
-from .models import PublicModel, Route
-from .policy import RoutingPolicy
-from .preferences import Preferences
+from alltoken.routing.health import HealthBook
+from alltoken.routing.models import PublicModel, Route
+from alltoken.routing.policy import RoutingPolicy
+from alltoken.routing.preferences import Preferences
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ import time
 
 from redis.asyncio import Redis
 
-from ..background import stop_tasks
-from .health import BreakerSettings, HealthBook
+from alltoken.background import stop_tasks
+from alltoken.routing.health import BreakerSettings, HealthBook
 
 log = logging.getLogger("alltoken.routing")
 

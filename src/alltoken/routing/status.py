@@ -5,8 +5,8 @@ import html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..gateway.http import json_response
-from .router import route_key
+from alltoken.http.plumbing import json_response
+from alltoken.routing.router import route_key
 
 
 def route_statuses(state) -> list[dict]:

@@ -3,9 +3,9 @@
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ids import utcnow
-from . import change_signal
-from .models import ChangeEvent
+from alltoken.ids import utcnow
+from alltoken.store import change_signal
+from alltoken.store.models import ChangeEvent
 
 
 async def record_change(session: AsyncSession, entity: str, entity_id: str) -> None:

@@ -1,0 +1,80 @@
+"""Account-scoped endpoints: the caller's own account, named by its console session.
+
+Export (data portability) and deletion at the owner's request: both need the owner signed in to the console
+with a freshly confirmed password, never a key (accounts/roles.py, CONFIRMED). Another account is never
+reachable: there is no account id to give, the session decides.
+"""
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from alltoken import audit
+from alltoken.accounts import sessions
+from alltoken.accounts.deletion import delete_account
+from alltoken.accounts.export import export_account
+from alltoken.accounts.service import Conflict
+from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
+from alltoken.http.client_address import client_address
+from alltoken.http.errors import bad_request
+from alltoken.store.db import flush_erased_data
+from alltoken.store.models import User
+
+router = APIRouter(tags=["account"])
+
+
+@router.get("/account/export", response_class=StreamingResponse)
+async def export(request: Request, caller: ConfirmedOwnerScope) -> StreamingResponse:
+    """Everything AllToken holds about this account, as one JSON document (never secrets or hashes)."""
+    state = request.app.state.gateway
+    async with state.sessions.begin() as session:
+        await audit.record(session, caller.actor, "account.export", caller.account_id,
+                           address=client_address(request))
+    return StreamingResponse(export_account(state.sessions, caller.account_id), media_type="application/json",
+                             headers={"content-disposition": f'attachment; filename="{caller.account_id}.json"'})
+
+
+class DeleteRequest(BaseModel):
+    confirm: str = Field(max_length=100, description="The account's id (acct_...), to show the deletion is meant")
+
+
+class DeletionView(BaseModel):
+    account_id: str
+    deleted_at: datetime
+    keys_revoked: int
+    ledger_retention_days: float
+
+
+@router.post("/account/delete", response_model=DeletionView)
+async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerScope) -> DeletionView:
+    """Delete this account: keys revoked at once everywhere, personal data erased, usage anonymized;
+    the ledger is kept for the legal retention period, then purged. A team's owner deletes the team, and
+    their session goes back to their own account."""
+    account_id = caller.account_id
+    if body.confirm != account_id:
+        raise bad_request(f"to delete this account, send \"confirm\": \"{account_id}\"", param="confirm")
+    state = request.app.state.gateway
+    try:
+        async with state.sessions.begin() as session:
+            deletion = await delete_account(session, account_id)
+            await audit.record(session, caller.actor, "account.delete", account_id,
+                               {"keys_revoked": len(deletion.key_ids)}, client_address(request))
+            await _leave_deleted_team(session, request, caller)
+    except (ValueError, Conflict) as exc:  # an administrator's account; deleted a moment ago
+        raise bad_request(str(exc)) from None
+    for key_id in deletion.key_ids:   # this process at once; the others through the change feed
+        state.auth.drop_key(key_id)
+    state.auth.drop_account(account_id)
+    await flush_erased_data(state.engine)
+    return DeletionView(account_id=account_id, deleted_at=deletion.deleted_at, keys_revoked=len(deletion.key_ids),
+                        ledger_retention_days=state.settings.retention.ledger_days)
+
+
+async def _leave_deleted_team(session, request: Request, caller: AccountCaller) -> None:
+    """A session that deleted a team acts in its user's own account from now on (deleting one's own account
+    ends its sessions)."""
+    user = await session.get(User, caller.signed_in.user_id)
+    if user.account_id != caller.account_id:
+        await sessions.switch_account(session, request.cookies[SESSION_COOKIE], user.account_id)

@@ -1,0 +1,134 @@
+"""The account's own endpoints, for a console session or one of its API keys: its notices (enforcement
+state and warnings) and its keys. Only the caller's account is reachable: another account's key id is
+a 404, exactly like one that does not exist."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from alltoken.accounts import roles
+from alltoken.accounts.key_hygiene import get_key
+from alltoken.accounts.roles import KEYS
+from alltoken.governance.enforcement import notices
+from alltoken.http.api import key_actions
+from alltoken.http.api.callers import AccountCaller, AccountScope, KeysScope, OwnerScope, account_caller, authorize
+from alltoken.http.api.email_verification_routes import require_verified_email
+from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
+from alltoken.http.api.notice_extras import TermsOwed, billing_and_terms
+from alltoken.http.api.service_errors import service_errors
+from alltoken.http.client_address import client_address
+from alltoken.http.errors import forbidden
+from alltoken.store.models import TeamMember
+
+router = APIRouter(prefix="/account", tags=["account"])
+
+
+def key_target(may_touch: Callable[[str | None, str | None, str | None, str | None], bool], refusal: str):
+    """A dependency: the caller, if they may act on the key in the path. Any key may do it to itself; otherwise
+    the caller needs KEYS, and `may_touch` (accounts/roles.py) judges by whose key it is. Another account's
+    key is a 404, as one that does not exist."""
+    async def allowed(key_id: str, request: Request, caller: AccountCaller = Depends(account_caller)
+                      ) -> AccountCaller:
+        if caller.key is not None and caller.key.id == key_id:
+            return caller
+        authorize(caller, KEYS)
+        async with request.app.state.gateway.sessions() as session:
+            with service_errors():
+                row = await get_key(session, key_id, caller.account_id)
+            holder = await session.get(TeamMember, (row.account_id, row.user_id)) if row.user_id else None
+        if not may_touch(caller.role, caller.member_id, row.user_id, holder.role if holder else None):
+            raise forbidden(refusal, code="not_key_holder")
+        return caller
+    return allowed
+
+
+_rotatable = key_target(roles.may_rotate, "only the key's holder may rotate it (that hands out its new secret), or "
+                                           "an owner for the keys of members below them")
+_revocable = key_target(roles.may_revoke, "only the key's holder may revoke it, or an owner or admin for the keys "
+                                          "of members not above them")
+
+
+def _audit(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
+    """How the audit log names the caller (user:... or key:...), and the client's address."""
+    return caller.actor, client_address(request)
+
+
+class AccountWarning(BaseModel):
+    at: datetime
+    reason: str
+
+
+class Notices(BaseModel):
+    account_id: str
+    status: str
+    status_reason: str | None
+    status_since: datetime
+    warnings: list[AccountWarning]
+    billing_hold: str | None = None          # payment_failed | payment_disputed: API access held until paid
+    billing_hold_reason: str | None = None
+    terms_owed: TermsOwed | None = None      # a material terms version to accept, and by when
+
+
+class RevokeAll(BaseModel):
+    keep_current: bool = False     # keep the API key making this call working (no effect from the console)
+
+
+@router.get("/notices", response_model=Notices)
+async def account_notices(request: Request, caller: AccountScope) -> Notices:
+    """The account's enforcement state (active, warned, rate_limited, suspended, terminated), why and since when,
+    its warnings, any billing hold, and terms it must accept."""
+    state = request.app.state.gateway
+    async with state.sessions() as session:
+        with service_errors():
+            return Notices(**await notices(session, caller.account_id),
+                           **await billing_and_terms(state, session, caller.account_id))
+
+
+@router.get("/keys", response_model=list[KeyView])
+async def list_keys(request: Request, caller: AccountScope) -> list[KeyView]:
+    """The account's keys, revoked ones included; never their secrets."""
+    return await key_actions.list_keys(request.app.state.gateway, caller.account_id)
+
+
+@router.get("/keys/{key_id}", response_model=KeyView)
+async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyView:
+    return await key_actions.show_key(request.app.state.gateway, key_id, owner=caller.account_id)
+
+
+@router.post("/keys", response_model=CreatedKey, status_code=201)
+async def create_key(spec: KeyCreate, request: Request, caller: KeysScope) -> CreatedKey:
+    """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
+    state = request.app.state.gateway
+    require_verified_email(state, caller)
+    await key_actions.check_terms_acceptance(state, caller, spec.accept_terms)
+    return await key_actions.create(state, caller.account_id, spec, *_audit(request, caller),
+                                    needs_terms=not caller.is_admin, user_id=caller.member_id)
+
+
+@router.post("/keys/revoke-all", response_model=RevokedKeys)
+async def revoke_all(request: Request, caller: OwnerScope, body: RevokeAll | None = None) -> RevokedKeys:
+    """Revoke every key of the account (the calling one too, unless `keep_current`): an owner's call, as it
+    takes the keys of everyone."""
+    keep = caller.key.id if caller.key and body and body.keep_current else None
+    return await key_actions.revoke_all(request.app.state.gateway, caller.account_id, *_audit(request, caller),
+                                        keep=keep)
+
+
+@router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
+async def rotate_key(key_id: str, request: Request,
+                     caller: AccountCaller = Depends(_rotatable), rotation: Rotation | None = None) -> CreatedKey:
+    """A new secret for the key; the old one keeps working for the grace period. The new secret is the key
+    holder's: any key may rotate itself, a person their own keys, an owner those of members below them."""
+    return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
+                                    *_audit(request, caller), owner=caller.account_id)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=KeyView)
+async def revoke_key(key_id: str, request: Request,
+                     caller: AccountCaller = Depends(_revocable)) -> KeyView:
+    """Revoke the key at once: any key itself, a person their own keys, a manager those of members not above
+    them."""
+    return await key_actions.revoke(request.app.state.gateway, key_id, *_audit(request, caller),
+                                    owner=caller.account_id)

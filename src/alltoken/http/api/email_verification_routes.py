@@ -1,0 +1,77 @@
+"""Email verification: follow the emailed link (signed in or not), or ask for a new one; and the gate that
+keeps an unverified user from making API keys where the server asks for verification."""
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from pydantic import BaseModel, Field
+
+from alltoken import audit
+from alltoken.accounts import email_verification, sign_in_throttle
+from alltoken.http.api import emailed_links
+from alltoken.http.api.callers import AccountCaller, session_user
+from alltoken.http.api.password_work import throttle_refusal
+from alltoken.http.client_address import client_address
+from alltoken.http.errors import bad_request, forbidden
+
+router = APIRouter(prefix="/auth/email-verification", tags=["console sign-in"])
+THROTTLE = "verify:"      # verification emails are counted apart from sign-ins and reset emails
+PAGE = "verify-email"     # the console's page the link opens
+
+
+class VerificationSent(BaseModel):
+    message: str
+
+
+class VerificationConfirm(BaseModel):
+    token: str = Field(min_length=1, max_length=200, description="From the emailed link")
+
+
+@router.post("", status_code=202, response_model=VerificationSent)
+async def resend(request: Request, background: BackgroundTasks, signed_in=Depends(session_user)) -> VerificationSent:
+    """Email the signed-in user a new verification link (the older ones stop working when one is used)."""
+    state = request.app.state.gateway
+    if state.settings.smtp is None:
+        raise emailed_links.email_unavailable("a verification link")
+    if signed_in.email_verified:
+        raise bad_request("your email address is already verified", code="email_already_verified")
+    address = client_address(request)
+    async with state.sessions.begin() as session:
+        with throttle_refusal("too many verification emails", "verification_throttled"):
+            await sign_in_throttle.count_attempt(session, signed_in.email, address, THROTTLE)
+        token = email_verification.issue(session, signed_in.user_id)
+        await audit.record(session, f"user:{signed_in.user_id}", "auth.email_verification_request",
+                           signed_in.user_id, address=address)
+    send_verification(state.settings, background, signed_in.email, token)
+    return VerificationSent(message=f"a new link is on its way to {signed_in.email}; it works once, for "
+                                    f"{int(email_verification.LIFETIME.total_seconds() // 3600)} hours")
+
+
+@router.post("/confirm", status_code=204)
+async def confirm(body: VerificationConfirm, request: Request) -> None:
+    """Verify the email address the token was sent to."""
+    async with request.app.state.gateway.sessions.begin() as session:
+        try:
+            user_id = await email_verification.confirm(session, body.token)
+        except email_verification.InvalidToken:
+            raise bad_request("this verification link is not valid: it was used, it expired, or it was never "
+                              "issued; sign in and ask for a new one", param="token",
+                              code="invalid_verification_token") from None
+        await audit.record(session, f"user:{user_id}", "auth.email_verified", user_id,
+                           address=client_address(request))
+
+
+def send_verification(settings, background: BackgroundTasks, recipient: str, token: str) -> None:
+    link = emailed_links.console_link(settings, PAGE, token)
+    background.add_task(emailed_links.send, settings, recipient, *email_verification.verification_email(link))
+
+
+def must_verify(state, verified: bool) -> bool:
+    """The server asks for verification and the user has not given it."""
+    return state.settings.sign_up.email_verification and not verified
+
+
+def require_verified_email(state, caller: AccountCaller) -> None:
+    """A console session may make API keys once its user's email is verified, where the server asks for it.
+    (An API key is already past this: only a verified user, or an administrator, made its account's first.)"""
+    if caller.signed_in is not None and must_verify(state, caller.signed_in.email_verified):
+        raise forbidden(f"verify your email address first: follow the link sent to {caller.signed_in.email}, or "
+                        "ask for a new one (POST /api/auth/email-verification)", code="email_unverified")

@@ -1,0 +1,170 @@
+"""/v1/messages to an Anthropic route: the caller's request goes upstream untranslated, and
+Anthropic's answer or event stream comes back as it was sent, plus `usage.cost`.
+
+Billing is the same as everywhere: the hold was taken at admission; usage comes from
+message_start and the cumulative message_delta; a failure costs nothing.
+"""
+
+import time
+from collections.abc import AsyncIterator
+
+from starlette.responses import Response
+
+from alltoken.http.errors import from_provider_error
+from alltoken.http.plumbing import json_response, served_headers
+from alltoken.http.v1.messages_stream import event
+from alltoken.http.v1.streaming import SSE_HEADERS, RelayResponse, stream_crashed
+from alltoken.money import units_to_usd_number
+from alltoken.pricing import Usage
+from alltoken.providers.anthropic.client import native_usage
+from alltoken.providers.base import ProviderError
+from alltoken.runtime.accounting import Outcome, finish
+from alltoken.runtime.attempts import first_success
+from alltoken.runtime.estimate import PER_MESSAGE_OVERHEAD, rough_tokens
+from alltoken.runtime.media_estimate import anthropic_source_data, document_tokens, image_tokens, text_tokens
+
+
+def native_prompt_bound(body: dict) -> int:
+    """Upper bound on input tokens of an Anthropic request: UTF-8 bytes of its text, images and
+    documents by runtime/media_estimate.py, a few tokens per message."""
+    parts = [body.get("system"), body.get("tools")] + [m.get("content") for m in body.get("messages") or ()]
+    return sum(_bound(part) for part in parts) + PER_MESSAGE_OVERHEAD * len(body.get("messages") or ())
+
+
+def _bound(value) -> int:
+    if isinstance(value, str):
+        return text_tokens(value)
+    if isinstance(value, list):
+        return sum(_bound(item) for item in value)
+    if isinstance(value, dict):
+        if value.get("type") == "image":
+            return image_tokens(anthropic_source_data(value))
+        if value.get("type") == "document":
+            return _document_bound(value)
+        return sum(_bound(item) for item in value.values())
+    return 0
+
+
+def _document_bound(block: dict) -> int:
+    """A PDF by its pages; a text or content source by its text; a url or file by the allowance."""
+    source = block.get("source")
+    kind = source.get("type") if isinstance(source, dict) else None
+    if kind in ("text", "content"):
+        return _bound(source.get("data") if kind == "text" else source.get("content"))
+    return document_tokens(anthropic_source_data(block)) + _bound(block.get("context"))
+
+
+async def native_message(body: dict, beta: str | None, **context) -> Response:
+    state, admission = context["state"], context["admission"]
+
+    def call(candidate):
+        return candidate.route.provider.native_message({**body, "model": candidate.route.upstream_model}, beta)
+
+    try:
+        data, usage = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
+                                          output_tokens=lambda answer: answer[1].completion_tokens)
+    except ProviderError as exc:
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
+                     streamed=False, **context)
+        return from_provider_error(exc).anthropic_response(_headers(context))
+    outcome = Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
+    cost = await finish(outcome=outcome, endpoint="messages", streamed=False, **context)
+    data["model"] = admission.model.id
+    data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
+    return json_response(data, headers=_headers(context))
+
+
+async def native_stream(body: dict, beta: str | None, **context) -> Response:
+    state, admission = context["state"], context["admission"]
+
+    async def first_event(candidate):
+        events = candidate.route.provider.native_stream({**body, "model": candidate.route.upstream_model}, beta)
+        try:
+            return events, await anext(events)
+        except BaseException:
+            await events.aclose()
+            raise
+
+    try:
+        events, first = await first_success(state, admission, first_event,
+                                             state.settings.first_byte_timeout_seconds, streaming=True)
+    except ProviderError as exc:
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
+                     streamed=True, **context)
+        return from_provider_error(exc).anthropic_response(_headers(context))
+    relay = _NativeRelay(events, first, context)
+    return RelayResponse(relay.events(), media_type="text/event-stream",
+                         headers={**_headers(context), **SSE_HEADERS})
+
+
+def _headers(context: dict) -> dict:
+    return served_headers(context["request_id"], context["admission"].route, anthropic=True)
+
+
+_FINAL = ("message_delta", "message_stop")   # the cumulative usage is in message_delta; message_stop ends
+
+
+class _NativeRelay:
+    def __init__(self, events: AsyncIterator[tuple[str, dict]], first: tuple[str, dict], context: dict):
+        self._events = events
+        self._first = first
+        self._context = context
+        self._usage: dict = {}
+        self._stop_reason: str | None = None
+        self._ttft_ms: int | None = None
+        self._chars = 0
+        self._settled = False
+
+    async def events(self) -> AsyncIterator[bytes]:
+        try:
+            item = self._first
+            while item is not None:
+                name, data = item
+                kind = self._take(data)
+                if kind in _FINAL and not self._settled:   # the usage is final: settle, and say what it cost
+                    cost = await self._settle(Outcome("ok", 200, native_usage(self._usage),
+                                                      finish_reason=self._stop_reason, ttft_ms=self._ttft_ms))
+                    if kind == "message_delta":
+                        data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
+                yield event(name, data)
+                item = await anext(self._events, None)
+        except ProviderError as exc:
+            await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+            yield event("error", from_provider_error(exc).anthropic_body())
+        except Exception as exc:
+            await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
+            yield event("error", from_provider_error(stream_crashed(exc, "messages")).anthropic_body())
+        finally:
+            if not self._settled:  # the client went away before message_stop
+                await self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",
+                                           ttft_ms=self._ttft_ms))
+            await self._events.aclose()
+
+    def _take(self, data: dict) -> str | None:
+        """Track what billing needs; the event's type."""
+        kind = data.get("type")
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._usage.update(message.get("usage") or {})
+            message["model"] = self._context["admission"].model.id
+        elif kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            produced = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""
+            self._chars += len(produced)
+            if produced and self._ttft_ms is None:
+                self._ttft_ms = int((time.perf_counter() - self._context["started"]) * 1000)
+        elif kind == "message_delta":
+            self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            self._stop_reason = (data.get("delta") or {}).get("stop_reason") or self._stop_reason
+        return kind
+
+    def _usage_so_far(self) -> Usage:
+        usage = native_usage(self._usage)
+        if usage.completion_tokens:
+            return usage
+        return Usage(prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
+                     cache_write_tokens=usage.cache_write_tokens, completion_tokens=rough_tokens(self._chars))
+
+    async def _settle(self, outcome: Outcome) -> int:
+        self._settled = True
+        return await finish(outcome=outcome, endpoint="messages", streamed=True, **self._context)

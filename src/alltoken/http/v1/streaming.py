@@ -1,0 +1,218 @@
+"""Streaming completions: relay the provider's chunks, then always the usage with its cost.
+
+The first chunk is awaited before the response starts, so an upstream failure at the start is
+a proper HTTP error (and leaves the router free to try elsewhere). After the first byte, a failure
+(the upstream's, or a crash of our own code on what it sent) ends the stream with an error event,
+and the request costs nothing. A client that goes away is billed for the usage the provider
+reported, or else an estimate from the text relayed: `RelayResponse` closes the relay however the
+response ends, so that happens when the client leaves, not whenever the relay is collected.
+
+What goes on the wire is the `Wire`'s business: OpenAI chunks here, Anthropic events in
+http/v1/messages_stream.py.
+"""
+
+import time
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from starlette.responses import Response, StreamingResponse
+
+from alltoken.http.errors import provider_error_response
+from alltoken.http.plumbing import log_crash, served_headers
+from alltoken.pricing import Usage
+from alltoken.providers.base import ChatCall, ProviderError
+from alltoken.providers.sse import DONE, encode_data
+from alltoken.routing.router import route_key
+from alltoken.runtime.accounting import Outcome, finish, with_cost
+from alltoken.runtime.attempts import first_success
+from alltoken.runtime.estimate import rough_tokens
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class Wire(Protocol):
+    endpoint: str
+
+    def chunk(self, chunk: dict) -> bytes:
+        """Bytes for one canonical chunk (ids and model already rewritten)."""
+
+    def error(self, exc: ProviderError) -> bytes:
+        """The closing bytes after a mid-stream failure."""
+
+    def finish(self, usage: dict, finish_reason: str | None) -> bytes:
+        """The closing bytes: usage (with cost) and the end marker."""
+
+    def http_error(self, exc: ProviderError, headers: dict) -> Response:
+        """A failure before the first byte, as a plain HTTP error."""
+
+
+class OpenAIWire:
+    endpoint = "chat"
+
+    def __init__(self, request_id: str, public_model: str):
+        self._request_id = request_id
+        self._public_model = public_model
+
+    def chunk(self, chunk: dict) -> bytes:
+        return encode_data(chunk)
+
+    def error(self, exc: ProviderError) -> bytes:
+        error = {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}
+        return encode_data({"error": error}) + DONE
+
+    def finish(self, usage: dict, finish_reason: str | None) -> bytes:
+        return encode_data({"id": self._request_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                            "model": self._public_model, "choices": [], "usage": usage}) + DONE
+
+    def http_error(self, exc: ProviderError, headers: dict) -> Response:
+        return provider_error_response(exc, headers)
+
+
+async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, **context) -> Response:
+    """Try the candidates until one sends its first chunk, then relay that one's stream.
+    `wire_for(public_model_id)` makes the wire format (OpenAI chunks unless given)."""
+    state, admission = context["state"], context["admission"]
+
+    def first_chunk(candidate):
+        call = ChatCall({**upstream_body, "model": candidate.route.upstream_model}, rid)
+        return with_first(candidate.route.provider.chat_stream(call))
+
+    wire = None
+    try:
+        chunks, first = await first_success(state, admission, first_chunk, state.settings.first_byte_timeout_seconds,
+                                            streaming=True)
+    except ProviderError as exc:
+        wire = (wire_for or _openai_wire(rid))(admission.model.id)
+        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint,
+                     streamed=True, **context)
+        return wire.http_error(exc, served_headers(rid, admission.route))
+    wire = (wire_for or _openai_wire(rid))(admission.model.id)
+    relay = _Relay(chunks, first, body, wire, context)
+    return RelayResponse(relay.events(), media_type="text/event-stream",
+                         headers={**served_headers(rid, admission.route), **SSE_HEADERS})
+
+
+class RelayResponse(StreamingResponse):
+    """A stream whose relay is closed when the response ends, however it ends: a client that left
+    while a chunk was being sent leaves the relay suspended at a `yield`, which only closing it
+    resumes (to settle the request)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()
+
+
+def stream_crashed(exc: Exception, where: str) -> ProviderError:
+    """What the client is told when our own code fails part way through a stream (logged without content)."""
+    log_crash(exc, where)
+    return ProviderError(500, "internal error part way through the stream; the request was not billed",
+                         type="server_error", code="internal_error")
+
+
+async def with_first(items: AsyncIterator) -> tuple[AsyncIterator, object]:
+    """The stream and its first item (None if it is empty); closed if getting that fails."""
+    try:
+        return items, await anext(items)
+    except StopAsyncIteration:
+        return items, None
+    except BaseException:
+        await items.aclose()
+        raise
+
+
+def _openai_wire(rid: str):
+    return lambda public_model: OpenAIWire(rid, public_model)
+
+
+class _Relay:
+    def __init__(self, chunks: AsyncIterator[dict], first: dict | None, body: dict, wire: Wire, context: dict):
+        self._chunks = chunks
+        self._first = first
+        self._wire = wire
+        self._context = context
+        self._public_model = context["admission"].model.id
+        self._request_id = context["request_id"]
+        self._client_wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        self._usage_body: dict | None = None
+        self._finish_reason: str | None = None
+        self._ttft_ms: int | None = None
+        self._chars = 0
+        self._settled = False
+
+    async def events(self) -> AsyncIterator[bytes]:
+        completed = False
+        try:
+            chunk = self._first
+            while chunk is not None:
+                if self._take(chunk):
+                    yield self._wire.chunk(chunk)
+                chunk = await anext(self._chunks, None)
+            completed = True
+        except ProviderError as exc:
+            await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
+            route = self._context["admission"].route
+            self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)
+            yield self._wire.error(exc)
+            return
+        except Exception as exc:
+            await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
+            yield self._wire.error(stream_crashed(exc, self._wire.endpoint))
+            return
+        finally:
+            if not completed and not self._settled:  # the client went away mid-stream
+                await self._settle(Outcome("cancelled", 499, self._estimated_usage(),
+                                           error_code="client_disconnected", ttft_ms=self._ttft_ms))
+            await self._chunks.aclose()
+        usage = self._estimated_usage()
+        cost = await self._settle(Outcome("ok", 200, usage, finish_reason=self._finish_reason,
+                                          ttft_ms=self._ttft_ms))
+        self._context["state"].health.record_throughput(route_key(self._context["admission"].route),
+                                                        usage.completion_tokens, self._elapsed_ms())
+        yield self._wire.finish(with_cost(self._usage_body, usage, cost), self._finish_reason)
+
+    def _take(self, chunk: dict) -> bool:
+        """Track what billing needs; rewrite ids; True if the chunk goes to the client now."""
+        usage = chunk.get("usage")
+        choices = chunk.get("choices") or []
+        if usage:
+            self._usage_body = usage
+            if not choices:
+                return False  # sent at the end, with cost
+        elif "usage" in chunk and not self._client_wants_usage:
+            del chunk["usage"]
+        for choice in choices:
+            produced = _produced_chars(choice.get("delta") or {})
+            if produced:
+                self._chars += produced
+                if self._ttft_ms is None:
+                    self._ttft_ms = int((time.perf_counter() - self._context["started"]) * 1000)
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+        chunk["id"] = self._request_id
+        chunk["model"] = self._public_model
+        return True
+
+    def _elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self._context["started"]) * 1000)
+
+    async def _settle(self, outcome: Outcome) -> int:
+        self._settled = True
+        return await finish(outcome=outcome, endpoint=self._wire.endpoint, streamed=True, **self._context)
+
+    def _estimated_usage(self) -> Usage:
+        """Real usage if the provider sent it; otherwise an estimate of what was produced
+        (a client that left, or an upstream that does not report usage on streams)."""
+        if self._usage_body:
+            return Usage.from_openai(self._usage_body)
+        prompt_bound = self._context["admission"].prompt_bound
+        return Usage(prompt_tokens=rough_tokens(prompt_bound), completion_tokens=rough_tokens(self._chars))
+
+
+def _produced_chars(delta: dict) -> int:
+    """Characters the model produced in one delta: text, reasoning and tool-call arguments."""
+    count = len(delta.get("content") or "") + len(delta.get("reasoning_content") or "")
+    for call in delta.get("tool_calls") or ():
+        count += len((call.get("function") or {}).get("arguments") or "")
+    return count
