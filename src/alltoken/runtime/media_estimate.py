@@ -12,8 +12,6 @@ import binascii
 import io
 import re
 
-from PIL import Image
-
 IMAGE_TOKEN_ALLOWANCE = 40_000   # gpt-4o-mini bills ~36,800 tokens for a large high-detail image
 # Gemini tiles a large image into 768 x 768 squares of 258 tokens each, with no upper limit: above
 # ~9,000 x 9,000 pixels that exceeds the allowance, so a huge image is bounded by its tiles.
@@ -71,6 +69,8 @@ def _decoded(payload: str, chars: int | None = None) -> bytes | None:
 
 
 def _pixel_size(data: str) -> tuple[int, int] | None:
+    from PIL import Image  # here, not at import: a gateway loads Pillow only once it sees an image
+
     head = _decoded(_base64_payload(data), HEADER_CHARS)
     if not head:
         return None
