@@ -29,11 +29,13 @@ from alltoken.store.db import create_engine
 from alltoken.store.migrate import upgrade_to_head
 
 from .fakes.server import free_port
+from .zygote import ForkedProcess, Zygote
 
 ALLTOKEN = [sys.executable, "-m", "alltoken.cli"]
 # Seconds a gateway may take to become ready; raise it on a machine busy with other work.
 START_TIMEOUT = float(os.environ.get("ALLTOKEN_TEST_START_TIMEOUT", "90"))
 PORT_ATTEMPTS = 5
+FORK = os.environ.get("ALLTOKEN_TEST_FORK", "1") != "0"   # gateways forked from a zygote (tests/zygote.py)
 
 
 class Gateway:
@@ -53,7 +55,7 @@ class Gateway:
         self.config_path.write_text(yaml.safe_dump({**quiet, **(config or {})}))
         self.env = {**_clean_env(), "ALLTOKEN_DATABASE_URL": f"sqlite:///{self.db_path}",
                     "ALLTOKEN_CONFIG": str(self.config_path), **(env or {})}
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | ForkedProcess | None = None
 
     @property
     def url(self) -> str:
@@ -72,9 +74,13 @@ class Gateway:
 
     def _start_once(self, serve_args: tuple[str, ...], timeout: float) -> "Gateway":
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port), *serve_args],
-                                            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        argv = ["serve", "--port", str(self.port), *serve_args]
+        if FORK:
+            self.process = zygote().spawn(argv, self.env, str(self.workdir), str(self.log_path))
+        else:
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen([*ALLTOKEN, *argv], cwd=self.workdir, env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -159,6 +165,22 @@ class PortTaken(Exception):
 def _port_in_use(log: str) -> bool:
     # serve's own check, or uvicorn's bind when the port was taken in between
     return "address is in use" in log or "address already in use" in log
+
+
+_zygote_lock = threading.Lock()
+
+
+@functools.cache
+def _zygote() -> Zygote:
+    started = Zygote(_clean_env())
+    atexit.register(started.close)
+    return started
+
+
+def zygote() -> Zygote:
+    """This test process's zygote, started on first use."""
+    with _zygote_lock:
+        return _zygote()
 
 
 @functools.cache

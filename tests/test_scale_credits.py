@@ -119,7 +119,8 @@ def test_sigkill_mid_load_loses_no_usage_of_a_completed_response(nodes, fake_ope
         gate = asyncio.Semaphore(60)
         async with nodes.async_client(key) as client:
             requests = [asyncio.create_task(one(client, gate)) for _ in range(600)]
-            await asyncio.sleep(1.5)
+            while sum(task.done() and task.result()[1] for task in requests) < 150:   # well into the load
+                await asyncio.sleep(0.05)
             victim.process.kill()   # SIGKILL: no shutdown, no flush
             return await asyncio.gather(*requests)
 
