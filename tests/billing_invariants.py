@@ -19,7 +19,8 @@ from decimal import Decimal
 
 import httpx
 
-from .cluster import _fetch, _run
+from .cluster import _fetch
+from .databases import run_aside
 from .harness import Gateway, wait_for
 
 UNITS = Decimal(10**12)
@@ -106,7 +107,7 @@ def _rows(gateway: Gateway, query: str, *args) -> list[tuple]:
     if _sqlite(gateway):
         with sqlite3.connect(gateway.env["ALLTOKEN_DATABASE_URL"].removeprefix("sqlite:///")) as db:
             return db.execute(query, args).fetchall()
-    return _run(_fetch(gateway.env["ALLTOKEN_DATABASE_URL"], query, args))
+    return run_aside(_fetch(gateway.env["ALLTOKEN_DATABASE_URL"], query, args))
 
 
 def now() -> datetime:

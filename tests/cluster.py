@@ -10,7 +10,6 @@ their Redis database with ALLTOKEN_TEST_REDIS_URL (default db 1). The gateways a
 processes; `cli`, `new_key`, `balance` run the real CLI against the cluster's database (and Redis).
 """
 
-import asyncio
 import itertools
 import json
 import os
@@ -30,9 +29,9 @@ from click.testing import CliRunner
 
 from alltoken.cli.main import main as cli_main
 
+from .databases import create_postgres_database, drop_postgres_database, postgres_url, run_aside
 from .harness import CliError, Gateway
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 START_TIMEOUT = 300   # a shared, busy test machine can take a while to start three processes
 REDIS_URL = os.environ.get("ALLTOKEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
@@ -42,7 +41,7 @@ class Cluster:
                  redis_url: str = REDIS_URL, serve_args: tuple[str, ...] = ()):
         token = secrets.token_hex(4)
         self.database = f"alltoken_cluster_{token}"
-        self.database_url = f"postgresql://postgres@127.0.0.1:5432/{self.database}"
+        self.database_url = postgres_url(self.database)
         self.redis_url = redis_url
         self.redis_prefix = f"test-{token}:"
         self.env = {"ALLTOKEN_DATABASE_URL": self.database_url, "ALLTOKEN_REDIS_URL": redis_url,
@@ -61,9 +60,9 @@ class Cluster:
         return [gateway.url for gateway in self.gateways]
 
     def start(self) -> "Cluster":
-        _run(_create_database(self.database))
+        run_aside(create_postgres_database(self.database))
         first, *rest = self.gateways
-        first.start(*self.serve_args, timeout=START_TIMEOUT)   # migrates the fresh database and makes the admin
+        first.start(*self.serve_args, timeout=START_TIMEOUT)   # makes the admin (the database is a migrated copy)
         with ThreadPoolExecutor(max(len(rest), 1)) as pool:
             list(pool.map(lambda gateway: gateway.start(*self.serve_args, timeout=START_TIMEOUT), rest))
         return self
@@ -72,7 +71,7 @@ class Cluster:
         """Stop every process (SIGTERM: they drain); their exit codes."""
         with ThreadPoolExecutor(len(self.gateways)) as pool:
             codes = list(pool.map(Gateway.stop, self.gateways))
-        _run(_drop_database(self.database))
+        run_aside(drop_postgres_database(self.database))
         with self.redis() as client:
             keys = list(client.scan_iter(match=self.redis_prefix + "*", count=1000))
             if keys:
@@ -103,7 +102,7 @@ class Cluster:
 
     def sql(self, query: str, *args) -> list[tuple]:
         """Rows of `query` against the cluster's database (asyncpg placeholders: $1, $2...)."""
-        return _run(_fetch(self.database_url, query, args))
+        return run_aside(_fetch(self.database_url, query, args))
 
     def redis(self) -> redis.Redis:
         """A synchronous client of the cluster's Redis, to inspect or break shared state."""
@@ -181,28 +180,6 @@ class AsyncRoundRobin(httpx.AsyncBaseTransport):
 
 def _auth(key: str | None) -> dict:
     return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-def _run(coroutine):
-    """Run `coroutine` to completion on a loop of its own (a test may already be inside one)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def _create_database(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-
-async def _drop_database(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def _fetch(url: str, query: str, args: tuple) -> list[tuple]:

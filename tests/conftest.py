@@ -1,9 +1,9 @@
 import contextlib
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 import pytest
 from playwright.async_api import Page, async_playwright
 
@@ -12,6 +12,7 @@ from alltoken.store.migrate import upgrade_to_head
 
 from .billing_invariants import assert_billing_invariants, now
 from .cluster import Cluster
+from .databases import create_postgres_database, drop_postgres_database, migrated_sqlite, postgres_url
 from .deployments import Deployment
 from .fakes import anthropic_upstream
 from .fakes.anthropic_upstream import FakeAnthropic
@@ -165,27 +166,30 @@ async def open_page(chromium, gateway):
     assert problems == []
 
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
 @asynccontextmanager
-async def fresh_postgres_database(prefix: str = "alltoken_test") -> AsyncIterator[str]:
-    """A new, empty database on the machine's PostgreSQL: its URL; dropped afterwards."""
+async def fresh_postgres_database(prefix: str = "alltoken_test", migrated: bool = False) -> AsyncIterator[str]:
+    """A new database on the machine's PostgreSQL, empty or `migrated` (to head): its URL; dropped afterwards."""
     name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        await create_postgres_database(name, migrated)
+        yield postgres_url(name)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_postgres_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request, tmp_path):
+    """A database at head on each backend. A copy of the session's migrated template; a test marked
+    `empty_database` gets an empty one and migrates it itself."""
+    empty = request.node.get_closest_marker("empty_database") is not None
     async with contextlib.AsyncExitStack() as stack:
-        url = f"sqlite:///{tmp_path}/store.db" if request.param == "sqlite" \
-            else await stack.enter_async_context(fresh_postgres_database())
+        if request.param == "sqlite":
+            path = tmp_path / "store.db"
+            if not empty:
+                shutil.copyfile(migrated_sqlite(), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = await stack.enter_async_context(fresh_postgres_database(migrated=not empty))
         engine = create_engine(url)
         await upgrade_to_head(engine)
         yield engine

@@ -1,6 +1,5 @@
 """The real gateway as a subprocess, and the real CLI, for end-to-end tests."""
 
-import asyncio
 import atexit
 import functools
 import json
@@ -10,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,9 +23,8 @@ import yaml
 from click.testing import CliRunner
 
 from alltoken.cli.main import main as cli_main
-from alltoken.store.db import create_engine
-from alltoken.store.migrate import upgrade_to_head
 
+from .databases import migrated_sqlite
 from .fakes.server import free_port
 from .zygote import ForkedProcess, Zygote
 
@@ -181,29 +178,6 @@ def zygote() -> Zygote:
     """This test process's zygote, started on first use."""
     with _zygote_lock:
         return _zygote()
-
-
-@functools.cache
-def migrated_sqlite() -> Path:
-    """A SQLite database migrated to head, made once a test process (removed when it exits)."""
-    directory = Path(tempfile.mkdtemp(prefix="alltoken-migrated-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = directory / "alltoken.db"
-    # In a thread of its own, for an event loop of its own: the caller may be an async test.
-    worker = threading.Thread(target=asyncio.run, args=(_migrate(f"sqlite:///{path}"),))
-    worker.start()
-    worker.join()
-    if not path.exists():
-        raise RuntimeError("the migrated template database was not made (see the error above)")
-    return path
-
-
-async def _migrate(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        await upgrade_to_head(engine)
-    finally:
-        await engine.dispose()
 
 
 class CliError(Exception):

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from alltoken.store.db import create_engine
 
-from .conftest import PG_ADMIN
+from .databases import PG_ADMIN
 
 
 async def driver_connection(url: str):

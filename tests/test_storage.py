@@ -18,6 +18,7 @@ from alltoken.store.migrate import upgrade_to_head
 from alltoken.store.models import ApiKey, LedgerEntry, UsageRecord
 
 
+@pytest.mark.empty_database
 async def test_migrations_create_every_table_and_are_idempotent(engine):
     await upgrade_to_head(engine)  # a second run changes nothing
     async with engine.connect() as connection:
