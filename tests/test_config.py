@@ -222,3 +222,16 @@ models: [{{id: local/m, routes: [{{provider: local, model: m, pricing: {pricing}
 """)
     with pytest.raises(ConfigError):
         GatewayState.build(load_settings(path, env={}))
+
+
+def test_every_provider_type_config_accepts_has_a_client():
+    from alltoken.config import PROVIDER_TYPES
+    from alltoken.providers.registry import CLIENTS
+
+    assert set(CLIENTS) == set(PROVIDER_TYPES)
+
+
+def test_a_provider_entry_missing_what_its_type_needs_is_refused_when_the_config_loads(tmp_path):
+    path = write(tmp_path, "providers: [{id: gem, type: gemini}]")
+    with pytest.raises(ConfigError, match="gemini needs an api_key"):
+        load_settings(path, env={})

@@ -12,6 +12,7 @@ import orjson
 
 from alltoken.catalog.models import catalog_price
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.translate import (
     ModelTraits,
@@ -27,7 +28,6 @@ from alltoken.providers.sse import read_events
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import parse_json, retry_after_seconds, transport_errors
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
 _CLIENT_ERRORS = (400, 404, 409, 413, 422)
 
@@ -39,7 +39,7 @@ class AnthropicProvider(Provider):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         self._transport = transport
-        self._messages_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"
+        self._messages_url = provider_type(config).base_url(config) + "/v1/messages"
         self._headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if config.api_key:
             self._headers["x-api-key"] = config.api_key

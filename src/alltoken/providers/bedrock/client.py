@@ -19,6 +19,7 @@ from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserEr
 from yarl import URL
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -48,7 +49,6 @@ from alltoken.providers.upstream import (
     transport_errors,
 )
 
-DEFAULT_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
 SIGNING_NAME = "bedrock"        # the endpoint prefix is bedrock-runtime, the signing name is not
 INVOCATIONS_IN_FLIGHT = 16      # per request: Bedrock throttles embedding models by requests per minute
 
@@ -66,12 +66,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
 
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
-        if not config.region:
-            raise ValueError(f"provider {config.id}: bedrock needs a region (for example us-east-1)")
-        if not (config.aws_access_key_id and config.aws_secret_access_key):
-            raise ValueError(f"provider {config.id}: bedrock needs aws_access_key_id and aws_secret_access_key")
         self._transport = transport
-        self._base_url = (config.base_url or DEFAULT_BASE_URL.format(region=config.region)).rstrip("/")
+        self._base_url = provider_type(config).base_url(config)
         token = config.options.get("aws_session_token")
         self._signer = SigV4Auth(Credentials(config.aws_access_key_id, config.aws_secret_access_key,
                                              str(token) if token else None), SIGNING_NAME, config.region)

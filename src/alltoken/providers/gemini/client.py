@@ -11,6 +11,7 @@ from urllib.parse import quote
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -42,7 +43,6 @@ from alltoken.providers.upstream import (
     transport_errors,
 )
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 EMBED_BATCHES_IN_FLIGHT = 4     # an input list of the gateway's maximum size is 21 batches
 _RETRY_DELAY = re.compile(r"([\d.]+)s")
 
@@ -52,11 +52,9 @@ class GeminiProvider(Provider, EmbeddingProvider):
 
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
-        if not config.api_key:
-            raise ValueError(f"provider {config.id}: gemini needs an api_key")
         self._transport = transport
-        self._models_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models/"
-        self._headers = {"Content-Type": "application/json", "x-goog-api-key": config.api_key}
+        self._models_url = provider_type(config).base_url(config) + "/v1beta/models/"
+        self._headers = {"Content-Type": "application/json", "x-goog-api-key": config.api_key or ""}
 
     async def chat(self, call: ChatCall) -> ChatResult:
         request = await self._native_request(call)

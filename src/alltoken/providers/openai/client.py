@@ -10,6 +10,7 @@ import aiohttp
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -25,16 +26,12 @@ from alltoken.providers.sse import read_events
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import parse_json, retry_after_seconds, transport_errors
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
 
 class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
-        if config.type == "openai_compatible" and not config.base_url:
-            raise ValueError(f"provider {config.id}: openai_compatible needs a base_url")
         self._transport = transport
-        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._base_url = provider_type(config).base_url(config)
         self._chat_url = self._base_url + "/chat/completions"
         self._embeddings_url = self._base_url + "/embeddings"
         self._auth_headers = {}

@@ -16,12 +16,11 @@ from collections.abc import AsyncIterator
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.providers.base import ProviderError
 from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, upstream_error
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import retry_after_seconds
-
-DEFAULT_BASE_URL = "https://api.llama.com/compat/v1"
 
 ANY_JSON_OBJECT = {"type": "json_schema", "json_schema": {"name": "json_object", "schema": {"type": "object"}}}
 METRIC_NAMES = {"num_prompt_tokens": "prompt_tokens", "num_completion_tokens": "completion_tokens",
@@ -30,7 +29,7 @@ METRIC_NAMES = {"num_prompt_tokens": "prompt_tokens", "num_completion_tokens": "
 
 class LlamaProvider(OpenAIProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
-        super().__init__(dataclasses.replace(config, base_url=config.base_url or DEFAULT_BASE_URL), transport)
+        super().__init__(dataclasses.replace(config, base_url=config.base_url or provider_type(config).base_url(config)), transport)
 
     def _upstream_body(self, body: dict, *, stream: bool) -> dict:
         return to_llama_request(super()._upstream_body(body, stream=stream))

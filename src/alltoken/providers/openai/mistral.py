@@ -18,12 +18,11 @@ from collections.abc import AsyncIterator
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.providers.base import ProviderError
 from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, mid_stream_error
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import retry_after_seconds
-
-DEFAULT_BASE_URL = "https://api.mistral.ai/v1"
 
 # Every top-level field of Mistral's ChatCompletionRequest. Other OpenAI fields are dropped, because the server
 # refuses them: logit_bias, logprobs, top_logprobs, user, safety_identifier, service_tier, store, modalities,
@@ -54,7 +53,7 @@ class MistralProvider(OpenAIProvider):
                                         "modalities", "audio", "verbosity", "web_search_options"))
 
     def __init__(self, config: ProviderConfig, transport: Transport):
-        super().__init__(dataclasses.replace(config, base_url=config.base_url or DEFAULT_BASE_URL), transport)
+        super().__init__(dataclasses.replace(config, base_url=config.base_url or provider_type(config).base_url(config)), transport)
 
     def _embedding_body(self, body: dict) -> dict:
         """Mistral takes only its own fields (422 otherwise); `dimensions` is `output_dimension`."""
