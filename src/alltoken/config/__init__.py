@@ -10,6 +10,6 @@ from alltoken.config.settings import Settings, load_settings
 from alltoken.config.values import ConfigError
 
 __all__ = ["ENV_PROVIDERS", "MIN_USAGE_RETENTION_DAYS", "PROVIDER_TYPES", "SMTP_SECURITY", "STRATEGIES",
-           "AlertSettings", "ConfigError", "ImageSettings", "Markup", "ModelConfig", "ProviderConfig", "ProviderType", "RegionSettings",
-           "RetentionSettings", "RouteConfig", "Settings", "SmtpSettings", "StripeSettings", "TermsSettings",
-           "load_settings", "parse_model"]
+           "AlertSettings", "ConfigError", "ImageSettings", "Markup", "ModelConfig", "ProviderConfig", "ProviderType",
+           "RegionSettings", "RetentionSettings", "RouteConfig", "Settings", "SmtpSettings", "StripeSettings",
+           "TermsSettings", "load_settings", "parse_model"]

@@ -29,7 +29,7 @@ METRIC_NAMES = {"num_prompt_tokens": "prompt_tokens", "num_completion_tokens": "
 
 class LlamaProvider(OpenAIProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
-        super().__init__(dataclasses.replace(config, base_url=config.base_url or provider_type(config).base_url(config)), transport)
+        super().__init__(dataclasses.replace(config, base_url=provider_type(config).base_url(config)), transport)
 
     def _upstream_body(self, body: dict, *, stream: bool) -> dict:
         return to_llama_request(super()._upstream_body(body, stream=stream))

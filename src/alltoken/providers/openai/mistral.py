@@ -53,7 +53,7 @@ class MistralProvider(OpenAIProvider):
                                         "modalities", "audio", "verbosity", "web_search_options"))
 
     def __init__(self, config: ProviderConfig, transport: Transport):
-        super().__init__(dataclasses.replace(config, base_url=config.base_url or provider_type(config).base_url(config)), transport)
+        super().__init__(dataclasses.replace(config, base_url=provider_type(config).base_url(config)), transport)
 
     def _embedding_body(self, body: dict) -> dict:
         """Mistral takes only its own fields (422 otherwise); `dimensions` is `output_dimension`."""
