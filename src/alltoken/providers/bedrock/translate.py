@@ -16,6 +16,7 @@ import orjson
 
 from alltoken.pricing import Usage
 from alltoken.providers.base import ProviderError
+from alltoken.providers.failures import Failure, upstream_failure
 
 FetchedImages = Mapping[str, tuple[str, bytes]]     # https URL -> (mime type, bytes)
 
@@ -435,8 +436,8 @@ class StreamTranslator:
 
     def _tool_arguments(self, block_index: int, tool_use: dict) -> list[dict]:
         if block_index not in self._tool_index:
-            raise ProviderError(502, "provider sent tool input for a tool call it never started",
-                                code="upstream_malformed", retryable=True)
+            raise upstream_failure(Failure.MALFORMED, "bedrock",
+                                   message="provider sent tool input for a tool call it never started")
         fragment = tool_use.get("input") or ""
         call = {"index": self._tool_index[block_index], "function": {"arguments": fragment}}
         return [self._chunk({"tool_calls": [call]})] if fragment else []

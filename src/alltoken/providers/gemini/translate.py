@@ -47,6 +47,7 @@ from collections.abc import Mapping
 import orjson
 
 from alltoken.providers.base import ProviderError
+from alltoken.providers.failures import Failure, upstream_failure
 
 THOUGHT_SEPARATOR = "__thought__"
 # Google's documented value for replayed Gemini 3 calls whose signature was lost.
@@ -578,8 +579,8 @@ class StreamTranslator:
     def final_chunks(self) -> list[dict]:
         """The closing usage chunk; raises if the stream ended before any candidate finished."""
         if not self._finished:
-            raise ProviderError(502, "the Gemini stream ended before the answer was finished",
-                                code="upstream_stream_error", retryable=True)
+            raise upstream_failure(Failure.STREAM_ERROR, "gemini",
+                                   message="the Gemini stream ended before the answer was finished")
         if self._usage is None:
             return []
         return [{"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,

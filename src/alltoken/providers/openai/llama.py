@@ -17,10 +17,9 @@ import orjson
 
 from alltoken.config import ProviderConfig
 from alltoken.config.provider_types import provider_type
-from alltoken.providers.base import ProviderError
-from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, upstream_error
+from alltoken.providers.failures import Failure
+from alltoken.providers.openai.client import OpenAIProvider
 from alltoken.providers.transport import Transport
-from alltoken.providers.upstream import retry_after_seconds
 
 ANY_JSON_OBJECT = {"type": "json_schema", "json_schema": {"name": "json_object", "schema": {"type": "object"}}}
 METRIC_NAMES = {"num_prompt_tokens": "prompt_tokens", "num_completion_tokens": "completion_tokens",
@@ -45,14 +44,10 @@ class LlamaProvider(OpenAIProvider):
         for ours in stream.finish():
             yield ours
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> ProviderError:
-        if status == 503:
-            return ProviderError(503, f"provider {self.id} is over capacity; try again shortly",
-                                 code="upstream_overloaded", retryable=True, retry_after=retry_after_seconds(headers))
-        problem = problem_detail(raw)
-        if problem:
-            return classify_upstream_error(self.id, status, problem, headers)
-        return upstream_error(self.id, status, raw, headers)
+    status_failures = {503: Failure.OVERLOADED}   # the service is over capacity
+
+    def _error_detail(self, raw: bytes) -> dict[str, str]:
+        return problem_detail(raw) or super()._error_detail(raw)
 
 
 def to_llama_request(body: dict) -> dict:

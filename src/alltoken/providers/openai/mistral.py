@@ -19,10 +19,9 @@ import orjson
 
 from alltoken.config import ProviderConfig
 from alltoken.config.provider_types import provider_type
-from alltoken.providers.base import ProviderError
-from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, mid_stream_error
+from alltoken.providers.failures import Failure, upstream_failure
+from alltoken.providers.openai.client import OpenAIProvider, mid_stream_error
 from alltoken.providers.transport import Transport
-from alltoken.providers.upstream import retry_after_seconds
 
 # Every top-level field of Mistral's ChatCompletionRequest. Other OpenAI fields are dropped, because the server
 # refuses them: logit_bias, logprobs, top_logprobs, user, safety_identifier, service_tier, store, modalities,
@@ -76,11 +75,10 @@ class MistralProvider(OpenAIProvider):
         for ours in stream.finish():
             yield ours
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> ProviderError:
-        if status == 503:  # "Service tier capacity exceeded for this model."
-            return ProviderError(503, f"provider {self.id} is over capacity; try again shortly",
-                                 code="upstream_overloaded", retryable=True, retry_after=retry_after_seconds(headers))
-        return classify_upstream_error(self.id, status, mistral_error_detail(raw), headers)
+    status_failures = {503: Failure.OVERLOADED}   # "Service tier capacity exceeded for this model."
+
+    def _error_detail(self, raw: bytes) -> dict[str, str]:
+        return mistral_error_detail(raw)
 
 
 # ------------------------------------------------------------------------------------------------ requests
@@ -265,8 +263,8 @@ def _arguments(arguments) -> str:
 
 def _finish_reason(provider_id: str, reason: str | None) -> str | None:
     if reason == "error":
-        raise ProviderError(502, f"provider {provider_id} failed while generating", code="upstream_error",
-                            retryable=True)
+        raise upstream_failure(Failure.SERVER_ERROR, provider_id,
+                               message=f"provider {provider_id} failed while generating")
     return FINISH_REASONS.get(reason, reason)
 
 
