@@ -8,7 +8,8 @@ base64 data, far above the tokens any provider makes of it.
 
 import orjson
 
-from alltoken.runtime.media_estimate import chat_file_data, chat_image_data, document_tokens, image_tokens
+from alltoken.providers.openai_request import file_data, image_url, is_data_url, utf8_token_bound
+from alltoken.runtime.media_estimate import document_tokens, image_tokens
 
 PER_MESSAGE_OVERHEAD = 8
 DEFAULT_OUTPUT_TOKENS = 4096
@@ -30,16 +31,17 @@ def prompt_token_bound(body: dict) -> int:
 
 def _content_bound(content) -> int:
     if isinstance(content, str):
-        return len(content.encode())
+        return utf8_token_bound(content)
     if not isinstance(content, list):
         return 0
     total = 0
     for part in content:
         kind = part["type"]
         if kind in IMAGE_PARTS:
-            total += image_tokens(chat_image_data(part))
+            url = image_url(part)
+            total += image_tokens(url if url and is_data_url(url) else None)   # by URL: its size is unknown
         elif kind == "file":
-            total += document_tokens(chat_file_data(part))
+            total += document_tokens(file_data(part))
         else:  # text, input_audio, anything else: the bytes of its JSON
             total += len(orjson.dumps(part))
     return total
@@ -57,7 +59,3 @@ def output_token_bound(body: dict, model_max_output: int | None, context_length:
         per_choice = ceiling or DEFAULT_OUTPUT_TOKENS
     return per_choice * (body.get("n") or 1)
 
-
-def rough_tokens(chars: int) -> int:
-    """About four characters a token: only for billing a stream the client abandoned."""
-    return (chars + 3) // 4

@@ -18,10 +18,11 @@ from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.client import native_usage
 from alltoken.providers.base import ProviderError
+from alltoken.providers.openai_request import rough_tokens, utf8_token_bound
 from alltoken.runtime.accounting import Outcome, finish
 from alltoken.runtime.attempts import first_success
-from alltoken.runtime.estimate import PER_MESSAGE_OVERHEAD, rough_tokens
-from alltoken.runtime.media_estimate import anthropic_source_data, document_tokens, image_tokens, text_tokens
+from alltoken.runtime.estimate import PER_MESSAGE_OVERHEAD
+from alltoken.runtime.media_estimate import anthropic_source_data, document_tokens, image_tokens
 
 
 def native_prompt_bound(body: dict) -> int:
@@ -33,7 +34,7 @@ def native_prompt_bound(body: dict) -> int:
 
 def _bound(value) -> int:
     if isinstance(value, str):
-        return text_tokens(value)
+        return utf8_token_bound(value)
     if isinstance(value, list):
         return sum(_bound(item) for item in value)
     if isinstance(value, dict):

@@ -8,6 +8,7 @@ import orjson
 
 from alltoken.http.errors import bad_request
 from alltoken.pricing import Usage
+from alltoken.providers.openai_request import call_arguments, data_url
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal",
                 "function_call": "tool_use"}
@@ -101,7 +102,7 @@ def _part(where: str, block: dict) -> dict:
 
 def _image_url(where: str, source: dict) -> str:
     if source["type"] == "base64":
-        return f"data:{source['media_type']};base64,{source['data']}"
+        return data_url(source["media_type"], source["data"])
     if source["type"] == "url":
         return source["url"]
     raise bad_request(f"{where}.source: an image from the Files API is supported only on Anthropic models; send a "
@@ -165,11 +166,8 @@ def anthropic_usage(usage: Usage, cost: float | None = None) -> dict:
     return body
 
 
-def _arguments(arguments) -> dict:
-    if isinstance(arguments, dict):
-        return arguments
+def _arguments(arguments: object) -> dict:
     try:
-        parsed = orjson.loads(arguments or "{}")
-    except orjson.JSONDecodeError:
+        return call_arguments(arguments)
+    except ValueError:
         return {}
-    return parsed if isinstance(parsed, dict) else {}

@@ -21,11 +21,11 @@ from alltoken.http.errors import provider_error_response
 from alltoken.http.plumbing import log_crash, served_headers
 from alltoken.pricing import Usage
 from alltoken.providers.base import ChatCall, ProviderError
+from alltoken.providers.openai_request import rough_tokens
 from alltoken.providers.sse import DONE, encode_data
 from alltoken.routing.router import route_key
 from alltoken.runtime.accounting import Outcome, finish, with_cost
 from alltoken.runtime.attempts import first_success
-from alltoken.runtime.estimate import rough_tokens
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
