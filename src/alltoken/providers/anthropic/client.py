@@ -1,7 +1,8 @@
 """Anthropic Messages API (`POST {base_url}/v1/messages`) behind our OpenAI-shaped interface.
 
-Translation lives in anthropic_translate.py; this module sends requests, reads the named-event
-stream, and classifies upstream errors (shared/reference/provider-wire-formats.md, section 3).
+Translation lives in anthropic/translate.py; this module sends requests, reads the named-event
+stream, and reads Anthropic's error bodies (`{"type": "error", "error": {"type", "message"}}`,
+as Anthropic's API reference gives them) into providers/failures.py's categories.
 """
 
 import time

@@ -1,7 +1,7 @@
 """AWS Bedrock Runtime: Converse and ConverseStream, and InvokeModel for Titan Text Embeddings,
 signed with SigV4.
 
-Translation lives in bedrock_translate; this module is the wire: signing (botocore), the HTTP
+Translation lives in bedrock/translate.py; this module is the wire: signing (botocore), the HTTP
 calls, the binary AWS event stream of ConverseStream (botocore's decoder) and Bedrock's errors.
 Titan embeds one text a call, so a list of inputs is that many calls, INVOCATIONS_IN_FLIGHT at a
 time; usage is the sum of their inputTextTokenCount.

@@ -3,7 +3,7 @@ between OpenAI embeddings and Amazon Titan Text Embeddings bodies (InvokeModel).
 
 No I/O here: images named by https URL are fetched by the caller and passed in as bytes. Requests
 have been checked against their schema (http/v1/schemas/), so their types are not checked again.
-Wire format: shared/reference/provider-wire-formats.md section 5; mapping rules: section 8.
+Wire format: AWS's Amazon Bedrock Runtime API reference (Converse, ConverseStream, InvokeModel).
 """
 
 import base64
@@ -310,7 +310,7 @@ def _reasoning_fields(body: dict) -> dict | None:
 
 
 def finish_reason(stop_reason: str | None) -> str:
-    """Section 8; values newer than our model map to 'stop'."""
+    """Bedrock's stopReason as OpenAI's finish_reason; values newer than FINISH_REASONS map to 'stop'."""
     return FINISH_REASONS.get(stop_reason or "", "stop")
 
 

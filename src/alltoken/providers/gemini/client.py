@@ -1,6 +1,6 @@
 """Google Gemini API (generativelanguage): transport, errors, stream reading and embeddings.
 
-Translation lives in gemini_translate; https image URLs are fetched here first, through
+Translation lives in gemini/translate.py; https image URLs are fetched here first, through
 image_fetch, because Gemini takes image bytes inline.
 """
 

@@ -26,7 +26,8 @@ types are not checked again here:
   not requested. Gemini 2.5 Pro cannot turn thinking off: "none" there is Gemini's 400.
 
 Response (Gemini -> OpenAI): thought parts -> reasoning_content, text -> content, functionCall ->
-tool_calls; finish reasons per section 8 of the wire-format reference; usage: prompt =
+tool_calls; finishReason STOP -> stop (tool_calls when the candidate called tools), MAX_TOKENS ->
+length, the safety, recitation and blocklist reasons -> content_filter; usage: prompt =
 promptTokenCount (+ toolUsePromptTokenCount), completion = candidates + thoughts, reasoning =
 thoughtsTokenCount, cached = cachedContentTokenCount.
 
@@ -636,7 +637,7 @@ def embedding_vectors(data: dict) -> list[list[float]] | None:
 
 
 def embedding_prompt_tokens(data: dict, texts: list[str]) -> int:
-    """usageMetadata.promptTokenCount when Gemini sends it (the reference does not list it, but the
+    """usageMetadata.promptTokenCount when Gemini sends it (Google's API reference does not list it, but the
     API has been sending it); otherwise an estimate of four characters a token, which is then
     what gets billed."""
     meta = data.get("usageMetadata")

@@ -1,12 +1,12 @@
 """Meta's Llama API through its OpenAI-compatible endpoint (`https://api.llama.com/compat/v1`).
 
-The compat endpoint takes and returns OpenAI's shapes (shared/reference/provider-wire-formats.md section 7).
+The compat endpoint takes and returns OpenAI's shapes (Meta's Llama API documentation, "OpenAI compatibility").
 What differs, and what this module does about it:
-- a stream request without `Accept: text/event-stream` is refused with 400 (llama-api-quirks): OpenAIProvider
+- a stream request without `Accept: text/event-stream` is refused with 400 (seen from the API): OpenAIProvider
   always sends that header on streams, and follows the 307 redirect the API has answered streams with;
 - `response_format` works only as `json_schema` (LiteLLM's Llama API notes), so JSON mode asks for any object;
 - tool calls may lack `type` and usage may come as the native API's `metrics` list or on the last content chunk
-  (section 7.2): both are put in OpenAI's places, usage in our final `choices: []` chunk;
+  (both seen from the API): both are put in OpenAI's places, usage in our final `choices: []` chunk;
 - 503 means the service is over capacity: retryable.
 """
 

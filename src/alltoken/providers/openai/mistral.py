@@ -1,7 +1,7 @@
 """Mistral chat completions (`POST https://api.mistral.ai/v1/chat/completions`): a dialect of OpenAI's.
 
-What differs, and what this module does about it (shared/reference/provider-wire-formats.md section 6;
-Mistral's request model is mistralai/client-python `models/chatcompletionrequest.py`):
+What differs, and what this module does about it (Mistral's API reference, and its request model in
+the mistralai/client-python SDK, `models/chatcompletionrequest.py`):
 - the server answers 422 `extra_forbidden` for any field its model lacks, so requests keep only its fields;
 - tool-call ids must be exactly 9 characters [A-Za-z0-9], so other ids are rewritten, the same way every turn;
 - `tool_choice: "required"` is `"any"`, `max_completion_tokens` is `max_tokens`, `seed` is `random_seed`;
