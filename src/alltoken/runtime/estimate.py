@@ -6,6 +6,8 @@ documents get bounds of their own (runtime/media_estimate.py); audio counts the 
 base64 data, far above the tokens any provider makes of it.
 """
 
+from typing import Any
+
 import orjson
 
 from alltoken.runtime.media_estimate import chat_file_data, chat_image_data, document_tokens, image_tokens
@@ -15,7 +17,7 @@ DEFAULT_OUTPUT_TOKENS = 4096
 IMAGE_PARTS = ("image_url", "input_image", "image")
 
 
-def prompt_token_bound(body: dict) -> int:
+def prompt_token_bound(body: dict[str, Any]) -> int:
     total = 0
     for message in body.get("messages", ()):
         total += PER_MESSAGE_OVERHEAD + _content_bound(message.get("content"))
@@ -28,7 +30,7 @@ def prompt_token_bound(body: dict) -> int:
     return total
 
 
-def _content_bound(content) -> int:
+def _content_bound(content: Any) -> int:
     if isinstance(content, str):
         return len(content.encode())
     if not isinstance(content, list):
@@ -45,17 +47,18 @@ def _content_bound(content) -> int:
     return total
 
 
-def output_token_bound(body: dict, model_max_output: int | None, context_length: int | None) -> int:
+def output_token_bound(body: dict[str, Any], model_max_output: int | None, context_length: int | None) -> int:
     """The most tokens the request can produce: its own limit, capped by the model's when known.
     With neither, a default; the request's own limit is never cut below what it asked for,
     since the provider may honour it."""
-    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    requested: int | None = body.get("max_completion_tokens") or body.get("max_tokens")
     ceiling = model_max_output or context_length
     if requested:
         per_choice = min(requested, ceiling) if ceiling else requested
     else:
         per_choice = ceiling or DEFAULT_OUTPUT_TOKENS
-    return per_choice * (body.get("n") or 1)
+    choices: int = body.get("n") or 1
+    return per_choice * choices
 
 
 def rough_tokens(chars: int) -> int:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import io
 import re
+from typing import Any
 
 from PIL import Image
 
@@ -93,23 +94,22 @@ def _pdf_pages(payload: str) -> int | None:
     return max(objects, *counts) if counts else objects or None
 
 
-def chat_image_data(part: dict) -> str | None:
+def chat_image_data(part: dict[str, Any]) -> str | None:
     """The data: URL of an OpenAI image part (image_url or input_image), None for an image by URL."""
     reference = part.get("image_url")
     url = reference.get("url") if isinstance(reference, dict) else reference
     return url if isinstance(url, str) and url.startswith("data:") else None
 
 
-def chat_file_data(part: dict) -> str | None:
+def chat_file_data(part: dict[str, Any]) -> str | None:
     """The inline data of an OpenAI `file` part, None for a file id."""
     file = part.get("file")
     data = file.get("file_data") if isinstance(file, dict) else None
     return data if isinstance(data, str) else None
 
 
-def anthropic_source_data(block: dict) -> str | None:
+def anthropic_source_data(block: dict[str, Any]) -> str | None:
     """The base64 data of an Anthropic image or document block, None for a url or file source."""
     source = block.get("source")
-    if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
-        return source["data"]
-    return None
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    return data if isinstance(data, str) else None

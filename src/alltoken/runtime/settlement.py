@@ -13,12 +13,14 @@ by driving the ASGI app in process (11.0 µs without the layer, 12.8 µs with it
 """
 
 import logging
-import time
+from typing import TYPE_CHECKING, Any
 
-from alltoken.http.auth import Caller
-from alltoken.http.plumbing import REQUEST_ID_KEY
 from alltoken.runtime.accounting import Outcome, finish
-from alltoken.runtime.admission import Admission
+from alltoken.runtime.exchange import Exchange
+from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from alltoken.runtime.gateway import Gateway
 
 log = logging.getLogger("alltoken.billing")
 
@@ -28,16 +30,16 @@ CLIENT_GONE = 499       # nginx's "client closed request", as streams the client
 class OpenAdmissions:
     """Admitted requests whose hold is neither settled nor released yet, by request id."""
 
-    def __init__(self):
-        self._open: dict[str, tuple[Caller, Admission]] = {}
+    def __init__(self) -> None:
+        self._open: dict[str, Exchange] = {}
 
-    def add(self, request_id: str, caller: Caller, admission: Admission) -> None:
-        self._open[request_id] = (caller, admission)
+    def add(self, exchange: Exchange) -> None:
+        self._open[exchange.request_id] = exchange
 
-    def get(self, request_id: str) -> tuple[Caller, Admission] | None:
+    def get(self, request_id: str) -> Exchange | None:
         return self._open.get(request_id)
 
-    def take(self, request_id: str) -> tuple[Caller, Admission] | None:
+    def take(self, request_id: str) -> Exchange | None:
         return self._open.pop(request_id, None)
 
     def __len__(self) -> int:
@@ -47,17 +49,16 @@ class OpenAdmissions:
 class SettleOnExitMiddleware:
     """Releases (and records as failed) the hold of a request that ended without settling it."""
 
-    def __init__(self, app, state):
+    def __init__(self, app: ASGIApp, gateway: "Gateway"):
         self.app = app
-        self.state = state
+        self.gateway = gateway
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        response: dict = {}
+        response: dict[str, Any] = {}
 
-        async def watch(message):
+        async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response["status"] = message["status"]
                 response["streamed"] = any(name == b"content-type" and value.startswith(b"text/event-stream")
@@ -69,21 +70,21 @@ class SettleOnExitMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            await self._close_abandoned(scope[REQUEST_ID_KEY], scope["path"], response, started)
+            await self._close_abandoned(scope[REQUEST_ID_KEY], scope["path"], response)
 
-    async def _close_abandoned(self, request_id: str, path: str, response: dict, started: float) -> None:
-        opened = self.state.admissions.get(request_id)
-        if opened is None:
+    async def _close_abandoned(self, request_id: str, path: str, response: dict[str, Any]) -> None:
+        exchange = self.gateway.admissions.get(request_id)
+        if exchange is None:
             return
-        caller, admission = opened
         outcome = _failure(response)
         log.warning("request %s ended without settling its hold (%s): released, recorded as failed",
                     request_id, outcome.error_code)
-        await finish(self.state, request_id, caller, admission, outcome, endpoint=endpoint_name(path),
-                     streamed=bool(response.get("streamed")), started=started)
+        # Recorded as the client saw it: the endpoint of its path, streamed if a stream had started.
+        exchange.endpoint, exchange.streamed = endpoint_name(path), bool(response.get("streamed"))
+        await finish(self.gateway, exchange, outcome)
 
 
-def _failure(response: dict) -> Outcome:
+def _failure(response: dict[str, Any]) -> Outcome:
     """How a request that never settled is recorded (at no cost), from what reached the client."""
     status = response.get("status")
     if status is None or (status < 400 and not response.get("complete")):   # no answer yet, or a cut stream
