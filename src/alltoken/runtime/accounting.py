@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from alltoken.analytics.recorder import UsageEvent
+from alltoken.analytics.events import UsageEvent
 from alltoken.billing.ledger import Charge
 from alltoken.billing.reservations import Settlement
 from alltoken.ids import utcnow

@@ -16,9 +16,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from alltoken.config.rate_limits import Limits
 from alltoken.http.errors import shared_state_unavailable
 from alltoken.limits.base import Gate, RateLimiter, Window
-from alltoken.limits.policy import Limits
 from alltoken.runtime.exchange import Caller
 from alltoken.runtime.rate_limit_errors import Limited, rate_limit_headers, refusal
 from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
