@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alltoken.http.plumbing import RequestContextMiddleware, request_id
-from alltoken.runtime.settlement import OpenAdmissions, SettleOnExitMiddleware
+from alltoken.runtime.exchange import OpenAdmissions
+from alltoken.runtime.settlement import SettleOnExitMiddleware
 
 GATEWAY = SimpleNamespace(admissions=OpenAdmissions())
 SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",

@@ -18,9 +18,9 @@ from starlette.routing import Route
 from alltoken.billing.reservations import LocalCreditBook, ShortfallTally
 from alltoken.http.plumbing import RequestContextMiddleware, endpoint, request_id
 from alltoken.limits.local import LocalRateLimiter
-from alltoken.runtime.exchange import Admission, Exchange
+from alltoken.runtime.exchange import Admission, Exchange, OpenAdmissions
 from alltoken.runtime.rate_limits import RateLimits
-from alltoken.runtime.settlement import OpenAdmissions, SettleOnExitMiddleware, endpoint_name
+from alltoken.runtime.settlement import SettleOnExitMiddleware, endpoint_name
 
 
 class Recorder:

@@ -1,7 +1,7 @@
 """After the upstream answered (or failed): settle the hold and record the usage, exactly once."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alltoken.analytics.events import UsageEvent
 from alltoken.billing.ledger import Charge
@@ -10,9 +10,7 @@ from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage, cost_units
 from alltoken.runtime.exchange import Exchange
-
-if TYPE_CHECKING:
-    from alltoken.runtime.gateway import Gateway
+from alltoken.runtime.gateway import Gateway
 
 
 @dataclass(slots=True)
@@ -25,7 +23,7 @@ class Outcome:
     ttft_ms: int | None = None
 
 
-async def finish(gateway: "Gateway", exchange: Exchange, outcome: Outcome) -> int:
+async def finish(gateway: Gateway, exchange: Exchange, outcome: Outcome) -> int:
     """Charge for a served request (nothing for a failed one) and queue its usage record. Returns the
     charge. Exactly once per request: a request finished already (runtime/settlement.py) is left as it
     is, and this returns 0."""
@@ -53,7 +51,7 @@ async def finish(gateway: "Gateway", exchange: Exchange, outcome: Outcome) -> in
     return settlement.charged_units
 
 
-async def _settle(gateway: "Gateway", exchange: Exchange, outcome: Outcome) -> Settlement:
+async def _settle(gateway: Gateway, exchange: Exchange, outcome: Outcome) -> Settlement:
     """A failed request costs nothing; a served one its cost, capped at what the balance and limits can take."""
     hold = exchange.admission.hold
     if outcome.status == "error":

@@ -3,7 +3,6 @@ What it grants is built once (an `Admission`) and registered, with its exchange,
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from alltoken.accounts.cache import AccountRecord, KeyRecord
 from alltoken.accounts.roles import SPENDERS
@@ -19,17 +18,14 @@ from alltoken.routing.router import Candidate, plan
 from alltoken.runtime.budgets import request_budgets
 from alltoken.runtime.estimate import output_token_bound, prompt_token_bound
 from alltoken.runtime.exchange import Admission, Attempt, Body, Caller, Exchange
-
-if TYPE_CHECKING:
-    from alltoken.runtime.gateway import Gateway
-
+from alltoken.runtime.gateway import Gateway
 
 _SERVES = {"chat": "chat completions or messages", "embedding": "embeddings",
            "image": "image generations, edits or variations"}
 _ARTICLE = {"chat": "a chat", "embedding": "an embedding", "image": "an image"}
 
 
-def resolve_model(gateway: "Gateway", model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
+def resolve_model(gateway: Gateway, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
     model = gateway.models.get(model_id)
     if model is None:
         raise not_found(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
@@ -72,7 +68,7 @@ def _policy_routes(model: PublicModel, account: AccountRecord) -> list[Route]:
     return [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
 
 
-async def admit(gateway: "Gateway", exchange: Exchange, body: Body) -> None:
+async def admit(gateway: Gateway, exchange: Exchange, body: Body) -> None:
     """A chat completion: candidates from the model, its fallbacks and the routing preferences;
     a hold for the dearest candidate's worst case (each model has its own bounds)."""
     caller = exchange.caller
@@ -111,7 +107,7 @@ def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
     return routes
 
 
-async def admit_bounded(gateway: "Gateway", exchange: Exchange, body: Body, model: PublicModel,
+async def admit_bounded(gateway: Gateway, exchange: Exchange, body: Body, model: PublicModel,
                         prompt_bound: int, output_bound: int, routes: list[Route] | None = None, images: int = 0,
                         image_size: str | None = None, serves: Callable[[Route], bool] | None = None,
                         name_first: bool = False) -> None:
@@ -131,12 +127,12 @@ async def admit_bounded(gateway: "Gateway", exchange: Exchange, body: Body, mode
     _grant(gateway, exchange, Admission(model, named, hold, prompt_bound, candidates))
 
 
-def _grant(gateway: "Gateway", exchange: Exchange, admission: Admission) -> None:
+def _grant(gateway: Gateway, exchange: Exchange, admission: Admission) -> None:
     exchange.admitted(admission)
     gateway.admissions.add(exchange)   # settled or released when the request ends, whatever happens
 
 
-async def _hold(gateway: "Gateway", exchange: Exchange, body: Body, requested: PublicModel, units: int,
+async def _hold(gateway: Gateway, exchange: Exchange, body: Body, requested: PublicModel, units: int,
                 route: Route, prompt_bound: int, output_bound: int, images: int = 0) -> Hold:
     """Count the request against the rate limits of the `requested` model, then hold `units` of credit."""
     caller = exchange.caller

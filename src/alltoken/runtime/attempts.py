@@ -9,19 +9,17 @@ Every attempt, and every route skipped, is recorded for the generation record.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from alltoken.providers.base import ProviderError
 from alltoken.routing.router import Candidate, route_key
 from alltoken.runtime.exchange import Attempt, Exchange
-
-if TYPE_CHECKING:
-    from alltoken.runtime.gateway import Gateway
+from alltoken.runtime.gateway import Gateway
 
 T = TypeVar("T")
 
 
-async def first_success(gateway: "Gateway", exchange: Exchange, attempt: Callable[[Candidate], Awaitable[T]],
+async def first_success(gateway: Gateway, exchange: Exchange, attempt: Callable[[Candidate], Awaitable[T]],
                         timeout: float, output_tokens: Callable[[T], int] | None = None,
                         streaming: bool = False) -> T:
     """The first candidate's answer that succeeds; exchange.model/route name the one that served.

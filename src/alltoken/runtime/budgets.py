@@ -6,14 +6,11 @@ that (first use in this process, or a new period), the spend is read from the da
 """
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from alltoken.accounts.cache import KeyRecord, MemberRecord
 from alltoken.billing.reservations import Budget
 from alltoken.periods import member_period_start, period_start
-
-if TYPE_CHECKING:
-    from alltoken.runtime.gateway import Gateway
+from alltoken.runtime.gateway import Gateway
 
 
 def key_scope(key: KeyRecord) -> tuple[str, ...]:
@@ -24,7 +21,7 @@ def member_scope(account_id: str, user_id: str) -> tuple[str, ...]:
     return ("member", account_id, user_id)
 
 
-async def key_spend(gateway: "Gateway", key: KeyRecord, now: datetime) -> tuple[int, datetime | None]:
+async def key_spend(gateway: Gateway, key: KeyRecord, now: datetime) -> tuple[int, datetime | None]:
     """(spent, period start). Before the book knows it, a resetting limit counts the period's usage
     records, a plain one the key's total."""
     period = period_start(key.limit_reset, now)
@@ -36,7 +33,7 @@ async def key_spend(gateway: "Gateway", key: KeyRecord, now: datetime) -> tuple[
     return await gateway.loaders.key_spent_since(key.id, period), period
 
 
-async def member_spend(gateway: "Gateway", account_id: str, member: MemberRecord,
+async def member_spend(gateway: Gateway, account_id: str, member: MemberRecord,
                        now: datetime) -> tuple[int, datetime]:
     """(spent, since): the member's spend in the team since their period started (or they joined)."""
     since = member_period_start(member.limit_reset, member.joined_at, now)
@@ -46,7 +43,7 @@ async def member_spend(gateway: "Gateway", account_id: str, member: MemberRecord
     return await gateway.loaders.member_spent_since(account_id, member.user_id, since), since
 
 
-async def request_budgets(gateway: "Gateway", key: KeyRecord, now: datetime) -> list[Budget]:
+async def request_budgets(gateway: Gateway, key: KeyRecord, now: datetime) -> list[Budget]:
     """The key's budget, and its member's when the member has a limit (unlimited members are not tracked)."""
     spent, period = await key_spend(gateway, key, now)
     budgets = [Budget(key_scope(key), key.limit_units, spent, period)]

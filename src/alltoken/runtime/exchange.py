@@ -84,3 +84,23 @@ def served_headers(request_id: str, route: Route, anthropic: bool = False) -> di
     if anthropic:
         headers["request-id"] = request_id
     return headers
+
+
+class OpenAdmissions:
+    """Admitted requests whose hold is neither settled nor released yet, by request id (what is
+    left when a request ends, runtime/settlement.py releases)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Exchange] = {}
+
+    def add(self, exchange: Exchange) -> None:
+        self._open[exchange.request_id] = exchange
+
+    def get(self, request_id: str) -> Exchange | None:
+        return self._open.get(request_id)
+
+    def take(self, request_id: str) -> Exchange | None:
+        return self._open.pop(request_id, None)
+
+    def __len__(self) -> int:
+        return len(self._open)

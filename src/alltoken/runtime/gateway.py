@@ -33,10 +33,10 @@ from alltoken.routing import overrides
 from alltoken.routing.health import BreakerSettings, HealthBook
 from alltoken.routing.models import ModelTable, build_model_table
 from alltoken.routing.shared_breakers import SharedHealthBook
+from alltoken.runtime.exchange import OpenAdmissions
 from alltoken.runtime.loaders import Loaders
 from alltoken.runtime.origin import ClientOrigin
 from alltoken.runtime.rate_limits import RateLimits
-from alltoken.runtime.settlement import OpenAdmissions
 from alltoken.runtime.shared_billing import credit_book, usage_recorder
 from alltoken.runtime.sync import CacheSync
 from alltoken.runtime.terms_gate import TermsBook

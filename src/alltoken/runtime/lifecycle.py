@@ -10,21 +10,19 @@ whatever is left unsettled, however the request ended, the settle-on-exit guard 
 """
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from alltoken.providers.base import ProviderError
 from alltoken.routing.router import Candidate, route_key
 from alltoken.runtime.accounting import Outcome, finish
 from alltoken.runtime.attempts import first_success
 from alltoken.runtime.exchange import Exchange
-
-if TYPE_CHECKING:
-    from alltoken.runtime.gateway import Gateway
+from alltoken.runtime.gateway import Gateway
 
 T = TypeVar("T")
 
 
-async def answer(gateway: "Gateway", exchange: Exchange, attempt: Callable[[Candidate], Awaitable[T]],
+async def answer(gateway: Gateway, exchange: Exchange, attempt: Callable[[Candidate], Awaitable[T]],
                  outcome: Callable[[T], Outcome], output_tokens: Callable[[T], int] | None = None) -> tuple[T, int]:
     """A plain (not streamed) answer from the first route that gives one, settled and recorded as
     `outcome(answer)` says, with its charge."""
@@ -37,7 +35,7 @@ async def answer(gateway: "Gateway", exchange: Exchange, attempt: Callable[[Cand
     return result, await settle(gateway, exchange, outcome(result))
 
 
-async def open_stream(gateway: "Gateway", exchange: Exchange, first: Callable[[Candidate], Awaitable[T]]) -> T:
+async def open_stream(gateway: Gateway, exchange: Exchange, first: Callable[[Candidate], Awaitable[T]]) -> T:
     """The stream of the first route whose first item arrives in time (`first(candidate)` opens it and
     awaits that item); its relay settles the request when the stream ends."""
     try:
@@ -48,12 +46,12 @@ async def open_stream(gateway: "Gateway", exchange: Exchange, first: Callable[[C
         raise
 
 
-async def settle(gateway: "Gateway", exchange: Exchange, outcome: Outcome) -> int:
+async def settle(gateway: Gateway, exchange: Exchange, outcome: Outcome) -> int:
     """Settle or release the hold and record the usage, exactly once; the charge (0 when settled already)."""
     return await finish(gateway, exchange, outcome)
 
 
-async def failed_mid_stream(gateway: "Gateway", exchange: Exchange, exc: ProviderError, ttft_ms: int | None) -> None:
+async def failed_mid_stream(gateway: Gateway, exchange: Exchange, exc: ProviderError, ttft_ms: int | None) -> None:
     """The upstream failed after the first byte: the request costs nothing, and the route's health hears of it."""
     await settle(gateway, exchange, Outcome("error", exc.status, error_code=exc.code, ttft_ms=ttft_ms))
     gateway.health.record(route_key(exchange.route), False, exchange.elapsed_ms(), error=exc.code)

@@ -1,6 +1,7 @@
 """No hold outlives its request: every admitted request is settled or released exactly once.
 
-Admission (runtime/admission.py) registers a request here as soon as its credit hold is taken, and
+Admission (runtime/admission.py) registers a request's exchange in the gateway's `admissions`
+(runtime/exchange.py: OpenAdmissions) as soon as its credit hold is taken, and
 `finish` (runtime/accounting.py) takes it out when it settles or releases the hold. The middleware
 wraps every request: when the response has ended, however it ended (sent, a crash in a handler or a
 translator, the task cancelled, the client gone before or during a stream), whatever is still
@@ -13,43 +14,21 @@ by driving the ASGI app in process (11.0 µs without the layer, 12.8 µs with it
 """
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alltoken.runtime.accounting import Outcome, finish
-from alltoken.runtime.exchange import Exchange
+from alltoken.runtime.gateway import Gateway
 from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from alltoken.runtime.gateway import Gateway
 
 log = logging.getLogger("alltoken.billing")
 
 CLIENT_GONE = 499       # nginx's "client closed request", as streams the client left are recorded
 
 
-class OpenAdmissions:
-    """Admitted requests whose hold is neither settled nor released yet, by request id."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, Exchange] = {}
-
-    def add(self, exchange: Exchange) -> None:
-        self._open[exchange.request_id] = exchange
-
-    def get(self, request_id: str) -> Exchange | None:
-        return self._open.get(request_id)
-
-    def take(self, request_id: str) -> Exchange | None:
-        return self._open.pop(request_id, None)
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-
 class SettleOnExitMiddleware:
     """Releases (and records as failed) the hold of a request that ended without settling it."""
 
-    def __init__(self, app: ASGIApp, gateway: "Gateway"):
+    def __init__(self, app: ASGIApp, gateway: Gateway):
         self.app = app
         self.gateway = gateway
 
