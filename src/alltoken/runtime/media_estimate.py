@@ -11,6 +11,7 @@ import base64
 import binascii
 import io
 import re
+from typing import Any
 
 from PIL import Image
 
@@ -83,9 +84,8 @@ def _pdf_pages(payload: str) -> int | None:
     return max(objects, *counts) if counts else objects or None
 
 
-def anthropic_source_data(block: dict) -> str | None:
+def anthropic_source_data(block: dict[str, Any]) -> str | None:
     """The base64 data of an Anthropic image or document block, None for a url or file source."""
     source = block.get("source")
-    if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
-        return source["data"]
-    return None
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    return data if isinstance(data, str) else None
