@@ -13,8 +13,6 @@ import io
 import re
 from typing import Any
 
-from PIL import Image
-
 from alltoken.providers.openai_request import base64_payload
 
 IMAGE_TOKEN_ALLOWANCE = 40_000   # gpt-4o-mini bills ~36,800 tokens for a large high-detail image
@@ -62,6 +60,8 @@ def _decoded(payload: str, chars: int | None = None) -> bytes | None:
 
 
 def _pixel_size(data: str) -> tuple[int, int] | None:
+    from PIL import Image  # here, not at import: a gateway loads Pillow only once it sees an image
+
     head = _decoded(base64_payload(data), HEADER_CHARS)
     if not head:
         return None
