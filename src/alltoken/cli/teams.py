@@ -141,8 +141,8 @@ def _summary(member: dict) -> str:
 
 async def _member_view(session, team_id: str, row, user):
     """Spend read from the usage records written so far (the CLI has no server's in-memory book)."""
+    from alltoken.accounts.team_views import member_view
     from alltoken.accounts.teams import member_spent_since
-    from alltoken.http.api.team_views import member_view
     from alltoken.ids import utcnow
     from alltoken.periods import member_period_start
 
@@ -152,9 +152,9 @@ async def _member_view(session, team_id: str, row, user):
 
 
 async def _team(session, team_id: str) -> dict:
+    from alltoken.accounts.team_views import team_view
     from alltoken.accounts.teams import get_team, members
     from alltoken.billing.ledger import balance_units
-    from alltoken.http.api.team_views import team_view
 
     account = await get_team(session, team_id)
     views = [await _member_view(session, team_id, row, user) for row, user in await members(session, team_id)]

@@ -12,6 +12,7 @@ from alltoken.accounts import roles, sessions
 from alltoken.accounts.cache import KeyRecord
 from alltoken.accounts.roles import BILLING, CONFIRMED, KEYS, MANAGE, OWN, READ
 from alltoken.http.auth import authenticate, check_account
+from alltoken.http.client_address import client_address
 from alltoken.http.errors import forbidden, unauthorized
 from alltoken.ids import utcnow
 from alltoken.store.models import TeamMember
@@ -129,6 +130,24 @@ def requires(action: str | None, code: str | None = None, *, session_only: bool 
         authorize(caller, action or (READ if request.method in _SAFE_METHODS else MANAGE), code)
         return caller
     return allowed
+
+
+async def admin(request: Request) -> AccountCaller:
+    """A Bearer API key of an administrator's account, or an administrator's console session (CSRF-checked
+    on changes, as every account-scoped endpoint)."""
+    caller = await account_caller(request)
+    if not caller.is_admin:
+        raise forbidden("the management API's admin endpoints need an administrator: sign in to the console as "
+                        "one, or send an API key of an administrator's account", code="admin_only")
+    if caller.restricted and request.method not in ("GET", "HEAD"):
+        authorize(caller, MANAGE)   # refused: a restricted key only reads, an administrator's too
+    return caller
+
+
+def actor_of(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
+    """How the audit log names a caller (user:<id> for a console session, key:<id> for an API key), and the
+    address the call came from (behind a trusted proxy, the client's)."""
+    return caller.actor, client_address(request)
 
 
 # An endpoint parameter `caller: AccountScope` gets the caller, either way, and the account it acts on; any

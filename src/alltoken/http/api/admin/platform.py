@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from alltoken.analytics.platform_queries import active_accounts, leaders, platform_days
-from alltoken.http.api.admin_routes import admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str

@@ -1,18 +1,17 @@
-"""Terms of service: an account reads and accepts them (its owner, signed in, password confirmed: accounts/roles.py,
-CONFIRMED); administrators publish versions."""
+"""/api/terms: the terms of service as an account sees them; it reads and accepts them (its owner, signed in,
+password confirmed: accounts/roles.py, CONFIRMED). Administrators publish versions: admin/terms.py."""
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from alltoken import audit
 from alltoken.accounts import terms
-from alltoken.accounts.service import Conflict, NotFound
-from alltoken.http.api.admin_routes import actor_of, admin
-from alltoken.http.api.callers import AccountCaller, AccountScope, ConfirmedOwnerScope
+from alltoken.accounts.service import NotFound
+from alltoken.http.api.callers import AccountScope, ConfirmedOwnerScope
 from alltoken.http.client_address import client_address
-from alltoken.http.errors import ApiError, bad_request, not_found
+from alltoken.http.errors import not_found
 from alltoken.ids import utcnow
 
 router = APIRouter(tags=["terms"])
@@ -43,14 +42,6 @@ class AcceptanceView(BaseModel):
     accepted_at: datetime
 
 
-class TermsPublish(BaseModel):
-    version: str = Field(min_length=1, max_length=terms.MAX_VERSION_LENGTH, description="e.g. 2026-07")
-    effective_at: AwareDatetime = Field(description="When it takes effect; after every published version")
-    material: bool = Field(False, description="Accounts must accept it again within the grace period")
-    url: str | None = Field(None, max_length=500)
-    summary: str | None = None
-
-
 @router.get("/terms", response_model=TermsStatus)
 async def status(request: Request, caller: AccountScope) -> TermsStatus:
     """The terms in effect, and where this account stands with them."""
@@ -61,7 +52,7 @@ async def status(request: Request, caller: AccountScope) -> TermsStatus:
     accepted = latest[1] if latest else None
     owed = state.terms.owed(accepted.effective_at if accepted else None, utcnow())
     return TermsStatus(
-        current=_view(current) if current else None, accepted_version=accepted.version if accepted else None,
+        current=version_view(current) if current else None, accepted_version=accepted.version if accepted else None,
         accepted_at=latest[0].accepted_at if latest else None,
         accepts_current=current is None or (accepted is not None and accepted.effective_at >= current.effective_at),
         must_accept_by=owed.deadline if owed else None)
@@ -82,34 +73,7 @@ async def accept(request: Request, caller: ConfirmedOwnerScope) -> AcceptanceVie
     return AcceptanceView(account_id=row.account_id, version=row.version, accepted_at=row.accepted_at)
 
 
-@router.get("/admin/terms", response_model=list[TermsVersionView], tags=["admin"])
-async def list_versions(request: Request, _: AccountCaller = Depends(admin)) -> list[TermsVersionView]:
-    """Every published version, oldest first."""
-    async with request.app.state.gateway.sessions() as session:
-        return [_view(row) for row in await terms.versions(session)]
-
-
-@router.post("/admin/terms", response_model=TermsVersionView, status_code=201, tags=["admin"])
-async def publish(body: TermsPublish, request: Request, caller: AccountCaller = Depends(admin)) -> TermsVersionView:
-    """Publish a version. A material one makes every account accept it within the grace period."""
-    state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
-    try:
-        async with state.sessions.begin() as session:
-            row = await terms.publish(session, body.version, body.effective_at, material=body.material, url=body.url,
-                                      summary=body.summary)
-            await audit.record(session, actor, "terms.publish", f"terms:{row.version}",
-                               {"effective_at": row.effective_at.isoformat(), "material": row.material,
-                                "url": row.url}, address)
-    except Conflict as exc:
-        raise ApiError(409, str(exc), type="invalid_request_error", code="version_exists", param="version") from None
-    except ValueError as exc:
-        raise bad_request(str(exc), param="effective_at") from None
-    await state.terms.refresh()  # this process at once; the others through the change feed
-    return _view(row)
-
-
-def _view(row) -> TermsVersionView:
+def version_view(row) -> TermsVersionView:
     return TermsVersionView(version=row.version, effective_at=row.effective_at, material=row.material, url=row.url,
                             summary=row.summary, published_at=row.published_at)
 

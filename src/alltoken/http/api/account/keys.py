@@ -1,9 +1,7 @@
-"""The account's own endpoints, for a console session or one of its API keys: its notices (enforcement
-state and warnings) and its keys. Only the caller's account is reachable: another account's key id is
-a 404, exactly like one that does not exist."""
+"""/api/account/keys: the account's own API keys, for a console session or one of its API keys. Only the
+caller's account is reachable: another account's key id is a 404, exactly like one that does not exist."""
 
 from collections.abc import Callable
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
@@ -11,12 +9,10 @@ from pydantic import BaseModel
 from alltoken.accounts import roles
 from alltoken.accounts.key_hygiene import get_key
 from alltoken.accounts.roles import KEYS
-from alltoken.governance.enforcement import notices
 from alltoken.http.api import key_actions
+from alltoken.http.api.auth.email_verification import require_verified_email
 from alltoken.http.api.callers import AccountCaller, AccountScope, KeysScope, OwnerScope, account_caller, authorize
-from alltoken.http.api.email_verification_routes import require_verified_email
 from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
-from alltoken.http.api.notice_extras import TermsOwed, billing_and_terms
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import forbidden
@@ -55,35 +51,8 @@ def _audit(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
     return caller.actor, client_address(request)
 
 
-class AccountWarning(BaseModel):
-    at: datetime
-    reason: str
-
-
-class Notices(BaseModel):
-    account_id: str
-    status: str
-    status_reason: str | None
-    status_since: datetime
-    warnings: list[AccountWarning]
-    billing_hold: str | None = None          # payment_failed | payment_disputed: API access held until paid
-    billing_hold_reason: str | None = None
-    terms_owed: TermsOwed | None = None      # a material terms version to accept, and by when
-
-
 class RevokeAll(BaseModel):
     keep_current: bool = False     # keep the API key making this call working (no effect from the console)
-
-
-@router.get("/notices", response_model=Notices)
-async def account_notices(request: Request, caller: AccountScope) -> Notices:
-    """The account's enforcement state (active, warned, rate_limited, suspended, terminated), why and since when,
-    its warnings, any billing hold, and terms it must accept."""
-    state = request.app.state.gateway
-    async with state.sessions() as session:
-        with service_errors():
-            return Notices(**await notices(session, caller.account_id),
-                           **await billing_and_terms(state, session, caller.account_id))
 
 
 @router.get("/keys", response_model=list[KeyView])

@@ -9,8 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from alltoken import audit
 from alltoken.billing.code_batches import code_list
 from alltoken.billing.codes import code_hash, create_codes
-from alltoken.http.api.admin_routes import actor_of, admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, actor_of, admin
 from alltoken.http.errors import bad_request
 from alltoken.money import units_to_usd_str, usd_to_units
 from alltoken.store.models import RedemptionCode

@@ -1,4 +1,5 @@
-"""Card top-ups: Checkout, receipts and auto top-up for the caller's account, and Stripe's webhook.
+"""/api/billing/checkout, payments, auto-topup: card top-ups for the caller's account (Stripe reports the
+payments to stripe_webhook.py).
 
 The account endpoints take the caller's Bearer API key and act on its account only. They stay open while
 the account is held for a failed or disputed payment, so that it can pay and get access back.
@@ -22,7 +23,6 @@ from alltoken.payments.service import TopUps, TopUpsNotConfigured
 router = APIRouter(tags=["billing"])
 
 
-
 def _usd_amount(value):
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError('give USD as a decimal string, e.g. "20" or "12.50" (money is never a float)')
@@ -32,13 +32,12 @@ def _usd_amount(value):
 UsdAmount = Annotated[str | int, PlainValidator(_usd_amount, json_schema_input_type=str | int)]
 
 
-
-def _topups(request: Request) -> TopUps:
+def topups_of(request: Request) -> TopUps:
     return request.app.state.gateway.topups
 
 
 @contextmanager
-def _as_api_errors(param: str | None = None) -> Iterator[None]:
+def as_api_errors(param: str | None = None) -> Iterator[None]:
     try:
         yield
     except TopUpsNotConfigured as exc:
@@ -69,8 +68,8 @@ class CheckoutView(BaseModel):
 async def checkout(body: CheckoutRequest, request: Request, caller: BillingScope) -> CheckoutView:
     """Start a card top-up: a Stripe Checkout page for the credit plus tax. The credit arrives when Stripe
     reports the payment (webhook), and the card is saved for auto top-up."""
-    with _as_api_errors(param="amount_usd"):
-        payment, session_id, url = await _topups(request).checkout(caller.account_id, body.amount_usd)
+    with as_api_errors(param="amount_usd"):
+        payment, session_id, url = await topups_of(request).checkout(caller.account_id, body.amount_usd)
     return CheckoutView(payment_id=payment.id, session_id=session_id, checkout_url=url,
                         amount_usd=units_to_usd_str(payment.credit_units), tax_usd=cents_to_usd_str(payment.tax_cents),
                         total_usd=cents_to_usd_str(payment.total_cents), currency=payment.currency)
@@ -79,7 +78,7 @@ async def checkout(body: CheckoutRequest, request: Request, caller: BillingScope
 @router.get("/billing/payments")
 async def payments(request: Request, caller: AccountScope, limit: int = Query(50, ge=1, le=500)) -> dict:
     """The caller's payments, newest first: each one's receipt, and whether API access is on hold."""
-    async with _topups(request).sessions() as session:
+    async with topups_of(request).sessions() as session:
         return {"data": await receipts.account_payments(session, caller.account_id, limit),
                 "billing_hold": await receipts.billing_hold(session, caller.account_id)}
 
@@ -104,7 +103,7 @@ class AutoTopUpView(BaseModel):
 
 @router.get("/billing/auto-topup", response_model=AutoTopUpView)
 async def get_auto_topup(request: Request, caller: AccountScope) -> AutoTopUpView:
-    async with _topups(request).sessions() as session:
+    async with topups_of(request).sessions() as session:
         return _auto_topup_view(request, await auto_topup.read_config(session, caller.account_id))
 
 
@@ -112,43 +111,26 @@ async def get_auto_topup(request: Request, caller: AccountScope) -> AutoTopUpVie
 async def put_auto_topup(update: AutoTopUpUpdate, request: Request, caller: BillingScope) -> AutoTopUpView:
     """Turn auto top-up on or off: when the balance falls below `threshold_usd`, the saved card is charged
     for `amount_usd` plus tax, once per dip."""
-    topups = _topups(request)
-    with _as_api_errors(param="amount_usd"):
+    topups = topups_of(request)
+    with as_api_errors(param="amount_usd"):
         topups.require_enabled()
         amount = check_topup(quote(parse_cents(update.amount_usd), topups.settings.tax_basis_points),
                              topups.settings.minimum_cents).credit_units
-    with _as_api_errors(param="threshold_usd"):
+    with as_api_errors(param="threshold_usd"):
         threshold = usd_to_units(update.threshold_usd)
         if threshold < 0:
             raise AmountError("threshold_usd: 0 or more")
-    with _as_api_errors(param="enabled"):
+    with as_api_errors(param="enabled"):
         async with topups.sessions.begin() as session:
             config = await auto_topup.write_config(session, caller.account_id, update.enabled, threshold, amount)
     return _auto_topup_view(request, config)
 
 
 def _auto_topup_view(request: Request, config: auto_topup.AutoTopUpConfig) -> AutoTopUpView:
-    q = quote(config.amount_units // UNITS_PER_CENT, _topups(request).settings.tax_basis_points)
+    q = quote(config.amount_units // UNITS_PER_CENT, topups_of(request).settings.tax_basis_points)
     return AutoTopUpView(enabled=config.enabled, threshold_usd=units_to_usd_str(config.threshold_units),
                          amount_usd=units_to_usd_str(config.amount_units), tax_usd=cents_to_usd_str(q.tax_cents),
                          total_usd=cents_to_usd_str(q.total_cents), card_saved=config.card_saved,
                          switched_off_because=config.switched_off_because,
-                         card_payments_enabled=_topups(request).enabled,
-                         minimum_usd=cents_to_usd_str(_topups(request).settings.minimum_cents))
-
-
-@router.post("/stripe/webhook")
-async def stripe_webhook(request: Request) -> dict:
-    """Stripe's event deliveries. No API key: the Stripe-Signature header must verify against the webhook
-    secret, else 400 and nothing is applied. Each event applies once; types AllToken does not use are
-    acknowledged and ignored."""
-    payload = await request.body()
-    with _as_api_errors():
-        try:
-            await _topups(request).handle_webhook(payload, request.headers.get("stripe-signature"))
-        except stripe.SignatureVerificationError as exc:
-            raise bad_request(f"webhook signature not verified: {exc.user_message}",
-                              code="invalid_signature") from None
-        except ValueError as exc:
-            raise bad_request(f"not a Stripe event: {exc}", code="invalid_event") from None
-    return {"received": True}
+                         card_payments_enabled=topups_of(request).enabled,
+                         minimum_usd=cents_to_usd_str(topups_of(request).settings.minimum_cents))

@@ -6,8 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken import audit
 from alltoken.accounts.service import NotFound
-from alltoken.http.api.admin_routes import actor_of, admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, actor_of, admin
 from alltoken.http.errors import bad_request, not_found
 from alltoken.limits import overrides
 from alltoken.limits.policy import Limits, Overrides

@@ -1,39 +1,18 @@
-"""Admin endpoints for routing: a model's routes (read, replace, reset) and route health."""
+"""/api/admin/models/{model}/routes and /api/admin/routes/health: a model's upstream routes (read, replace,
+reset) and every route's health."""
 
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from alltoken.accounts.roles import MANAGE
 from alltoken.config import ConfigError
-from alltoken.http.api.callers import AccountCaller, account_caller, authorize
-from alltoken.http.auth import Caller
-from alltoken.http.client_address import client_address
-from alltoken.http.errors import bad_request, forbidden, not_found
+from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.errors import bad_request, not_found
 from alltoken.routing import overrides
 from alltoken.routing.status import route_statuses
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-
-
-async def admin(request: Request) -> AccountCaller:
-    """A Bearer API key of an administrator's account, or an administrator's console session (CSRF-checked
-    on changes, as every account-scoped endpoint)."""
-    caller = await account_caller(request)
-    if not caller.is_admin:
-        raise forbidden("the management API's admin endpoints need an administrator: sign in to the console as "
-                        "one, or send an API key of an administrator's account", code="admin_only")
-    if caller.restricted and request.method not in ("GET", "HEAD"):
-        authorize(caller, MANAGE)   # refused: a restricted key only reads, an administrator's too
-    return caller
-
-
-def actor_of(request: Request, caller: Caller | AccountCaller) -> tuple[str, str | None]:
-    """How the audit log names a caller (user:<id> for a console session, key:<id> for an API key), and the
-    address the call came from (behind a trusted proxy, the client's)."""
-    actor = caller.actor if isinstance(caller, AccountCaller) else f"key:{caller.key.id}"
-    return actor, client_address(request)
 
 
 class RouteSpec(BaseModel):

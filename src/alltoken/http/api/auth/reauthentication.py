@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from alltoken import audit
 from alltoken.accounts import passwords, sessions, sign_in_throttle
+from alltoken.http.api.auth.password_work import checked_or_given_back, throttle_refusal
 from alltoken.http.api.callers import SESSION_COOKIE, session_user
-from alltoken.http.api.password_work import checked_or_given_back, throttle_refusal
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request
 from alltoken.ids import utcnow

@@ -11,8 +11,7 @@ from alltoken import audit
 from alltoken.governance.enforcement import STATES, describe_action, history, set_state
 from alltoken.governance.model_restrictions import clear, restrict, restrictions
 from alltoken.http.api import key_actions
-from alltoken.http.api.admin_routes import actor_of, admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, actor_of, admin
 from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from alltoken.http.api.service_errors import service_errors
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from alltoken import audit
 from alltoken.accounts import studio_keys, terms
 from alltoken.accounts.key_hygiene import describe_key
+from alltoken.http.api.auth.email_verification import require_verified_email
 from alltoken.http.api.callers import StudioScope
-from alltoken.http.api.email_verification_routes import require_verified_email
 from alltoken.http.api.key_actions import CreatedKey, check_terms_acceptance, terms_refusal
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.client_address import client_address

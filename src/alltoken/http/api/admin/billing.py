@@ -6,8 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 from alltoken import audit
 from alltoken.accounts.service import NotFound, get_account
 from alltoken.billing import corrections
-from alltoken.http.api.admin_routes import actor_of, admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, actor_of, admin
 from alltoken.http.api.ledger_views import TransactionQuery, transaction_query, transactions_json
 from alltoken.http.errors import ApiError, bad_request, not_found
 from alltoken.money import units_to_usd_str

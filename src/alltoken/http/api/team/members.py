@@ -1,5 +1,5 @@
 """The caller's team: its members, their roles and spending limits (people join by invitation:
-invitation_routes.py).
+invitations.py).
 
 The caller is a console session acting in the team, or a Bearer API key of the team (a key stands for its
 member). Owners and admins (and the team's account-level key) change the team, but no one acts on a member
@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from alltoken import audit
 from alltoken.accounts import roles
 from alltoken.accounts.roles import CONFIRMED, MANAGE, READ
+from alltoken.accounts.team_views import MemberView, TeamView, member_view, team_view
 from alltoken.accounts.teams import NotAllowed, get_team, member, members, remove_member, update_member
 from alltoken.http.api.callers import AccountCaller, authorize, requires
 from alltoken.http.api.service_errors import service_errors
-from alltoken.http.api.team_views import MemberView, TeamView, member_view, team_view
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request, forbidden
 from alltoken.ids import utcnow

@@ -6,9 +6,9 @@ from pydantic import BaseModel, Field
 from alltoken import audit
 from alltoken.accounts import password_reset, passwords, sign_in_throttle
 from alltoken.accounts.service import normalized_email
-from alltoken.http.api import emailed_links
-from alltoken.http.api.password_work import hashed, throttle_refusal
-from alltoken.http.api.studio_routes import audit_studio_keys_revoked, forget_keys
+from alltoken.http.api.auth import emailed_links
+from alltoken.http.api.auth.password_work import hashed, throttle_refusal
+from alltoken.http.api.studio import audit_studio_keys_revoked, forget_keys
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request
 

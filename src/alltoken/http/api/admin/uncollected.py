@@ -7,8 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from alltoken.billing.uncollected import accounts_with_uncollected
-from alltoken.http.api.admin_routes import admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.money import units_to_usd_str
 
 router = APIRouter(prefix="/admin/uncollected", tags=["admin"])

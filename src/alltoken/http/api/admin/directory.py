@@ -10,9 +10,8 @@ from alltoken.accounts.directory import AccountPosition, facts, search
 from alltoken.accounts.service import get_account
 from alltoken.billing.uncollected import account_uncollected
 from alltoken.governance.enforcement import describe_action, history
-from alltoken.http.api.admin_account_routes import EnforcementView
-from alltoken.http.api.admin_routes import admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.admin.accounts import EnforcementView
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import bad_request
 from alltoken.ids import utcnow

@@ -10,7 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from alltoken import audit
 from alltoken.accounts import email_verification, passwords, sessions, sign_in_throttle, studio_keys, terms
 from alltoken.accounts.service import Conflict, create_account, normalized_email
-from alltoken.http.api import password_work
+from alltoken.http.api.auth import password_work
+from alltoken.http.api.auth.email_verification import must_verify, send_verification
+from alltoken.http.api.auth.password_work import checked_or_given_back, hashed, throttle_refusal, verified
+from alltoken.http.api.auth.sign_up_gate import SIGN_UP_COUNTED
 from alltoken.http.api.callers import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -19,10 +22,7 @@ from alltoken.http.api.callers import (
     session_required,
     signed_in_user,
 )
-from alltoken.http.api.email_verification_routes import must_verify, send_verification
-from alltoken.http.api.password_work import checked_or_given_back, hashed, throttle_refusal, verified
-from alltoken.http.api.sign_up_gate import SIGN_UP_COUNTED
-from alltoken.http.api.studio_routes import audit_studio_keys_revoked, forget_keys
+from alltoken.http.api.studio import audit_studio_keys_revoked, forget_keys
 from alltoken.http.client_address import arrived_over_tls, client_address
 from alltoken.http.errors import ApiError, bad_request
 from alltoken.ids import new_id, utcnow

@@ -6,9 +6,9 @@ from pydantic import BaseModel, Field
 
 from alltoken import audit
 from alltoken.accounts import email_verification, sign_in_throttle
-from alltoken.http.api import emailed_links
+from alltoken.http.api.auth import emailed_links
+from alltoken.http.api.auth.password_work import throttle_refusal
 from alltoken.http.api.callers import AccountCaller, session_user
-from alltoken.http.api.password_work import throttle_refusal
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request, forbidden
 

@@ -8,8 +8,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from alltoken.audit import entries
-from alltoken.http.api.admin_routes import admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.csv_export import PAGE_SIZE, csv_download, paged_csv
 
 router = APIRouter(prefix="/admin", tags=["admin"])

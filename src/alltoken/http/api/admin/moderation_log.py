@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from alltoken.http.api.admin_routes import admin
-from alltoken.http.api.callers import AccountCaller
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.csv_export import csv_line
 from alltoken.http.errors import bad_request
 from alltoken.images import moderation_log
