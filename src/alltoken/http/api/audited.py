@@ -9,8 +9,8 @@ The entries carry the actor given to `begin` (user:<id> for a console session, k
 anonymous / system) and the address the call came from (behind a trusted proxy, the client's)."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -31,6 +31,11 @@ class AuditedTransaction:
     async def audit(self, action: str, target: str | None = None, details: dict[str, Any] | None = None) -> None:
         await audit.record(self.session, self.actor, action, target, details, self.address)
 
+    def by(self, actor: str) -> "AuditedTransaction":
+        """The same transaction, its entries by `actor`: who acts may be learnt only inside it (the user a
+        sign-in or an emailed token turns out to be)."""
+        return replace(self, actor=actor)
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -39,10 +44,19 @@ class Change:
     sessions: async_sessionmaker[AsyncSession]
     address: str | None
 
-    @asynccontextmanager
-    async def begin(self, actor: str) -> AsyncIterator[AuditedTransaction]:
-        async with self.sessions.begin() as session:
-            yield AuditedTransaction(session, actor, self.address)
+    def begin(self, actor: str) -> AbstractAsyncContextManager[AuditedTransaction]:
+        return _transaction(self.sessions, actor, self.address)
+
+    def system(self) -> AbstractAsyncContextManager[AuditedTransaction]:
+        """For what the server does by itself along the way (sending an email): by `system`, from no address."""
+        return _transaction(self.sessions, "system", None)
+
+
+@asynccontextmanager
+async def _transaction(sessions: async_sessionmaker[AsyncSession], actor: str,
+                       address: str | None) -> AsyncIterator[AuditedTransaction]:
+    async with sessions.begin() as session:
+        yield AuditedTransaction(session, actor, address)
 
 
 def change(request: Request) -> Change:

@@ -12,7 +12,6 @@ from alltoken.accounts import roles, sessions
 from alltoken.accounts.cache import KeyRecord
 from alltoken.accounts.roles import BILLING, CONFIRMED, KEYS, MANAGE, OWN, READ
 from alltoken.http.auth import authenticate, check_account
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import forbidden, unauthorized
 from alltoken.ids import utcnow
 from alltoken.store.models import TeamMember
@@ -142,12 +141,6 @@ async def admin(request: Request) -> AccountCaller:
     if caller.restricted and request.method not in ("GET", "HEAD"):
         authorize(caller, MANAGE)   # refused: a restricted key only reads, an administrator's too
     return caller
-
-
-def actor_of(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
-    """How the audit log names a caller (user:<id> for a console session, key:<id> for an API key), and the
-    address the call came from (behind a trusted proxy, the client's)."""
-    return caller.actor, client_address(request)
 
 
 # An endpoint parameter `caller: AccountScope` gets the caller, either way, and the account it acts on; any

@@ -7,13 +7,12 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import invitations, sessions
 from alltoken.accounts.teams import get_team
 from alltoken.http.api.account.memberships import MembershipView
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, session_user
 from alltoken.http.api.service_errors import service_errors
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import ApiError, forbidden
 from alltoken.store.models import User
 
@@ -42,24 +41,21 @@ async def preview_invitation(body: InvitationToken, request: Request) -> Invitat
 
 
 @router.post("/invitations/accept", response_model=MembershipView)
-async def accept_invitation(body: InvitationToken, request: Request,
+async def accept_invitation(body: InvitationToken, request: Request, audited: Audited,
                             signed_in: sessions.SignedIn = Depends(session_user)) -> MembershipView:
     """Join the team as the signed-in user (who must be the invited address), and switch the session to it."""
-    state = request.app.state.gateway
-    actor, address = f"user:{signed_in.user_id}", client_address(request)
+    actor = f"user:{signed_in.user_id}"
     try:
-        async with state.sessions.begin() as session:
-            user = await session.get(User, signed_in.user_id)
+        async with audited.begin(actor) as tx:
+            user = await tx.session.get(User, signed_in.user_id)
             with _invitation_errors():
-                row, joined = await invitations.accept(session, body.token, user)
-                team = await get_team(session, row.account_id)
-            await audit.record(session, actor, "team.invite_accept", row.account_id,
-                               {"invitation_id": row.id, "role": joined.role}, address)
-            await sessions.switch_account(session, request.cookies[SESSION_COOKIE], row.account_id)
+                row, joined = await invitations.accept(tx.session, body.token, user)
+                team = await get_team(tx.session, row.account_id)
+            await tx.audit("team.invite_accept", row.account_id, {"invitation_id": row.id, "role": joined.role})
+            await sessions.switch_account(tx.session, request.cookies[SESSION_COOKIE], row.account_id)
     except ApiError as refused:   # recorded too: a wrong address or a used link may be someone probing
-        async with state.sessions.begin() as session:
-            await audit.record(session, actor, "team.invite_refused", signed_in.user_id, {"code": refused.code},
-                               address)
+        async with audited.begin(actor) as tx:
+            await tx.audit("team.invite_refused", signed_in.user_id, {"code": refused.code})
         raise
     return MembershipView(account_id=team.id, name=team.name, kind=team.kind, role=joined.role, active=True)
 

@@ -7,14 +7,13 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import studio_keys, terms
 from alltoken.accounts.key_hygiene import describe_key
+from alltoken.http.api.audited import Audited, AuditedTransaction
 from alltoken.http.api.auth.email_verification import require_verified_email
 from alltoken.http.api.callers import StudioScope
 from alltoken.http.api.key_actions import CreatedKey, check_terms_acceptance, terms_refusal
 from alltoken.http.api.service_errors import service_errors
-from alltoken.http.client_address import client_address
 
 router = APIRouter(prefix="/studio", tags=["studio"])
 
@@ -31,26 +30,25 @@ class StudioKey(CreatedKey):
 
 
 @router.post("/key", response_model=StudioKey, status_code=201)
-async def issue_key(request: Request, caller: StudioScope, body: StudioKeyRequest | None = None) -> StudioKey:
+async def issue_key(request: Request, caller: StudioScope, audited: Audited,
+                    body: StudioKeyRequest | None = None) -> StudioKey:
     """A new Studio key for the signed-in user, valid for an hour; its secret is in this response only. It
     revokes the user's previous Studio key on this account, and signing out revokes it. (An API key calls /v1
     itself.)"""
     state, user_id, account_id = request.app.state.gateway, caller.signed_in.user_id, caller.account_id
-    actor, address = caller.actor, client_address(request)
     accept = body is not None and body.accept_terms
     require_verified_email(state, caller)
     await check_terms_acceptance(state, caller, accept)
-    async with state.sessions.begin() as session:
+    async with audited.begin(caller.actor) as tx:
         with service_errors(), terms_refusal(account_id):
-            accepted = None if caller.is_admin else await terms.require_current(session, account_id, accept)
-            new, replaced = await studio_keys.issue(session, account_id, user_id)
-            await session.flush()
+            accepted = None if caller.is_admin else await terms.require_current(tx.session, account_id, accept)
+            new, replaced = await studio_keys.issue(tx.session, account_id, user_id)
+            await tx.session.flush()
         if accepted is not None:
-            await audit.record(session, actor, "terms.accept", account_id, {"version": accepted.version}, address)
-        await audit_studio_keys_revoked(session, actor, replaced, None, address)
-        await audit.record(session, actor, "keys.create", account_id,
-                           {"key_id": new.row.id, "studio": True, "expires_at": new.row.expires_at.isoformat()},
-                           address)
+            await tx.audit("terms.accept", account_id, {"version": accepted.version})
+        await audit_studio_keys_revoked(tx, replaced, None)
+        await tx.audit("keys.create", account_id,
+                       {"key_id": new.row.id, "studio": True, "expires_at": new.row.expires_at.isoformat()})
     if accepted is not None:
         state.auth.drop_account(account_id)   # this process at once; the others through the change feed
     forget_keys(state, replaced)
@@ -58,12 +56,11 @@ async def issue_key(request: Request, caller: StudioScope, body: StudioKeyReques
                      terms_accepted=accepted.version if accepted else None)
 
 
-async def audit_studio_keys_revoked(session, actor: str, key_ids: list[str], reason: str | None,
-                                    address: str | None) -> None:
+async def audit_studio_keys_revoked(tx: AuditedTransaction, key_ids: list[str], reason: str | None) -> None:
     """`reason`: what revoked them besides a newer Studio key ("sign-out", "password change", ...)."""
     details = {"studio": True, **({"reason": reason} if reason else {})}
     for key_id in key_ids:
-        await audit.record(session, actor, "keys.revoke", key_id, details, address)
+        await tx.audit("keys.revoke", key_id, details)
 
 
 def forget_keys(state, key_ids: list[str]) -> None:

@@ -6,11 +6,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import terms
 from alltoken.accounts.service import NotFound
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountScope, ConfirmedOwnerScope
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import not_found
 from alltoken.ids import utcnow
 
@@ -59,14 +58,13 @@ async def status(request: Request, caller: AccountScope) -> TermsStatus:
 
 
 @router.post("/terms/accept", response_model=AcceptanceView)
-async def accept(request: Request, caller: ConfirmedOwnerScope) -> AcceptanceView:
+async def accept(request: Request, caller: ConfirmedOwnerScope, audited: Audited) -> AcceptanceView:
     """This account accepts the version in effect now: its owner does, from the console."""
     state = request.app.state.gateway
     try:
-        async with state.sessions.begin() as session:
-            row = await terms.accept(session, caller.account_id)
-            await audit.record(session, caller.actor, "terms.accept", caller.account_id, {"version": row.version},
-                               client_address(request))
+        async with audited.begin(caller.actor) as tx:
+            row = await terms.accept(tx.session, caller.account_id)
+            await tx.audit("terms.accept", caller.account_id, {"version": row.version})
     except NotFound as exc:
         raise not_found(str(exc), code="no_terms") from None
     state.auth.drop_account(caller.account_id)  # this process at once; the others through the change feed
@@ -86,14 +84,12 @@ class UploadWarranty(BaseModel):
 
 
 @router.post("/terms/image-uploads", response_model=UploadWarranty)
-async def accept_image_uploads(request: Request, caller: ConfirmedOwnerScope) -> UploadWarranty:
+async def accept_image_uploads(caller: ConfirmedOwnerScope, audited: Audited) -> UploadWarranty:
     """Give the section 4.8 warranty for uploaded images, for the terms version in effect (image edits and
     variations need it; giving it again changes nothing). The owner gives it, from the console."""
-    state = request.app.state.gateway
-    async with state.sessions.begin() as session:
-        row = await terms.give_upload_warranty(session, caller.account_id)
-        await audit.record(session, caller.actor, "terms.image_uploads", caller.account_id, {"version": row.version},
-                           client_address(request))
+    async with audited.begin(caller.actor) as tx:
+        row = await terms.give_upload_warranty(tx.session, caller.account_id)
+        await tx.audit("terms.image_uploads", caller.account_id, {"version": row.version})
     return UploadWarranty(account_id=row.account_id, version=row.version, image_uploads=True,
                           accepted_at=row.accepted_at)
 

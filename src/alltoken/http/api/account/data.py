@@ -11,13 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import sessions
 from alltoken.accounts.deletion import delete_account
 from alltoken.accounts.export import export_account
 from alltoken.accounts.service import Conflict
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request
 from alltoken.store.db import flush_erased_data
 from alltoken.store.models import User
@@ -26,12 +25,11 @@ router = APIRouter(tags=["account"])
 
 
 @router.get("/account/export", response_class=StreamingResponse)
-async def export(request: Request, caller: ConfirmedOwnerScope) -> StreamingResponse:
+async def export(request: Request, caller: ConfirmedOwnerScope, audited: Audited) -> StreamingResponse:
     """Everything AllToken holds about this account, as one JSON document (never secrets or hashes)."""
     state = request.app.state.gateway
-    async with state.sessions.begin() as session:
-        await audit.record(session, caller.actor, "account.export", caller.account_id,
-                           address=client_address(request))
+    async with audited.begin(caller.actor) as tx:
+        await tx.audit("account.export", caller.account_id)
     return StreamingResponse(export_account(state.sessions, caller.account_id), media_type="application/json",
                              headers={"content-disposition": f'attachment; filename="{caller.account_id}.json"'})
 
@@ -48,7 +46,7 @@ class DeletionView(BaseModel):
 
 
 @router.post("/account/delete", response_model=DeletionView)
-async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerScope) -> DeletionView:
+async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerScope, audited: Audited) -> DeletionView:
     """Delete this account: keys revoked at once everywhere, personal data erased, usage anonymized;
     the ledger is kept for the legal retention period, then purged. A team's owner deletes the team, and
     their session goes back to their own account."""
@@ -57,11 +55,10 @@ async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerSc
         raise bad_request(f"to delete this account, send \"confirm\": \"{account_id}\"", param="confirm")
     state = request.app.state.gateway
     try:
-        async with state.sessions.begin() as session:
-            deletion = await delete_account(session, account_id)
-            await audit.record(session, caller.actor, "account.delete", account_id,
-                               {"keys_revoked": len(deletion.key_ids)}, client_address(request))
-            await _leave_deleted_team(session, request, caller)
+        async with audited.begin(caller.actor) as tx:
+            deletion = await delete_account(tx.session, account_id)
+            await tx.audit("account.delete", account_id, {"keys_revoked": len(deletion.key_ids)})
+            await _leave_deleted_team(tx.session, request, caller)
     except (ValueError, Conflict) as exc:  # an administrator's account; deleted a moment ago
         raise bad_request(str(exc)) from None
     for key_id in deletion.key_ids:   # this process at once; the others through the change feed

@@ -10,11 +10,11 @@ from alltoken.accounts import roles
 from alltoken.accounts.key_hygiene import get_key
 from alltoken.accounts.roles import KEYS
 from alltoken.http.api import key_actions
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.auth.email_verification import require_verified_email
 from alltoken.http.api.callers import AccountCaller, AccountScope, KeysScope, OwnerScope, account_caller, authorize
 from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from alltoken.http.api.service_errors import service_errors
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import forbidden
 from alltoken.store.models import TeamMember
 
@@ -46,11 +46,6 @@ _revocable = key_target(roles.may_revoke, "only the key's holder may revoke it, 
                                           "of members not above them")
 
 
-def _audit(request: Request, caller: AccountCaller) -> tuple[str, str | None]:
-    """How the audit log names the caller (user:... or key:...), and the client's address."""
-    return caller.actor, client_address(request)
-
-
 class RevokeAll(BaseModel):
     keep_current: bool = False     # keep the API key making this call working (no effect from the console)
 
@@ -67,37 +62,38 @@ async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyVi
 
 
 @router.post("/keys", response_model=CreatedKey, status_code=201)
-async def create_key(spec: KeyCreate, request: Request, caller: KeysScope) -> CreatedKey:
+async def create_key(spec: KeyCreate, request: Request, caller: KeysScope, audited: Audited) -> CreatedKey:
     """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
     state = request.app.state.gateway
     require_verified_email(state, caller)
     await key_actions.check_terms_acceptance(state, caller, spec.accept_terms)
-    return await key_actions.create(state, caller.account_id, spec, *_audit(request, caller),
+    return await key_actions.create(state, audited, caller.actor, caller.account_id, spec,
                                     needs_terms=not caller.is_admin, user_id=caller.member_id)
 
 
 @router.post("/keys/revoke-all", response_model=RevokedKeys)
-async def revoke_all(request: Request, caller: OwnerScope, body: RevokeAll | None = None) -> RevokedKeys:
+async def revoke_all(request: Request, caller: OwnerScope, audited: Audited,
+                     body: RevokeAll | None = None) -> RevokedKeys:
     """Revoke every key of the account (the calling one too, unless `keep_current`): an owner's call, as it
     takes the keys of everyone."""
     keep = caller.key.id if caller.key and body and body.keep_current else None
-    return await key_actions.revoke_all(request.app.state.gateway, caller.account_id, *_audit(request, caller),
+    return await key_actions.revoke_all(request.app.state.gateway, audited, caller.actor, caller.account_id,
                                         keep=keep)
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
-async def rotate_key(key_id: str, request: Request,
+async def rotate_key(key_id: str, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(_rotatable), rotation: Rotation | None = None) -> CreatedKey:
     """A new secret for the key; the old one keeps working for the grace period. The new secret is the key
     holder's: any key may rotate itself, a person their own keys, an owner those of members below them."""
-    return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
-                                    *_audit(request, caller), owner=caller.account_id)
+    return await key_actions.rotate(request.app.state.gateway, audited, caller.actor, key_id,
+                                    rotation or Rotation(), owner=caller.account_id)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
-async def revoke_key(key_id: str, request: Request,
+async def revoke_key(key_id: str, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(_revocable)) -> KeyView:
     """Revoke the key at once: any key itself, a person their own keys, a manager those of members not above
     them."""
-    return await key_actions.revoke(request.app.state.gateway, key_id, *_audit(request, caller),
+    return await key_actions.revoke(request.app.state.gateway, audited, caller.actor, key_id,
                                     owner=caller.account_id)

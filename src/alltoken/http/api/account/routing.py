@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts.service import get_account, set_routing_policy
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountScope
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request
 
 router = APIRouter(prefix="/account", tags=["account"])
@@ -49,14 +48,13 @@ async def get_routing(request: Request, caller: AccountScope) -> RoutingView:
 
 
 @router.put("/routing", response_model=RoutingView)
-async def put_routing(update: RoutingUpdate, request: Request, caller: AccountScope) -> RoutingView:
+async def put_routing(update: RoutingUpdate, request: Request, caller: AccountScope, audited: Audited) -> RoutingView:
     """Replace the policy; every field empty or null removes it. Unknown provider ids are refused."""
     state = request.app.state.gateway
     policy = _policy(update, set(state.providers))
-    async with state.sessions.begin() as session:
-        account = await set_routing_policy(session, caller.account_id, policy)
-        await audit.record(session, caller.actor, "accounts.routing", caller.account_id,
-                           {"routing_policy": policy}, client_address(request))
+    async with audited.begin(caller.actor) as tx:
+        account = await set_routing_policy(tx.session, caller.account_id, policy)
+        await tx.audit("accounts.routing", caller.account_id, {"routing_policy": policy})
         saved = account.routing_policy
     state.auth.drop_account(caller.account_id)   # this process at once; the others through the change feed
     return _view(request, saved)

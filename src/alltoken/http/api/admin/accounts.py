@@ -7,11 +7,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.governance.enforcement import STATES, describe_action, history, set_state
 from alltoken.governance.model_restrictions import clear, restrict, restrictions
 from alltoken.http.api import key_actions
-from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.api.audited import Audited
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from alltoken.http.api.service_errors import service_errors
 
@@ -45,15 +45,13 @@ class Restrictions(BaseModel):
 
 
 @router.post("/accounts/{account_id}/enforcement", response_model=EnforcementView)
-async def change_enforcement(account_id: str, change: EnforcementChange, request: Request,
+async def change_enforcement(account_id: str, change: EnforcementChange, request: Request, audited: Audited,
                              caller: AccountCaller = Depends(admin)) -> EnforcementView:
     """Set the account's state; every process applies it within a second. `terminated` is final."""
-    actor, address = actor_of(request, caller)
-    async with request.app.state.gateway.sessions.begin() as session:
+    async with audited.begin(caller.actor) as tx:
         with service_errors():
-            action = await set_state(session, account_id, change.state, change.reason, actor)
-        await audit.record(session, actor, _STATE_ACTIONS[change.state], account_id, {"reason": action.reason},
-                           address)
+            action = await set_state(tx.session, account_id, change.state, change.reason, caller.actor)
+        await tx.audit(_STATE_ACTIONS[change.state], account_id, {"reason": action.reason})
     _applied(request, account_id)
     return EnforcementView(**describe_action(action))
 
@@ -75,26 +73,24 @@ async def get_restrictions(account_id: str, request: Request, _: AccountCaller =
 
 
 @router.put("/accounts/{account_id}/model-restrictions", response_model=Restrictions)
-async def put_restrictions(account_id: str, body: Restrictions, request: Request,
+async def put_restrictions(account_id: str, body: Restrictions, request: Request, audited: Audited,
                            caller: AccountCaller = Depends(admin)) -> Restrictions:
     """Replace the account's restrictions; every process applies them within a second."""
-    actor, address = actor_of(request, caller)
-    async with request.app.state.gateway.sessions.begin() as session:
+    async with audited.begin(caller.actor) as tx:
         with service_errors():
-            lists = await restrict(session, account_id, body.model_dump(), actor, replace=True)
-        await audit.record(session, actor, "models.restrict", account_id,
-                           {name: ids for name, ids in lists.items() if ids}, address)
+            lists = await restrict(tx.session, account_id, body.model_dump(), caller.actor, replace=True)
+        await tx.audit("models.restrict", account_id, {name: ids for name, ids in lists.items() if ids})
     _applied(request, account_id)
     return Restrictions(**lists)
 
 
 @router.delete("/accounts/{account_id}/model-restrictions", status_code=204)
-async def delete_restrictions(account_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
-    actor, address = actor_of(request, caller)
-    async with request.app.state.gateway.sessions.begin() as session:
+async def delete_restrictions(account_id: str, request: Request, audited: Audited,
+                              caller: AccountCaller = Depends(admin)) -> Response:
+    async with audited.begin(caller.actor) as tx:
         with service_errors():
-            await clear(session, account_id)
-        await audit.record(session, actor, "models.restrict", account_id, {"clear": True}, address)
+            await clear(tx.session, account_id)
+        await tx.audit("models.restrict", account_id, {"clear": True})
     _applied(request, account_id)
     return Response(status_code=204)
 
@@ -110,15 +106,16 @@ async def account_keys(account_id: str, request: Request, _: AccountCaller = Dep
 
 
 @router.post("/accounts/{account_id}/keys", response_model=CreatedKey, status_code=201)
-async def create_key(account_id: str, spec: KeyCreate, request: Request,
+async def create_key(account_id: str, spec: KeyCreate, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(admin)) -> CreatedKey:
-    return await key_actions.create(request.app.state.gateway, account_id, spec, *actor_of(request, caller))
+    return await key_actions.create(request.app.state.gateway, audited, caller.actor, account_id, spec)
 
 
 @router.post("/accounts/{account_id}/keys/revoke-all", response_model=RevokedKeys)
-async def revoke_all(account_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> RevokedKeys:
+async def revoke_all(account_id: str, request: Request, audited: Audited,
+                     caller: AccountCaller = Depends(admin)) -> RevokedKeys:
     """Revoke every key of a compromised account."""
-    return await key_actions.revoke_all(request.app.state.gateway, account_id, *actor_of(request, caller))
+    return await key_actions.revoke_all(request.app.state.gateway, audited, caller.actor, account_id)
 
 
 @router.get("/keys/{key_id}", response_model=KeyView)
@@ -127,12 +124,13 @@ async def show_key(key_id: str, request: Request, _: AccountCaller = Depends(adm
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
-async def rotate_key(key_id: str, request: Request, rotation: Rotation | None = None,
+async def rotate_key(key_id: str, request: Request, audited: Audited, rotation: Rotation | None = None,
                      caller: AccountCaller = Depends(admin)) -> CreatedKey:
-    return await key_actions.rotate(request.app.state.gateway, key_id, rotation or Rotation(),
-                                    *actor_of(request, caller))
+    return await key_actions.rotate(request.app.state.gateway, audited, caller.actor, key_id,
+                                    rotation or Rotation())
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
-async def revoke_key(key_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> KeyView:
-    return await key_actions.revoke(request.app.state.gateway, key_id, *actor_of(request, caller))
+async def revoke_key(key_id: str, request: Request, audited: Audited,
+                     caller: AccountCaller = Depends(admin)) -> KeyView:
+    return await key_actions.revoke(request.app.state.gateway, audited, caller.actor, key_id)

@@ -3,10 +3,10 @@
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, field_validator
 
-from alltoken import audit
 from alltoken.accounts.service import NotFound, get_account
 from alltoken.billing import corrections
-from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.api.audited import Audited, Change
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.ledger_views import TransactionQuery, transaction_query, transactions_json
 from alltoken.http.errors import ApiError, bad_request, not_found
 from alltoken.money import units_to_usd_str
@@ -38,18 +38,18 @@ class CorrectionView(BaseModel):
 
 
 @router.post("/{account_id}/adjustments", response_model=CorrectionView, status_code=201)
-async def post_adjustment(account_id: str, body: Correction, request: Request,
+async def post_adjustment(account_id: str, body: Correction, request: Request, audited: Audited,
                           caller: AccountCaller = Depends(admin)) -> CorrectionView:
     """Add (positive) or take back (negative) paid credit to correct a billing error. Not zero."""
-    return await _correct(request, corrections.adjust, account_id, body, caller)
+    return await _correct(request, audited, caller.actor, corrections.adjust, account_id, body)
 
 
 @router.post("/{account_id}/refunds", response_model=CorrectionView, status_code=201)
-async def post_refund(account_id: str, body: Correction, request: Request,
+async def post_refund(account_id: str, body: Correction, request: Request, audited: Audited,
                       caller: AccountCaller = Depends(admin)) -> CorrectionView:
     """Record paid credit returned to the customer outside AllToken (positive amount). At most the
     account's unspent paid credit; promotional and consumed credit are not refundable."""
-    return await _correct(request, corrections.refund, account_id, body, caller)
+    return await _correct(request, audited, caller.actor, corrections.refund, account_id, body)
 
 
 @router.get("/{account_id}/transactions")
@@ -62,14 +62,14 @@ async def account_transactions(account_id: str, request: Request, query: Transac
     return await transactions_json(sessions, account_id, query, with_actor=True)
 
 
-async def _correct(request: Request, write, account_id: str, body: Correction, caller: AccountCaller) -> CorrectionView:
+async def _correct(request: Request, audited: Change, actor: str, write, account_id: str,
+                   body: Correction) -> CorrectionView:
     state = request.app.state.gateway
     try:
-        async with state.sessions.begin() as session:
-            actor, address = actor_of(request, caller)
-            done = await write(session, account_id, body.amount_usd, body.reason, actor)
-            await audit.record(session, actor, f"credits.{done.entry.kind}", account_id, address=address,
-                               details={"amount_units": done.entry.amount_units, "reason": body.reason})
+        async with audited.begin(actor) as tx:
+            done = await write(tx.session, account_id, body.amount_usd, body.reason, actor)
+            await tx.audit(f"credits.{done.entry.kind}", account_id,
+                           {"amount_units": done.entry.amount_units, "reason": body.reason})
     except NotFound:
         raise _no_account(account_id) from None
     except corrections.RefundTooLarge as exc:

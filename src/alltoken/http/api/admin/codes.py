@@ -6,10 +6,10 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from alltoken import audit
 from alltoken.billing.code_batches import code_list
 from alltoken.billing.codes import code_hash, create_codes
-from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.api.audited import Audited
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request
 from alltoken.money import units_to_usd_str, usd_to_units
 from alltoken.store.models import RedemptionCode
@@ -59,20 +59,19 @@ async def list_codes(request: Request, batch_id: str | None = Query(None, max_le
 
 
 @router.post("", response_model=CreatedCodes, status_code=201)
-async def make_codes(body: CodesCreate, request: Request, caller: AccountCaller = Depends(admin)) -> CreatedCodes:
-    state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
+async def make_codes(body: CodesCreate, request: Request, audited: Audited,
+                     caller: AccountCaller = Depends(admin)) -> CreatedCodes:
     try:
         amount_units = usd_to_units(body.amount_usd)
         if amount_units > MAX_CODE_UNITS:
             raise ValueError(f"a code may be worth at most {units_to_usd_str(MAX_CODE_UNITS, min_places=0)} USD")
-        async with state.sessions.begin() as session:
-            codes = await create_codes(session, body.amount_usd, count=body.count, uses=body.uses,
+        async with audited.begin(caller.actor) as tx:
+            codes = await create_codes(tx.session, body.amount_usd, count=body.count, uses=body.uses,
                                        expires_at=body.expires_at)
-            batch_id = (await session.get(RedemptionCode, code_hash(codes[0]))).batch_id
-            await audit.record(session, actor, "codes.create", f"batch:{batch_id}",
-                               {"count": body.count, "uses": body.uses, "amount_units": amount_units,
-                                "expires_at": body.expires_at.isoformat() if body.expires_at else None}, address)
+            batch_id = (await tx.session.get(RedemptionCode, code_hash(codes[0]))).batch_id
+            await tx.audit("codes.create", f"batch:{batch_id}",
+                           {"count": body.count, "uses": body.uses, "amount_units": amount_units,
+                            "expires_at": body.expires_at.isoformat() if body.expires_at else None})
     except ValueError as exc:   # MoneyFormatError too
         param = "expires_at" if "expiry" in str(exc) else "amount_usd"
         raise bad_request(str(exc), param=param) from None

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from alltoken.config import ConfigError
-from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.api.audited import Audited
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request, not_found
 from alltoken.routing import overrides
 from alltoken.routing.status import route_statuses
@@ -47,23 +48,25 @@ async def get_routes(model_id: str, request: Request, _: AccountCaller = Depends
 
 
 @router.put("/models/{model_id:path}/routes", response_model=ModelRoutesView)
-async def put_routes(model_id: str, update: RoutesUpdate, request: Request,
+async def put_routes(model_id: str, update: RoutesUpdate, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(admin)) -> ModelRoutesView:
     """Replace a model's routes at run time; every running process applies it within a second."""
     state = request.app.state.gateway
     definition = {"strategy": update.strategy,
                   "routes": [spec.model_dump(exclude_none=True) for spec in update.routes]}
     try:
-        await overrides.set_routes(state, model_id, definition, *actor_of(request, caller))
+        # The routing service runs the audited transaction itself: it validates first and rebuilds the models after.
+        await overrides.set_routes(state, model_id, definition, caller.actor, audited.address)
     except ConfigError as exc:
         raise bad_request(str(exc), param="routes") from None
     return _view(state, model_id)
 
 
 @router.delete("/models/{model_id:path}/routes", status_code=204)
-async def delete_routes(model_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
+async def delete_routes(model_id: str, request: Request, audited: Audited,
+                        caller: AccountCaller = Depends(admin)) -> Response:
     """Drop the run-time routes: the model goes back to its config file and catalog routes."""
-    if not await overrides.clear_routes(request.app.state.gateway, model_id, *actor_of(request, caller)):
+    if not await overrides.clear_routes(request.app.state.gateway, model_id, caller.actor, audited.address):
         raise not_found(f"model '{model_id}' has no routes set at run time", param="model_id")
     return Response(status_code=204)
 

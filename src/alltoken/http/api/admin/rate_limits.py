@@ -4,9 +4,9 @@ Read, replace, clear; every change is audited and reaches every running process 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alltoken import audit
 from alltoken.accounts.service import NotFound
-from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.api.audited import Audited, Change
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request, not_found
 from alltoken.limits import overrides
 from alltoken.limits.policy import Limits, Overrides
@@ -58,18 +58,20 @@ async def get_account_limits(account_id: str, request: Request, _: AccountCaller
 
 
 @router.put("/accounts/{account_id}/rate-limits", response_model=AccountLimitsView)
-async def put_account_limits(account_id: str, update: AccountLimitsUpdate, request: Request,
+async def put_account_limits(account_id: str, update: AccountLimitsUpdate, request: Request, audited: Audited,
                              caller: AccountCaller = Depends(admin)) -> dict:
     """Replace the account's tier and limits; what is left out comes from the tier."""
     models = {model: _limits(values) for model, values in update.models.items()}
     wanted = Overrides(update.tier, _limits(update), models)
-    return await _store(request, caller, "account", account_id, wanted, update.model_dump(exclude_none=True))
+    return await _store(request, audited, caller.actor, "account", account_id, wanted,
+                        update.model_dump(exclude_none=True))
 
 
 @router.delete("/accounts/{account_id}/rate-limits", status_code=204)
-async def delete_account_limits(account_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
+async def delete_account_limits(account_id: str, request: Request, audited: Audited,
+                                caller: AccountCaller = Depends(admin)) -> Response:
     """Back to the default tier and its limits."""
-    await _store(request, caller, "account", account_id, Overrides(), None)
+    await _store(request, audited, caller.actor, "account", account_id, Overrides(), None)
     return Response(status_code=204)
 
 
@@ -79,16 +81,18 @@ async def get_key_limits(key_id: str, request: Request, _: AccountCaller = Depen
 
 
 @router.put("/keys/{key_id}/rate-limits", response_model=KeyLimitsView)
-async def put_key_limits(key_id: str, update: LimitValues, request: Request,
+async def put_key_limits(key_id: str, update: LimitValues, request: Request, audited: Audited,
                          caller: AccountCaller = Depends(admin)) -> dict:
     """Replace the key's own limits; what is left out comes from its account's tier."""
     wanted = Overrides(limits=_limits(update))
-    return await _store(request, caller, "key", key_id, wanted, update.model_dump(exclude_none=True))
+    return await _store(request, audited, caller.actor, "key", key_id, wanted,
+                        update.model_dump(exclude_none=True))
 
 
 @router.delete("/keys/{key_id}/rate-limits", status_code=204)
-async def delete_key_limits(key_id: str, request: Request, caller: AccountCaller = Depends(admin)) -> Response:
-    await _store(request, caller, "key", key_id, Overrides(), None)
+async def delete_key_limits(key_id: str, request: Request, audited: Audited,
+                            caller: AccountCaller = Depends(admin)) -> Response:
+    await _store(request, audited, caller.actor, "key", key_id, Overrides(), None)
     return Response(status_code=204)
 
 
@@ -105,15 +109,13 @@ async def _view(request: Request, kind: str, subject_id: str) -> dict:
             raise not_found(str(exc)) from None
 
 
-async def _store(request: Request, caller: AccountCaller, kind: str, subject_id: str, wanted: Overrides,
+async def _store(request: Request, audited: Change, actor: str, kind: str, subject_id: str, wanted: Overrides,
                  details: dict | None) -> dict:
     state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
     try:
-        async with state.sessions.begin() as session:
-            shown = await overrides.store(session, state.settings.rate_limits, kind, subject_id, wanted)
-            await audit.record(session, actor, "limits.set" if details is not None else "limits.clear", subject_id,
-                               details=details, address=address)
+        async with audited.begin(actor) as tx:
+            shown = await overrides.store(tx.session, state.settings.rate_limits, kind, subject_id, wanted)
+            await tx.audit("limits.set" if details is not None else "limits.clear", subject_id, details)
     except NotFound as exc:
         raise not_found(str(exc)) from None
     except ValueError as exc:

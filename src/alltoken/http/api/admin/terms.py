@@ -4,10 +4,10 @@ through /api/terms: terms.py)."""
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import terms
 from alltoken.accounts.service import Conflict
-from alltoken.http.api.callers import AccountCaller, actor_of, admin
+from alltoken.http.api.audited import Audited
+from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.terms import TermsVersionView, version_view
 from alltoken.http.errors import ApiError, bad_request
 
@@ -30,17 +30,16 @@ async def list_versions(request: Request, _: AccountCaller = Depends(admin)) -> 
 
 
 @router.post("/admin/terms", response_model=TermsVersionView, status_code=201)
-async def publish(body: TermsPublish, request: Request, caller: AccountCaller = Depends(admin)) -> TermsVersionView:
+async def publish(body: TermsPublish, request: Request, audited: Audited,
+                  caller: AccountCaller = Depends(admin)) -> TermsVersionView:
     """Publish a version. A material one makes every account accept it within the grace period."""
     state = request.app.state.gateway
-    actor, address = actor_of(request, caller)
     try:
-        async with state.sessions.begin() as session:
-            row = await terms.publish(session, body.version, body.effective_at, material=body.material, url=body.url,
-                                      summary=body.summary)
-            await audit.record(session, actor, "terms.publish", f"terms:{row.version}",
-                               {"effective_at": row.effective_at.isoformat(), "material": row.material,
-                                "url": row.url}, address)
+        async with audited.begin(caller.actor) as tx:
+            row = await terms.publish(tx.session, body.version, body.effective_at, material=body.material,
+                                      url=body.url, summary=body.summary)
+            await tx.audit("terms.publish", f"terms:{row.version}",
+                           {"effective_at": row.effective_at.isoformat(), "material": row.material, "url": row.url})
     except Conflict as exc:
         raise ApiError(409, str(exc), type="invalid_request_error", code="version_exists", param="version") from None
     except ValueError as exc:

@@ -4,12 +4,11 @@ keeps an unverified user from making API keys where the server asks for verifica
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import email_verification, sign_in_throttle
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.auth import emailed_links
 from alltoken.http.api.auth.password_work import throttle_refusal
 from alltoken.http.api.callers import AccountCaller, session_user
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request, forbidden
 
 router = APIRouter(prefix="/auth/email-verification", tags=["console sign-in"])
@@ -26,37 +25,35 @@ class VerificationConfirm(BaseModel):
 
 
 @router.post("", status_code=202, response_model=VerificationSent)
-async def resend(request: Request, background: BackgroundTasks, signed_in=Depends(session_user)) -> VerificationSent:
+async def resend(request: Request, background: BackgroundTasks, audited: Audited,
+                 signed_in=Depends(session_user)) -> VerificationSent:
     """Email the signed-in user a new verification link (the older ones stop working when one is used)."""
     state = request.app.state.gateway
     if state.settings.smtp is None:
         raise emailed_links.email_unavailable("a verification link")
     if signed_in.email_verified:
         raise bad_request("your email address is already verified", code="email_already_verified")
-    address = client_address(request)
-    async with state.sessions.begin() as session:
+    async with audited.begin(f"user:{signed_in.user_id}") as tx:
         with throttle_refusal("too many verification emails", "verification_throttled"):
-            await sign_in_throttle.count_attempt(session, signed_in.email, address, THROTTLE)
-        token = email_verification.issue(session, signed_in.user_id)
-        await audit.record(session, f"user:{signed_in.user_id}", "auth.email_verification_request",
-                           signed_in.user_id, address=address)
+            await sign_in_throttle.count_attempt(tx.session, signed_in.email, audited.address, THROTTLE)
+        token = email_verification.issue(tx.session, signed_in.user_id)
+        await tx.audit("auth.email_verification_request", signed_in.user_id)
     send_verification(state.settings, background, signed_in.email, token)
     return VerificationSent(message=f"a new link is on its way to {signed_in.email}; it works once, for "
                                     f"{int(email_verification.LIFETIME.total_seconds() // 3600)} hours")
 
 
 @router.post("/confirm", status_code=204)
-async def confirm(body: VerificationConfirm, request: Request) -> None:
+async def confirm(body: VerificationConfirm, audited: Audited) -> None:
     """Verify the email address the token was sent to."""
-    async with request.app.state.gateway.sessions.begin() as session:
+    async with audited.begin("anonymous") as tx:
         try:
-            user_id = await email_verification.confirm(session, body.token)
+            user_id = await email_verification.confirm(tx.session, body.token)
         except email_verification.InvalidToken:
             raise bad_request("this verification link is not valid: it was used, it expired, or it was never "
                               "issued; sign in and ask for a new one", param="token",
                               code="invalid_verification_token") from None
-        await audit.record(session, f"user:{user_id}", "auth.email_verified", user_id,
-                           address=client_address(request))
+        await tx.by(f"user:{user_id}").audit("auth.email_verified", user_id)
 
 
 def send_verification(settings, background: BackgroundTasks, recipient: str, token: str) -> None:

@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from alltoken import audit
 from alltoken.accounts import email_verification, passwords, sessions, sign_in_throttle, studio_keys, terms
 from alltoken.accounts.service import Conflict, create_account, normalized_email
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.auth import password_work
 from alltoken.http.api.auth.email_verification import must_verify, send_verification
 from alltoken.http.api.auth.password_work import checked_or_given_back, hashed, throttle_refusal, verified
@@ -23,7 +23,7 @@ from alltoken.http.api.callers import (
     signed_in_user,
 )
 from alltoken.http.api.studio import audit_studio_keys_revoked, forget_keys
-from alltoken.http.client_address import arrived_over_tls, client_address
+from alltoken.http.client_address import arrived_over_tls
 from alltoken.http.errors import ApiError, bad_request
 from alltoken.ids import new_id, utcnow
 from alltoken.store.models import User
@@ -65,7 +65,8 @@ class Me(BaseModel):
 
 
 @router.post("/signup", status_code=201, response_model=Me)
-async def sign_up(body: SignUp, request: Request, response: Response, background: BackgroundTasks) -> Me:
+async def sign_up(body: SignUp, request: Request, response: Response, background: BackgroundTasks,
+                  audited: Audited) -> Me:
     """Create an account and its first user, and sign in. Throttled per client address and in all (429
     sign_up_throttled). Where the server asks for it, a link to verify the email address is sent, and the
     account makes API keys once it is followed."""
@@ -73,15 +74,15 @@ async def sign_up(body: SignUp, request: Request, response: Response, background
         passwords.check_policy(body.password)
     except ValueError as exc:
         raise bad_request(str(exc), param="password", code="weak_password") from None
-    state, address = request.app.state.gateway, client_address(request)
+    state = request.app.state.gateway
     password_hash = await _hashed_within_sign_up_limits(request, body.password)
     verify = state.settings.sign_up.email_verification
     taken = bad_request("an account with this email already exists; sign in instead", param="email",
                         code="email_taken")
     try:
-        async with state.sessions.begin() as session:
+        async with audited.begin("anonymous") as tx:
             try:
-                account = await create_account(session, body.email, body.name)
+                account = await create_account(tx.session, body.email, body.name)
             except Conflict:
                 raise taken from None
             except ValueError as exc:
@@ -89,13 +90,13 @@ async def sign_up(body: SignUp, request: Request, response: Response, background
             now = utcnow()
             user = User(id=new_id("user_", 8), account_id=account.id, email=account.email, password_hash=password_hash,
                         is_admin=False, created_at=now, email_verified_at=None if verify else now)
-            session.add(user)
-            await session.flush()
-            accepted = await _accept_terms(session, account.id, body.accept_terms)
-            token, csrf = await sessions.open_session(session, user)
-            link_token = email_verification.issue(session, user.id) if verify else None
-            await audit.record(session, f"user:{user.id}", "auth.signup", account.id,
-                               {"terms_version": accepted} if accepted else None, address=address)
+            tx.session.add(user)
+            await tx.session.flush()
+            accepted = await _accept_terms(tx.session, account.id, body.accept_terms)
+            token, csrf = await sessions.open_session(tx.session, user)
+            link_token = email_verification.issue(tx.session, user.id) if verify else None
+            await tx.by(f"user:{user.id}").audit("auth.signup", account.id,
+                                                 {"terms_version": accepted} if accepted else None)
     except IntegrityError:  # the same email signed up a moment ago
         raise taken from None
     if link_token is not None:
@@ -104,10 +105,10 @@ async def sign_up(body: SignUp, request: Request, response: Response, background
 
 
 @router.post("/login", response_model=Me)
-async def sign_in(body: SignIn, request: Request, response: Response) -> Me:
+async def sign_in(body: SignIn, request: Request, response: Response, audited: Audited) -> Me:
     """The attempt is counted (and refused past the throttle's limit) before the password is checked, in its
     own transaction: the check takes a while, off the event loop."""
-    state, address = request.app.state.gateway, client_address(request)
+    state, address = request.app.state.gateway, audited.address
     try:
         email = normalized_email(body.email)
     except ValueError:  # no such account can exist
@@ -119,17 +120,16 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Me:
     matches = await checked_or_given_back(state.sessions, user.password_hash if user else None, body.password,
                                           email, address)
     new_hash = await hashed(body.password) if matches and passwords.needs_rehash(user.password_hash) else None
-    async with state.sessions.begin() as session:
+    async with audited.begin("anonymous") as tx:
         if not matches:
-            await audit.record(session, "anonymous", "auth.sign_in_failed", user.id if user else None,
-                               address=address)
+            await tx.audit("auth.sign_in_failed", user.id if user else None)
         else:
-            await sign_in_throttle.succeeded(session, email, address)
-            user = await session.get(User, user.id)
+            await sign_in_throttle.succeeded(tx.session, email, address)
+            user = await tx.session.get(User, user.id)
             if new_hash is not None:
                 user.password_hash = new_hash
-            token, csrf = await sessions.open_session(session, user)
-            await audit.record(session, f"user:{user.id}", "auth.sign_in", user.account_id, address=address)
+            token, csrf = await sessions.open_session(tx.session, user)
+            await tx.by(f"user:{user.id}").audit("auth.sign_in", user.account_id)
     if not matches:
         raise _wrong_credentials()
     return _signed_in(request, response, user, user.account_id, token, csrf)
@@ -154,33 +154,33 @@ async def me(request: Request) -> Me:
 
 
 @router.post("/logout", status_code=204)
-async def sign_out(request: Request, response: Response, caller: AccountCaller = Depends(account_caller)) -> None:
+async def sign_out(request: Request, response: Response, audited: Audited,
+                   caller: AccountCaller = Depends(account_caller)) -> None:
     if caller.signed_in is not None:
-        async with request.app.state.gateway.sessions.begin() as session:
-            await sessions.close_session(session, request.cookies[SESSION_COOKIE])
-            studio = await studio_keys.revoke_for_session(session, caller.account_id, caller.signed_in.user_id)
-            await audit_studio_keys_revoked(session, caller.actor, studio, "sign-out", client_address(request))
+        async with audited.begin(caller.actor) as tx:
+            await sessions.close_session(tx.session, request.cookies[SESSION_COOKIE])
+            studio = await studio_keys.revoke_for_session(tx.session, caller.account_id, caller.signed_in.user_id)
+            await audit_studio_keys_revoked(tx, studio, "sign-out")
         forget_keys(request.app.state.gateway, studio)
     _clear_cookies(request, response)
 
 
 @router.post("/logout-everywhere", status_code=204)
-async def sign_out_everywhere(request: Request, response: Response,
+async def sign_out_everywhere(request: Request, response: Response, audited: Audited,
                               caller: AccountCaller = Depends(account_caller)) -> None:
     """End every session of this user, on every device."""
     user_id = _user_of(caller)
-    async with request.app.state.gateway.sessions.begin() as session:
-        closed = await sessions.close_all(session, user_id)
-        studio = await studio_keys.revoke_for_user(session, user_id)
-        await audit_studio_keys_revoked(session, caller.actor, studio, "sign-out", client_address(request))
-        await audit.record(session, caller.actor, "auth.sign_out_everywhere", user_id, {"sessions": closed},
-                           address=client_address(request))
+    async with audited.begin(caller.actor) as tx:
+        closed = await sessions.close_all(tx.session, user_id)
+        studio = await studio_keys.revoke_for_user(tx.session, user_id)
+        await audit_studio_keys_revoked(tx, studio, "sign-out")
+        await tx.audit("auth.sign_out_everywhere", user_id, {"sessions": closed})
     forget_keys(request.app.state.gateway, studio)
     _clear_cookies(request, response)
 
 
 @router.post("/password", status_code=204)
-async def change_password(body: PasswordChange, request: Request,
+async def change_password(body: PasswordChange, request: Request, audited: Audited,
                           caller: AccountCaller = Depends(account_caller)) -> None:
     """Change the password; every other session of the user ends and their Studio keys are revoked (whoever
     knew the old password may hold one)."""
@@ -189,18 +189,18 @@ async def change_password(body: PasswordChange, request: Request,
         passwords.check_policy(body.new_password)
     except ValueError as exc:
         raise bad_request(str(exc), param="new_password", code="weak_password") from None
-    state, address = request.app.state.gateway, client_address(request)
+    state = request.app.state.gateway
     async with state.sessions() as session:
         current_hash = (await session.get(User, user_id)).password_hash
     if not await verified(current_hash, body.current_password):
         raise bad_request("the current password is wrong", param="current_password", code="wrong_credentials")
     new_hash = await hashed(body.new_password)
-    async with state.sessions.begin() as session:
-        (await session.get(User, user_id)).password_hash = new_hash
-        await sessions.close_all(session, user_id, keep_token=request.cookies.get(SESSION_COOKIE))
-        studio = await studio_keys.revoke_for_user(session, user_id)
-        await audit_studio_keys_revoked(session, caller.actor, studio, "password change", address)
-        await audit.record(session, caller.actor, "auth.password_change", user_id, address=address)
+    async with audited.begin(caller.actor) as tx:
+        (await tx.session.get(User, user_id)).password_hash = new_hash
+        await sessions.close_all(tx.session, user_id, keep_token=request.cookies.get(SESSION_COOKIE))
+        studio = await studio_keys.revoke_for_user(tx.session, user_id)
+        await audit_studio_keys_revoked(tx, studio, "password change")
+        await tx.audit("auth.password_change", user_id)
     forget_keys(state, studio)
 
 

@@ -3,12 +3,11 @@
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import memberships, sessions
 from alltoken.http.api.account.memberships import MembershipView, membership_view
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, session_user
 from alltoken.http.api.service_errors import service_errors
-from alltoken.http.client_address import client_address
 from alltoken.store.models import User
 
 router = APIRouter(tags=["teams"])
@@ -19,14 +18,13 @@ class SwitchAccount(BaseModel):
 
 
 @router.post("/auth/switch-account", response_model=MembershipView)
-async def switch_account(body: SwitchAccount, request: Request,
+async def switch_account(body: SwitchAccount, request: Request, audited: Audited,
                          signed_in: sessions.SignedIn = Depends(session_user)) -> MembershipView:
     """Act in another of the user's accounts from now on; an account they are not a member of is a 404."""
-    async with request.app.state.gateway.sessions.begin() as session:
+    async with audited.begin(f"user:{signed_in.user_id}") as tx:
         with service_errors():
-            chosen = await memberships.membership(session, await session.get(User, signed_in.user_id),
+            chosen = await memberships.membership(tx.session, await tx.session.get(User, signed_in.user_id),
                                                   body.account_id)
-        await sessions.switch_account(session, request.cookies[SESSION_COOKIE], chosen.account_id)
-        await audit.record(session, f"user:{signed_in.user_id}", "auth.switch_account", chosen.account_id,
-                           {"from": signed_in.account_id}, client_address(request))
+        await sessions.switch_account(tx.session, request.cookies[SESSION_COOKIE], chosen.account_id)
+        await tx.audit("auth.switch_account", chosen.account_id, {"from": signed_in.account_id})
     return membership_view(chosen, chosen.account_id)

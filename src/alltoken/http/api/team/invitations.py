@@ -8,12 +8,11 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import invitations
 from alltoken.accounts.teams import get_team
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller
 from alltoken.http.api.team.members import Reset, Role, check_ownership_change, team_errors, team_manager
-from alltoken.http.client_address import client_address
 from alltoken.money import units_to_usd_str
 from alltoken.notifications.invitation_email import send_invitation
 from alltoken.store.models import TeamInvitation
@@ -46,36 +45,35 @@ class SentInvitation(InvitationView):
 
 
 @router.post("/team/invitations", response_model=SentInvitation, status_code=201)
-async def post_invitation(body: NewInvitation, request: Request, caller: AccountCaller = Depends(team_manager)
-                          ) -> SentInvitation:
+async def post_invitation(body: NewInvitation, request: Request, audited: Audited,
+                          caller: AccountCaller = Depends(team_manager)) -> SentInvitation:
     """Invite someone by email (they need no account yet): the email carries a single-use link valid 7 days.
     Inviting an owner is making one: an owner's console session, password confirmed."""
     if body.role == "owner":
         check_ownership_change(caller)
     state = request.app.state.gateway
     with team_errors():
-        async with state.sessions.begin() as session:
-            team = await get_team(session, caller.account_id)
-            row, token = await invitations.invite(session, caller.account_id, body.email, body.role, body.limit_usd,
-                                                  body.limit_reset, invited_by=caller.actor, acting_role=caller.role)
-            await audit.record(session, caller.actor, "team.invite", caller.account_id,
-                               {"invitation_id": row.id, "email": row.email, "role": row.role},
-                               client_address(request))
+        async with audited.begin(caller.actor) as tx:
+            team = await get_team(tx.session, caller.account_id)
+            row, token = await invitations.invite(tx.session, caller.account_id, body.email, body.role,
+                                                  body.limit_usd, body.limit_reset, invited_by=caller.actor,
+                                                  acting_role=caller.role)
+            await tx.audit("team.invite", caller.account_id,
+                           {"invitation_id": row.id, "email": row.email, "role": row.role})
     link = f"{request.url.scheme}://{request.url.netloc}/invitation?token={token}"
     emailed = await send_invitation(state.settings.smtp, team.name or team.id, row, link)
-    async with state.sessions.begin() as session:
-        await audit.record(session, "system", "team.invite_email", caller.account_id,
-                           {"invitation_id": row.id, "emailed": emailed})
+    async with audited.system() as tx:
+        await tx.audit("team.invite_email", caller.account_id, {"invitation_id": row.id, "emailed": emailed})
     return SentInvitation(**_view(row).model_dump(), emailed=emailed, accept_url=None if emailed else link)
 
 
 @router.post("/team/members", response_model=SentInvitation, status_code=202, deprecated=True)
-async def post_member(body: NewInvitation, request: Request, caller: AccountCaller = Depends(team_manager)
-                      ) -> SentInvitation:
+async def post_member(body: NewInvitation, request: Request, audited: Audited,
+                      caller: AccountCaller = Depends(team_manager)) -> SentInvitation:
     """Sends an invitation, exactly as POST /api/team/invitations does: this once added an existing user at
     once, without their consent, and told by its answer whether the address had an account. 202: the person
     becomes a member when they accept."""
-    return await post_invitation(body, request, caller)
+    return await post_invitation(body, request, audited, caller)
 
 
 @router.get("/team/invitations", response_model=list[InvitationView])
@@ -87,14 +85,13 @@ async def list_invitations(request: Request, caller: AccountCaller = Depends(tea
 
 
 @router.delete("/team/invitations/{invitation_id}", response_model=InvitationView)
-async def delete_invitation(invitation_id: str, request: Request, caller: AccountCaller = Depends(team_manager)
+async def delete_invitation(invitation_id: str, audited: Audited, caller: AccountCaller = Depends(team_manager)
                             ) -> InvitationView:
     """Cancel a pending invitation: its link works no more."""
     with team_errors():
-        async with request.app.state.gateway.sessions.begin() as session:
-            row = await invitations.cancel(session, caller.account_id, invitation_id)
-            await audit.record(session, caller.actor, "team.invite_cancel", caller.account_id,
-                               {"invitation_id": row.id}, client_address(request))
+        async with audited.begin(caller.actor) as tx:
+            row = await invitations.cancel(tx.session, caller.account_id, invitation_id)
+            await tx.audit("team.invite_cancel", caller.account_id, {"invitation_id": row.id})
     return _view(row)
 
 

@@ -13,14 +13,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from alltoken import audit
 from alltoken.accounts import roles
 from alltoken.accounts.roles import CONFIRMED, MANAGE, READ
 from alltoken.accounts.team_views import MemberView, TeamView, member_view, team_view
 from alltoken.accounts.teams import NotAllowed, get_team, member, members, remove_member, update_member
+from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, authorize, requires
 from alltoken.http.api.service_errors import service_errors
-from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request, forbidden
 from alltoken.ids import utcnow
 from alltoken.runtime.budgets import member_spend
@@ -90,7 +89,7 @@ async def get_team_view(request: Request, caller: AccountCaller = Depends(team_r
 
 
 @router.patch("/members/{user_id}", response_model=MemberView)
-async def patch_member(user_id: str, changes: MemberChanges, request: Request,
+async def patch_member(user_id: str, changes: MemberChanges, request: Request, audited: Audited,
                        target: tuple[AccountCaller, str] = Depends(member_target)) -> MemberView:
     caller, target_role = target
     sent = changes.model_dump(include=changes.model_fields_set)
@@ -102,26 +101,24 @@ async def patch_member(user_id: str, changes: MemberChanges, request: Request,
         check_ownership_change(caller)
     state = request.app.state.gateway
     with team_errors():
-        async with state.sessions.begin() as session:
-            row = await update_member(session, caller.account_id, user_id, sent, acting_role=caller.role)
-            user = await session.get(User, user_id)
-            await audit.record(session, caller.actor, "team.member_change", caller.account_id,
-                               {"user_id": user_id, **sent}, client_address(request))
+        async with audited.begin(caller.actor) as tx:
+            row = await update_member(tx.session, caller.account_id, user_id, sent, acting_role=caller.role)
+            user = await tx.session.get(User, user_id)
+            await tx.audit("team.member_change", caller.account_id, {"user_id": user_id, **sent})
     return await _member_view(state, caller.account_id, row, user)
 
 
 @router.delete("/members/{user_id}", response_model=Removed)
-async def delete_member(user_id: str, request: Request,
+async def delete_member(user_id: str, audited: Audited,
                         target: tuple[AccountCaller, str] = Depends(member_target)) -> Removed:
     """Remove a member and revoke their keys in this team (refused for the last owner)."""
     caller, target_role = target
     if target_role == "owner":
         check_ownership_change(caller)
     with team_errors():
-        async with request.app.state.gateway.sessions.begin() as session:
-            revoked = await remove_member(session, caller.account_id, user_id, acting_role=caller.role)
-            await audit.record(session, caller.actor, "team.member_remove", caller.account_id,
-                               {"user_id": user_id, "revoked_keys": revoked}, client_address(request))
+        async with audited.begin(caller.actor) as tx:
+            revoked = await remove_member(tx.session, caller.account_id, user_id, acting_role=caller.role)
+            await tx.audit("team.member_remove", caller.account_id, {"user_id": user_id, "revoked_keys": revoked})
     return Removed(user_id=user_id, revoked_keys=revoked)
 
 
