@@ -13,10 +13,10 @@ from alltoken.config.billing import Markup, StripeSettings
 from alltoken.config.email import AlertSettings, SmtpSettings
 from alltoken.config.governance import RegionSettings, RetentionSettings, TermsSettings
 from alltoken.config.images import ImageSettings
+from alltoken.config.rate_limits import RateLimitSettings
 from alltoken.config.routing import ModelConfig, ProviderConfig
 from alltoken.config.sign_up import SignUpSettings
 from alltoken.config.values import ConfigError, boolean, positive, section
-from alltoken.limits.policy import RateLimitSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass, field
 
-from alltoken.analytics.recorder import UsageEvent
+from alltoken.analytics.events import UsageEvent
 from alltoken.billing.ledger import Charge
 from alltoken.billing.reservations import Settlement
 from alltoken.http.auth import Caller

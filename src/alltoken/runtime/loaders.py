@@ -12,8 +12,9 @@ from alltoken.accounts.teams import member_spent_since
 from alltoken.billing.expiry import expiring_grants, write_off_expired
 from alltoken.billing.ledger import LedgerRow, balance_units, entries_after
 from alltoken.billing.reservations import Expiring
+from alltoken.config.rate_limits import Limits, RateLimitSettings
 from alltoken.limits.overrides import stored_overrides
-from alltoken.limits.policy import Limits, Overrides, RateLimitSettings, resolve
+from alltoken.limits.policy import Overrides, resolve
 from alltoken.routing.policy import RoutingPolicy
 from alltoken.routing.restrictions import ModelRestrictions
 from alltoken.store.models import (

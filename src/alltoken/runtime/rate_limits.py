@@ -16,11 +16,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from alltoken.config.rate_limits import Limits
 from alltoken.http.auth import Caller
 from alltoken.http.errors import shared_state_unavailable
 from alltoken.http.plumbing import REQUEST_ID_KEY
 from alltoken.limits.base import Gate, RateLimiter, Window
-from alltoken.limits.policy import Limits
 from alltoken.runtime.rate_limit_errors import Limited, rate_limit_headers, refusal
 from alltoken.store.redis_client import SharedStateUnavailable
 

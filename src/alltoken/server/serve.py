@@ -13,6 +13,7 @@ from alltoken.config import ConfigError, Settings
 from alltoken.runtime.state import GatewayState
 from alltoken.server.app import create_app
 from alltoken.server.console_site import console_directory, is_built
+from alltoken.server.logging_setup import configure_logging
 from alltoken.server.workers import run_workers
 from alltoken.store.db import DatabaseUrlError, session_factory
 from alltoken.store.migrate import upgrade_to_head
@@ -111,8 +112,3 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparseable)"
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)

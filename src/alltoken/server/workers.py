@@ -47,7 +47,7 @@ def worker_app():
     """The app of one worker process (uvicorn calls this in each one)."""
     from alltoken.runtime.state import GatewayState
     from alltoken.server.app import create_app
-    from alltoken.server.serve import configure_logging
+    from alltoken.server.logging_setup import configure_logging
 
     configure_logging()
     settings: Settings = pickle.loads(base64.b64decode(os.environ[_SETTINGS_ENV]))

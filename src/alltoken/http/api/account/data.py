@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from alltoken.accounts import sessions
-from alltoken.accounts.deletion import delete_account
 from alltoken.accounts.export import export_account
 from alltoken.accounts.service import Conflict
+from alltoken.governance.deletion import delete_account
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
 from alltoken.http.errors import bad_request

@@ -5,11 +5,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken.accounts.service import NotFound
+from alltoken.config.rate_limits import Limits
 from alltoken.http.api.audited import Audited, Change
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request, not_found
 from alltoken.limits import overrides
-from alltoken.limits.policy import Limits, Overrides
+from alltoken.limits.policy import Overrides
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
