@@ -6,7 +6,7 @@ command module to list them.
 
 import functools
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import click
 import orjson
@@ -56,6 +56,10 @@ def split_list(value: str | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()] if value else None
 
 
+@overload
+def parse_time(value: str, flag: str) -> datetime: ...
+@overload
+def parse_time(value: str | None, flag: str) -> datetime | None: ...
 def parse_time(value: str | None, flag: str) -> datetime | None:
     if value is None:
         return None

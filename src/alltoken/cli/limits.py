@@ -48,9 +48,11 @@ async def limits_show(session, account_id, key_id):
 
 
 def _subject(account_id: str | None, key_id: str | None) -> tuple[str, str]:
-    if bool(account_id) == bool(key_id):
-        raise click.UsageError("give exactly one of --account ID and --key KEY_ID")
-    return ("account", account_id) if account_id else ("key", key_id)
+    if account_id and not key_id:
+        return "account", account_id
+    if key_id and not account_id:
+        return "key", key_id
+    raise click.UsageError("give exactly one of --account ID and --key KEY_ID")
 
 
 def _rate_settings():

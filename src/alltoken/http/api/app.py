@@ -1,6 +1,6 @@
 """The management API under /api (OpenAPI at /api/openapi.json). The console will use only this."""
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -44,16 +44,23 @@ def create_management_api(state) -> FastAPI:
     return api
 
 
-async def _api_error(request: Request, exc: ApiError):
+# Starlette types every handler for any exception: each checks it got the one it is registered for.
+async def _api_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, ApiError):
+        raise exc
     return exc.response()
 
 
-async def _validation_error(request: Request, exc: RequestValidationError):
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, RequestValidationError):
+        raise exc
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     return bad_request(f"{where or 'body'}: {first.get('msg', 'invalid request')}", param=where or None).response()
 
 
-async def _http_error(request: Request, exc: HTTPException):
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):
+        raise exc
     kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
     return ApiError(exc.status_code, str(exc.detail), type=kind, code=f"http_{exc.status_code}").response()

@@ -35,7 +35,18 @@ class AccountCaller:
     @property
     def actor(self) -> str:
         """How the audit log names this caller."""
-        return f"user:{self.signed_in.user_id}" if self.signed_in else f"key:{self.key.id}"
+        if self.signed_in is not None:
+            return f"user:{self.signed_in.user_id}"
+        if self.key is None:
+            raise RuntimeError("an account caller holds a console session or an API key")
+        return f"key:{self.key.id}"
+
+    @property
+    def console_session(self) -> sessions.SignedIn:
+        """The caller's console session, for an endpoint whose scope refuses keys."""
+        if self.signed_in is None:
+            raise session_required()
+        return self.signed_in
 
     @property
     def restricted(self) -> bool:

@@ -38,7 +38,7 @@ async def list_models(request: Request, caller: AccountCaller = Depends(account_
     account = await state.loaders.account(caller.account_id)
     key_models = caller.key.models if caller.key else None
     listed = [(model, routes_for(model, account, key_models)) for model in state.models.all()]
-    return ModelList(data=[model_entry(model, routes) for model, routes in listed if routes])
+    return ModelList(data=[ModelView.model_validate(model_entry(model, routes)) for model, routes in listed if routes])
 
 
 class RouteHealth(BaseModel):
@@ -62,4 +62,4 @@ class StatusView(BaseModel):
 @router.get("/status", response_model=StatusView)
 async def provider_status(request: Request) -> StatusView:
     """Every route's rolling health, as the public GET /status shows it."""
-    return StatusView(routes=route_statuses(request.app.state.gateway))
+    return StatusView(routes=[RouteHealth.model_validate(route) for route in route_statuses(request.app.state.gateway)])

@@ -47,7 +47,7 @@ async def accept_invitation(body: InvitationToken, request: Request, audited: Au
     actor = f"user:{signed_in.user_id}"
     try:
         async with audited.begin(actor) as tx:
-            user = await tx.session.get(User, signed_in.user_id)
+            user = await tx.session.get_one(User, signed_in.user_id)
             with _invitation_errors():
                 row, joined = await invitations.accept(tx.session, body.token, user)
                 team = await get_team(tx.session, row.account_id)

@@ -58,8 +58,8 @@ class CreatedKey(KeyView):
 
 
 class Rotation(BaseModel):
-    grace_seconds: int | None = Field(None, ge=0, description="How long the old secret keeps working "
-                                                              "(default: the server's key_rotation_grace_seconds)")
+    grace_seconds: int | None = Field(default=None, ge=0, description="How long the old secret keeps working "
+                                      "(default: the server's key_rotation_grace_seconds)")
 
 
 class RevokedKeys(BaseModel):

@@ -35,7 +35,7 @@ async def issue_key(request: Request, caller: StudioScope, audited: Audited,
     """A new Studio key for the signed-in user, valid for an hour; its secret is in this response only. It
     revokes the user's previous Studio key on this account, and signing out revokes it. (An API key calls /v1
     itself.)"""
-    state, user_id, account_id = request.app.state.gateway, caller.signed_in.user_id, caller.account_id
+    state, user_id, account_id = request.app.state.gateway, caller.console_session.user_id, caller.account_id
     accept = body is not None and body.accept_terms
     require_verified_email(state, caller)
     await check_terms_acceptance(state, caller, accept)
@@ -47,8 +47,8 @@ async def issue_key(request: Request, caller: StudioScope, audited: Audited,
         if accepted is not None:
             await tx.audit("terms.accept", account_id, {"version": accepted.version})
         await audit_studio_keys_revoked(tx, replaced, None)
-        await tx.audit("keys.create", account_id,
-                       {"key_id": new.row.id, "studio": True, "expires_at": new.row.expires_at.isoformat()})
+        expires_at = new.row.expires_at.isoformat() if new.row.expires_at else None   # a Studio key always expires
+        await tx.audit("keys.create", account_id, {"key_id": new.row.id, "studio": True, "expires_at": expires_at})
     if accepted is not None:
         state.auth.drop_account(account_id)   # this process at once; the others through the change feed
     forget_keys(state, replaced)

@@ -24,7 +24,7 @@ async def new_team(body: NewTeam, request: Request, audited: Audited,
     """Create a team with the signed-in user as its owner, and switch the session to it. The team
     accepts the terms in effect if its owner's own account has accepted them."""
     async with audited.begin(f"user:{signed_in.user_id}") as tx:
-        user = await tx.session.get(User, signed_in.user_id)
+        user = await tx.session.get_one(User, signed_in.user_id)
         with service_errors():
             account, _ = await create_team(tx.session, body.name, user.email)
         await tx.audit("teams.create", account.id, {"owner": user.id})

@@ -72,6 +72,6 @@ async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerSc
 async def _leave_deleted_team(session, request: Request, caller: AccountCaller) -> None:
     """A session that deleted a team acts in its user's own account from now on (deleting one's own account
     ends its sessions)."""
-    user = await session.get(User, caller.signed_in.user_id)
+    user = await session.get_one(User, caller.console_session.user_id)
     if user.account_id != caller.account_id:
         await sessions.switch_account(session, request.cookies[SESSION_COOKIE], user.account_id)

@@ -2,12 +2,11 @@
 restrictions, and any account's keys. Every change is audited in its own transaction."""
 
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from alltoken.governance.enforcement import STATES, describe_action, history, set_state
+from alltoken.governance.enforcement import State, describe_action, history, set_state
 from alltoken.governance.model_restrictions import clear, restrict, restrictions
 from alltoken.http.api import key_actions
 from alltoken.http.api.audited import Audited
@@ -23,7 +22,7 @@ _STATE_ACTIONS = {"active": "accounts.activate", "warned": "accounts.warn", "rat
 
 
 class EnforcementChange(BaseModel):
-    state: Literal[STATES]
+    state: State
     reason: str = Field(min_length=1, max_length=2000, description="Why; the account is told it")
 
 

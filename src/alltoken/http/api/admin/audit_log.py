@@ -38,7 +38,7 @@ async def audit_log(request: Request, since: datetime | None = None, target: str
     """Who did what, to what, when and from where; oldest first."""
     async with request.app.state.gateway.sessions() as session:
         found = await entries(session, since=since, target=target, after_id=after, limit=limit)
-    return AuditPage(entries=found, next_after=found[-1]["id"] if len(found) == limit else None)
+    return AuditPage.model_validate({"entries": found, "next_after": found[-1]["id"] if len(found) == limit else None})
 
 
 @router.get("/audit-log.csv", response_class=StreamingResponse)

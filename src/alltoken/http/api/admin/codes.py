@@ -68,7 +68,7 @@ async def make_codes(body: CodesCreate, request: Request, audited: Audited,
         async with audited.begin(caller.actor) as tx:
             codes = await create_codes(tx.session, body.amount_usd, count=body.count, uses=body.uses,
                                        expires_at=body.expires_at)
-            batch_id = (await tx.session.get(RedemptionCode, code_hash(codes[0]))).batch_id
+            batch_id = (await tx.session.get_one(RedemptionCode, code_hash(codes[0]))).batch_id
             await tx.audit("codes.create", f"batch:{batch_id}",
                            {"count": body.count, "uses": body.uses, "amount_units": amount_units,
                             "expires_at": body.expires_at.isoformat() if body.expires_at else None})

@@ -125,7 +125,7 @@ async def sign_in(body: SignIn, request: Request, response: Response, audited: A
             await tx.audit("auth.sign_in_failed", user.id if user else None)
         else:
             await sign_in_throttle.succeeded(tx.session, email, address)
-            user = await tx.session.get(User, user.id)
+            user = await tx.session.get_one(User, user.id)
             if new_hash is not None:
                 user.password_hash = new_hash
             token, csrf = await sessions.open_session(tx.session, user)
@@ -196,7 +196,7 @@ async def change_password(body: PasswordChange, request: Request, audited: Audit
         raise bad_request("the current password is wrong", param="current_password", code="wrong_credentials")
     new_hash = await hashed(body.new_password)
     async with audited.begin(caller.actor) as tx:
-        (await tx.session.get(User, user_id)).password_hash = new_hash
+        (await tx.session.get_one(User, user_id)).password_hash = new_hash
         await sessions.close_all(tx.session, user_id, keep_token=request.cookies.get(SESSION_COOKIE))
         studio = await studio_keys.revoke_for_user(tx.session, user_id)
         await audit_studio_keys_revoked(tx, studio, "password change")

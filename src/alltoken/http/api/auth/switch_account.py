@@ -23,7 +23,7 @@ async def switch_account(body: SwitchAccount, request: Request, audited: Audited
     """Act in another of the user's accounts from now on; an account they are not a member of is a 404."""
     async with audited.begin(f"user:{signed_in.user_id}") as tx:
         with service_errors():
-            chosen = await memberships.membership(tx.session, await tx.session.get(User, signed_in.user_id),
+            chosen = await memberships.membership(tx.session, await tx.session.get_one(User, signed_in.user_id),
                                                   body.account_id)
         await sessions.switch_account(tx.session, request.cookies[SESSION_COOKIE], chosen.account_id)
         await tx.audit("auth.switch_account", chosen.account_id, {"from": signed_in.account_id})

@@ -103,7 +103,7 @@ async def patch_member(user_id: str, changes: MemberChanges, request: Request, a
     with team_errors():
         async with audited.begin(caller.actor) as tx:
             row = await update_member(tx.session, caller.account_id, user_id, sent, acting_role=caller.role)
-            user = await tx.session.get(User, user_id)
+            user = await tx.session.get_one(User, user_id)
             await tx.audit("team.member_change", caller.account_id, {"user_id": user_id, **sent})
     return await _member_view(state, caller.account_id, row, user)
 
