@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken import audit
 from alltoken.http.client_address import client_address
+from alltoken.http.gateway import gateway_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ async def _transaction(sessions: async_sessionmaker[AsyncSession], actor: str,
 
 
 def change(request: Request) -> Change:
-    return Change(request.app.state.gateway.sessions, client_address(request))
+    return Change(gateway_of(request).sessions, client_address(request))
 
 
 Audited = Annotated[Change, Depends(change)]

@@ -13,6 +13,7 @@ from alltoken.accounts.cache import KeyRecord
 from alltoken.accounts.roles import BILLING, CONFIRMED, KEYS, MANAGE, OWN, READ
 from alltoken.http.auth import authenticate, check_account
 from alltoken.http.errors import forbidden, unauthorized
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.store.models import TeamMember
 
@@ -61,7 +62,7 @@ def is_restricted(key: KeyRecord) -> bool:
 async def account_caller(request: Request) -> AccountCaller:
     if _has_key(request):
         # An account on a billing hold may still top up and read its billing: that is how it gets out.
-        caller = await authenticate(request, request.app.state.gateway.auth, allow_billing_hold=True)
+        caller = await authenticate(request, gateway_of(request).auth, allow_billing_hold=True)
         member_id = caller.key.member.user_id if caller.key.member else None
         role = await _member_role(request, caller.account.id, member_id) if member_id else None
         return AccountCaller(caller.account.id, key=caller.key, is_admin=caller.account.is_admin, role=role,
@@ -70,7 +71,9 @@ async def account_caller(request: Request) -> AccountCaller:
     if request.method not in _SAFE_METHODS:
         _check_csrf(request, signed_in)
         # A suspended or terminated account's people may still sign in and read why, not change things.
-        account = await request.app.state.gateway.loaders.account(signed_in.account_id)
+        account = await gateway_of(request).loaders.account(signed_in.account_id)
+        if account is None:
+            raise RuntimeError(f"the session's account {signed_in.account_id} did not load")
         check_account(account, allow_billing_hold=True)
     return AccountCaller(signed_in.account_id, signed_in=signed_in, is_admin=signed_in.is_admin, role=signed_in.role,
                          member_id=signed_in.user_id if signed_in.in_team else None,
@@ -79,7 +82,7 @@ async def account_caller(request: Request) -> AccountCaller:
 
 async def _member_role(request: Request, account_id: str, user_id: str) -> str:
     """Read afresh, so a change of role applies at once."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         membership = await session.get(TeamMember, (account_id, user_id))
     if membership is None:
         raise forbidden("this key's owner is no longer a member of the team", code="not_a_member")
@@ -97,7 +100,7 @@ async def session_user(request: Request) -> sessions.SignedIn:
 async def signed_in_user(request: Request) -> sessions.SignedIn:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        async with request.app.state.gateway.sessions.begin() as session:
+        async with gateway_of(request).sessions.begin() as session:
             found = await sessions.find(session, token)
         if found is not None:
             return found

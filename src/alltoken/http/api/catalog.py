@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from alltoken.http.api.callers import AccountCaller, account_caller
+from alltoken.http.gateway import gateway_of
 from alltoken.http.v1.info import model_entry
 from alltoken.routing.status import route_statuses
 from alltoken.runtime.admission import routes_for
@@ -34,8 +35,10 @@ class ModelList(BaseModel):
 async def list_models(request: Request, caller: AccountCaller = Depends(account_caller)) -> ModelList:
     """The models the caller's account (and key, when called with one) can call, each with the providers
     that may serve it, their prices and context length."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     account = await state.loaders.account(caller.account_id)
+    if account is None:
+        raise RuntimeError(f"the caller's account {caller.account_id} did not load")
     key_models = caller.key.models if caller.key else None
     listed = [(model, routes_for(model, account, key_models)) for model in state.models.all()]
     return ModelList(data=[ModelView.model_validate(model_entry(model, routes)) for model, routes in listed if routes])
@@ -62,4 +65,4 @@ class StatusView(BaseModel):
 @router.get("/status", response_model=StatusView)
 async def provider_status(request: Request) -> StatusView:
     """Every route's rolling health, as the public GET /status shows it."""
-    return StatusView(routes=[RouteHealth.model_validate(route) for route in route_statuses(request.app.state.gateway)])
+    return StatusView(routes=[RouteHealth.model_validate(route) for route in route_statuses(gateway_of(request))])

@@ -14,6 +14,7 @@ from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, session_user
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import ApiError, forbidden
+from alltoken.http.gateway import gateway_of
 from alltoken.store.models import User
 
 router = APIRouter(tags=["team"])
@@ -33,7 +34,7 @@ class InvitationPreview(BaseModel):
 @router.post("/invitations/preview", response_model=InvitationPreview)
 async def preview_invitation(body: InvitationToken, request: Request) -> InvitationPreview:
     """What an invitation link offers, before signing in: the team, the invited address and the role."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         with _invitation_errors():
             row = await invitations.by_token(session, body.token)
             team = await get_team(session, row.account_id)

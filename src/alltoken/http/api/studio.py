@@ -14,6 +14,7 @@ from alltoken.http.api.auth.email_verification import require_verified_email
 from alltoken.http.api.callers import StudioScope
 from alltoken.http.api.key_actions import CreatedKey, check_terms_acceptance, terms_refusal
 from alltoken.http.api.service_errors import service_errors
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(prefix="/studio", tags=["studio"])
 
@@ -35,7 +36,7 @@ async def issue_key(request: Request, caller: StudioScope, audited: Audited,
     """A new Studio key for the signed-in user, valid for an hour; its secret is in this response only. It
     revokes the user's previous Studio key on this account, and signing out revokes it. (An API key calls /v1
     itself.)"""
-    state, user_id, account_id = request.app.state.gateway, caller.console_session.user_id, caller.account_id
+    state, user_id, account_id = gateway_of(request), caller.console_session.user_id, caller.account_id
     accept = body is not None and body.accept_terms
     require_verified_email(state, caller)
     await check_terms_acceptance(state, caller, accept)

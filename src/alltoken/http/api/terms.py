@@ -11,6 +11,7 @@ from alltoken.accounts.service import NotFound
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountScope, ConfirmedOwnerScope
 from alltoken.http.errors import not_found
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 
 router = APIRouter(tags=["terms"])
@@ -44,7 +45,7 @@ class AcceptanceView(BaseModel):
 @router.get("/terms", response_model=TermsStatus)
 async def status(request: Request, caller: AccountScope) -> TermsStatus:
     """The terms in effect, and where this account stands with them."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:
         current = await terms.current_version(session)
         latest = await terms.latest_acceptance(session, caller.account_id)
@@ -60,7 +61,7 @@ async def status(request: Request, caller: AccountScope) -> TermsStatus:
 @router.post("/terms/accept", response_model=AcceptanceView)
 async def accept(request: Request, caller: ConfirmedOwnerScope, audited: Audited) -> AcceptanceView:
     """This account accepts the version in effect now: its owner does, from the console."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     try:
         async with audited.begin(caller.actor) as tx:
             row = await terms.accept(tx.session, caller.account_id)
@@ -97,7 +98,7 @@ async def accept_image_uploads(caller: ConfirmedOwnerScope, audited: Audited) ->
 @router.get("/terms/image-uploads", response_model=UploadWarranty)
 async def image_uploads_status(request: Request, caller: AccountScope) -> UploadWarranty:
     """Whether this account gave the warranty for the terms version in effect, and when."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         # The version in effect as giving the warranty reads it (the data plane's cached copy may be a poll behind).
         current = await terms.current_version(session)
         version = current.version if current else terms.UNPUBLISHED

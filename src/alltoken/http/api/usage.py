@@ -13,6 +13,7 @@ from alltoken.analytics.usage_queries import MAX_RANGE_DAYS, Position, Totals, g
 from alltoken.http.api.callers import AccountScope
 from alltoken.http.api.csv_export import PAGE_SIZE, csv_download, paged_csv
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 
@@ -39,7 +40,7 @@ async def summary(request: Request, caller: AccountScope,
         raise bad_request("`from` is after `to`", param="from")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise bad_request(f"at most {MAX_RANGE_DAYS} days per summary", param="from")
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         found = await usage_summary(session, caller.account_id, first, last, group)
     return {"from": first.isoformat(), "to": last.isoformat(), "group": group, "totals": _counters(found.totals),
             "data": [{group: value, **_counters(totals)} for value, totals in found.groups]}
@@ -51,7 +52,7 @@ async def generations(request: Request, caller: AccountScope,
                       limit: int = Query(50, ge=1, le=500)) -> dict:
     """The account's requests, newest first, with their cost, latency and route."""
     after = _position(cursor)
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         rows = await generations_page(session, caller.account_id, limit + 1, after)
     page = rows[:limit]
     more = len(rows) > limit
@@ -62,7 +63,7 @@ async def generations(request: Request, caller: AccountScope,
 @router.get("/generations.csv", response_class=StreamingResponse)
 async def generations_csv(request: Request, caller: AccountScope) -> StreamingResponse:
     """Every one of the account's requests, newest first, as CSV (streamed a page at a time)."""
-    rows = _csv_rows(request.app.state.gateway.sessions, caller.account_id)
+    rows = _csv_rows(gateway_of(request).sessions, caller.account_id)
     return csv_download(rows, f"generations-{caller.account_id}.csv")
 
 

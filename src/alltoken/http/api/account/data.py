@@ -18,6 +18,7 @@ from alltoken.governance.deletion import delete_account
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.store.db import flush_erased_data
 from alltoken.store.models import User
 
@@ -27,7 +28,7 @@ router = APIRouter(tags=["account"])
 @router.get("/account/export", response_class=StreamingResponse)
 async def export(request: Request, caller: ConfirmedOwnerScope, audited: Audited) -> StreamingResponse:
     """Everything AllToken holds about this account, as one JSON document (never secrets or hashes)."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with audited.begin(caller.actor) as tx:
         await tx.audit("account.export", caller.account_id)
     return StreamingResponse(export_account(state.sessions, caller.account_id), media_type="application/json",
@@ -53,7 +54,7 @@ async def delete(body: DeleteRequest, request: Request, caller: ConfirmedOwnerSc
     account_id = caller.account_id
     if body.confirm != account_id:
         raise bad_request(f"to delete this account, send \"confirm\": \"{account_id}\"", param="confirm")
-    state = request.app.state.gateway
+    state = gateway_of(request)
     try:
         async with audited.begin(caller.actor) as tx:
             deletion = await delete_account(tx.session, account_id)

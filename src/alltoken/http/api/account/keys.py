@@ -16,6 +16,7 @@ from alltoken.http.api.callers import AccountCaller, AccountScope, KeysScope, Ow
 from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import forbidden
+from alltoken.http.gateway import gateway_of
 from alltoken.store.models import TeamMember
 
 router = APIRouter(prefix="/account", tags=["account"])
@@ -30,7 +31,7 @@ def key_target(may_touch: Callable[[str | None, str | None, str | None, str | No
         if caller.key is not None and caller.key.id == key_id:
             return caller
         authorize(caller, KEYS)
-        async with request.app.state.gateway.sessions() as session:
+        async with gateway_of(request).sessions() as session:
             with service_errors():
                 row = await get_key(session, key_id, caller.account_id)
             holder = await session.get(TeamMember, (row.account_id, row.user_id)) if row.user_id else None
@@ -53,18 +54,18 @@ class RevokeAll(BaseModel):
 @router.get("/keys", response_model=list[KeyView])
 async def list_keys(request: Request, caller: AccountScope) -> list[KeyView]:
     """The account's keys, revoked ones included; never their secrets."""
-    return await key_actions.list_keys(request.app.state.gateway, caller.account_id)
+    return await key_actions.list_keys(gateway_of(request), caller.account_id)
 
 
 @router.get("/keys/{key_id}", response_model=KeyView)
 async def show_key(key_id: str, request: Request, caller: AccountScope) -> KeyView:
-    return await key_actions.show_key(request.app.state.gateway, key_id, owner=caller.account_id)
+    return await key_actions.show_key(gateway_of(request), key_id, owner=caller.account_id)
 
 
 @router.post("/keys", response_model=CreatedKey, status_code=201)
 async def create_key(spec: KeyCreate, request: Request, caller: KeysScope, audited: Audited) -> CreatedKey:
     """A new key; its secret is in this response only. A team member's key is theirs: their limit applies."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     require_verified_email(state, caller)
     await key_actions.check_terms_acceptance(state, caller, spec.accept_terms)
     return await key_actions.create(state, audited, caller.actor, caller.account_id, spec,
@@ -77,7 +78,7 @@ async def revoke_all(request: Request, caller: OwnerScope, audited: Audited,
     """Revoke every key of the account (the calling one too, unless `keep_current`): an owner's call, as it
     takes the keys of everyone."""
     keep = caller.key.id if caller.key and body and body.keep_current else None
-    return await key_actions.revoke_all(request.app.state.gateway, audited, caller.actor, caller.account_id,
+    return await key_actions.revoke_all(gateway_of(request), audited, caller.actor, caller.account_id,
                                         keep=keep)
 
 
@@ -86,7 +87,7 @@ async def rotate_key(key_id: str, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(_rotatable), rotation: Rotation | None = None) -> CreatedKey:
     """A new secret for the key; the old one keeps working for the grace period. The new secret is the key
     holder's: any key may rotate itself, a person their own keys, an owner those of members below them."""
-    return await key_actions.rotate(request.app.state.gateway, audited, caller.actor, key_id,
+    return await key_actions.rotate(gateway_of(request), audited, caller.actor, key_id,
                                     rotation or Rotation(), owner=caller.account_id)
 
 
@@ -95,5 +96,5 @@ async def revoke_key(key_id: str, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(_revocable)) -> KeyView:
     """Revoke the key at once: any key itself, a person their own keys, a manager those of members not above
     them."""
-    return await key_actions.revoke(request.app.state.gateway, audited, caller.actor, key_id,
+    return await key_actions.revoke(gateway_of(request), audited, caller.actor, key_id,
                                     owner=caller.account_id)

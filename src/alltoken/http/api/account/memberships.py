@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from alltoken.accounts import memberships, sessions
 from alltoken.http.api.callers import session_user
+from alltoken.http.gateway import gateway_of
 from alltoken.store.models import User
 
 router = APIRouter(tags=["teams"])
@@ -27,8 +28,8 @@ class MembershipView(BaseModel):
 async def list_memberships(request: Request, signed_in: sessions.SignedIn = Depends(session_user)
                            ) -> list[MembershipView]:
     """Every account this user may act in, with their role; the session's active one is marked."""
-    async with request.app.state.gateway.sessions() as session:
-        found = await memberships.memberships(session, await session.get(User, signed_in.user_id))
+    async with gateway_of(request).sessions() as session:
+        found = await memberships.memberships(session, await session.get_one(User, signed_in.user_id))
     return [membership_view(item, signed_in.account_id) for item in found]
 
 

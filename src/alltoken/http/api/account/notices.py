@@ -13,6 +13,7 @@ from alltoken.accounts.service import get_account
 from alltoken.governance.enforcement import notices
 from alltoken.http.api.callers import AccountScope
 from alltoken.http.api.service_errors import service_errors
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 
 router = APIRouter(prefix="/account", tags=["account"])
@@ -44,7 +45,7 @@ class Notices(BaseModel):
 async def account_notices(request: Request, caller: AccountScope) -> Notices:
     """The account's enforcement state (active, warned, rate_limited, suspended, terminated), why and since when,
     its warnings, any billing hold, and terms it must accept."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:
         with service_errors():
             return Notices(**await notices(session, caller.account_id),

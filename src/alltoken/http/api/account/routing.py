@@ -11,6 +11,7 @@ from alltoken.accounts.service import get_account, set_routing_policy
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountScope
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(prefix="/account", tags=["account"])
 
@@ -42,7 +43,7 @@ class RoutingView(BaseModel):
 @router.get("/routing", response_model=RoutingView)
 async def get_routing(request: Request, caller: AccountScope) -> RoutingView:
     """The account's routing policy (no policy: every field empty or null) and the providers it can name."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         account = await get_account(session, caller.account_id)
         return _view(request, account.routing_policy)
 
@@ -50,7 +51,7 @@ async def get_routing(request: Request, caller: AccountScope) -> RoutingView:
 @router.put("/routing", response_model=RoutingView)
 async def put_routing(update: RoutingUpdate, request: Request, caller: AccountScope, audited: Audited) -> RoutingView:
     """Replace the policy; every field empty or null removes it. Unknown provider ids are refused."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     policy = _policy(update, set(state.providers))
     async with audited.begin(caller.actor) as tx:
         account = await set_routing_policy(tx.session, caller.account_id, policy)
@@ -75,7 +76,7 @@ def _policy(update: RoutingUpdate, known_providers: set[str]) -> dict | None:
 
 def _view(request: Request, policy: dict | None) -> RoutingView:
     policy = policy or {}
-    providers = request.app.state.gateway.providers.values()
+    providers = gateway_of(request).providers.values()
     return RoutingView(allow_providers=policy.get("allow_providers"), deny_providers=policy.get("deny_providers", []),
                        allow_regions=policy.get("allow_regions"), deny_regions=policy.get("deny_regions", []),
                        providers=[ConfiguredProvider(id=p.id, region=p.config.region) for p in providers])

@@ -13,6 +13,7 @@ from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.key_actions import CreatedKey, KeyCreate, KeyView, RevokedKeys, Rotation
 from alltoken.http.api.service_errors import service_errors
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -59,14 +60,14 @@ async def change_enforcement(account_id: str, change: EnforcementChange, request
 async def enforcement_history(account_id: str, request: Request,
                               _: AccountCaller = Depends(admin)) -> list[EnforcementView]:
     """Every change of the account's state, oldest first."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         with service_errors():
             return [EnforcementView(**describe_action(action)) for action in await history(session, account_id)]
 
 
 @router.get("/accounts/{account_id}/model-restrictions", response_model=Restrictions)
 async def get_restrictions(account_id: str, request: Request, _: AccountCaller = Depends(admin)) -> Restrictions:
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         with service_errors():
             return Restrictions(**await restrictions(session, account_id))
 
@@ -96,40 +97,40 @@ async def delete_restrictions(account_id: str, request: Request, audited: Audite
 
 def _applied(request: Request, account_id: str) -> None:
     """This process applies the change at once; the others within a poll of the change feed."""
-    request.app.state.gateway.auth.drop_account(account_id)
+    gateway_of(request).auth.drop_account(account_id)
 
 
 @router.get("/accounts/{account_id}/keys", response_model=list[KeyView])
 async def account_keys(account_id: str, request: Request, _: AccountCaller = Depends(admin)) -> list[KeyView]:
-    return await key_actions.list_keys(request.app.state.gateway, account_id)
+    return await key_actions.list_keys(gateway_of(request), account_id)
 
 
 @router.post("/accounts/{account_id}/keys", response_model=CreatedKey, status_code=201)
 async def create_key(account_id: str, spec: KeyCreate, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(admin)) -> CreatedKey:
-    return await key_actions.create(request.app.state.gateway, audited, caller.actor, account_id, spec)
+    return await key_actions.create(gateway_of(request), audited, caller.actor, account_id, spec)
 
 
 @router.post("/accounts/{account_id}/keys/revoke-all", response_model=RevokedKeys)
 async def revoke_all(account_id: str, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(admin)) -> RevokedKeys:
     """Revoke every key of a compromised account."""
-    return await key_actions.revoke_all(request.app.state.gateway, audited, caller.actor, account_id)
+    return await key_actions.revoke_all(gateway_of(request), audited, caller.actor, account_id)
 
 
 @router.get("/keys/{key_id}", response_model=KeyView)
 async def show_key(key_id: str, request: Request, _: AccountCaller = Depends(admin)) -> KeyView:
-    return await key_actions.show_key(request.app.state.gateway, key_id)
+    return await key_actions.show_key(gateway_of(request), key_id)
 
 
 @router.post("/keys/{key_id}/rotate", response_model=CreatedKey)
 async def rotate_key(key_id: str, request: Request, audited: Audited, rotation: Rotation | None = None,
                      caller: AccountCaller = Depends(admin)) -> CreatedKey:
-    return await key_actions.rotate(request.app.state.gateway, audited, caller.actor, key_id,
+    return await key_actions.rotate(gateway_of(request), audited, caller.actor, key_id,
                                     rotation or Rotation())
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyView)
 async def revoke_key(key_id: str, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(admin)) -> KeyView:
-    return await key_actions.revoke(request.app.state.gateway, audited, caller.actor, key_id)
+    return await key_actions.revoke(gateway_of(request), audited, caller.actor, key_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from alltoken.audit import entries
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.csv_export import PAGE_SIZE, csv_download, paged_csv
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -36,7 +37,7 @@ async def audit_log(request: Request, since: datetime | None = None, target: str
                     after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=PAGE_SIZE),
                     _: AccountCaller = Depends(admin)) -> AuditPage:
     """Who did what, to what, when and from where; oldest first."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         found = await entries(session, since=since, target=target, after_id=after, limit=limit)
     return AuditPage.model_validate({"entries": found, "next_after": found[-1]["id"] if len(found) == limit else None})
 
@@ -45,7 +46,7 @@ async def audit_log(request: Request, since: datetime | None = None, target: str
 async def audit_log_csv(request: Request, since: datetime | None = None, target: str | None = None,
                         _: AccountCaller = Depends(admin)) -> StreamingResponse:
     """The whole log (or from `since`) as CSV, read a page at a time."""
-    sessions = request.app.state.gateway.sessions
+    sessions = gateway_of(request).sessions
 
     async def page_after(after_id: int | None) -> list[dict]:
         async with sessions() as session:

@@ -9,6 +9,7 @@ from alltoken.http.api.audited import Audited, Change
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.ledger_views import TransactionQuery, transaction_query, transactions_json
 from alltoken.http.errors import ApiError, bad_request, not_found
+from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str
 
 router = APIRouter(prefix="/admin/accounts", tags=["admin"])
@@ -56,7 +57,7 @@ async def post_refund(account_id: str, body: Correction, request: Request, audit
 async def account_transactions(account_id: str, request: Request, query: TransactionQuery = Depends(transaction_query),
                                _: AccountCaller = Depends(admin)) -> dict:
     """Any account's ledger entries, newest first, with the actor of each (as /api/billing/transactions)."""
-    sessions = request.app.state.gateway.sessions
+    sessions = gateway_of(request).sessions
     async with sessions() as session:
         await _existing(session, account_id)
     return await transactions_json(sessions, account_id, query, with_actor=True)
@@ -64,7 +65,7 @@ async def account_transactions(account_id: str, request: Request, query: Transac
 
 async def _correct(request: Request, audited: Change, actor: str, write, account_id: str,
                    body: Correction) -> CorrectionView:
-    state = request.app.state.gateway
+    state = gateway_of(request)
     try:
         async with audited.begin(actor) as tx:
             done = await write(tx.session, account_id, body.amount_usd, body.reason, actor)

@@ -11,6 +11,7 @@ from alltoken.billing.codes import code_hash, create_codes
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str, usd_to_units
 from alltoken.store.models import RedemptionCode
 
@@ -52,7 +53,7 @@ class CreatedCodes(BaseModel):
 async def list_codes(request: Request, batch_id: str | None = Query(None, max_length=40),
                      limit: int = Query(200, ge=1, le=1000), _: AccountCaller = Depends(admin)) -> CodeList:
     """Codes newest first (or one batch's), with how many times each was redeemed; never the codes themselves."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         rows = await code_list(session, limit, batch_id)
     return CodeList(data=[CodeView(**{k: v for k, v in row.items() if k != "amount_units"},
                                    amount_usd=units_to_usd_str(row["amount_units"], min_places=2)) for row in rows])

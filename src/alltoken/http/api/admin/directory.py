@@ -14,6 +14,7 @@ from alltoken.http.api.admin.accounts import EnforcementView
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 
@@ -67,7 +68,7 @@ async def search_accounts(request: Request, q: str | None = Query(None, max_leng
         after = AccountPosition.decode(cursor) if cursor else None
     except ValueError as exc:
         raise bad_request(str(exc), param="cursor") from None
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         found = await search(session, (q or "").strip(), limit + 1, after)
     page = found[:limit]
     more = len(found) > limit
@@ -77,7 +78,7 @@ async def search_accounts(request: Request, q: str | None = Query(None, max_leng
 
 @router.get("/accounts/{account_id}", response_model=AccountDetail)
 async def show_account(account_id: str, request: Request, _: AccountCaller = Depends(admin)) -> AccountDetail:
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:
         with service_errors():
             account = await get_account(session, account_id)

@@ -10,6 +10,7 @@ from alltoken.config import ConfigError
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request, not_found
+from alltoken.http.gateway import gateway_of
 from alltoken.routing import overrides
 from alltoken.routing.status import route_statuses
 
@@ -44,14 +45,14 @@ class ModelRoutesView(BaseModel):
 
 @router.get("/models/{model_id:path}/routes", response_model=ModelRoutesView)
 async def get_routes(model_id: str, request: Request, _: AccountCaller = Depends(admin)) -> ModelRoutesView:
-    return _view(request.app.state.gateway, model_id)
+    return _view(gateway_of(request), model_id)
 
 
 @router.put("/models/{model_id:path}/routes", response_model=ModelRoutesView)
 async def put_routes(model_id: str, update: RoutesUpdate, request: Request, audited: Audited,
                      caller: AccountCaller = Depends(admin)) -> ModelRoutesView:
     """Replace a model's routes at run time; every running process applies it within a second."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     definition = {"strategy": update.strategy,
                   "routes": [spec.model_dump(exclude_none=True) for spec in update.routes]}
     try:
@@ -66,7 +67,7 @@ async def put_routes(model_id: str, update: RoutesUpdate, request: Request, audi
 async def delete_routes(model_id: str, request: Request, audited: Audited,
                         caller: AccountCaller = Depends(admin)) -> Response:
     """Drop the run-time routes: the model goes back to its config file and catalog routes."""
-    if not await overrides.clear_routes(request.app.state.gateway, model_id, caller.actor, audited.address):
+    if not await overrides.clear_routes(gateway_of(request), model_id, caller.actor, audited.address):
         raise not_found(f"model '{model_id}' has no routes set at run time", param="model_id")
     return Response(status_code=204)
 
@@ -74,7 +75,7 @@ async def delete_routes(model_id: str, request: Request, audited: Audited,
 @router.get("/routes/health")
 async def routes_health(request: Request, _: AccountCaller = Depends(admin)) -> dict:
     """Rolling-window health of every configured route, as GET /status shows it."""
-    return {"routes": route_statuses(request.app.state.gateway)}
+    return {"routes": route_statuses(gateway_of(request))}
 
 
 def _view(state, model_id: str) -> ModelRoutesView:

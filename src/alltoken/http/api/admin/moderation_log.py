@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.csv_export import csv_line
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.images import moderation_log
 
 router = APIRouter(prefix="/admin/moderation-log", tags=["admin"])
@@ -37,7 +38,7 @@ async def list_log(request: Request, since: datetime | None = None, until: datet
     filters = _filters(since, until, account_id)
     if cursor is not None:
         _check_cursor(cursor)
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         found = await moderation_log.records(session, after=cursor, limit=limit + 1, **filters)
     page = found[:limit]
     return ModerationPage(data=[ModerationEntry(**r.as_dict()) for r in page],
@@ -49,7 +50,7 @@ async def export_log(request: Request, since: datetime | None = None, until: dat
                      account_id: str | None = None, format: Literal["csv", "jsonl"] = "csv",
                      _: AccountCaller = Depends(admin)) -> StreamingResponse:
     """Every matching record, streamed: CSV with a header row, or one JSON object a line."""
-    rows = moderation_log.every_record(request.app.state.gateway.sessions, **_filters(since, until, account_id))
+    rows = moderation_log.every_record(gateway_of(request).sessions, **_filters(since, until, account_id))
     encode = _csv_lines if format == "csv" else _json_lines
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(encode(rows), media_type=media,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from alltoken.analytics.platform_queries import active_accounts, leaders, platform_days
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.routing.status import route_statuses
@@ -89,7 +90,7 @@ class PlatformAnalytics(BaseModel):
 
 @router.get("/pricing", response_model=PricingView)
 async def pricing(request: Request, _: AccountCaller = Depends(admin)) -> PricingView:
-    state = request.app.state.gateway
+    state = gateway_of(request)
     markup = state.settings.markup
     return PricingView(
         fees=FeeTable(default_percent=_percent(markup.default),
@@ -105,7 +106,7 @@ async def pricing(request: Request, _: AccountCaller = Depends(admin)) -> Pricin
 @router.get("/providers", response_model=ProviderList)
 async def providers(request: Request, _: AccountCaller = Depends(admin)) -> ProviderList:
     """Every configured provider (never its credentials) and the health of its routes."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     health = route_statuses(state)
     return ProviderList(data=[ProviderView(
         id=provider.id, type=provider.config.type, region=provider.config.region, base_url=provider.config.base_url,
@@ -129,7 +130,7 @@ async def analytics(request: Request,
         raise bad_request("`from` is after `to`", param="from")
     if (last - first).days + 1 > MAX_ANALYTICS_DAYS:
         raise bad_request(f"at most {MAX_ANALYTICS_DAYS} days at a time", param="from")
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         days = await platform_days(session, first, last)
         active = await active_accounts(session, first, last)
         models = await leaders(session, first, last, "model", top)

@@ -9,6 +9,7 @@ from alltoken.config.rate_limits import Limits
 from alltoken.http.api.audited import Audited, Change
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request, not_found
+from alltoken.http.gateway import gateway_of
 from alltoken.limits import overrides
 from alltoken.limits.policy import Overrides
 
@@ -102,7 +103,7 @@ def _limits(values: LimitValues) -> Limits:
 
 
 async def _view(request: Request, kind: str, subject_id: str) -> dict:
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:
         try:
             return await overrides.view(session, state.settings.rate_limits, kind, subject_id)
@@ -112,7 +113,7 @@ async def _view(request: Request, kind: str, subject_id: str) -> dict:
 
 async def _store(request: Request, audited: Change, actor: str, kind: str, subject_id: str, wanted: Overrides,
                  details: dict | None) -> dict:
-    state = request.app.state.gateway
+    state = gateway_of(request)
     try:
         async with audited.begin(actor) as tx:
             shown = await overrides.store(tx.session, state.settings.rate_limits, kind, subject_id, wanted)

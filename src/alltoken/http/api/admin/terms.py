@@ -10,6 +10,7 @@ from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.terms import TermsVersionView, version_view
 from alltoken.http.errors import ApiError, bad_request
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(tags=["terms", "admin"])
 
@@ -25,7 +26,7 @@ class TermsPublish(BaseModel):
 @router.get("/admin/terms", response_model=list[TermsVersionView])
 async def list_versions(request: Request, _: AccountCaller = Depends(admin)) -> list[TermsVersionView]:
     """Every published version, oldest first."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         return [version_view(row) for row in await terms.versions(session)]
 
 
@@ -33,7 +34,7 @@ async def list_versions(request: Request, _: AccountCaller = Depends(admin)) -> 
 async def publish(body: TermsPublish, request: Request, audited: Audited,
                   caller: AccountCaller = Depends(admin)) -> TermsVersionView:
     """Publish a version. A material one makes every account accept it within the grace period."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     try:
         async with audited.begin(caller.actor) as tx:
             row = await terms.publish(tx.session, body.version, body.effective_at, material=body.material,

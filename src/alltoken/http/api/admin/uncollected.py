@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from alltoken.billing.uncollected import accounts_with_uncollected
 from alltoken.http.api.callers import AccountCaller, admin
+from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str
 
 router = APIRouter(prefix="/admin/uncollected", tags=["admin"])
@@ -31,7 +32,7 @@ async def uncollected(request: Request, limit: int = Query(100, ge=1, le=1000),
                       _: AccountCaller = Depends(admin)) -> UncollectedList:
     """Accounts with cost not collected: a provider reported more usage than the request's hold, and the
     balance (down to its credit line), the key's limit or the team member's limit could not take it all."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         found = await accounts_with_uncollected(session, limit)
     return UncollectedList(data=[UncollectedAccount(account_id=row.account_id, email=row.email, name=row.name,
                                                     uncollected_usd=units_to_usd_str(row.units),

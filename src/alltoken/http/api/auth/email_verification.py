@@ -10,6 +10,7 @@ from alltoken.http.api.auth import emailed_links
 from alltoken.http.api.auth.password_work import throttle_refusal
 from alltoken.http.api.callers import AccountCaller, session_user
 from alltoken.http.errors import bad_request, forbidden
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(prefix="/auth/email-verification", tags=["console sign-in"])
 THROTTLE = "verify:"      # verification emails are counted apart from sign-ins and reset emails
@@ -28,7 +29,7 @@ class VerificationConfirm(BaseModel):
 async def resend(request: Request, background: BackgroundTasks, audited: Audited,
                  signed_in=Depends(session_user)) -> VerificationSent:
     """Email the signed-in user a new verification link (the older ones stop working when one is used)."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     if state.settings.smtp is None:
         raise emailed_links.email_unavailable("a verification link")
     if signed_in.email_verified:

@@ -10,6 +10,7 @@ from alltoken.http.api.auth import emailed_links
 from alltoken.http.api.auth.password_work import hashed, throttle_refusal
 from alltoken.http.api.studio import audit_studio_keys_revoked, forget_keys
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 
 router = APIRouter(prefix="/auth/password-reset", tags=["console sign-in"])
 THROTTLE = "reset:"       # reset emails are counted apart from failed sign-ins
@@ -37,7 +38,7 @@ async def request_reset(body: ResetRequest, request: Request, background: Backgr
                         audited: Audited) -> ResetAccepted:
     """Email a single-use reset link to the user with this email. The answer is the same whether or not one
     exists (and the email goes out after it), so it tells no one who has an account."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     if state.settings.smtp is None:
         raise emailed_links.email_unavailable("a reset link")
     try:
@@ -65,7 +66,7 @@ async def confirm_reset(body: ResetConfirm, request: Request, audited: Audited) 
         passwords.check_policy(body.new_password)
     except ValueError as exc:
         raise bad_request(str(exc), param="new_password", code="weak_password") from None
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:   # a made-up token costs no hashing
         usable = await password_reset.usable(session, body.token)
     try:

@@ -12,6 +12,7 @@ from alltoken.http.api.audited import Audited
 from alltoken.http.api.auth.password_work import checked_or_given_back, throttle_refusal
 from alltoken.http.api.callers import SESSION_COOKIE, session_user
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.store.models import User
 
@@ -32,9 +33,9 @@ async def reauthenticate(body: Reauthentication, request: Request, audited: Audi
     """Confirm the signed-in user's password. The attempt counts as a sign-in attempt for that email and
     address, under the same throttle (a stolen session is no way to guess the password): a wrong password is a
     400, and after five in 15 minutes for one email, 429 with Retry-After."""
-    state, address = request.app.state.gateway, audited.address
+    state, address = gateway_of(request), audited.address
     async with state.sessions.begin() as session:
-        user = await session.get(User, signed_in.user_id)
+        user = await session.get_one(User, signed_in.user_id)
         with throttle_refusal("too many failed sign-ins", "sign_in_throttled"):
             await sign_in_throttle.count_attempt(session, user.email, address)
     matches = await checked_or_given_back(state.sessions, user.password_hash, body.password, user.email, address)

@@ -25,6 +25,7 @@ from alltoken.http.api.callers import (
 from alltoken.http.api.studio import audit_studio_keys_revoked, forget_keys
 from alltoken.http.client_address import arrived_over_tls
 from alltoken.http.errors import ApiError, bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import new_id, utcnow
 from alltoken.store.models import User
 from alltoken.store.redis_client import SharedStateUnavailable
@@ -74,7 +75,7 @@ async def sign_up(body: SignUp, request: Request, response: Response, background
         passwords.check_policy(body.password)
     except ValueError as exc:
         raise bad_request(str(exc), param="password", code="weak_password") from None
-    state = request.app.state.gateway
+    state = gateway_of(request)
     password_hash = await _hashed_within_sign_up_limits(request, body.password)
     verify = state.settings.sign_up.email_verification
     taken = bad_request("an account with this email already exists; sign in instead", param="email",
@@ -108,7 +109,7 @@ async def sign_up(body: SignUp, request: Request, response: Response, background
 async def sign_in(body: SignIn, request: Request, response: Response, audited: Audited) -> Me:
     """The attempt is counted (and refused past the throttle's limit) before the password is checked, in its
     own transaction: the check takes a while, off the event loop."""
-    state, address = request.app.state.gateway, audited.address
+    state, address = gateway_of(request), audited.address
     try:
         email = normalized_email(body.email)
     except ValueError:  # no such account can exist
@@ -119,20 +120,21 @@ async def sign_in(body: SignIn, request: Request, response: Response, audited: A
         user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
     matches = await checked_or_given_back(state.sessions, user.password_hash if user else None, body.password,
                                           email, address)
-    new_hash = await hashed(body.password) if matches and passwords.needs_rehash(user.password_hash) else None
+    known = user if matches else None   # only an existing user's password matches
+    new_hash = await hashed(body.password) if known and passwords.needs_rehash(known.password_hash) else None
     async with audited.begin("anonymous") as tx:
-        if not matches:
+        if known is None:
             await tx.audit("auth.sign_in_failed", user.id if user else None)
         else:
             await sign_in_throttle.succeeded(tx.session, email, address)
-            user = await tx.session.get_one(User, user.id)
+            known = await tx.session.get_one(User, known.id)
             if new_hash is not None:
-                user.password_hash = new_hash
-            token, csrf = await sessions.open_session(tx.session, user)
-            await tx.by(f"user:{user.id}").audit("auth.sign_in", user.account_id)
-    if not matches:
+                known.password_hash = new_hash
+            token, csrf = await sessions.open_session(tx.session, known)
+            await tx.by(f"user:{known.id}").audit("auth.sign_in", known.account_id)
+    if known is None:
         raise _wrong_credentials()
-    return _signed_in(request, response, user, user.account_id, token, csrf)
+    return _signed_in(request, response, known, known.account_id, token, csrf)
 
 
 async def _hashed_within_sign_up_limits(request: Request, password: str) -> str:
@@ -142,7 +144,7 @@ async def _hashed_within_sign_up_limits(request: Request, password: str) -> str:
         return await passwords.hash_off_loop(password)
     except passwords.Busy:
         with contextlib.suppress(SharedStateUnavailable):
-            await request.app.state.gateway.sign_ups.give_back(request.scope[SIGN_UP_COUNTED])
+            await gateway_of(request).sign_ups.give_back(request.scope[SIGN_UP_COUNTED])
         raise password_work.busy() from None
 
 
@@ -161,7 +163,7 @@ async def sign_out(request: Request, response: Response, audited: Audited,
             await sessions.close_session(tx.session, request.cookies[SESSION_COOKIE])
             studio = await studio_keys.revoke_for_session(tx.session, caller.account_id, caller.signed_in.user_id)
             await audit_studio_keys_revoked(tx, studio, "sign-out")
-        forget_keys(request.app.state.gateway, studio)
+        forget_keys(gateway_of(request), studio)
     _clear_cookies(request, response)
 
 
@@ -175,7 +177,7 @@ async def sign_out_everywhere(request: Request, response: Response, audited: Aud
         studio = await studio_keys.revoke_for_user(tx.session, user_id)
         await audit_studio_keys_revoked(tx, studio, "sign-out")
         await tx.audit("auth.sign_out_everywhere", user_id, {"sessions": closed})
-    forget_keys(request.app.state.gateway, studio)
+    forget_keys(gateway_of(request), studio)
     _clear_cookies(request, response)
 
 
@@ -189,9 +191,9 @@ async def change_password(body: PasswordChange, request: Request, audited: Audit
         passwords.check_policy(body.new_password)
     except ValueError as exc:
         raise bad_request(str(exc), param="new_password", code="weak_password") from None
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:
-        current_hash = (await session.get(User, user_id)).password_hash
+        current_hash = (await session.get_one(User, user_id)).password_hash
     if not await verified(current_hash, body.current_password):
         raise bad_request("the current password is wrong", param="current_password", code="wrong_credentials")
     new_hash = await hashed(body.new_password)
@@ -242,13 +244,13 @@ def _me(request: Request, user_id: str, email: str, account_id: str, is_admin: b
         email_verified: bool) -> Me:
     return Me(user_id=user_id, email=email, account_id=account_id, is_admin=is_admin, csrf_token=csrf,
               email_verified=email_verified,
-              must_verify_email=must_verify(request.app.state.gateway, email_verified))
+              must_verify_email=must_verify(gateway_of(request), email_verified))
 
 
 def _secure_cookies(request: Request) -> bool:
     """`Secure` when the request came over TLS (to us, or to a trusted proxy that says so), or always when
     `secure_cookies` is set: then the browser never sends the session over plain HTTP."""
-    return request.app.state.gateway.settings.secure_cookies or arrived_over_tls(request)
+    return gateway_of(request).settings.secure_cookies or arrived_over_tls(request)
 
 
 def _clear_cookies(request: Request, response: Response) -> None:

@@ -10,6 +10,7 @@ from alltoken.accounts.service import get_account, normalized_email
 from alltoken.billing import alerts
 from alltoken.http.api.callers import AccountCaller, AccountScope, BillingScope, authorize
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str
 from alltoken.store.models import BalanceAlert
 
@@ -35,7 +36,7 @@ class AlertView(BaseModel):
 
 @router.get("/alerts", response_model=AlertView)
 async def get_alert(request: Request, caller: AccountScope) -> AlertView:
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         return await _view(request, session, await alerts.get_alert(session, caller.account_id), caller)
 
 
@@ -50,7 +51,7 @@ async def put_alert(update: AlertUpdate, request: Request, caller: BillingScope)
         email = normalized_email(update.email) if update.email else None
     except ValueError as exc:
         raise bad_request(str(exc), param="email") from None
-    async with request.app.state.gateway.sessions.begin() as session:
+    async with gateway_of(request).sessions.begin() as session:
         current = await alerts.get_alert(session, caller.account_id)
         kept = current.email if current else None
         if "email" not in update.model_fields_set:
@@ -67,7 +68,7 @@ async def _view(request: Request, session, alert: BalanceAlert | None, caller: A
         low_balance_usd=units_to_usd_str(alert.threshold_units) if alert else None, email=email,
         outstanding=bool(alert and alert.triggered_at), triggered_at=_iso(alert and alert.triggered_at),
         notified_at=_iso(alert and alert.notified_at),
-        email_enabled=request.app.state.gateway.settings.smtp is not None)
+        email_enabled=gateway_of(request).settings.smtp is not None)
 
 
 def _iso(value) -> str | None:

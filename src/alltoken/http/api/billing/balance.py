@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from alltoken.http.api.callers import AccountScope
+from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -19,7 +20,7 @@ class BalanceView(BaseModel):
 
 @router.get("/balance", response_model=BalanceView)
 async def balance(request: Request, caller: AccountScope) -> BalanceView:
-    book = request.app.state.gateway.book
+    book = gateway_of(request).book
     units = await book.balance_units(caller.account_id)
     reserved = book.reserved_units(caller.account_id)
     return BalanceView(account_id=caller.account_id, balance_usd=units_to_usd_str(units),

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from alltoken.http.api.callers import BillingScope
+from alltoken.http.gateway import gateway_of
 from alltoken.http.v1.redeem import redeem_for_account
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -23,4 +24,4 @@ class Redeemed(BaseModel):
 @router.post("/redeem", response_model=Redeemed)
 async def redeem(body: RedeemRequest, request: Request, caller: BillingScope) -> Redeemed:
     """Redeem a code: its credit is added to the account at once. Each account may use a code once."""
-    return Redeemed(**await redeem_for_account(request.app.state.gateway, caller.account_id, body.code))
+    return Redeemed(**await redeem_for_account(gateway_of(request), caller.account_id, body.code))

@@ -11,6 +11,7 @@ from alltoken.http.api.callers import AccountCaller, AccountScope
 from alltoken.http.api.csv_export import csv_download, csv_line
 from alltoken.http.api.ledger_views import TransactionQuery, transaction_query, transactions_csv, transactions_json
 from alltoken.http.errors import bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 
@@ -24,14 +25,14 @@ MONTH_PATH = Path(description="A UTC calendar month, YYYY-MM, not in the future"
 async def list_transactions(request: Request, caller: AccountScope,
                             query: TransactionQuery = Depends(transaction_query)) -> dict:
     """The account's ledger entries, newest first; pass `next_cursor` back as `cursor` for the next page."""
-    return await transactions_json(request.app.state.gateway.sessions, caller.account_id, query)
+    return await transactions_json(gateway_of(request).sessions, caller.account_id, query)
 
 
 @router.get("/transactions.csv", response_class=StreamingResponse)
 async def export_transactions(request: Request, caller: AccountScope,
                               query: TransactionQuery = Depends(transaction_query)) -> StreamingResponse:
     """Every entry matching the filters (kind, from, to; no paging), newest first, as CSV."""
-    rows = transactions_csv(request.app.state.gateway.sessions, caller.account_id, query.filters)
+    rows = transactions_csv(gateway_of(request).sessions, caller.account_id, query.filters)
     return csv_download(rows, f"transactions-{caller.account_id}.csv")
 
 
@@ -39,7 +40,7 @@ async def export_transactions(request: Request, caller: AccountScope,
 async def list_statements(request: Request, caller: AccountScope) -> dict:
     """The months, newest first, in which the account's ledger has entries."""
     now = utcnow()
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         months = await months_with_activity(session, caller.account_id, now)
     return {"data": [{"month": m.label, "complete": m.end <= now} for m in months]}
 
@@ -79,7 +80,7 @@ async def _statement(request: Request, caller: AccountCaller, text: str) -> Stat
         month = Month.parse(text, now)
     except ValueError as exc:
         raise bad_request(str(exc), param="month") from None
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         return await monthly_statement(session, caller.account_id, month, now)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PlainValidator, StrictBool
 
 from alltoken.http.api.callers import AccountScope, BillingScope
 from alltoken.http.errors import ApiError, bad_request
+from alltoken.http.gateway import gateway_of
 from alltoken.money import MoneyFormatError, units_to_usd_str, usd_to_units
 from alltoken.payments import auto_topup, receipts
 from alltoken.payments.amounts import UNITS_PER_CENT, AmountError, cents_to_usd_str, check_topup, parse_cents, quote
@@ -33,7 +34,7 @@ UsdAmount = Annotated[str | int, PlainValidator(_usd_amount, json_schema_input_t
 
 
 def topups_of(request: Request) -> TopUps:
-    return request.app.state.gateway.topups
+    return gateway_of(request).topups
 
 
 @contextmanager

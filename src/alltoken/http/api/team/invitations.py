@@ -13,6 +13,7 @@ from alltoken.accounts.teams import get_team
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller
 from alltoken.http.api.team.members import Reset, Role, check_ownership_change, team_errors, team_manager
+from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str
 from alltoken.notifications.invitation_email import send_invitation
 from alltoken.store.models import TeamInvitation
@@ -51,7 +52,7 @@ async def post_invitation(body: NewInvitation, request: Request, audited: Audite
     Inviting an owner is making one: an owner's console session, password confirmed."""
     if body.role == "owner":
         check_ownership_change(caller)
-    state = request.app.state.gateway
+    state = gateway_of(request)
     with team_errors():
         async with audited.begin(caller.actor) as tx:
             team = await get_team(tx.session, caller.account_id)
@@ -80,7 +81,7 @@ async def post_member(body: NewInvitation, request: Request, audited: Audited,
 async def list_invitations(request: Request, caller: AccountCaller = Depends(team_manager)
                            ) -> list[InvitationView]:
     """The team's pending invitations (not accepted, cancelled or expired)."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         return [_view(row) for row in await invitations.pending(session, caller.account_id)]
 
 

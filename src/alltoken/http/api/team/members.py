@@ -21,6 +21,7 @@ from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, authorize, requires
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import bad_request, forbidden
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.runtime.budgets import member_spend
 from alltoken.runtime.loaders import member_record
@@ -35,7 +36,7 @@ OWNER_ONLY = "owner_only"     # the code of a refusal to act on, or make, an own
 
 async def team_reader(request: Request, caller: AccountCaller = Depends(requires(READ))) -> AccountCaller:
     """Any member of the team (their role is read afresh, so a change applies at once)."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         with team_errors():
             await get_team(session, caller.account_id)
     return caller
@@ -49,7 +50,7 @@ async def team_manager(request: Request,
 async def member_target(user_id: str, request: Request, caller: AccountCaller = Depends(team_manager)
                         ) -> tuple[AccountCaller, str]:
     """The manager and the role of the member they act on, who must not be above them (404: no such member)."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         with team_errors():
             target = await member(session, caller.account_id, user_id)
     if not roles.may_act_on(caller.role, target.role):
@@ -80,7 +81,7 @@ class Removed(BaseModel):
 @router.get("", response_model=TeamView)
 async def get_team_view(request: Request, caller: AccountCaller = Depends(team_reader)) -> TeamView:
     """The team, its shared balance, and each member's role, limit and spend this period."""
-    state = request.app.state.gateway
+    state = gateway_of(request)
     async with state.sessions() as session:
         account = await get_team(session, caller.account_id)
         rows = await members(session, caller.account_id)
@@ -99,7 +100,7 @@ async def patch_member(user_id: str, changes: MemberChanges, request: Request, a
         raise bad_request("role cannot be null", param="role")
     if sent.get("role", target_role) != target_role and "owner" in (sent["role"], target_role):
         check_ownership_change(caller)
-    state = request.app.state.gateway
+    state = gateway_of(request)
     with team_errors():
         async with audited.begin(caller.actor) as tx:
             row = await update_member(tx.session, caller.account_id, user_id, sent, acting_role=caller.role)
