@@ -6,6 +6,8 @@ documents get bounds of their own (runtime/media_estimate.py); audio counts the 
 base64 data, far above the tokens any provider makes of it.
 """
 
+from typing import Any
+
 import orjson
 
 from alltoken.providers.openai_request import file_data, image_url, is_data_url, utf8_token_bound
@@ -16,7 +18,7 @@ DEFAULT_OUTPUT_TOKENS = 4096
 IMAGE_PARTS = ("image_url", "input_image", "image")
 
 
-def prompt_token_bound(body: dict) -> int:
+def prompt_token_bound(body: dict[str, Any]) -> int:
     total = 0
     for message in body.get("messages", ()):
         total += PER_MESSAGE_OVERHEAD + _content_bound(message.get("content"))
@@ -29,7 +31,7 @@ def prompt_token_bound(body: dict) -> int:
     return total
 
 
-def _content_bound(content) -> int:
+def _content_bound(content: Any) -> int:
     if isinstance(content, str):
         return utf8_token_bound(content)
     if not isinstance(content, list):
@@ -47,15 +49,16 @@ def _content_bound(content) -> int:
     return total
 
 
-def output_token_bound(body: dict, model_max_output: int | None, context_length: int | None) -> int:
+def output_token_bound(body: dict[str, Any], model_max_output: int | None, context_length: int | None) -> int:
     """The most tokens the request can produce: its own limit, capped by the model's when known.
     With neither, a default; the request's own limit is never cut below what it asked for,
     since the provider may honour it."""
-    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    requested: int | None = body.get("max_completion_tokens") or body.get("max_tokens")
     ceiling = model_max_output or context_length
     if requested:
         per_choice = min(requested, ceiling) if ceiling else requested
     else:
         per_choice = ceiling or DEFAULT_OUTPUT_TOKENS
-    return per_choice * (body.get("n") or 1)
+    choices: int = body.get("n") or 1
+    return per_choice * choices
 

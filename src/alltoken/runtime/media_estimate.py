@@ -11,8 +11,7 @@ import base64
 import binascii
 import io
 import re
-
-from PIL import Image
+from typing import Any
 
 from alltoken.providers.openai_request import base64_payload
 
@@ -61,6 +60,8 @@ def _decoded(payload: str, chars: int | None = None) -> bytes | None:
 
 
 def _pixel_size(data: str) -> tuple[int, int] | None:
+    from PIL import Image  # here, not at import: a gateway loads Pillow only once it sees an image
+
     head = _decoded(base64_payload(data), HEADER_CHARS)
     if not head:
         return None
@@ -83,9 +84,8 @@ def _pdf_pages(payload: str) -> int | None:
     return max(objects, *counts) if counts else objects or None
 
 
-def anthropic_source_data(block: dict) -> str | None:
+def anthropic_source_data(block: dict[str, Any]) -> str | None:
     """The base64 data of an Anthropic image or document block, None for a url or file source."""
     source = block.get("source")
-    if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
-        return source["data"]
-    return None
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    return data if isinstance(data, str) else None

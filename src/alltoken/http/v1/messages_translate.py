@@ -4,6 +4,8 @@ Pure functions. Requests to any model are translated; Anthropic-only features wi
 equivalent (documents, citations, server tools) are refused with a clear 400 rather than dropped.
 """
 
+from typing import Any
+
 import orjson
 
 from alltoken.http.errors import bad_request
@@ -85,7 +87,7 @@ def _assistant(where: str, blocks: list[dict]) -> dict:
         elif kind not in ("thinking", "redacted_thinking"):   # another model's thinking is not sent on
             raise bad_request(f"{where}.content[{number}]: block type {kind!r} is not supported in assistant turns",
                               param=f"{where}.content[{number}].type")
-    message = {"role": "assistant", "content": "".join(texts) or None}
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
     return message
@@ -129,10 +131,10 @@ def _tool(index: int, tool: dict) -> dict:
 
 def _tool_choice(choice: dict) -> dict:
     kind = choice["type"]
-    mapped = {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+    mapped: str | dict[str, Any] | None = {"auto": "auto", "any": "required", "none": "none"}.get(kind)
     if kind == "tool":
         mapped = {"type": "function", "function": {"name": choice["name"]}}
-    result = {"tool_choice": mapped}
+    result: dict[str, Any] = {"tool_choice": mapped}
     if choice.get("disable_parallel_tool_use"):
         result["parallel_tool_calls"] = False
     return result
@@ -158,7 +160,7 @@ def to_message(chat: dict, usage: Usage, cost: float, request_id: str, public_mo
 
 def anthropic_usage(usage: Usage, cost: float | None = None) -> dict:
     """Anthropic counts input tokens without cache reads and writes; we count them inside."""
-    body = {"input_tokens": usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
+    body: dict[str, Any] = {"input_tokens": usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
             "output_tokens": usage.completion_tokens, "cache_creation_input_tokens": usage.cache_write_tokens,
             "cache_read_input_tokens": usage.cached_tokens}
     if cost is not None:

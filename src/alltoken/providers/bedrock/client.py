@@ -4,18 +4,16 @@ signed with SigV4.
 Translation lives in bedrock/translate.py; this module is the wire: signing (botocore), the HTTP
 calls, the binary AWS event stream of ConverseStream (botocore's decoder) and Bedrock's errors.
 Titan embeds one text a call, so a list of inputs is that many calls, INVOCATIONS_IN_FLIGHT at a
-time; usage is the sum of their inputTextTokenCount.
+time; usage is the sum of their inputTextTokenCount. botocore (~0.15 s to import) is imported when a
+Bedrock provider is made, so a gateway without one never loads it.
 """
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import aiohttp
 import orjson
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
 from yarl import URL
 
 from alltoken.config import ProviderConfig
@@ -50,6 +48,9 @@ from alltoken.providers.upstream import (
     transport_errors,
 )
 
+if TYPE_CHECKING:
+    from botocore.eventstream import EventStreamMessage
+
 SIGNING_NAME = "bedrock"        # the endpoint prefix is bedrock-runtime, the signing name is not
 INVOCATIONS_IN_FLIGHT = 16      # per request: Bedrock throttles embedding models by requests per minute
 
@@ -76,6 +77,9 @@ class BedrockProvider(Provider, EmbeddingProvider):
         super().__init__(config)
         self._transport = transport
         self._base_url = provider_type(config).base_url(config)
+        from botocore.auth import SigV4Auth
+        from botocore.credentials import Credentials
+
         token = config.options.get("aws_session_token")
         self._signer = SigV4Auth(Credentials(config.aws_access_key_id, config.aws_secret_access_key,
                                              str(token) if token else None), SIGNING_NAME, config.region)
@@ -145,6 +149,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
     def _signed_headers(self, url: str, payload: bytes, accept: str) -> dict[str, str]:
         """SigV4 by botocore; it encodes the already-encoded path once more for the canonical URI,
         as every AWS service but S3 expects."""
+        from botocore.awsrequest import AWSRequest
+
         request = AWSRequest(method="POST", url=url, data=payload,
                              headers={"Content-Type": "application/json", "Accept": accept})
         self._signer.add_auth(request)
@@ -152,6 +158,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
 
     async def _events(self, content: aiohttp.StreamReader) -> AsyncIterator[tuple[str, dict]]:
         """(event type, payload) per frame; exception and error frames raise."""
+        from botocore.eventstream import EventStreamBuffer, ParserError
+
         frames = EventStreamBuffer()
         async for data in content.iter_any():
             try:
@@ -163,7 +171,7 @@ class BedrockProvider(Provider, EmbeddingProvider):
             for message in messages:
                 yield self._event(message)
 
-    def _event(self, message: EventStreamMessage) -> tuple[str, dict]:
+    def _event(self, message: "EventStreamMessage") -> tuple[str, dict]:
         headers = message.headers
         kind = headers.get(":message-type")
         if kind == "event":
