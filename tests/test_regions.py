@@ -13,7 +13,7 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from alltoken.config import ConfigError, RegionSettings, load_settings
-from alltoken.governance.regions import RegionPolicy
+from alltoken.http.region_gate import RegionPolicy
 from alltoken.runtime.origin import ClientOrigin
 
 from .console_helpers import PASSWORD, new_email
@@ -119,7 +119,7 @@ def test_a_file_that_is_not_a_geoip_database_is_refused_at_start(tmp_path):
 
 
 def test_without_blocked_countries_requests_do_not_pass_through_the_gate(tmp_path):
-    from alltoken.governance.regions import RegionGate
+    from alltoken.http.region_gate import RegionGate
     from alltoken.server.app import create_app
 
     def gate_installed(config: str) -> bool:

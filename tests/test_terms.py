@@ -13,8 +13,8 @@ from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.service import Conflict, NotFound, create_account
 from alltoken.config import ConfigError, load_settings
 from alltoken.http.errors import ApiError
-from alltoken.http.plumbing import RESPONSE_HEADERS_KEY
 from alltoken.runtime.loaders import Loaders
+from alltoken.runtime.scope import RESPONSE_HEADERS_KEY
 from alltoken.runtime.terms_gate import WARNING_HEADER, TermsBook
 from alltoken.store.db import session_factory
 

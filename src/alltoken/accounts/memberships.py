@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.deletion import DELETED_STATUS
-from alltoken.accounts.service import NotFound
+from alltoken.accounts.service import DELETED_STATUS, NotFound
 from alltoken.store.models import Account, TeamMember, User
 
 

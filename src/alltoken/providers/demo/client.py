@@ -10,6 +10,7 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
@@ -18,6 +19,7 @@ from alltoken.pricing import Usage
 from alltoken.providers.base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider
 from alltoken.providers.demo.images import SUPPORT, make_images, stream_images
 from alltoken.providers.image_base import ImageCall, ImageProvider, ImageResult, ImageSupport
+from alltoken.providers.openai_request import texts
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 DEFAULT_MAX_TOKENS = 4096
@@ -36,7 +38,7 @@ class DemoProvider(Provider, EmbeddingProvider, ImageProvider):
 
     async def chat(self, call: ChatCall) -> ChatResult:
         reply = _Reply.build(call.body)
-        message = {"role": "assistant", "content": reply.text or None}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if reply.tool_call:
             message["tool_calls"] = [reply.tool_call]
         body = {
@@ -147,9 +149,4 @@ def _tool_call(body: dict) -> dict | None:
 
 
 def _text_of(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(part["text"] for part in content if part["type"] == "text")
-    return ""
+    return " ".join(texts(message.get("content")))
