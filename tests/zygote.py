@@ -23,8 +23,9 @@ import time
 import traceback
 
 # What `alltoken serve` imports, also lazily (uvicorn's loop, protocol and lifespan implementations).
-PRELOAD = ("alltoken.cli.main", "alltoken.server.serve", "alltoken.server.workers", "uvicorn.loops.uvloop",
-           "uvicorn.protocols.http.httptools_impl", "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on")
+PRELOAD = ("alltoken.cli.main", "alltoken.cli.serve", "alltoken.config", "alltoken.server.serve",
+           "alltoken.server.workers", "uvicorn.loops.uvloop", "uvicorn.protocols.http.httptools_impl",
+           "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on")
 
 
 def main() -> None:
