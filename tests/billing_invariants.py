@@ -24,7 +24,7 @@ from .databases import run_aside
 from .harness import Gateway, wait_for
 
 UNITS = Decimal(10**12)
-_ADMIN_KEYS: dict[str, str] = {}     # gateway url -> an administrator's key
+_ADMIN_KEYS: dict[tuple[str, str], str] = {}     # (gateway url, its database) -> an administrator's key
 
 
 def assert_billing_invariants(gateway: Gateway, since: datetime | None = None, timeout: float = 10.0,
@@ -93,10 +93,12 @@ def _ledger(gateway: Gateway, accounts: list[str]) -> dict[str, tuple[int, bool]
 
 
 def _admin_key(gateway: Gateway) -> str:
-    if gateway.url not in _ADMIN_KEYS:
+    # Keyed by the database too: a later gateway may get a stopped one's port, never its database.
+    which = (gateway.url, gateway.env["ALLTOKEN_DATABASE_URL"])
+    if which not in _ADMIN_KEYS:
         ((account,),) = _rows(gateway, "SELECT account_id FROM users WHERE is_admin")
-        _ADMIN_KEYS[gateway.url] = gateway.cli("keys", "create", "--account", account, "--name", "invariants")["key"]
-    return _ADMIN_KEYS[gateway.url]
+        _ADMIN_KEYS[which] = gateway.cli("keys", "create", "--account", account, "--name", "invariants")["key"]
+    return _ADMIN_KEYS[which]
 
 
 def _sqlite(gateway: Gateway) -> bool:

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, async_playwright, expect
 
 from alltoken.store.db import create_engine
 from alltoken.store.migrate import upgrade_to_head
@@ -19,6 +19,22 @@ from .fakes.anthropic_upstream import FakeAnthropic
 from .fakes.openai_upstream import API_KEY, FakeOpenAI
 from .fakes.smtp_inbox import running_inbox
 from .harness import Gateway
+
+# The longest test modules, longest first (summed test times of a parallel run, about 150 s down to 40 s):
+# they start first, so a parallel run (scripts/test: a module at a time per process, in this order) ends on
+# short modules instead of waiting for one long one started last.
+LONGEST_MODULES = ("test_api_fuzz", "test_console", "test_team_sessions", "test_console_admin",
+                   "test_console_sessions", "test_account_owner_actions", "test_team_takeover",
+                   "test_authorization_matrix", "test_rate_limits_redis", "test_rate_limits",
+                   "test_console_usage_billing", "test_stripe_topups", "test_low_balance_email", "test_scale_credits",
+                   "test_provider_gemini", "test_studio_key", "test_images_openai", "test_account_deletion",
+                   "test_team_api", "test_console_settings", "test_admin_console_api", "test_teams_store",
+                   "test_console_studio", "test_team_consent")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))   # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +148,9 @@ def admin_key(gateways):
 
 
 CHROMIUM = "/usr/bin/chromium"   # Debian's (scripts/setup installs it); Playwright downloads no browser
+# Assertions wait as long as the pages' actions do (open_page's default): a sign-in or a password change
+# hashes a password, which takes longer while other test processes keep the cores busy.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,7 @@ def test_an_email_signs_up_once(browser):
 def test_sign_in_and_out(demo_gateway, browser):
     email = new_email()
     sign_up(browser, email)
-    with httpx.Client(base_url=demo_gateway.url + "/api") as other:
+    with httpx.Client(base_url=demo_gateway.url + "/api", timeout=15) as other:
         wrong = other.post("/auth/login", json={"email": email, "password": "wrong password!"})
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "wrong_credentials"
         unknown = other.post("/auth/login", json={"email": new_email(), "password": PASSWORD})
@@ -93,7 +93,7 @@ def test_changes_need_the_csrf_token(browser):
 def test_sign_out_everywhere_and_a_password_change_end_the_other_sessions(demo_gateway, browser):
     email = new_email()
     csrf = sign_up(browser, email).json()["csrf_token"]
-    laptops = [httpx.Client(base_url=demo_gateway.url + "/api") for _ in range(2)]
+    laptops = [httpx.Client(base_url=demo_gateway.url + "/api", timeout=15) for _ in range(2)]
     try:
         for laptop in laptops:
             assert laptop.post("/auth/login", json={"email": email, "password": PASSWORD}).status_code == 200
@@ -116,7 +116,7 @@ def test_sign_out_everywhere_and_a_password_change_end_the_other_sessions(demo_g
 def test_repeated_failures_make_that_email_wait_even_with_the_right_password(demo_gateway, browser):
     email = new_email()
     sign_up(browser, email)
-    with httpx.Client(base_url=demo_gateway.url + "/api") as attacker:
+    with httpx.Client(base_url=demo_gateway.url + "/api", timeout=15) as attacker:
         codes = [attacker.post("/auth/login", json={"email": email, "password": f"guess number {i}"}).status_code
                  for i in range(5)]
         assert codes == [401] * 5
@@ -126,7 +126,7 @@ def test_repeated_failures_make_that_email_wait_even_with_the_right_password(dem
     # Another email is not held up by this one's failures.
     other = new_email()
     sign_up(browser, other)
-    with httpx.Client(base_url=demo_gateway.url + "/api") as someone:
+    with httpx.Client(base_url=demo_gateway.url + "/api", timeout=15) as someone:
         assert someone.post("/auth/login", json={"email": other, "password": PASSWORD}).status_code == 200
 
 
@@ -174,7 +174,7 @@ def test_session_endpoints_want_a_session_not_an_api_key(demo_gateway):
 def test_sign_ups_and_sign_ins_are_audited_without_the_email(demo_gateway, browser):
     email = new_email()
     user_id = sign_up(browser, email).json()["user_id"]
-    with httpx.Client(base_url=demo_gateway.url + "/api") as other:
+    with httpx.Client(base_url=demo_gateway.url + "/api", timeout=15) as other:
         other.post("/auth/login", json={"email": email, "password": "wrong password!"})
         other.post("/auth/login", json={"email": email, "password": PASSWORD})
     actions = [(e["actor"], e["action"], e["address"]) for e in demo_gateway.cli("audit-log")
