@@ -8,6 +8,7 @@ import math
 
 from alltoken.accounts.sign_up_throttle import Throttled
 from alltoken.http.errors import ApiError, shared_state_unavailable
+from alltoken.runtime.gateway import Gateway
 from alltoken.store.redis_client import SharedStateUnavailable
 
 SIGN_UP_PATH = "/auth/signup"
@@ -15,7 +16,7 @@ SIGN_UP_COUNTED = "alltoken.sign_up_counted"
 
 
 class SignUpGate:
-    def __init__(self, app, state):
+    def __init__(self, app, state: Gateway):
         self.app = app
         self._state = state
 
