@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from alltoken.accounts.keys import hash_key
-from alltoken.accounts.service import NotFound, create_account, create_key
+from alltoken.accounts.service import create_account, create_key
 from alltoken.config import ConfigError, load_settings
+from alltoken.errors import NotFound
 from alltoken.limits import overrides
 from alltoken.limits.policy import Limits, Overrides, RateLimitSettings, resolve
 from alltoken.runtime.loaders import Loaders

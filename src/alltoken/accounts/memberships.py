@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts.deletion import DELETED_STATUS
-from alltoken.accounts.service import NotFound
+from alltoken.errors import NotFound
 from alltoken.store.models import Account, TeamMember, User
 
 

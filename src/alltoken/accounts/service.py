@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts import keys
 from alltoken.accounts.networks import parse_networks
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import new_id, utcnow
 from alltoken.money import usd_to_units
 from alltoken.periods import RESETS
@@ -16,14 +17,6 @@ from alltoken.store.changes import record_change
 from alltoken.store.models import Account, ApiKey, TeamMember
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
 
 
 def normalized_email(email: str) -> str:

@@ -12,8 +12,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts.roles import check_role, may_act_on
-from alltoken.accounts.service import Conflict, NotFound, create_account, get_account, parse_limit
+from alltoken.accounts.service import create_account, get_account, parse_limit
 from alltoken.accounts.users import user_by_email
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.store.changes import record_change

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alltoken.accounts.service import Conflict, NotFound, get_account
+from alltoken.accounts.service import get_account
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import utcnow
 from alltoken.store.changes import record_change
 from alltoken.store.models import TermsAcceptance, TermsVersion

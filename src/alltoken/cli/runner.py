@@ -5,8 +5,8 @@ import asyncio
 import click
 
 from alltoken import audit
-from alltoken.accounts.service import Conflict, NotFound
 from alltoken.config import Settings
+from alltoken.errors import Conflict, NotFound
 from alltoken.money import MoneyFormatError
 from alltoken.runtime.change_bus import announce
 from alltoken.store.db import DatabaseUrlError, create_engine, session_factory

@@ -6,7 +6,8 @@ from dataclasses import replace
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.service import NotFound, get_account
+from alltoken.accounts.service import get_account
+from alltoken.errors import NotFound
 from alltoken.ids import utcnow
 from alltoken.limits.policy import NO_LIMITS, Limits, Overrides, RateLimitSettings, resolve
 from alltoken.store.changes import record_change

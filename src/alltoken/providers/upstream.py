@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 
 T = TypeVar("T")
 
 
 class transport_errors:
     """`async with transport_errors(provider_id):` turns timeouts and connection failures into
-    retryable ProviderErrors (504 and 502)."""
+    retryable UpstreamErrors (504 and 502)."""
 
     def __init__(self, provider_id: str):
         self._provider_id = provider_id
@@ -25,10 +25,10 @@ class transport_errors:
 
     async def __aexit__(self, kind, exc, tb):
         if isinstance(exc, asyncio.TimeoutError):
-            raise ProviderError(504, f"provider {self._provider_id} timed out", code="upstream_timeout",
+            raise UpstreamError(504, f"provider {self._provider_id} timed out", code="upstream_timeout",
                                 retryable=True) from exc
         if isinstance(exc, aiohttp.ClientError):
-            raise ProviderError(502, f"could not reach provider {self._provider_id}: {type(exc).__name__}",
+            raise UpstreamError(502, f"could not reach provider {self._provider_id}: {type(exc).__name__}",
                                 code="upstream_unreachable", retryable=True) from exc
         return False
 
@@ -37,10 +37,10 @@ def parse_json(provider_id: str, raw: bytes) -> dict:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ProviderError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed",
+        raise UpstreamError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed",
                             retryable=True) from exc
     if not isinstance(data, dict):
-        raise ProviderError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed")
+        raise UpstreamError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed")
     return data
 
 
@@ -52,7 +52,7 @@ def text_inputs(provider_id: str, body: dict) -> list[str]:
         return [inputs]
     if all(isinstance(item, str) for item in inputs):
         return list(inputs)
-    raise ProviderError(400, f"provider {provider_id} embeds text only: send `input` as a string or an array of "
+    raise UpstreamError(400, f"provider {provider_id} embeds text only: send `input` as a string or an array of "
                         "strings, not token ids", type="invalid_request_error", code="invalid_request", param="input")
 
 
@@ -72,7 +72,7 @@ def retry_after_seconds(headers) -> float | None:
 
 async def all_or_first_error(calls: list[Coroutine[Any, Any, T]], limit: int) -> list[T]:
     """Results of `calls` in order, at most `limit` in flight. The first failure cancels the
-    rest and is raised as itself, so a ProviderError reaches the client unchanged."""
+    rest and is raised as itself, so a UpstreamError reaches the client unchanged."""
     slots = asyncio.Semaphore(limit)
 
     async def in_slot(call: Coroutine[Any, Any, T]) -> T:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.routing.router import Candidate, route_key
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
     `output_tokens(result)` feeds the route's throughput statistics; for a stream the time to the
     first chunk is its time to first token (its throughput is recorded when it ends)."""
     settings = state.settings
-    last_error: ProviderError | None = None
+    last_error: UpstreamError | None = None
     candidates = admission.candidates
     for position, candidate in enumerate(candidates):
         key = route_key(candidate.route)
@@ -56,7 +56,7 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
             try:
                 async with asyncio.timeout(timeout):
                     result = await attempt(candidate)
-            except (ProviderError, asyncio.TimeoutError) as exc:
+            except (UpstreamError, asyncio.TimeoutError) as exc:
                 last_error = _as_provider_error(exc, candidate)
             except BaseException:
                 state.health.release_probe(key)  # cancelled or crashed: the route was not judged
@@ -76,24 +76,24 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
             if not is_last or not last_error.retryable or wait is None or retry == settings.route_retries:
                 break
             await asyncio.sleep(wait)
-    raise last_error or ProviderError(503, "no route is available for this model right now: every route's circuit "
+    raise last_error or UpstreamError(503, "no route is available for this model right now: every route's circuit "
                                            "breaker is open; try again shortly", code="no_route_available")
 
 
-def route_fault(error: ProviderError) -> bool:
+def route_fault(error: UpstreamError) -> bool:
     """A failure of the route (fall back, count it against the breaker), not of the request.
     Our credentials or quota at one provider are its fault too: another route may well work."""
     return error.retryable or error.status >= 500 or error.status == 429
 
 
-def _as_provider_error(exc: Exception, candidate: Candidate) -> ProviderError:
-    if isinstance(exc, ProviderError):
+def _as_provider_error(exc: Exception, candidate: Candidate) -> UpstreamError:
+    if isinstance(exc, UpstreamError):
         return exc
-    return ProviderError(504, f"provider {candidate.route.provider.id} did not answer in time",
+    return UpstreamError(504, f"provider {candidate.route.provider.id} did not answer in time",
                          code="upstream_timeout", retryable=True)
 
 
-def _backoff(error: ProviderError, retry: int, max_wait: float) -> float | None:
+def _backoff(error: UpstreamError, retry: int, max_wait: float) -> float | None:
     """Retry-After when the provider gave one (None if it asks for longer than we wait), else exponential."""
     if error.retry_after is not None:
         return error.retry_after if error.retry_after <= max_wait else None

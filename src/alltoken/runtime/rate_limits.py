@@ -16,13 +16,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from alltoken.errors import SharedStateUnavailable
 from alltoken.http.auth import Caller
-from alltoken.http.errors import shared_state_unavailable
 from alltoken.http.plumbing import REQUEST_ID_KEY
 from alltoken.limits.base import Gate, RateLimiter, Window
 from alltoken.limits.policy import Limits
 from alltoken.runtime.rate_limit_errors import Limited, rate_limit_headers, refusal
-from alltoken.store.redis_client import SharedStateUnavailable
 
 log = logging.getLogger("alltoken.limits")
 
@@ -57,10 +56,8 @@ class RateLimits:
             return
         windows = [item.ask for item in limited if isinstance(item.ask, Window)]
         gates = [item.ask for item in limited if isinstance(item.ask, Gate)]
-        try:
-            verdict = await self._limiter.admit(windows, gates)
-        except SharedStateUnavailable as exc:   # fail closed: a limit nobody can count is not waived
-            raise shared_state_unavailable(exc.what) from None
+        # Unreachable shared state raises SharedStateUnavailable: a limit nobody can count is not waived.
+        verdict = await self._limiter.admit(windows, gates)
         headers = rate_limit_headers(limited, verdict)
         if not verdict.allowed:
             raise refusal(limited, verdict, tokens, headers)

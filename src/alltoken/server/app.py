@@ -10,11 +10,12 @@ from starlette.routing import Mount, Route
 from alltoken.analytics.metrics import metrics, metrics_registry
 from alltoken.analytics.usage_stream import DurableUsage
 from alltoken.config import Settings
-from alltoken.governance.regions import RegionGate, RegionPolicy
+from alltoken.governance.regions import RegionPolicy
 from alltoken.http.api.app import create_management_api
 from alltoken.http.body_limit import BodyLimitMiddleware
 from alltoken.http.ops import health
 from alltoken.http.plumbing import RequestContextMiddleware, not_found_handler, server_error_handler
+from alltoken.http.region_gate import RegionGate
 from alltoken.http.v1 import chat, embeddings, images, info, messages, redeem
 from alltoken.routing.status import status
 from alltoken.runtime.durable_send import DurableUsageMiddleware

@@ -15,7 +15,7 @@ from alltoken import audit
 from alltoken.accounts import sessions
 from alltoken.accounts.deletion import delete_account
 from alltoken.accounts.export import export_account
-from alltoken.accounts.service import Conflict
+from alltoken.errors import Conflict
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request

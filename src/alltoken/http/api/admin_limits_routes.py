@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken import audit
-from alltoken.accounts.service import NotFound
+from alltoken.errors import NotFound
 from alltoken.http.api.admin_routes import actor_of, admin
 from alltoken.http.api.callers import AccountCaller
 from alltoken.http.errors import bad_request, not_found

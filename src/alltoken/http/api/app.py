@@ -5,6 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from alltoken import __version__
+from alltoken.errors import AllTokenError
 from alltoken.http.api import (
     account_data_routes,
     account_routes,
@@ -37,7 +38,7 @@ from alltoken.http.api import (
     usage_routes,
 )
 from alltoken.http.api.sign_up_gate import SignUpGate
-from alltoken.http.errors import ApiError, bad_request
+from alltoken.http.errors import ApiError, bad_request, error_response
 from alltoken.http.security_headers import SecurityHeadersMiddleware
 
 
@@ -50,7 +51,7 @@ def create_management_api(state) -> FastAPI:
     api.add_middleware(SignUpGate, state=state)
     api.add_middleware(SecurityHeadersMiddleware)
     api.state.gateway = state
-    api.add_exception_handler(ApiError, _api_error)
+    api.add_exception_handler(AllTokenError, _api_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(HTTPException, _http_error)
     api.include_router(admin_routes.router)
@@ -85,16 +86,17 @@ def create_management_api(state) -> FastAPI:
     return api
 
 
-async def _api_error(request: Request, exc: ApiError):
-    return exc.response()
+async def _api_error(request: Request, exc: AllTokenError):
+    return error_response(exc)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    return bad_request(f"{where or 'body'}: {first.get('msg', 'invalid request')}", param=where or None).response()
+    return error_response(bad_request(f"{where or 'body'}: {first.get('msg', 'invalid request')}",
+                                      param=where or None))
 
 
 async def _http_error(request: Request, exc: HTTPException):
     kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
-    return ApiError(exc.status_code, str(exc.detail), type=kind, code=f"http_{exc.status_code}").response()
+    return error_response(ApiError(exc.status_code, str(exc.detail), type=kind, code=f"http_{exc.status_code}"))

@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from alltoken import audit
 from alltoken.accounts import email_verification, passwords, sessions, sign_in_throttle, studio_keys, terms
-from alltoken.accounts.service import Conflict, create_account, normalized_email
+from alltoken.accounts.service import create_account, normalized_email
+from alltoken.errors import Conflict, SharedStateUnavailable, Unauthenticated
 from alltoken.http.api import password_work
 from alltoken.http.api.callers import (
     CSRF_COOKIE,
@@ -24,10 +25,9 @@ from alltoken.http.api.password_work import checked_or_given_back, hashed, throt
 from alltoken.http.api.sign_up_gate import SIGN_UP_COUNTED
 from alltoken.http.api.studio_routes import audit_studio_keys_revoked, forget_keys
 from alltoken.http.client_address import arrived_over_tls, client_address
-from alltoken.http.errors import ApiError, bad_request
+from alltoken.http.errors import bad_request, unauthorized
 from alltoken.ids import new_id, utcnow
 from alltoken.store.models import User
-from alltoken.store.redis_client import SharedStateUnavailable
 
 router = APIRouter(prefix="/auth", tags=["console sign-in"])
 
@@ -217,9 +217,9 @@ async def _accept_terms(session, account_id: str, accept: bool) -> str | None:
     return (await terms.accept(session, account_id)).version
 
 
-def _wrong_credentials() -> ApiError:
+def _wrong_credentials() -> Unauthenticated:
     """The same answer for an unknown email and a wrong password: it tells an attacker nothing."""
-    return ApiError(401, "wrong email or password", type="authentication_error", code="wrong_credentials")
+    return unauthorized("wrong email or password", code="wrong_credentials")
 
 
 def _user_of(caller: AccountCaller) -> str:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from alltoken import audit
 from alltoken.accounts import invitations, sessions
 from alltoken.accounts.teams import get_team
+from alltoken.errors import AllTokenError
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, session_user
 from alltoken.http.api.membership_routes import MembershipView
 from alltoken.http.api.service_errors import service_errors
@@ -138,7 +139,7 @@ async def accept_invitation(body: InvitationToken, request: Request,
             await audit.record(session, actor, "team.invite_accept", row.account_id,
                                {"invitation_id": row.id, "role": joined.role}, address)
             await sessions.switch_account(session, request.cookies[SESSION_COOKIE], row.account_id)
-    except ApiError as refused:   # recorded too: a wrong address or a used link may be someone probing
+    except AllTokenError as refused:   # recorded too: a wrong address or a used link may be someone probing
         async with state.sessions.begin() as session:
             await audit.record(session, actor, "team.invite_refused", signed_in.user_id, {"code": refused.code},
                                address)

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from alltoken import audit
 from alltoken.accounts import terms
-from alltoken.accounts.service import Conflict, NotFound
+from alltoken.errors import Conflict, NotFound
 from alltoken.http.api.admin_routes import actor_of, admin
 from alltoken.http.api.callers import AccountCaller, AccountScope, ConfirmedOwnerScope
 from alltoken.http.client_address import client_address

@@ -5,12 +5,13 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
-from alltoken.http.errors import provider_error_response
+from alltoken.http.errors import error_response
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id, served_headers
 from alltoken.http.v1.streaming import open_stream
 from alltoken.http.v1.validation import validate_chat
-from alltoken.providers.base import ChatCall, ChatResult, ProviderError
+from alltoken.providers.base import ChatCall, ChatResult
 from alltoken.runtime.accounting import Outcome, finish, with_cost
 from alltoken.runtime.admission import admit
 from alltoken.runtime.attempts import first_success
@@ -33,8 +34,8 @@ async def chat_completions(request: Request) -> Response:
         return await open_stream(upstream(body), body, rid, **context)
     try:
         result, cost = await complete(upstream(body), "chat", **context)
-    except ProviderError as exc:
-        return provider_error_response(exc, served_headers(rid, admission.route))
+    except UpstreamError as exc:
+        return error_response(exc, served_headers(rid, admission.route))
     result.body["id"] = rid
     result.body["model"] = admission.model.id
     result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
@@ -48,7 +49,7 @@ def upstream(body: dict) -> dict:
 
 async def complete(upstream_body: dict, endpoint: str, **context) -> tuple[ChatResult, int]:
     """A non-streamed completion from the first route that answers, settled and recorded, with its
-    cost. A ProviderError (every route failed) is recorded, costs nothing, and is raised."""
+    cost. A UpstreamError (every route failed) is recorded, costs nothing, and is raised."""
     state, admission, rid = context["state"], context["admission"], context["request_id"]
 
     def call(candidate):
@@ -57,7 +58,7 @@ async def complete(upstream_body: dict, endpoint: str, **context) -> tuple[ChatR
     try:
         result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
                                      output_tokens=lambda r: r.usage.completion_tokens)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=endpoint, streamed=False,
                      **context)
         raise

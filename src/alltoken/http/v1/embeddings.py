@@ -12,11 +12,12 @@ from array import array
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
-from alltoken.http.errors import bad_request, provider_error_response
+from alltoken.http.errors import bad_request, error_response
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id, served_headers
 from alltoken.http.v1.validation import validate_embeddings
-from alltoken.providers.base import EmbeddingCall, EmbeddingProvider, ProviderError
+from alltoken.providers.base import EmbeddingCall, EmbeddingProvider
 from alltoken.routing.models import PublicModel
 from alltoken.runtime.accounting import Outcome, finish, with_cost
 from alltoken.runtime.admission import admit_bounded, resolve_model
@@ -44,10 +45,10 @@ async def embeddings(request: Request) -> Response:
 
     try:
         result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings",
                      streamed=False, **context)
-        return provider_error_response(exc, served_headers(rid, admission.route))
+        return error_response(exc, served_headers(rid, admission.route))
     headers = served_headers(rid, admission.route)
     cost = await finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False,
                         **context)

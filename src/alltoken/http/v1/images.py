@@ -14,8 +14,9 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import Caller, authenticate
-from alltoken.http.errors import bad_request, forbidden, provider_error_response
+from alltoken.http.errors import bad_request, error_response, forbidden
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id, served_headers
 from alltoken.http.v1.images_stream import open_image_stream
 from alltoken.http.v1.validation import validate_images
@@ -25,7 +26,6 @@ from alltoken.images.estimate import bounds_as_usage, token_bounds
 from alltoken.images.params import ImageRequest
 from alltoken.images.uploads import read_image_form
 from alltoken.money import units_to_usd_number
-from alltoken.providers.base import ProviderError
 from alltoken.providers.image_base import ImageCall, ImageFile, image_support
 from alltoken.routing.models import PublicModel, Route
 from alltoken.runtime.accounting import Outcome, finish
@@ -83,9 +83,9 @@ async def _serve(state, rid: str, caller: Caller, received: datetime, started: f
     try:
         result = await first_success(state, admission, lambda c: c.route.provider.images(image_call(c)),
                                      state.settings.upstream_timeout_seconds)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
-        return provider_error_response(exc, served_headers(rid, admission.route))
+        return error_response(exc, served_headers(rid, admission.route))
     cost = await finish(outcome=Outcome("ok", 200, result.usage), **context)
     body = result.body
     if isinstance(body.get("usage"), dict):

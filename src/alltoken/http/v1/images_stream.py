@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Callable
 
 from starlette.responses import Response
 
-from alltoken.http.errors import provider_error_response
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import error_response, stream_error
 from alltoken.http.plumbing import served_headers
 from alltoken.http.v1.streaming import SSE_HEADERS, RelayResponse, stream_crashed, with_first
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
-from alltoken.providers.base import ProviderError
 from alltoken.providers.image_base import ImageCall, images_usage
 from alltoken.providers.sse import encode_data
 from alltoken.routing.router import Candidate, route_key
@@ -37,9 +37,9 @@ async def open_image_stream(call_for: Callable[[Candidate], ImageCall], bounds: 
     try:
         events, first = await first_success(state, admission, first_event, state.settings.first_byte_timeout_seconds,
                                             streaming=True)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
-        return provider_error_response(exc, served_headers(rid, admission.route))
+        return error_response(exc, served_headers(rid, admission.route))
     relay = _ImageRelay(events, first, bounds, context)
     return RelayResponse(relay.events(), media_type="text/event-stream",
                          headers={**served_headers(rid, admission.route), **SSE_HEADERS})
@@ -68,7 +68,7 @@ class _ImageRelay:
                     yield encode_data(event)
                 event = await anext(self._events, None)
             ended = True
-        except ProviderError as exc:
+        except UpstreamError as exc:
             yield await self._failed(exc)
             return
         except Exception as exc:
@@ -81,7 +81,7 @@ class _ImageRelay:
                                            error_code="client_disconnected", ttft_ms=self._ttft_ms))
             await self._events.aclose()
         if self._completed is None:
-            yield await self._failed(ProviderError(502, "the provider ended the stream without the completed image",
+            yield await self._failed(UpstreamError(502, "the provider ended the stream without the completed image",
                                                    code="upstream_malformed"))
             return
         cost = await self._settle(Outcome("ok", 200, self._usage(), ttft_ms=self._ttft_ms))
@@ -95,7 +95,7 @@ class _ImageRelay:
         return images_usage({"usage": self._completed.get("usage"), "data": [self._completed]},
                             size if isinstance(size, str) else None)
 
-    async def _failed(self, exc: ProviderError) -> bytes:
+    async def _failed(self, exc: UpstreamError) -> bytes:
         await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
         route = self._context["admission"].route
         self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)
@@ -109,6 +109,5 @@ class _ImageRelay:
         return int((time.perf_counter() - self._context["started"]) * 1000)
 
 
-def _error_event(exc: ProviderError) -> bytes:
-    return encode_data({"type": "error", "error": {"message": exc.message, "type": exc.type, "code": exc.code,
-                                                   "param": None}})
+def _error_event(exc: UpstreamError) -> bytes:
+    return encode_data({"type": "error", "error": stream_error(exc)})

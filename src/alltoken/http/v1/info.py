@@ -4,8 +4,9 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import AllTokenError
 from alltoken.http.auth import Caller, authenticate, bearer_token
-from alltoken.http.errors import ApiError, bad_request, not_found
+from alltoken.http.errors import bad_request, not_found
 from alltoken.http.plumbing import endpoint, json_response
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_number, units_to_usd_str
@@ -32,7 +33,7 @@ async def _caller_if_any(request: Request, state) -> Caller | None:
         return None
     try:
         return await authenticate(request, state.auth)
-    except ApiError:
+    except AllTokenError:
         return None
 
 

@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import Response
 
-from alltoken.http.errors import from_provider_error
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import anthropic_body, anthropic_response
 from alltoken.http.plumbing import json_response, served_headers
 from alltoken.http.v1.messages_stream import event
 from alltoken.http.v1.streaming import SSE_HEADERS, RelayResponse, stream_crashed
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.client import native_usage
-from alltoken.providers.base import ProviderError
 from alltoken.runtime.accounting import Outcome, finish
 from alltoken.runtime.attempts import first_success
 from alltoken.runtime.estimate import PER_MESSAGE_OVERHEAD, rough_tokens
@@ -63,10 +63,10 @@ async def native_message(body: dict, beta: str | None, **context) -> Response:
     try:
         data, usage = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
                                           output_tokens=lambda answer: answer[1].completion_tokens)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
                      streamed=False, **context)
-        return from_provider_error(exc).anthropic_response(_headers(context))
+        return anthropic_response(exc, _headers(context))
     outcome = Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
     cost = await finish(outcome=outcome, endpoint="messages", streamed=False, **context)
     data["model"] = admission.model.id
@@ -88,10 +88,10 @@ async def native_stream(body: dict, beta: str | None, **context) -> Response:
     try:
         events, first = await first_success(state, admission, first_event,
                                              state.settings.first_byte_timeout_seconds, streaming=True)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
                      streamed=True, **context)
-        return from_provider_error(exc).anthropic_response(_headers(context))
+        return anthropic_response(exc, _headers(context))
     relay = _NativeRelay(events, first, context)
     return RelayResponse(relay.events(), media_type="text/event-stream",
                          headers={**_headers(context), **SSE_HEADERS})
@@ -128,12 +128,12 @@ class _NativeRelay:
                         data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
                 yield event(name, data)
                 item = await anext(self._events, None)
-        except ProviderError as exc:
+        except UpstreamError as exc:
             await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
-            yield event("error", from_provider_error(exc).anthropic_body())
+            yield event("error", anthropic_body(exc))
         except Exception as exc:
             await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
-            yield event("error", from_provider_error(stream_crashed(exc, "messages")).anthropic_body())
+            yield event("error", anthropic_body(stream_crashed(exc, "messages")))
         finally:
             if not self._settled:  # the client went away before message_stop
                 await self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",

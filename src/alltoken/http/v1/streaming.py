@@ -17,10 +17,11 @@ from typing import Protocol
 
 from starlette.responses import Response, StreamingResponse
 
-from alltoken.http.errors import provider_error_response
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import error_response, stream_error
 from alltoken.http.plumbing import log_crash, served_headers
 from alltoken.pricing import Usage
-from alltoken.providers.base import ChatCall, ProviderError
+from alltoken.providers.base import ChatCall
 from alltoken.providers.sse import DONE, encode_data
 from alltoken.routing.router import route_key
 from alltoken.runtime.accounting import Outcome, finish, with_cost
@@ -36,13 +37,13 @@ class Wire(Protocol):
     def chunk(self, chunk: dict) -> bytes:
         """Bytes for one canonical chunk (ids and model already rewritten)."""
 
-    def error(self, exc: ProviderError) -> bytes:
+    def error(self, exc: UpstreamError) -> bytes:
         """The closing bytes after a mid-stream failure."""
 
     def finish(self, usage: dict, finish_reason: str | None) -> bytes:
         """The closing bytes: usage (with cost) and the end marker."""
 
-    def http_error(self, exc: ProviderError, headers: dict) -> Response:
+    def http_error(self, exc: UpstreamError, headers: dict) -> Response:
         """A failure before the first byte, as a plain HTTP error."""
 
 
@@ -56,16 +57,15 @@ class OpenAIWire:
     def chunk(self, chunk: dict) -> bytes:
         return encode_data(chunk)
 
-    def error(self, exc: ProviderError) -> bytes:
-        error = {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}
-        return encode_data({"error": error}) + DONE
+    def error(self, exc: UpstreamError) -> bytes:
+        return encode_data({"error": stream_error(exc)}) + DONE
 
     def finish(self, usage: dict, finish_reason: str | None) -> bytes:
         return encode_data({"id": self._request_id, "object": "chat.completion.chunk", "created": int(time.time()),
                             "model": self._public_model, "choices": [], "usage": usage}) + DONE
 
-    def http_error(self, exc: ProviderError, headers: dict) -> Response:
-        return provider_error_response(exc, headers)
+    def http_error(self, exc: UpstreamError, headers: dict) -> Response:
+        return error_response(exc, headers)
 
 
 async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, **context) -> Response:
@@ -81,7 +81,7 @@ async def open_stream(upstream_body: dict, body: dict, rid: str, wire_for=None, 
     try:
         chunks, first = await first_success(state, admission, first_chunk, state.settings.first_byte_timeout_seconds,
                                             streaming=True)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         wire = (wire_for or _openai_wire(rid))(admission.model.id)
         await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint=wire.endpoint,
                      streamed=True, **context)
@@ -104,10 +104,10 @@ class RelayResponse(StreamingResponse):
             await self.body_iterator.aclose()
 
 
-def stream_crashed(exc: Exception, where: str) -> ProviderError:
+def stream_crashed(exc: Exception, where: str) -> UpstreamError:
     """What the client is told when our own code fails part way through a stream (logged without content)."""
     log_crash(exc, where)
-    return ProviderError(500, "internal error part way through the stream; the request was not billed",
+    return UpstreamError(500, "internal error part way through the stream; the request was not billed",
                          type="server_error", code="internal_error")
 
 
@@ -150,7 +150,7 @@ class _Relay:
                     yield self._wire.chunk(chunk)
                 chunk = await anext(self._chunks, None)
             completed = True
-        except ProviderError as exc:
+        except UpstreamError as exc:
             await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
             route = self._context["admission"].route
             self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)

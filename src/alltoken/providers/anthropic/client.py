@@ -12,6 +12,7 @@ import orjson
 
 from alltoken.catalog.models import catalog_price
 from alltoken.config import ProviderConfig
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.translate import (
     ModelTraits,
@@ -22,7 +23,7 @@ from alltoken.providers.anthropic.translate import (
     to_chat_completion,
     to_messages_request,
 )
-from alltoken.providers.base import ChatCall, ChatResult, Provider, ProviderError
+from alltoken.providers.base import ChatCall, ChatResult, Provider
 from alltoken.providers.sse import read_events
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import parse_json, retry_after_seconds, transport_errors
@@ -71,7 +72,7 @@ class AnthropicProvider(Provider):
         return await self._post(self._messages_url + "/count_tokens", body, self._native_headers(beta))
 
     async def _post(self, url: str, request: dict, headers: dict) -> dict:
-        """One non-streaming call; an error answer (HTTP or an error body) becomes a ProviderError."""
+        """One non-streaming call; an error answer (HTTP or an error body) becomes a UpstreamError."""
         if url == self._messages_url:
             request = {**request, "stream": False}
         async with transport_errors(self.id):
@@ -101,7 +102,7 @@ class AnthropicProvider(Provider):
                     yield event.event or str(data.get("type")), data
                     if data.get("type") == "message_stop":
                         return
-            raise ProviderError(502, f"provider {self.id} ended the stream before it was complete",
+            raise UpstreamError(502, f"provider {self.id} ended the stream before it was complete",
                                 code="upstream_stream_error", retryable=True)
         finally:
             response.release()
@@ -113,7 +114,7 @@ class AnthropicProvider(Provider):
         try:
             return to_messages_request(body, model_traits(body["model"]))
         except TranslationError as exc:
-            raise ProviderError(400, exc.message, type="invalid_request_error", param=exc.param) from None
+            raise UpstreamError(400, exc.message, type="invalid_request_error", param=exc.param) from None
 
 
 @lru_cache(maxsize=256)
@@ -131,40 +132,40 @@ def native_usage(usage: dict | None) -> Usage:
     return Usage.from_openai(openai_usage(usage))
 
 
-def anthropic_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+def anthropic_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
     """Map an Anthropic HTTP error to ours. Client mistakes keep Anthropic's message; problems with
     our own account (auth, billing) get a neutral one."""
     kind, message = _error_detail(raw)
     retry_after = retry_after_seconds(headers)
     if status in _CLIENT_ERRORS:
-        return ProviderError(status, message or f"provider {provider_id} rejected the request (HTTP {status})",
+        return UpstreamError(status, message or f"provider {provider_id} rejected the request (HTTP {status})",
                              type="invalid_request_error",
                              code=kind if kind and kind != "invalid_request_error" else None)
     if status in (401, 403):
-        return ProviderError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
+        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
     if status == 402:
-        return ProviderError(502, f"provider {provider_id} account cannot be billed", code="upstream_quota_exhausted")
+        return UpstreamError(502, f"provider {provider_id} account cannot be billed", code="upstream_quota_exhausted")
     if status == 429:
-        return ProviderError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
+        return UpstreamError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
                              code="upstream_rate_limited", retryable=True, retry_after=retry_after)
     if status == 529 or kind == "overloaded_error":
-        return ProviderError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
+        return UpstreamError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
                              retryable=True, retry_after=retry_after)
     if status == 504:
-        return ProviderError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
+        return UpstreamError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
     if status == 408 or status >= 500:
-        return ProviderError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
+        return UpstreamError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
                              retryable=True, retry_after=retry_after)
-    return ProviderError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
+    return UpstreamError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
 
 
-def stream_error(provider_id: str, error) -> ProviderError:
+def stream_error(provider_id: str, error) -> UpstreamError:
     """An `error` event after HTTP 200 (typically overloaded_error, which would be a 529)."""
     kind = error.get("type") if isinstance(error, dict) else None
     if kind == "overloaded_error":
-        return ProviderError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
+        return UpstreamError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
                              retryable=True)
-    return ProviderError(502, f"provider {provider_id} failed mid-stream ({kind or 'unknown error'})",
+    return UpstreamError(502, f"provider {provider_id} failed mid-stream ({kind or 'unknown error'})",
                          code="upstream_stream_error", retryable=True)
 
 

@@ -19,6 +19,7 @@ from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserEr
 from yarl import URL
 
 from alltoken.config import ProviderConfig
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -27,7 +28,6 @@ from alltoken.providers.base import (
     EmbeddingProvider,
     EmbeddingResult,
     Provider,
-    ProviderError,
 )
 from alltoken.providers.bedrock.translate import (
     FetchedImages,
@@ -95,7 +95,7 @@ class BedrockProvider(Provider, EmbeddingProvider):
                     for chunk in translator.feed(event_type, event):
                         yield chunk
             if not translator.finished:
-                raise ProviderError(502, f"provider {self.id} ended the stream early", code="upstream_stream_error",
+                raise UpstreamError(502, f"provider {self.id} ended the stream early", code="upstream_stream_error",
                                     retryable=True)
         finally:
             response.release()
@@ -110,11 +110,11 @@ class BedrockProvider(Provider, EmbeddingProvider):
     async def _invoke_titan(self, url: str, body: dict) -> tuple[list[float], int]:
         answer = from_titan(await self._post(url, orjson.dumps(body)))
         if answer is None:
-            raise ProviderError(502, f"provider {self.id} sent a malformed embedding", code="upstream_malformed")
+            raise UpstreamError(502, f"provider {self.id} sent a malformed embedding", code="upstream_malformed")
         return answer
 
     async def _post(self, url: str, payload: bytes) -> dict:
-        """A signed JSON call; HTTP errors become ProviderErrors. Signing here, as the call is sent,
+        """A signed JSON call; HTTP errors become UpstreamErrors. Signing here, as the call is sent,
         keeps the date fresh for calls that waited for a slot."""
         async with transport_errors(self.id):
             async with self._transport.session.post(URL(url, encoded=True), data=payload,
@@ -153,7 +153,7 @@ class BedrockProvider(Provider, EmbeddingProvider):
                 frames.add_data(data)
                 messages = list(frames)
             except ParserError as exc:
-                raise ProviderError(502, f"provider {self.id} sent a malformed event stream",
+                raise UpstreamError(502, f"provider {self.id} sent a malformed event stream",
                                     code="upstream_malformed", retryable=True) from exc
             for message in messages:
                 yield self._event(message)
@@ -171,7 +171,7 @@ class BedrockProvider(Provider, EmbeddingProvider):
                             mid_stream=True)
 
 
-def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
     """An HTTP error from Bedrock: the exception name is in x-amzn-ErrorType (or the body's __type)."""
     detail = _json_or_empty(raw)
     name = headers.get("x-amzn-ErrorType", "").split(":")[0] or str(detail.get("__type", "")).split("#")[-1]
@@ -180,25 +180,25 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Provid
 
 
 def bedrock_error(provider_id: str, name: str, message, *, status: int | None = None,
-                  retry_after: float | None = None, mid_stream: bool = False) -> ProviderError:
+                  retry_after: float | None = None, mid_stream: bool = False) -> UpstreamError:
     """Bedrock's exceptions mapped to ours: client mistakes keep their message, our own
     credential problems get a neutral one, overload and throttling are retryable."""
     where = " mid-stream" if mid_stream else ""
     kept = str(message) if message else f"provider {provider_id} rejected the request ({name or status})"
     if name in _CLIENT_MISTAKES or (not name and status in (400, 404, 413, 422)):
-        return ProviderError(_CLIENT_MISTAKES.get(name, status or 400), kept, type="invalid_request_error",
+        return UpstreamError(_CLIENT_MISTAKES.get(name, status or 400), kept, type="invalid_request_error",
                              code=name or None)
     if name in _AUTH_FAILURES or (not name and status in (401, 403)):
-        return ProviderError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
+        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
     if name in _RATE_LIMITS or (not name and status == 429):
-        return ProviderError(429, f"provider {provider_id} is rate limiting requests{where}", type="rate_limit_error",
+        return UpstreamError(429, f"provider {provider_id} is rate limiting requests{where}", type="rate_limit_error",
                              code="upstream_rate_limited", retryable=True, retry_after=retry_after)
     if name in _UNAVAILABLE:
-        return ProviderError(503, f"provider {provider_id} is temporarily unavailable{where}", code=_UNAVAILABLE[name],
+        return UpstreamError(503, f"provider {provider_id} is temporarily unavailable{where}", code=_UNAVAILABLE[name],
                              retryable=True, retry_after=retry_after)
     if name == "ModelTimeoutException" or status == 504:
-        return ProviderError(504, f"provider {provider_id} timed out{where}", code="upstream_timeout", retryable=True)
-    return ProviderError(502, f"provider {provider_id} failed{where} ({name or f'HTTP {status}'})",
+        return UpstreamError(504, f"provider {provider_id} timed out{where}", code="upstream_timeout", retryable=True)
+    return UpstreamError(502, f"provider {provider_id} failed{where} ({name or f'HTTP {status}'})",
                          code="upstream_stream_error" if mid_stream else "upstream_error", retryable=True)
 
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 import orjson
 
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
-from alltoken.providers.base import ProviderError
 
 FetchedImages = Mapping[str, tuple[str, bytes]]     # https URL -> (mime type, bytes)
 
@@ -43,8 +43,8 @@ _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 
 
-def invalid(message: str, param: str | None = None) -> ProviderError:
-    return ProviderError(400, message, type="invalid_request_error", code="invalid_request", param=param)
+def invalid(message: str, param: str | None = None) -> UpstreamError:
+    return UpstreamError(400, message, type="invalid_request_error", code="invalid_request", param=param)
 
 
 # ---------------------------------------------------------------- request
@@ -435,7 +435,7 @@ class StreamTranslator:
 
     def _tool_arguments(self, block_index: int, tool_use: dict) -> list[dict]:
         if block_index not in self._tool_index:
-            raise ProviderError(502, "provider sent tool input for a tool call it never started",
+            raise UpstreamError(502, "provider sent tool input for a tool call it never started",
                                 code="upstream_malformed", retryable=True)
         fragment = tool_use.get("input") or ""
         call = {"index": self._tool_index[block_index], "function": {"arguments": fragment}}

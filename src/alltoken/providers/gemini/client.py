@@ -11,6 +11,7 @@ from urllib.parse import quote
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -19,7 +20,6 @@ from alltoken.providers.base import (
     EmbeddingProvider,
     EmbeddingResult,
     Provider,
-    ProviderError,
 )
 from alltoken.providers.gemini.translate import (
     EMBED_BATCH_LIMIT,
@@ -101,11 +101,11 @@ class GeminiProvider(Provider, EmbeddingProvider):
         data = await self._post(self._url(model, "batchEmbedContents"), request)
         vectors = embedding_vectors(data)
         if vectors is None or len(vectors) != len(texts):
-            raise ProviderError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
+            raise UpstreamError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
         return vectors, embedding_prompt_tokens(data, texts)
 
     async def _post(self, url: str, request: dict) -> dict:
-        """A non-streaming call; HTTP errors and error bodies become ProviderErrors."""
+        """A non-streaming call; HTTP errors and error bodies become UpstreamErrors."""
         async with transport_errors(self.id):
             async with self._transport.session.post(url, data=orjson.dumps(request), headers=self._headers) as response:
                 raw = await response.read()
@@ -150,7 +150,7 @@ async def read_payloads(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         yield b"\n".join(bare)
 
 
-def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -162,7 +162,7 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Provid
     return error_from_body(provider_id, {**error, "code": status}, retry_after_seconds(headers))
 
 
-def error_from_body(provider_id: str, error, retry_after: float | None, *, mid_stream: bool = False) -> ProviderError:
+def error_from_body(provider_id: str, error, retry_after: float | None, *, mid_stream: bool = False) -> UpstreamError:
     """Map a Google RPC error ({code, message, status, details}) to ours. Client mistakes keep
     their message; our own key, billing or region problems get a neutral one."""
     error = error if isinstance(error, dict) else {"message": str(error)}
@@ -171,26 +171,26 @@ def error_from_body(provider_id: str, error, retry_after: float | None, *, mid_s
     message = error.get("message") or f"provider {provider_id} answered HTTP {status}"
     retry_after = _retry_delay(error) or retry_after
     if status in (401, 403) or "API_KEY_INVALID" in _reasons(error):
-        return ProviderError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
+        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
     if rpc_status == "FAILED_PRECONDITION":
-        return ProviderError(502, f"provider {provider_id} cannot serve this account or region now",
+        return UpstreamError(502, f"provider {provider_id} cannot serve this account or region now",
                              code="upstream_unavailable", retryable=True)
     if status in (400, 404, 409, 413, 422) and not mid_stream:
-        return ProviderError(status, message, type="invalid_request_error", code=rpc_status.lower() or None)
+        return UpstreamError(status, message, type="invalid_request_error", code=rpc_status.lower() or None)
     if status == 429:
-        return ProviderError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
+        return UpstreamError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
                              code="upstream_rate_limited", retryable=True, retry_after=retry_after)
     if status == 402:
-        return ProviderError(502, f"provider {provider_id} account is out of credits", code="upstream_quota_exhausted")
+        return UpstreamError(502, f"provider {provider_id} account is out of credits", code="upstream_quota_exhausted")
     if status == 503:
-        return ProviderError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
+        return UpstreamError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
                              retryable=True, retry_after=retry_after)
     if status == 504:
-        return ProviderError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
+        return UpstreamError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
     if mid_stream:
-        return ProviderError(502, f"provider {provider_id} failed mid-stream: {message}",
+        return UpstreamError(502, f"provider {provider_id} failed mid-stream: {message}",
                              code="upstream_stream_error", retryable=True)
-    return ProviderError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
+    return UpstreamError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
                          retryable=status >= 500 or status in (408, 499), retry_after=retry_after)
 
 

@@ -46,7 +46,7 @@ from collections.abc import Mapping
 
 import orjson
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 
 THOUGHT_SEPARATOR = "__thought__"
 # Google's documented value for replayed Gemini 3 calls whose signature was lost.
@@ -66,8 +66,8 @@ _DATA_URL = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P
 _GEMINI_MAJOR = re.compile(r"(?:models/)?gemini-(\d+)")
 
 
-def invalid(message: str, param: str | None = None) -> ProviderError:
-    return ProviderError(400, message, type="invalid_request_error", code="invalid_request", param=param)
+def invalid(message: str, param: str | None = None) -> UpstreamError:
+    return UpstreamError(400, message, type="invalid_request_error", code="invalid_request", param=param)
 
 
 # ---------------------------------------------------------------------------------------- request
@@ -578,7 +578,7 @@ class StreamTranslator:
     def final_chunks(self) -> list[dict]:
         """The closing usage chunk; raises if the stream ended before any candidate finished."""
         if not self._finished:
-            raise ProviderError(502, "the Gemini stream ended before the answer was finished",
+            raise UpstreamError(502, "the Gemini stream ended before the answer was finished",
                                 code="upstream_stream_error", retryable=True)
         if self._usage is None:
             return []

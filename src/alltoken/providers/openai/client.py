@@ -10,6 +10,7 @@ import aiohttp
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -18,7 +19,6 @@ from alltoken.providers.base import (
     EmbeddingProvider,
     EmbeddingResult,
     Provider,
-    ProviderError,
 )
 from alltoken.providers.openai.images import OpenAIImages
 from alltoken.providers.sse import read_events
@@ -82,7 +82,7 @@ class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
         items = sorted(data.get("data") or [], key=lambda item: item.get("index", 0))
         vectors = [item.get("embedding") for item in items]
         if not all(isinstance(v, list) for v in vectors) or len(vectors) != _input_count(call.body["input"]):
-            raise ProviderError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
+            raise UpstreamError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
         return EmbeddingResult(vectors, Usage(prompt_tokens=Usage.from_openai(data.get("usage")).prompt_tokens))
 
     def _embedding_body(self, body: dict) -> dict:
@@ -118,40 +118,40 @@ class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
         """The upstream's chunks (already parsed, error events raised) as our canonical chunks."""
         return chunks
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> ProviderError:
+    def _upstream_error(self, status: int, raw: bytes, headers) -> UpstreamError:
         return upstream_error(self.id, status, raw, headers)
 
 
-def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
     return classify_upstream_error(provider_id, status, _error_detail(raw), headers)
 
 
-def classify_upstream_error(provider_id: str, status: int, detail: dict, headers) -> ProviderError:
+def classify_upstream_error(provider_id: str, status: int, detail: dict, headers) -> UpstreamError:
     """Map an upstream HTTP error (its body read into message/type/code/param) to ours. Client mistakes
     keep their message; our own credential or quota problems are not the caller's business and get a
     neutral one."""
     message = detail.get("message") or f"provider {provider_id} answered HTTP {status}"
     retry_after = retry_after_seconds(headers)
     if status in (400, 404, 409, 413, 422):
-        return ProviderError(status, message, type="invalid_request_error", code=detail.get("code"),
+        return UpstreamError(status, message, type="invalid_request_error", code=detail.get("code"),
                              param=detail.get("param"))
     if status in (401, 403):
-        return ProviderError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
+        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
     if status == 429:
         if "insufficient_quota" in (detail.get("code"), detail.get("type")):
-            return ProviderError(502, f"provider {provider_id} account is out of quota",
+            return UpstreamError(502, f"provider {provider_id} account is out of quota",
                                  code="upstream_quota_exhausted")
-        return ProviderError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
+        return UpstreamError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
                              code="upstream_rate_limited", retryable=True, retry_after=retry_after)
     if status == 408 or status >= 500:
-        return ProviderError(502 if status != 504 else 504, f"provider {provider_id} failed with HTTP {status}",
+        return UpstreamError(502 if status != 504 else 504, f"provider {provider_id} failed with HTTP {status}",
                              code="upstream_error", retryable=True, retry_after=retry_after)
-    return ProviderError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
+    return UpstreamError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
 
 
-def mid_stream_error(provider_id: str, error) -> ProviderError:
+def mid_stream_error(provider_id: str, error) -> UpstreamError:
     message = error.get("message") if isinstance(error, dict) else str(error)
-    return ProviderError(502, f"provider {provider_id} failed mid-stream: {message}", code="upstream_stream_error",
+    return UpstreamError(502, f"provider {provider_id} failed mid-stream: {message}", code="upstream_stream_error",
                          retryable=True)
 
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from alltoken.config import ProviderConfig
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, upstream_error
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import retry_after_seconds
@@ -46,9 +46,9 @@ class LlamaProvider(OpenAIProvider):
         for ours in stream.finish():
             yield ours
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> ProviderError:
+    def _upstream_error(self, status: int, raw: bytes, headers) -> UpstreamError:
         if status == 503:
-            return ProviderError(503, f"provider {self.id} is over capacity; try again shortly",
+            return UpstreamError(503, f"provider {self.id} is over capacity; try again shortly",
                                  code="upstream_overloaded", retryable=True, retry_after=retry_after_seconds(headers))
         problem = problem_detail(raw)
         if problem:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from alltoken.config import ProviderConfig
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, mid_stream_error
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import retry_after_seconds
@@ -77,9 +77,9 @@ class MistralProvider(OpenAIProvider):
         for ours in stream.finish():
             yield ours
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> ProviderError:
+    def _upstream_error(self, status: int, raw: bytes, headers) -> UpstreamError:
         if status == 503:  # "Service tier capacity exceeded for this model."
-            return ProviderError(503, f"provider {self.id} is over capacity; try again shortly",
+            return UpstreamError(503, f"provider {self.id} is over capacity; try again shortly",
                                  code="upstream_overloaded", retryable=True, retry_after=retry_after_seconds(headers))
         return classify_upstream_error(self.id, status, mistral_error_detail(raw), headers)
 
@@ -266,7 +266,7 @@ def _arguments(arguments) -> str:
 
 def _finish_reason(provider_id: str, reason: str | None) -> str | None:
     if reason == "error":
-        raise ProviderError(502, f"provider {provider_id} failed while generating", code="upstream_error",
+        raise UpstreamError(502, f"provider {provider_id} failed while generating", code="upstream_error",
                             retryable=True)
     return FINISH_REASONS.get(reason, reason)
 
