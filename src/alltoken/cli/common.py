@@ -10,14 +10,11 @@ from datetime import datetime
 import click
 import orjson
 
-from alltoken.config import ConfigError, Settings, load_settings
+from alltoken.config import Settings, load_settings
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("config"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return load_settings(ctx.obj.get("config"))
 
 
 def emit(ctx: click.Context, payload: dict, human: str) -> None:

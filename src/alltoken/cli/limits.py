@@ -5,7 +5,7 @@ this module imports nothing from cli.py, so it works however cli.py was started 
 
 import click
 
-from alltoken.config import ConfigError, load_settings
+from alltoken.config import load_settings
 
 
 def register(main: click.Group, admin_command) -> None:
@@ -57,10 +57,7 @@ def _subject(account_id: str | None, key_id: str | None) -> tuple[str, str]:
 
 def _rate_settings():
     """The config file's tiers: the one the command was given, as every admin command reads it."""
-    try:
-        return load_settings(click.get_current_context().find_root().obj.get("config")).rate_limits
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return load_settings(click.get_current_context().find_root().obj.get("config")).rate_limits
 
 
 def describe(shown: dict) -> str:

@@ -10,14 +10,15 @@ from alltoken.cli.common import iso as _iso
 from alltoken.cli.common import parse_time as _parse_time
 from alltoken.cli.common import split_list as _split
 from alltoken.cli.deletion import accounts_delete
+from alltoken.cli.errors import ReportingGroup
 from alltoken.cli.governance import ACCOUNT_COMMANDS, KEY_COMMANDS, models
 from alltoken.cli.images import moderation_log
 from alltoken.cli.teams import teams, users
 from alltoken.cli.terms import terms
-from alltoken.config import ConfigError, load_settings
+from alltoken.config import load_settings
 
 
-@click.group()
+@click.group(cls=ReportingGroup)
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config file (default ./alltoken.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
@@ -43,10 +44,7 @@ def serve(ctx, config, host, port, workers):
     """Run the gateway."""
     from alltoken.server.serve import run_server
 
-    try:
-        settings = load_settings(config or ctx.obj.get("config"), {"host": host, "port": port, "workers": workers})
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = load_settings(config or ctx.obj.get("config"), {"host": host, "port": port, "workers": workers})
     sys.exit(run_server(settings))
 
 
