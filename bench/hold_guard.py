@@ -16,9 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alltoken.http.plumbing import RequestContextMiddleware, request_id
-from alltoken.runtime.settlement import OpenAdmissions, SettleOnExitMiddleware
+from alltoken.runtime.exchange import OpenAdmissions
+from alltoken.runtime.settlement import SettleOnExitMiddleware
 
-STATE = SimpleNamespace(admissions=OpenAdmissions())
+GATEWAY = SimpleNamespace(admissions=OpenAdmissions())
 SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
          "method": "POST", "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
          "query_string": b"", "root_path": "", "headers": [(b"host", b"gateway")], "client": ("127.0.0.1", 1),
@@ -27,15 +28,15 @@ SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "htt
 
 async def paid(request):
     rid = request_id(request)
-    STATE.admissions.add(rid, None, None)     # what admission does
-    STATE.admissions.take(rid)                # what finish does
+    GATEWAY.admissions.add(SimpleNamespace(request_id=rid))     # what admission does
+    GATEWAY.admissions.take(rid)                                # what finish does
     return Response(b'{"ok":true}', media_type="application/json")
 
 
 def app(guarded: bool) -> Starlette:
     layers = [Middleware(RequestContextMiddleware)]
     if guarded:
-        layers.append(Middleware(SettleOnExitMiddleware, state=STATE))
+        layers.append(Middleware(SettleOnExitMiddleware, gateway=GATEWAY))
     return Starlette(routes=[Route("/v1/chat/completions", paid, methods=["POST"])], middleware=layers)
 
 

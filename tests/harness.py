@@ -1,11 +1,17 @@
 """The real gateway as a subprocess, and the real CLI, for end-to-end tests."""
 
+import asyncio
+import atexit
+import functools
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,12 +25,15 @@ import yaml
 from click.testing import CliRunner
 
 from alltoken.cli.main import main as cli_main
+from alltoken.store.db import create_engine
+from alltoken.store.migrate import upgrade_to_head
 
 from .fakes.server import free_port
 
 ALLTOKEN = [sys.executable, "-m", "alltoken.cli"]
 # Seconds a gateway may take to become ready; raise it on a machine busy with other work.
 START_TIMEOUT = float(os.environ.get("ALLTOKEN_TEST_START_TIMEOUT", "90"))
+PORT_ATTEMPTS = 5
 
 
 class Gateway:
@@ -51,22 +60,42 @@ class Gateway:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *serve_args: str, timeout: float = START_TIMEOUT) -> "Gateway":
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port), *serve_args],
-                                        cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        """Start `alltoken serve` and wait until it is ready. A port taken between its choice and the bind
+        (by another test's process: ports are picked free, then bound seconds later) means another port."""
+        self._seed_database()
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start_once(serve_args, timeout)
+            except PortTaken:
+                self.port = free_port()
+        return self._start_once(serve_args, timeout)
+
+    def _start_once(self, serve_args: tuple[str, ...], timeout: float) -> "Gateway":
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen([*ALLTOKEN, "serve", "--port", str(self.port), *serve_args],
+                                            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if self.process.returncode == 1 and _port_in_use(self.log()[log_start:]):
+                    raise PortTaken()
                 raise RuntimeError(f"gateway exited with {self.process.returncode}:\n{self.log()}")
             try:
                 if httpx.get(self.url + "/health/ready", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.05)
         self.process.kill()                  # not left running behind the failed test
         self.process.wait()
         raise RuntimeError(f"gateway did not become ready:\n{self.log()}")
+
+    def _seed_database(self) -> None:
+        """A gateway on its own new SQLite file starts from a copy of a migrated database made once a test
+        process, instead of migrating it at every start."""
+        if self.env["ALLTOKEN_DATABASE_URL"] == f"sqlite:///{self.db_path}" and not self.db_path.exists():
+            shutil.copyfile(migrated_sqlite(), self.db_path)
 
     def stop(self, timeout: float = 30) -> int:
         if self.process is None or self.process.poll() is not None:
@@ -121,6 +150,38 @@ class Gateway:
 
     def anthropic_sdk(self, key: str) -> anthropic.Anthropic:
         return anthropic.Anthropic(base_url=self.url, api_key=key, max_retries=0)
+
+
+class PortTaken(Exception):
+    """The gateway could not listen: another process took its port first."""
+
+
+def _port_in_use(log: str) -> bool:
+    # serve's own check, or uvicorn's bind when the port was taken in between
+    return "address is in use" in log or "address already in use" in log
+
+
+@functools.cache
+def migrated_sqlite() -> Path:
+    """A SQLite database migrated to head, made once a test process (removed when it exits)."""
+    directory = Path(tempfile.mkdtemp(prefix="alltoken-migrated-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "alltoken.db"
+    # In a thread of its own, for an event loop of its own: the caller may be an async test.
+    worker = threading.Thread(target=asyncio.run, args=(_migrate(f"sqlite:///{path}"),))
+    worker.start()
+    worker.join()
+    if not path.exists():
+        raise RuntimeError("the migrated template database was not made (see the error above)")
+    return path
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
 
 
 class CliError(Exception):

@@ -8,7 +8,7 @@ import yaml
 from alltoken.catalog import models as catalog
 from alltoken.config import load_settings
 from alltoken.routing.models import build_model_table, next_price_change
-from alltoken.runtime.state import GatewayState
+from alltoken.runtime.gateway import Gateway
 
 CHANGE_AT = datetime(2027, 3, 1, tzinfo=UTC)
 BEFORE, AFTER = datetime(2027, 2, 28, 23, 59, 59, tzinfo=UTC), CHANGE_AT
@@ -46,7 +46,7 @@ def _settings(tmp_path):
 
 def test_each_region_pays_its_own_price_and_a_change_starts_at_its_time(acme_catalog, tmp_path):
     settings = _settings(tmp_path)
-    providers = GatewayState.build(settings).providers
+    providers = Gateway.build(settings).providers
     before = {r.provider.id: r.price for r in build_model_table(settings, providers, now=BEFORE)
               .get("acme/model").routes}
     assert (before["us"].prompt, before["us"].completion) == (1_000_000, 4_000_000)

@@ -4,7 +4,7 @@ import pytest
 
 from alltoken.catalog.models import catalog_price
 from alltoken.config import ConfigError, load_settings
-from alltoken.runtime.state import GatewayState
+from alltoken.runtime.gateway import Gateway
 from alltoken.store.db import DatabaseUrlError, async_url
 
 
@@ -97,7 +97,7 @@ providers: [{id: local, type: openai_compatible, base_url: "http://127.0.0.1:1/v
 models: [{id: local/llama, routes: [{provider: local, model: llama3}]}]
 """)
     with pytest.raises(ConfigError, match="no price known"):
-        GatewayState.build(load_settings(path, env={}))
+        Gateway.build(load_settings(path, env={}))
 
 
 def test_route_pricing_and_catalog_pricing(tmp_path):
@@ -112,7 +112,7 @@ models:
   - id: local/llama
     routes: [{provider: local, model: llama3, pricing: {prompt: "0", completion: "0"}}]
 """)
-    state = GatewayState.build(load_settings(path, env={}))
+    state = Gateway.build(load_settings(path, env={}))
     house = state.models.get("acme/house")
     assert house.price.prompt == 1_000_000 and house.context_length == 128_000
     assert state.models.get("local/llama").price.completion == 0
@@ -123,7 +123,7 @@ models:
 def test_openai_compatible_needs_a_base_url(tmp_path):
     path = write(tmp_path, "providers: [{id: local, type: openai_compatible}]")
     with pytest.raises(ConfigError, match="base_url"):
-        GatewayState.build(load_settings(path, env={}))
+        Gateway.build(load_settings(path, env={}))
 
 
 CONTRACT_CONFIG = """
@@ -139,7 +139,7 @@ models:
 
 
 def test_the_contract_config_builds_with_claude_on_the_api_and_on_bedrock(tmp_path):
-    state = GatewayState.build(load_settings(write(tmp_path, CONTRACT_CONFIG), env={}))
+    state = Gateway.build(load_settings(write(tmp_path, CONTRACT_CONFIG), env={}))
     sonnet = state.models.get("anthropic/claude-sonnet-4-5")
     assert [(r.provider.id, r.upstream_model) for r in sonnet.routes] == [
         ("anthropic", "claude-sonnet-4-5"), ("bedrock-us", "anthropic.claude-sonnet-4-5-20250929-v1:0")]
@@ -173,7 +173,7 @@ def test_markup_is_charged_and_shown_most_specific_first(tmp_path):
 providers: [{id: openai, type: openai, api_key: k}]
 markup: {percent: "5", providers: {openai: "2.5"}, models: {"openai/gpt-4o": "0"}}
 """)
-    state = GatewayState.build(load_settings(path, env={}))
+    state = Gateway.build(load_settings(path, env={}))
     mini = state.models.get("openai/gpt-4o-mini").price       # provider rate: 2.5%
     assert mini.prompt == 153_750 and mini.as_usd_strings()["prompt"] == "0.00000015375"
     assert state.models.get("openai/gpt-4o").price.prompt == 2_500_000   # the model says 0%
@@ -203,7 +203,7 @@ models:
           - {from: "2026-01-01T00:00:00Z", prompt: "0.000001", completion: "0.000001"}
 """)
     settings = load_settings(path, env={})
-    state = GatewayState.build(settings)
+    state = Gateway.build(settings)
     before, after = datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
     assert build_model_table(settings, state.providers, now=before).get("local/m").price.prompt == 1_000_000
     assert build_model_table(settings, state.providers, now=after).get("local/m").price.prompt == 2_000_000
@@ -221,4 +221,17 @@ providers: [{{id: local, type: openai_compatible, base_url: "http://127.0.0.1:1/
 models: [{{id: local/m, routes: [{{provider: local, model: m, pricing: {pricing}}}]}}]
 """)
     with pytest.raises(ConfigError):
-        GatewayState.build(load_settings(path, env={}))
+        Gateway.build(load_settings(path, env={}))
+
+
+def test_every_provider_type_config_accepts_has_a_client():
+    from alltoken.config import PROVIDER_TYPES
+    from alltoken.providers.registry import CLIENTS
+
+    assert set(CLIENTS) == set(PROVIDER_TYPES)
+
+
+def test_a_provider_entry_missing_what_its_type_needs_is_refused_when_the_config_loads(tmp_path):
+    path = write(tmp_path, "providers: [{id: gem, type: gemini}]")
+    with pytest.raises(ConfigError, match="gemini needs an api_key"):
+        load_settings(path, env={})

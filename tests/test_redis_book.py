@@ -296,12 +296,12 @@ def test_the_shared_book_and_usage_stream_are_chosen_with_redis(tmp_path):
     from alltoken.analytics.usage_stream import DurableUsage
     from alltoken.billing.reservations import LocalCreditBook
     from alltoken.config import load_settings
-    from alltoken.runtime.state import GatewayState
+    from alltoken.runtime.gateway import Gateway
 
     database = {"ALLTOKEN_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
-    alone = GatewayState.build(load_settings(env=database))
+    alone = Gateway.build(load_settings(env=database))
     assert isinstance(alone.book, LocalCreditBook) and isinstance(alone.recorder, UsageRecorder)
-    shared = GatewayState.build(load_settings(env={**database, "ALLTOKEN_REDIS_URL": REDIS_URL,
+    shared = Gateway.build(load_settings(env={**database, "ALLTOKEN_REDIS_URL": REDIS_URL,
                                                    "ALLTOKEN_REDIS_PREFIX": "here:"}))
     assert isinstance(shared.book, RedisCreditBook) and shared.book._prefix == "here:credits:"
     assert isinstance(shared.recorder, DurableUsage) and shared.recorder._stream == "here:usage"

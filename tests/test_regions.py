@@ -13,8 +13,8 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from alltoken.config import ConfigError, RegionSettings, load_settings
-from alltoken.governance.regions import RegionPolicy
 from alltoken.http.errors import shape
+from alltoken.http.region_gate import RegionPolicy
 from alltoken.runtime.origin import ClientOrigin
 
 from .console_helpers import PASSWORD, new_email

@@ -3,12 +3,16 @@
 import socket
 import subprocess
 
+from .fakes.server import free_port
 from .harness import ALLTOKEN, Gateway
 
 
 def serve(gateway: Gateway, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*ALLTOKEN, "serve", *args], cwd=gateway.workdir, env={**gateway.env, **(env or {})},
-                          capture_output=True, text=True, timeout=60)
+    """`alltoken serve` run to its exit; on a free port unless `args` name one (the default port, 8080, may
+    be taken by a quickstart server on this machine)."""
+    port = () if "--port" in args else ("--port", str(free_port()))
+    return subprocess.run([*ALLTOKEN, "serve", *port, *args], cwd=gateway.workdir,
+                          env={**gateway.env, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 
 def test_port_in_use(tmp_path):

@@ -5,6 +5,7 @@ reproducers are in tests/test_hold_guarantee.py; these reach the paths a real se
 take on demand (a cancelled task) and check the exact record."""
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import httpx
@@ -17,9 +18,9 @@ from starlette.routing import Route
 from alltoken.billing.reservations import LocalCreditBook, ShortfallTally
 from alltoken.http.plumbing import RequestContextMiddleware, endpoint, request_id
 from alltoken.limits.local import LocalRateLimiter
-from alltoken.runtime.admission import Admission
+from alltoken.runtime.exchange import Admission, Exchange, OpenAdmissions
 from alltoken.runtime.rate_limits import RateLimits
-from alltoken.runtime.settlement import OpenAdmissions, SettleOnExitMiddleware, endpoint_name
+from alltoken.runtime.settlement import SettleOnExitMiddleware, endpoint_name
 
 
 class Recorder:
@@ -51,11 +52,14 @@ def app_failing_with(state, failure):
     async def admitted(request):
         rid = request_id(request)
         hold = await state.book.reserve(rid, "acct", 600)
-        state.admissions.add(rid, CALLER, Admission(SimpleNamespace(id="openai/gpt-4o-mini"), ROUTE, hold, 10))
+        exchange = Exchange(rid, CALLER, time.perf_counter(), "chat")
+        exchange.admitted(Admission(SimpleNamespace(id="openai/gpt-4o-mini"), ROUTE, hold, 10, ()))
+        state.admissions.add(exchange)
         return await failure()
 
     return Starlette(routes=[Route("/v1/chat/completions", endpoint(admitted), methods=["POST"])],
-                     middleware=[Middleware(RequestContextMiddleware), Middleware(SettleOnExitMiddleware, state=state)])
+                     middleware=[Middleware(RequestContextMiddleware),
+                                 Middleware(SettleOnExitMiddleware, gateway=state)])
 
 
 async def raise_type_error():
@@ -101,10 +105,8 @@ async def test_a_settled_request_is_left_alone():
     async def settled():
         from alltoken.runtime.accounting import Outcome, finish
 
-        rid = next(iter(state.admissions._open))
-        caller, admission = state.admissions.get(rid)
-        await finish(state, rid, caller, admission, Outcome("error", 502, error_code="upstream_error"),
-                     endpoint="chat", streamed=False, started=0.0)
+        exchange = state.admissions.get(next(iter(state.admissions._open)))
+        await finish(state, exchange, Outcome("error", 502, error_code="upstream_error"))
         return Response(status_code=502)
 
     transport = httpx.ASGITransport(app=app_failing_with(state, settled))

@@ -8,7 +8,7 @@ from alltoken.limits.local import LocalRateLimiter
 from alltoken.limits.redis_backend import RedisRateLimiter
 from alltoken.routing.health import HealthBook
 from alltoken.routing.shared_breakers import SharedHealthBook
-from alltoken.runtime.state import GatewayState
+from alltoken.runtime.gateway import Gateway
 
 
 def test_redis_prefix_comes_from_the_file_or_the_environment(tmp_path):
@@ -20,7 +20,7 @@ def test_redis_prefix_comes_from_the_file_or_the_environment(tmp_path):
 
 
 def test_without_redis_every_backend_is_in_process(tmp_path):
-    state = GatewayState.build(load_settings(env={"ALLTOKEN_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}))
+    state = Gateway.build(load_settings(env={"ALLTOKEN_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}))
     assert state.redis is None
     assert isinstance(state.rate_limits._limiter, LocalRateLimiter)
     assert type(state.health) is HealthBook
@@ -31,7 +31,7 @@ def test_with_redis_limits_and_breakers_are_shared_under_the_prefix(tmp_path):
     settings = load_settings(env={"ALLTOKEN_DATABASE_URL": f"sqlite:///{tmp_path}/a.db",
                                   "ALLTOKEN_REDIS_URL": "redis://127.0.0.1:6379/1",
                                   "ALLTOKEN_REDIS_PREFIX": "here:"})
-    state = GatewayState.build(settings)   # builds without connecting: the pool connects on first use
+    state = Gateway.build(settings)   # builds without connecting: the pool connects on first use
     assert state.redis is not None
     assert isinstance(state.rate_limits._limiter, RedisRateLimiter)
     assert state.rate_limits._limiter._prefix == "here:rl:"

@@ -7,7 +7,8 @@ from sqlalchemy import inspect, select
 
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.service import create_account, create_key, revoke_key
-from alltoken.analytics.recorder import UsageEvent, UsageRecorder
+from alltoken.analytics.events import UsageEvent
+from alltoken.analytics.recorder import UsageRecorder
 from alltoken.billing import ledger
 from alltoken.billing.ledger import Charge
 from alltoken.billing.reservations import LocalCreditBook

@@ -14,8 +14,8 @@ from alltoken.accounts.service import create_account
 from alltoken.config import ConfigError, load_settings
 from alltoken.errors import Conflict, NotFound, PermissionDenied
 from alltoken.http.errors import shape
-from alltoken.http.plumbing import RESPONSE_HEADERS_KEY
 from alltoken.runtime.loaders import Loaders
+from alltoken.runtime.scope import RESPONSE_HEADERS_KEY
 from alltoken.runtime.terms_gate import WARNING_HEADER, TermsBook
 from alltoken.store.db import session_factory
 

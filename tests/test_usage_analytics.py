@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import select
 
-from alltoken.accounts.deletion import detach_usage
-from alltoken.analytics.recorder import UsageEvent, UsageRecorder
+from alltoken.analytics.events import UsageEvent
+from alltoken.analytics.recorder import UsageRecorder
 from alltoken.analytics.rollups import COUNTERS
 from alltoken.analytics.usage_queries import Position, generations_page, usage_summary
+from alltoken.governance.deletion import detach_usage
 from alltoken.money import usd_to_units
 from alltoken.store.db import session_factory
 from alltoken.store.models import UsageDaily, UsageRecord

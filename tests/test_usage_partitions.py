@@ -10,7 +10,8 @@ import pytest
 from alembic import command
 from sqlalchemy import column, func, insert, select, table, text
 
-from alltoken.analytics.recorder import UsageEvent, write_usage
+from alltoken.analytics.events import UsageEvent
+from alltoken.analytics.recorder import write_usage
 from alltoken.governance.usage_retention import purge_old_usage
 from alltoken.store.db import create_engine, session_factory
 from alltoken.store.migrate import alembic_config

@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select
 from alltoken import audit
 from alltoken.accounts.service import create_account
 from alltoken.accounts.teams import member_spent_since
-from alltoken.analytics.recorder import UsageEvent, UsageRecorder
+from alltoken.analytics.events import UsageEvent
+from alltoken.analytics.recorder import UsageRecorder
 from alltoken.analytics.usage_queries import usage_summary
 from alltoken.config import ConfigError, RetentionSettings, load_settings
 from alltoken.governance.retention import retention_loop

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from alltoken.accounts.service import create_account
-from alltoken.analytics.recorder import UsageEvent, UsageRecorder
+from alltoken.analytics.events import UsageEvent
+from alltoken.analytics.recorder import UsageRecorder
 from alltoken.analytics.rollups import COUNTERS
 from alltoken.analytics.usage_stream import DurableUsage, decode, encode
 from alltoken.billing.ledger import Charge

@@ -11,13 +11,13 @@ import asyncio
 _RECANCEL_SECONDS = 1.0
 
 
-async def stop_tasks(*tasks: asyncio.Task | None) -> None:
+async def stop_tasks(*tasks: "asyncio.Task[object] | None") -> None:
     """Cancel the tasks and wait until they have ended (their exceptions are discarded)."""
-    pending = {task for task in tasks if task is not None}
+    pending: set[asyncio.Task[object]] = {task for task in tasks if task is not None}
     while pending:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=_RECANCEL_SECONDS)
-    for task in tasks:
-        if task is not None and not task.cancelled():
-            task.exception()   # retrieved, so asyncio does not log it as never retrieved
+    for ended in tasks:
+        if ended is not None and not ended.cancelled():
+            ended.exception()   # retrieved, so asyncio does not log it as never retrieved

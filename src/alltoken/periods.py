@@ -21,6 +21,8 @@ def period_start(reset: str | None, now: datetime) -> datetime | None:
 
 def next_reset(reset: str, now: datetime) -> datetime:
     start = period_start(reset, now)
+    if start is None:
+        raise ValueError("a limit that never resets has no next reset")
     if reset == "daily":
         return start + timedelta(days=1)
     if reset == "weekly":

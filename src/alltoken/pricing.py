@@ -1,7 +1,9 @@
 """Per-token prices in integer units and the cost of one request's usage."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from alltoken.money import units_to_usd_str, usd_to_units
 
@@ -29,22 +31,23 @@ class Price:
     image_sizes: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def from_usd_strings(cls, table: dict) -> "Price":
-        sized = {k: v for k, v in table.items() if _SIZED_IMAGE.match(k)}
-        unknown = set(table) - set(PRICE_FIELDS) - set(sized)
+    def from_usd_strings(cls, table: Mapping[str, object]) -> "Price":
+        sized = {match.group(1): v for k, v in table.items() if (match := _SIZED_IMAGE.match(k))}
+        unknown = {k for k in table if k not in PRICE_FIELDS and not _SIZED_IMAGE.match(k)}
         if unknown:
             raise ValueError(f"unknown price fields: {sorted(unknown)}")
         if "prompt" not in table or "completion" not in table:
             raise ValueError("a price needs at least 'prompt' and 'completion'")
-        values = {k: usd_to_units(str(v)) for k, v in table.items() if v is not None and k not in sized}
-        sizes = tuple((_SIZED_IMAGE.match(k).group(1), usd_to_units(str(v))) for k, v in sized.items())
+        values: dict[str, Any] = {k: usd_to_units(str(v)) for k, v in table.items()
+                                  if v is not None and not _SIZED_IMAGE.match(k)}
+        sizes = tuple((size, usd_to_units(str(v))) for size, v in sized.items())
         if any(v < 0 for v in values.values()) or any(v < 0 for _, v in sizes):
             raise ValueError("prices must not be negative")
         return cls(**values, image_sizes=sizes)
 
     def per_image(self, size: str | None) -> int:
         """The price of one generated image of `size` (None or an unlisted size: the `image` price)."""
-        return dict(self.image_sizes).get(size, self.image)
+        return self.image if size is None else dict(self.image_sizes).get(size, self.image)
 
     def dearest_image(self) -> int:
         return max([self.image, *(units for _, units in self.image_sizes)])
@@ -55,11 +58,12 @@ class Price:
         if not basis_points:
             return self
 
-        def up(units: int | None) -> int | None:
-            return None if units is None else -(-units * (10_000 + basis_points) // 10_000)
+        def up(units: int) -> int:
+            return -(-units * (10_000 + basis_points) // 10_000)
 
-        return Price(**{name: up(getattr(self, name)) for name in PRICE_FIELDS},
-                     image_sizes=tuple((size, up(units)) for size, units in self.image_sizes))
+        raised: dict[str, Any] = {name: None if (units := getattr(self, name)) is None else up(units)
+                                  for name in PRICE_FIELDS}
+        return Price(**raised, image_sizes=tuple((size, up(units)) for size, units in self.image_sizes))
 
     def as_usd_strings(self) -> dict[str, str]:
         """The public form (/v1/models): USD per token (per image for `image` and `image_WxH`) as decimal strings."""
@@ -95,7 +99,7 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
     @classmethod
-    def from_openai(cls, usage: dict | None) -> "Usage":
+    def from_openai(cls, usage: Mapping[str, Any] | None) -> "Usage":
         if not usage:
             return cls()
         prompt_details = usage.get("prompt_tokens_details") or {}
@@ -109,7 +113,7 @@ class Usage:
         )
 
 
-def _count(value) -> int:
+def _count(value: object) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
 

@@ -1,5 +1,5 @@
 """A fake Anthropic Messages API that checks requests as strictly as the real one and answers in
-its wire format (shared/reference/provider-wire-formats.md, section 3).
+its wire format (Anthropic's Messages API reference).
 
 Tests script it: `fake.plan(...)` queues the behaviour of the next requests; with nothing queued
 it answers a fixed text, or a call of the first tool when tools are offered and the conversation

@@ -5,7 +5,7 @@ the known test credentials (a wrong key, a tampered body or a singly-encoded mod
 tool blocks appear, ...), the Titan body rules (a non-blank inputText of at most 50,000
 characters, dimensions 256/512/1024, no other fields, and none but inputText for V1), and answers
 in the documented shapes: JSON for Converse and InvokeModel, the binary AWS event stream for
-ConverseStream (shared/reference/provider-wire-formats.md section 5). Titan answers
+ConverseStream (AWS's Amazon Bedrock Runtime API reference). Titan answers
 `embedding_for(text, dimensions)` and counts `embedding_tokens(text)`.
 
 Tests script it with `fake.plan(...)`; everything it accepted is kept in `fake.requests`.

@@ -1,5 +1,5 @@
 """A fake Gemini API (generativelanguage v1beta) that checks requests as strictly as the real one
-and answers in its wire format (shared/reference/provider-wire-formats.md, section 4).
+and answers in its wire format (Google's Gemini API reference).
 
 Checks: the x-goog-api-key header (a wrong key is Google's 400 API_KEY_INVALID, a missing one 403),
 `alt=sse` on streams, known top-level and generationConfig fields, non-empty `contents` with roles

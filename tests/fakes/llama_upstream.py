@@ -1,8 +1,8 @@
 """A fake Meta Llama API, OpenAI-compatible endpoint `/compat/v1/chat/completions`
-(shared/reference/provider-wire-formats.md section 7).
+(Meta's Llama API documentation, "OpenAI compatibility").
 
 It checks requests as the real one does: bearer auth, a JSON body, `model` and `messages`, and, for streams,
-`Accept: text/event-stream` (400 without it, per llama-api-quirks). `response_format` is taken only as
+`Accept: text/event-stream` (400 without it, as the API answers). `response_format` is taken only as
 `json_schema`. It answers in OpenAI's shapes with the native API's habits: tool calls without `type`, usage
 optionally as the native `metrics` list, and optionally a 307 redirect first (as the API has answered streams).
 

@@ -1,4 +1,4 @@
-"""A fake Mistral chat completions server (shared/reference/provider-wire-formats.md section 6).
+"""A fake Mistral chat completions server (its wire format as in Mistral's API reference).
 
 It checks requests as strictly as Mistral does: bearer auth, no field outside Mistral's request model
 (422 `extra_forbidden`, in Mistral's error shape), tool-call ids of exactly 9 characters [A-Za-z0-9] that

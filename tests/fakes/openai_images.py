@@ -1,5 +1,5 @@
 """A fake OpenAI Images API that checks requests as the real one does, answers in its exact wire
-format (shared/reference/provider-wire-formats.md, section 2) and keeps what it received as it
+format (OpenAI's Images API reference) and keeps what it received as it
 arrived: a generation's raw JSON bytes, an edit's or variation's multipart parts in order (text
 fields as sent, files with their name, filename, content type and bytes).
 

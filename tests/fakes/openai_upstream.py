@@ -1,5 +1,5 @@
 """A fake OpenAI Chat Completions server that checks requests as the real one does and answers
-in its exact wire format (shared/reference/provider-wire-formats.md, section 1).
+in its exact wire format (OpenAI's Chat Completions and Embeddings API reference).
 
 Tests script it: `fake.plan(...)` queues the behaviour of the next requests; with nothing
 queued it answers a fixed completion. Everything it received is kept in `fake.requests`.

@@ -19,7 +19,7 @@ def free_port() -> int:
 class ThreadedServer:
     def __init__(self, app: web.Application):
         self.app = app
-        self.port = free_port()
+        self.port = 0        # known once started: the server binds a port the system picks, so no race for it
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -36,7 +36,8 @@ class ThreadedServer:
     async def _start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)

@@ -13,7 +13,8 @@ from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network
 
 from alltoken.accounts.key_use import KeyUseLog
-from alltoken.limits.policy import NO_ACCOUNT_LIMITS, NO_LIMITS, AccountLimits, Limits
+from alltoken.config.rate_limits import NO_LIMITS, Limits
+from alltoken.limits.policy import NO_ACCOUNT_LIMITS, AccountLimits
 from alltoken.routing.policy import RoutingPolicy
 from alltoken.routing.restrictions import ModelRestrictions
 

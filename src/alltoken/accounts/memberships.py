@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.deletion import DELETED_STATUS
+from alltoken.accounts.service import DELETED_STATUS
 from alltoken.errors import NotFound
 from alltoken.store.models import Account, TeamMember, User
 

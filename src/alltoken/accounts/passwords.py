@@ -12,6 +12,7 @@ and `verify` do the same work blocking, for the CLI and start-up."""
 
 import asyncio
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -31,8 +32,13 @@ BUSY_RETRY_SECONDS = 1
 NICE = 19
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DECOY = _hasher.hash("decoy password, never matches")
+
+
+@functools.cache
+def _decoy() -> str:
+    """Verified against when the email is unknown, so a wrong email costs as long as a wrong password. Made
+    on first use: a hash at import would cost every process (and CLI run) ~0.2 s of CPU."""
+    return _hasher.hash("decoy password, never matches")
 
 
 class Busy(Exception):
@@ -53,7 +59,7 @@ def hash_password(password: str) -> str:
 def verify(password_hash: str | None, password: str) -> bool:
     """False for a wrong password and for no user (None: the decoy is verified, for the same time)."""
     try:
-        return _hasher.verify(password_hash or _DECOY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _decoy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

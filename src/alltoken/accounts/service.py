@@ -18,6 +18,9 @@ from alltoken.store.models import Account, ApiKey, TeamMember
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
 
+# An erased account keeps its row (the ledger refers to it) with this status (governance/deletion.py).
+DELETED_STATUS = "deleted"
+
 
 def normalized_email(email: str) -> str:
     """Lower case, surrounding space removed; ValueError if it is not an email address."""

@@ -5,23 +5,36 @@ Labels are bounded by configuration: one `route` per configured provider and mod
 uncollected cost what capped it (balance, key, member); never an account or any user-supplied value.
 """
 
+from collections.abc import Iterator
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.billing.reservations import ShortfallTally
 from alltoken.money import UNITS_PER_USD
+from alltoken.routing.health import HealthBook
+from alltoken.routing.models import ModelTable
 from alltoken.routing.router import route_key
 
 _BREAKER_STATES = ("closed", "half_open", "open")
 _CAPPED_BY = ("balance", "key", "member")
 
 
+class Measured(Protocol):
+    """What the metrics are read from (the running gateway, runtime/gateway.py)."""
+    models: ModelTable
+    health: HealthBook
+    shortfalls: ShortfallTally
+
+
 class RouteHealthCollector:
-    def __init__(self, state):
+    def __init__(self, state: Measured):
         self._state = state
 
-    def collect(self):
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         requests = CounterMetricFamily("alltoken_route_requests", "Attempts on a route, by outcome",
                                        labels=["route", "outcome"])
         breaker = GaugeMetricFamily("alltoken_route_breaker_state", "1 for the breaker's current state",
@@ -49,10 +62,10 @@ class UncollectedCollector:
     a non-zero rate means an upstream reports more usage than requests were held for. The admin view
     (GET /api/admin/uncollected) names the accounts."""
 
-    def __init__(self, state):
+    def __init__(self, state: Measured):
         self._state = state
 
-    def collect(self):
+    def collect(self) -> Iterator[CounterMetricFamily]:
         settlements = CounterMetricFamily("alltoken_uncollected_settlements",
                                           "Requests charged less than they cost, by what capped the charge",
                                           labels=["capped_by"])
@@ -65,11 +78,11 @@ class UncollectedCollector:
         yield from (settlements, usd)
 
 
-def _configured_routes(state) -> list[str]:
+def _configured_routes(state: Measured) -> list[str]:
     return sorted({route_key(route) for model in state.models.all() for route in model.routes})
 
 
-def metrics_registry(state) -> CollectorRegistry:
+def metrics_registry(state: Measured) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(RouteHealthCollector(state))
     registry.register(UncollectedCollector(state))

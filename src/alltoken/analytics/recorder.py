@@ -9,13 +9,13 @@ records are at risk.
 
 import asyncio
 import logging
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import fields
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from alltoken.accounts.key_use import KeyUseLog
+from alltoken.analytics.events import UsageEvent
 from alltoken.analytics.rollups import add_to_rollups, daily_rollups
 from alltoken.background import stop_tasks
 from alltoken.billing.ledger import Charge, serialize_ledger_writes, write_charges
@@ -23,36 +23,6 @@ from alltoken.store.models import ApiKey, UsageRecord
 from alltoken.store.upsert import insert_new
 
 log = logging.getLogger("alltoken.usage")
-
-
-@dataclass(slots=True)
-class UsageEvent:
-    """Exactly the columns of usage_records. No prompt or completion text, by construction."""
-
-    id: str
-    account_id: str
-    key_id: str | None
-    model: str
-    provider: str | None
-    upstream_model: str | None
-    endpoint: str
-    streamed: bool
-    prompt_tokens: int
-    completion_tokens: int
-    cached_tokens: int
-    cache_write_tokens: int
-    reasoning_tokens: int
-    cost_units: int
-    latency_ms: int
-    ttft_ms: int | None
-    status: str
-    http_status: int
-    error_code: str | None
-    finish_reason: str | None
-    attempts: list | None        # [{route, status, latency_ms, error_code, reason}]: routes, never content
-    created_at: datetime
-    user_id: str | None = None   # the team member whose key made the request
-    uncollected_units: int = 0   # its cost beyond cost_units, which the balance or a limit could not take
 
 
 _FIELDS = tuple(f.name for f in fields(UsageEvent))

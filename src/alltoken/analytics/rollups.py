@@ -2,22 +2,19 @@
 provider, key), added to `usage_daily` with one upsert in the recorder's transaction."""
 
 from datetime import UTC
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alltoken.analytics.events import UsageEvent
 from alltoken.store.models import UsageDaily
-
-if TYPE_CHECKING:
-    from alltoken.analytics.recorder import UsageEvent
 
 COUNTERS = ("requests", "failed_requests", "prompt_tokens", "completion_tokens", "cost_units", "latency_ms_sum")
 
 
-def daily_rollups(events: "list[UsageEvent]") -> list[dict]:
+def daily_rollups(events: list[UsageEvent]) -> list[dict]:
     """One row of summed counters per rollup key in the batch."""
     rows: dict[tuple, dict] = {}
     for event in events:

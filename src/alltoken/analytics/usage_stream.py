@@ -28,7 +28,8 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
-from alltoken.analytics.recorder import UsageEvent, UsageRecorder, write_usage
+from alltoken.analytics.events import UsageEvent
+from alltoken.analytics.recorder import UsageRecorder, write_usage
 from alltoken.background import stop_tasks
 from alltoken.billing.ledger import Charge
 from alltoken.store.redis_batch import RedisBatcher

@@ -103,6 +103,8 @@ Expiring = dict[int, tuple[datetime, int]]
 
 
 class CreditBook(Protocol):
+    cursor: int      # id of the last ledger row taken in (runtime/sync.py starts it at the newest)
+
     async def reserve(self, request_id: str, account_id: str, units: int, budgets: Sequence[Budget] = (),
                       credit_line_units: int = 0) -> Hold:
         """Hold `units` against the account balance and every budget, or raise InsufficientCredits /

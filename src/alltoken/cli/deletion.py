@@ -18,7 +18,7 @@ async def _flush_erased_data(engine) -> None:
 async def accounts_delete(session, account_id, reason):
     """Delete an account: keys revoked everywhere at once, personal data erased, usage anonymized; its
     ledger is kept for the retention period, then purged."""
-    from alltoken.accounts.deletion import delete_account
+    from alltoken.governance.deletion import delete_account
 
     deletion = await delete_account(session, account_id, reason=reason)
     return ({"id": account_id, "deleted_at": iso(deletion.deleted_at), "keys_revoked": len(deletion.key_ids)},

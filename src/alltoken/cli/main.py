@@ -58,7 +58,7 @@ def _country_allowed(ctx, _param, country: str | None) -> str | None:
     if country is None:
         return None
     from alltoken.cli.common import settings_of
-    from alltoken.governance.regions import RegionPolicy
+    from alltoken.http.region_gate import RegionPolicy
 
     refused = RegionPolicy(settings_of(ctx).regions).refusal(country.strip().upper())
     if refused is not None:

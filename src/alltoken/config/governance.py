@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from alltoken.config.rate_limits import RateLimitSettings
 from alltoken.config.values import ConfigError
-from alltoken.limits.policy import RateLimitSettings
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,21 @@
 """The providers, the models and their routes, and the circuit breakers (`providers:`, `models:`,
 `breaker:`), from the config file or, for providers, the standard environment variables."""
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from alltoken.config.provider_types import ENTRY_FIELDS, ENV_PROVIDERS, ProviderConfig, check_provider
 from alltoken.config.values import ConfigError
 
-PROVIDER_TYPES = ("openai", "anthropic", "gemini", "bedrock", "mistral", "llama", "openai_compatible", "demo")
-
-# Standard variables that enable a provider when no config file lists providers.
-ENV_PROVIDERS = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-    "mistral": "MISTRAL_API_KEY",
-    "llama": "LLAMA_API_KEY",
-}
-
 STRATEGIES = ("priority", "weighted", "price", "latency", "throughput")
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    id: str
-    type: str
-    api_key: str | None = None
-    base_url: str | None = None
-    region: str | None = None
-    aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
-    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class RouteConfig:
     provider: str
     model: str
-    pricing: dict | list | None = None   # a price, or a schedule of prices (catalog/schedule.py)
+    pricing: dict[str, Any] | list[Any] | None = None   # a price, or a schedule of prices (catalog/schedule.py)
     weight: float = 1.0            # for the weighted strategy
 
 
@@ -50,9 +30,9 @@ class ModelConfig:
     strategy: str = "priority"     # priority | weighted | price | latency | throughput
 
 
-def providers(raw, env, notices: list[str]) -> list[ProviderConfig]:
+def providers(raw: object, env: Mapping[str, str]) -> list[ProviderConfig]:
     if raw is None:
-        return _providers_from_env(env, notices)
+        return _providers_from_env(env)
     if not isinstance(raw, list):
         raise ConfigError("providers: expected a list")
     providers = [_provider(entry) for entry in raw]
@@ -62,20 +42,20 @@ def providers(raw, env, notices: list[str]) -> list[ProviderConfig]:
     return providers
 
 
-def _provider(entry) -> ProviderConfig:
+def _provider(entry: object) -> ProviderConfig:
     if not isinstance(entry, dict) or not entry.get("id") or not entry.get("type"):
         raise ConfigError(f"providers: each entry needs an id and a type, got {entry!r}")
-    if entry["type"] not in PROVIDER_TYPES:
-        raise ConfigError(f"provider {entry['id']}: unknown type {entry['type']!r}; one of {', '.join(PROVIDER_TYPES)}")
-    known = {"id", "type", "api_key", "base_url", "region", "aws_access_key_id", "aws_secret_access_key"}
-    fields = {k: (str(v) if v is not None else None) for k, v in entry.items() if k in known}
-    options = {k: v for k, v in entry.items() if k not in known}
-    return ProviderConfig(**fields, options=options)
+    fields = {k: (str(v) if v is not None else None) for k, v in entry.items() if k in ENTRY_FIELDS}
+    options = {k: v for k, v in entry.items() if k not in ENTRY_FIELDS}
+    config = ProviderConfig(id=str(entry["id"]), type=str(entry["type"]), api_key=fields.get("api_key"),
+                            base_url=fields.get("base_url"), region=fields.get("region"),
+                            aws_access_key_id=fields.get("aws_access_key_id"),
+                            aws_secret_access_key=fields.get("aws_secret_access_key"), options=options)
+    check_provider(config)
+    return config
 
 
-def _providers_from_env(env, notices: list[str]) -> list[ProviderConfig]:
-    from alltoken.providers.registry import AVAILABLE_TYPES
-
+def _providers_from_env(env: Mapping[str, str]) -> list[ProviderConfig]:
     found = [ProviderConfig(id=kind, type=kind, api_key=env[var])
              for kind, var in ENV_PROVIDERS.items() if env.get(var)]
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
@@ -84,14 +64,10 @@ def _providers_from_env(env, notices: list[str]) -> list[ProviderConfig]:
                                     aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                                     aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                                     options={"aws_session_token": session_token} if session_token else {}))
-    for provider in found:
-        if provider.type not in AVAILABLE_TYPES:
-            notices.append(f"credentials for {provider.type} are set in the environment, but that provider is not "
-                           "available in this release; ignoring them")
-    return [provider for provider in found if provider.type in AVAILABLE_TYPES]
+    return found
 
 
-def models(raw) -> list[ModelConfig]:
+def models(raw: object) -> list[ModelConfig]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -99,7 +75,7 @@ def models(raw) -> list[ModelConfig]:
     return [parse_model(entry) for entry in raw]
 
 
-def parse_model(entry) -> ModelConfig:
+def parse_model(entry: object) -> ModelConfig:
     """One `models:` entry (also the body of a route change through the management API)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ConfigError(f"models: each entry needs an id, got {entry!r}")
@@ -129,7 +105,7 @@ def parse_model(entry) -> ModelConfig:
                        context_length=entry.get("context_length"), max_output_tokens=entry.get("max_output_tokens"))
 
 
-def breaker(raw) -> dict:
+def breaker(raw: object) -> dict[str, float]:
     if raw is None:
         return {}
     known = {"consecutive_failures": int, "failure_rate": float, "min_requests": int,

@@ -13,10 +13,11 @@ from alltoken.config.billing import Markup, StripeSettings
 from alltoken.config.email import AlertSettings, SmtpSettings
 from alltoken.config.governance import RegionSettings, RetentionSettings, TermsSettings
 from alltoken.config.images import ImageSettings
-from alltoken.config.routing import ModelConfig, ProviderConfig
+from alltoken.config.provider_types import ProviderConfig
+from alltoken.config.rate_limits import RateLimitSettings
+from alltoken.config.routing import ModelConfig
 from alltoken.config.sign_up import SignUpSettings
 from alltoken.config.values import ConfigError, boolean, positive, section
-from alltoken.limits.policy import RateLimitSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -67,7 +68,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     _apply_scalars(settings, raw, source="config file")
     _apply_scalars(settings, _env_scalars(env), source="environment")
     _apply_scalars(settings, {k: v for k, v in (overrides or {}).items() if v is not None}, source="flag")
-    settings.providers = routing.providers(raw.get("providers"), env, settings.notices)
+    settings.providers = routing.providers(raw.get("providers"), env)
     settings.models = routing.models(raw.get("models"))
     settings.breaker = routing.breaker(raw.get("breaker"))
     settings.markup = billing.markup(raw.get("markup"))

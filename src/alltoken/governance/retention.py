@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alltoken import audit
-from alltoken.accounts.deletion import detach_usage
 from alltoken.config import RetentionSettings
+from alltoken.governance.deletion import detach_usage
 from alltoken.governance.usage_retention import purge_old_usage
 from alltoken.ids import utcnow
 from alltoken.store.db import flush_erased_data

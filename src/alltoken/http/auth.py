@@ -1,7 +1,5 @@
 """Who is calling: API key from the Authorization header, checked against the cache."""
 
-from dataclasses import dataclass
-
 from starlette.requests import Request
 
 from alltoken.accounts import keys
@@ -10,12 +8,7 @@ from alltoken.accounts.networks import allows
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import forbidden, unauthorized
 from alltoken.ids import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    key: KeyRecord
-    account: AccountRecord
+from alltoken.runtime.exchange import Caller
 
 
 def bearer_token(request: Request) -> str | None:
@@ -53,9 +46,10 @@ def _check_key(key: KeyRecord, secret_hash: str, address: str | None) -> None:
     if key.revoked:
         raise unauthorized("this API key was revoked; create a new one")
     now = utcnow()
-    if secret_hash == key.retired_hash and key.retired_until <= now:
+    retired_until = key.retired_until
+    if secret_hash == key.retired_hash and retired_until is not None and retired_until <= now:
         raise unauthorized(f"this API key was rotated and its old secret stopped working at "
-                           f"{key.retired_until.isoformat()}; use the new secret")
+                           f"{retired_until.isoformat()}; use the new secret")
     if key.expires_at is not None and key.expires_at <= now:
         raise unauthorized(f"this API key expired at {key.expires_at.isoformat()}; create a new one")
     if key.networks is not None and not allows(key.networks, address):

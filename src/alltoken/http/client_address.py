@@ -9,10 +9,12 @@ holds for `X-Forwarded-Proto`.
 
 from starlette.requests import Request
 
+from alltoken.http.gateway import gateway_of
+
 
 def client_address(request: Request) -> str | None:
-    return request.app.state.gateway.origin.address(request.scope)
+    return gateway_of(request).origin.address(request.scope)
 
 
 def arrived_over_tls(request: Request) -> bool:
-    return request.app.state.gateway.origin.scheme(request.scope) == "https"
+    return gateway_of(request).origin.scheme(request.scope) == "https"

@@ -12,11 +12,10 @@ from starlette.responses import Response
 from alltoken.errors import AllTokenError
 from alltoken.http.errors import ApiError, anthropic_response, bad_request, error_response, not_found, too_large
 from alltoken.ids import new_request_id
+from alltoken.runtime.scope import REQUEST_ID_KEY, RESPONSE_HEADERS_KEY
 
 log = logging.getLogger("alltoken.http")
 
-REQUEST_ID_KEY = "alltoken.request_id"
-RESPONSE_HEADERS_KEY = "alltoken.response_headers"
 GATEWAY_PROVIDER = "alltoken"
 GATEWAY_PROVIDER_HEADER = GATEWAY_PROVIDER.encode()
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -24,21 +23,6 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 
 def request_id(request: Request) -> str:
     return request.scope[REQUEST_ID_KEY]
-
-
-def served_headers(rid: str, route, anthropic: bool = False) -> dict:
-    """`x-alltoken-provider` names the route that served (or the last one tried); Anthropic's
-    SDK reads the request id from `request-id`."""
-    headers = {"x-request-id": rid, "x-alltoken-provider": route.provider.id}
-    if anthropic:
-        headers["request-id"] = rid
-    return headers
-
-
-def add_response_header(scope, name: bytes, value: bytes) -> None:
-    """A header for whatever response this request ends with, success or error (a notice such as a
-    terms-of-service warning, found while checking the caller)."""
-    scope.setdefault(RESPONSE_HEADERS_KEY, []).append((name, value))
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:

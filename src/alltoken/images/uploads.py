@@ -13,7 +13,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -135,6 +134,8 @@ async def _inspected(upload: UploadFile, name: str) -> ImageFile:
 
 
 def _read_header(upload: UploadFile) -> ImageFile | None:
+    from PIL import Image, UnidentifiedImageError  # here, not at import: loaded with the first upload
+
     file = upload.file
     file.seek(0)
     try:

@@ -7,7 +7,7 @@ atomic on the event loop: `admit` checks every limit and counts all of them or n
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from alltoken.limits.base import Decision, Gate, Verdict, Window
 
@@ -73,7 +73,7 @@ class _Window:
 
 
 class LocalRateLimiter:
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._windows: dict[str, _Window] = {}
         self._holders: dict[str, int] = {}

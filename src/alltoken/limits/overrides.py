@@ -6,12 +6,12 @@ from dataclasses import replace
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.service import get_account
+from alltoken.config.rate_limits import NO_LIMITS, Limits, RateLimitSettings
 from alltoken.errors import NotFound
 from alltoken.ids import utcnow
-from alltoken.limits.policy import NO_LIMITS, Limits, Overrides, RateLimitSettings, resolve
+from alltoken.limits.policy import Overrides, resolve
 from alltoken.store.changes import record_change
-from alltoken.store.models import ApiKey, RateLimitSetting
+from alltoken.store.models import Account, ApiKey, RateLimitSetting
 
 
 async def stored_overrides(session: AsyncSession, *subject_ids: str) -> dict[str, Overrides]:
@@ -80,6 +80,12 @@ async def _subject(session: AsyncSession, kind: str, subject_id: str):
         key = await session.get(ApiKey, subject_id)
         if key is None:
             raise NotFound(f"no key {subject_id}")
-        return await get_account(session, key.account_id), key
-    return await get_account(session, subject_id), None
+        return await _account(session, key.account_id), key
+    return await _account(session, subject_id), None
 
+
+async def _account(session: AsyncSession, account_id: str) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account

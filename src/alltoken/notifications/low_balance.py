@@ -11,12 +11,12 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.billing import alerts
 from alltoken.billing.ledger import balance_units
 from alltoken.billing.reservations import CreditBook
-from alltoken.config import AlertSettings
+from alltoken.config import AlertSettings, Settings
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.notifications.mailer import Mailer
@@ -27,11 +27,10 @@ log = logging.getLogger("alltoken.alerts")
 SEND_LEASE = timedelta(minutes=5)
 
 
-async def low_balance_loop(state) -> None:
-    """The background task of a running server (runtime/state.py)."""
-    settings = state.settings
+async def low_balance_loop(settings: Settings, sessions: async_sessionmaker[AsyncSession], book: CreditBook) -> None:
+    """The background task of a running server (runtime/gateway.py)."""
     mailer = Mailer(settings.smtp) if settings.smtp else None
-    await LowBalanceAlerts(state.sessions, state.book, settings.alerts, mailer).run()
+    await LowBalanceAlerts(sessions, book, settings.alerts, mailer).run()
 
 
 class LowBalanceAlerts:

@@ -12,8 +12,9 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alltoken.config import Settings
 from alltoken.governance.notifications import unsent
 from alltoken.ids import utcnow
 from alltoken.notifications.mailer import Mailer
@@ -23,13 +24,13 @@ log = logging.getLogger("alltoken.outbox")
 
 CLAIM_SECONDS = 300.0   # longer than any SMTP exchange (the mailer's own timeouts are far shorter)
 
-async def outbox_loop(state) -> None:
-    """The background task of a running server (runtime/state.py); idle without SMTP settings."""
-    if state.settings.smtp is None:
+async def outbox_loop(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The background task of a running server (runtime/gateway.py); idle without SMTP settings."""
+    if settings.smtp is None:
         return
-    outbox = Outbox(state.sessions, Mailer(state.settings.smtp))
+    outbox = Outbox(sessions, Mailer(settings.smtp))
     while True:
-        await asyncio.sleep(state.settings.alerts.interval_seconds)
+        await asyncio.sleep(settings.alerts.interval_seconds)
         try:
             await outbox.send_pending()
         except Exception as exc:  # the database may be away; the next tick tries again

@@ -8,7 +8,6 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import stripe
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -18,7 +17,7 @@ from alltoken.config import StripeSettings
 from alltoken.ids import new_id, utcnow
 from alltoken.payments import auto_topup, outcomes
 from alltoken.payments.amounts import check_topup, parse_cents, quote
-from alltoken.payments.stripe_api import PAYMENT_ID, StripeApi
+from alltoken.payments.stripe_api import PAYMENT_ID, StripeApi, stripe_error
 from alltoken.payments.webhooks import HANDLERS, apply_event
 from alltoken.store.models import Account, Payment
 
@@ -64,7 +63,7 @@ class TopUps:
             session.add(payment)
         try:
             session_id, url = await api.create_checkout_session(payment, customer_id)
-        except stripe.StripeError:
+        except stripe_error():
             async with self.sessions.begin() as session:  # nobody saw it: no receipt for a page never shown
                 await session.execute(delete(Payment).where(Payment.id == payment.id))
             raise
@@ -142,7 +141,7 @@ class TopUps:
         try:
             intent = await self.require_enabled().charge_off_session(claim.payment, claim.customer_id,
                                                                      claim.payment_method_id)
-        except stripe.StripeError as exc:  # not a decline: the claim stays, and is charged again later
+        except stripe_error() as exc:  # not a decline: the claim stays, and is charged again later
             log.warning("auto top-up %s: Stripe did not answer the charge (%s); will retry", claim.payment.id, exc)
             return
         async with self.sessions.begin() as session:

@@ -1,12 +1,17 @@
-"""The Stripe calls top-ups make, through the official library's async client, and webhook verification."""
+"""The Stripe calls top-ups make, through the official library's async client, and webhook verification.
+
+The library takes ~0.2 s to import, so it is imported on first use: a server without top-ups never loads it,
+and no Stripe error can exist before it is loaded."""
 
 import logging
-
-import stripe
+from typing import TYPE_CHECKING
 
 from alltoken.config import StripeSettings
 from alltoken.payments.amounts import cents_to_usd_str
 from alltoken.store.models import Payment
+
+if TYPE_CHECKING:
+    import stripe
 
 # Our payment id rides on the Checkout Session and its PaymentIntent, so any event finds its payment.
 PAYMENT_ID = "alltoken_payment_id"
@@ -15,8 +20,24 @@ ACCOUNT_ID = "alltoken_account_id"
 logging.getLogger("stripe").setLevel(logging.WARNING)   # it logs every request at INFO; we log what matters
 
 
+def stripe_error() -> "type[stripe.StripeError]":
+    """Stripe's base error class (for `except stripe_error():`)."""
+    import stripe
+
+    return stripe.StripeError
+
+
+def signature_error() -> "type[stripe.SignatureVerificationError]":
+    """The error Stripe raises for a webhook whose signature does not verify."""
+    import stripe
+
+    return stripe.SignatureVerificationError
+
+
 class StripeApi:
     def __init__(self, settings: StripeSettings):
+        import stripe
+
         self._settings = settings
         self._http = stripe.AIOHTTPClient(timeout=30)
         self._client = stripe.StripeClient(settings.secret_key, base_addresses={"api": settings.api_base},
@@ -55,6 +76,8 @@ class StripeApi:
     async def charge_off_session(self, payment: Payment, customer_id: str, payment_method_id: str) -> dict:
         """Charge the saved card now (auto top-up). Returns the PaymentIntent, declined or not; the idempotency
         key makes a repeated call for the same payment the same charge."""
+        import stripe
+
         try:
             intent = await self._client.v1.payment_intents.create_async(params={
                 "amount": payment.total_cents, "currency": payment.currency, "customer": customer_id,

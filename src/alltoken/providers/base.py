@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import check_provider
 from alltoken.pricing import Usage
 
 
@@ -30,6 +31,7 @@ class Provider(ABC):
     unsupported_parameters: frozenset[str] = frozenset()
 
     def __init__(self, config: ProviderConfig):
+        check_provider(config)
         self.config = config
         self.id = config.id
         policy = config.options.get("data_policy") or {}

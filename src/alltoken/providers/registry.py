@@ -1,4 +1,7 @@
-"""Build provider instances from configuration."""
+"""Each provider type (the list is config/provider_types.py) mapped to its client class, and the
+clients built from configuration."""
+
+from collections.abc import Callable
 
 from alltoken.config import ConfigError, ProviderConfig
 from alltoken.providers.anthropic.client import AnthropicProvider
@@ -11,7 +14,7 @@ from alltoken.providers.openai.llama import LlamaProvider
 from alltoken.providers.openai.mistral import MistralProvider
 from alltoken.providers.transport import Transport
 
-_IMPLEMENTATIONS = {
+CLIENTS: dict[str, Callable[[ProviderConfig, Transport], Provider]] = {
     "openai": OpenAIProvider,
     "mistral": MistralProvider,
     "llama": LlamaProvider,
@@ -21,18 +24,13 @@ _IMPLEMENTATIONS = {
     "bedrock": BedrockProvider,
     "gemini": GeminiProvider,
 }
-AVAILABLE_TYPES = frozenset(_IMPLEMENTATIONS)
 
 
 def build_providers(configs: list[ProviderConfig], transport: Transport) -> dict[str, Provider]:
     providers = {}
     for config in configs:
-        implementation = _IMPLEMENTATIONS.get(config.type)
-        if implementation is None:
-            raise ConfigError(f"provider {config.id}: type {config.type!r} is not available in this release "
-                              f"(available: {', '.join(sorted(_IMPLEMENTATIONS))})")
         try:
-            providers[config.id] = implementation(config, transport)
+            providers[config.id] = CLIENTS[config.type](config, transport)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
     return providers

@@ -1,6 +1,7 @@
 """Shared upstream HTTP transport: one aiohttp session per process, pooled keep-alive connections.
 
-aiohttp rather than httpx: measured faster under concurrency (see DESIGN.md and bench/).
+aiohttp rather than httpx: it measured faster under concurrency (bench/README.md gives the numbers
+for the aiohttp stack).
 """
 
 import aiohttp

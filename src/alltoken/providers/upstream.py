@@ -9,6 +9,7 @@ import aiohttp
 import orjson
 
 from alltoken.errors import UpstreamError
+from alltoken.providers.failures import Failure, upstream_failure
 
 T = TypeVar("T")
 
@@ -25,11 +26,10 @@ class transport_errors:
 
     async def __aexit__(self, kind, exc, tb):
         if isinstance(exc, asyncio.TimeoutError):
-            raise UpstreamError(504, f"provider {self._provider_id} timed out", code="upstream_timeout",
-                                retryable=True) from exc
+            raise upstream_failure(Failure.TIMEOUT, self._provider_id) from exc
         if isinstance(exc, aiohttp.ClientError):
-            raise UpstreamError(502, f"could not reach provider {self._provider_id}: {type(exc).__name__}",
-                                code="upstream_unreachable", retryable=True) from exc
+            reason = f"could not reach provider {self._provider_id}: {type(exc).__name__}"
+            raise upstream_failure(Failure.UNREACHABLE, self._provider_id, message=reason) from exc
         return False
 
 
@@ -37,10 +37,9 @@ def parse_json(provider_id: str, raw: bytes) -> dict:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise UpstreamError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed",
-                            retryable=True) from exc
+        raise upstream_failure(Failure.MALFORMED, provider_id) from exc
     if not isinstance(data, dict):
-        raise UpstreamError(502, f"provider {provider_id} sent a malformed response", code="upstream_malformed")
+        raise upstream_failure(Failure.MALFORMED, provider_id, retryable=False)
     return data
 
 

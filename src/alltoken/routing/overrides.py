@@ -2,16 +2,26 @@
 applied to this process at once and to every other process through the change feed."""
 
 import asyncio
+from typing import Protocol
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken import audit
-from alltoken.config import ModelConfig, parse_model
+from alltoken.config import ModelConfig, Settings, parse_model
 from alltoken.ids import utcnow
-from alltoken.routing.models import build_model_table, next_price_change
+from alltoken.providers.base import Provider
+from alltoken.routing.models import ModelTable, build_model_table, next_price_change
 from alltoken.store.changes import record_change
 from alltoken.store.models import ModelRoutes
+
+
+class ModelHost(Protocol):
+    """What holds the model table (the running gateway, runtime/gateway.py)."""
+    settings: Settings
+    providers: dict[str, Provider]
+    sessions: async_sessionmaker[AsyncSession]
+    models: ModelTable
 
 
 async def load_overrides(session: AsyncSession) -> list[ModelConfig]:
@@ -19,17 +29,17 @@ async def load_overrides(session: AsyncSession) -> list[ModelConfig]:
     return [parse_model(definition) for definition in rows]
 
 
-def rebuild(state, overrides: list[ModelConfig]) -> None:
+def rebuild(state: ModelHost, overrides: list[ModelConfig]) -> None:
     """Swap in a new model table: requests already admitted keep the routes they were given."""
     state.models = build_model_table(state.settings, state.providers, overrides)
 
 
-async def refresh(state) -> None:
+async def refresh(state: ModelHost) -> None:
     async with state.sessions() as session:
         rebuild(state, await load_overrides(session))
 
 
-async def set_routes(state, model_id: str, definition: dict, actor: str, address: str | None = None) -> None:
+async def set_routes(state: ModelHost, model_id: str, definition: dict, actor: str, address: str | None = None) -> None:
     """Validate (config.ConfigError on anything the config file would refuse), store, apply."""
     definition = {**definition, "id": model_id}
     model = parse_model(definition)
@@ -44,7 +54,7 @@ async def set_routes(state, model_id: str, definition: dict, actor: str, address
     rebuild(state, overrides)
 
 
-async def clear_routes(state, model_id: str, actor: str, address: str | None = None) -> bool:
+async def clear_routes(state: ModelHost, model_id: str, actor: str, address: str | None = None) -> bool:
     async with state.sessions.begin() as session:
         result = await session.execute(delete(ModelRoutes).where(ModelRoutes.model_id == model_id))
         if not result.rowcount:
@@ -57,7 +67,7 @@ async def clear_routes(state, model_id: str, actor: str, address: str | None = N
 
 
 
-async def price_schedule_loop(state) -> None:
+async def price_schedule_loop(state: ModelHost) -> None:
     """Rebuild the model table when a scheduled price starts (checked at least hourly)."""
     while True:
         async with state.sessions() as session:

@@ -1,15 +1,24 @@
 """GET /status: public provider health, as JSON or (for browsers) a small page."""
 
 import html
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from alltoken.http.plumbing import json_response
+from alltoken.routing.health import HealthBook
+from alltoken.routing.models import ModelTable
 from alltoken.routing.router import route_key
 
 
-def route_statuses(state) -> list[dict]:
+class RouteHost(Protocol):
+    """What holds the routes and their health (the running gateway, runtime/gateway.py)."""
+    models: ModelTable
+    health: HealthBook
+
+
+def route_statuses(state: RouteHost) -> list[dict[str, Any]]:
     seen, rows = set(), []
     for model in state.models.all():
         for route in model.routes:

@@ -1,12 +1,13 @@
-"""Admission: which model and route, and a credit hold for the worst case, before any upstream call."""
+"""Admission: which model and route, and a credit hold for the worst case, before any upstream call.
+What it grants is built once (an `Admission`) and registered, with its exchange, for settlement."""
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from datetime import datetime
 
 from alltoken.accounts.cache import AccountRecord, KeyRecord
 from alltoken.accounts.roles import SPENDERS
 from alltoken.billing.reservations import Hold, InsufficientCredits, LimitReached
 from alltoken.errors import InvalidRequest, NotFound, PaymentRequired, PermissionDenied
-from alltoken.http.auth import Caller
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.periods import next_reset
@@ -14,28 +15,18 @@ from alltoken.pricing import affordable_output_tokens, worst_case_units
 from alltoken.routing.models import PublicModel, Route
 from alltoken.routing.preferences import parse_preferences, split_variant
 from alltoken.routing.router import Candidate, plan
-from alltoken.runtime.attempts import Attempt
 from alltoken.runtime.budgets import request_budgets
 from alltoken.runtime.estimate import output_token_bound, prompt_token_bound
-
-
-@dataclass(slots=True)
-class Admission:
-    model: PublicModel          # the model and route being tried, then the ones that served
-    route: Route
-    hold: Hold
-    prompt_bound: int
-    candidates: list[Candidate] = field(default_factory=list)
-    attempts: list[Attempt] = field(default_factory=list)
-
+from alltoken.runtime.exchange import Admission, Attempt, Body, Caller, Exchange
+from alltoken.runtime.gateway import Gateway
 
 _SERVES = {"chat": "chat completions or messages", "embedding": "embeddings",
            "image": "image generations, edits or variations"}
 _ARTICLE = {"chat": "a chat", "embedding": "an embedding", "image": "an image"}
 
 
-def resolve_model(state, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
-    model = state.models.get(model_id)
+def resolve_model(gateway: Gateway, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
+    model = gateway.models.get(model_id)
     if model is None:
         raise NotFound(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
                        param="model", code="model_not_found")
@@ -77,13 +68,14 @@ def _policy_routes(model: PublicModel, account: AccountRecord) -> list[Route]:
     return [r for r in model.routes if policy is None or not policy.refuses(r.provider.id, r.provider.config.region)]
 
 
-async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission:
+async def admit(gateway: Gateway, exchange: Exchange, body: Body) -> None:
     """A chat completion: candidates from the model, its fallbacks and the routing preferences;
     a hold for the dearest candidate's worst case (each model has its own bounds)."""
+    caller = exchange.caller
     model_id, variant_sort = split_variant(body["model"])
     prefs = parse_preferences(body, variant_sort)
-    models = [resolve_model(state, name, caller) for name in (model_id, *prefs.fallback_models)]
-    candidates, skipped = plan(models, prefs, state.health, policy=caller.account.routing_policy)
+    models = [resolve_model(gateway, name, caller) for name in (model_id, *prefs.fallback_models)]
+    candidates, skipped = plan(models, prefs, gateway.health, policy=caller.account.routing_policy)
     if not candidates and any(s.reason == "account_policy" for s in skipped):
         admissible_routes(models[0], caller)  # raises the account-policy 403
     if not candidates:
@@ -92,15 +84,15 @@ async def admit(state, request_id: str, body: dict, caller: Caller) -> Admission
     prompt_bound = prompt_token_bound(body)
     bounds = {m.id: _chat_bounds(body, m, prompt_bound) for m in models}
     worst = max(candidates, key=lambda c: worst_case_units(c.route.price, *bounds[c.model.id]))
-    admission = await admit_bounded(state, request_id, body, caller, worst.model, *bounds[worst.model.id],
-                                    route=worst.route, requested=models[0])
-    admission.model, admission.route = candidates[0].model, candidates[0].route
-    admission.candidates = candidates
-    admission.attempts = [Attempt(s.route, "skipped", reason=s.reason) for s in skipped]
-    return admission
+    prompt_bound, output_bound = bounds[worst.model.id]
+    units = worst_case_units(worst.route.price, prompt_bound, output_bound)
+    hold = await _hold(gateway, exchange, body, models[0], units, worst.route, prompt_bound, output_bound)
+    _grant(gateway, exchange, Admission(candidates[0].model, candidates[0].route, hold, prompt_bound,
+                                        tuple(candidates), tuple(Attempt(s.route, "skipped", reason=s.reason)
+                                                                 for s in skipped)))
 
 
-def _chat_bounds(body: dict, model: PublicModel, prompt_bound: int) -> tuple[int, int]:
+def _chat_bounds(body: Body, model: PublicModel, prompt_bound: int) -> tuple[int, int]:
     if model.context_length:
         prompt_bound = min(prompt_bound, model.context_length)
     return prompt_bound, output_token_bound(body, model.max_output_tokens, model.context_length)
@@ -115,36 +107,45 @@ def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
     return routes
 
 
-async def admit_bounded(state, request_id: str, body: dict, caller: Caller, model: PublicModel,
-                        prompt_bound: int, output_bound: int, route: Route | None = None,
-                        routes: list[Route] | None = None, images: int = 0, image_size: str | None = None,
-                        requested: PublicModel | None = None) -> Admission:
-    """Rate limits (of the `requested` model, `model` unless given), then a hold for one model's worst
-    case on `route` (unless given, the dearest of `routes`, by default every admissible route), `images`
-    generated images of `image_size` included."""
-    routes = routes or admissible_routes(model, caller)
+async def admit_bounded(gateway: Gateway, exchange: Exchange, body: Body, model: PublicModel,
+                        prompt_bound: int, output_bound: int, routes: list[Route] | None = None, images: int = 0,
+                        image_size: str | None = None, serves: Callable[[Route], bool] | None = None,
+                        name_first: bool = False) -> None:
+    """Rate limits, then a hold for one model's worst case on the dearest of `routes` (by default every
+    admissible route), `images` generated images of `image_size` included. The candidates are the
+    routes that `serves` (all by default); the route named before any attempt is the dearest, or with
+    `name_first` the first candidate's."""
+    routes = routes or admissible_routes(model, exchange.caller)
 
     def worst(r: Route) -> int:
         return worst_case_units(r.price, prompt_bound, output_bound, images, image_size)
 
-    route = route or max(routes, key=worst)
-    await state.rate_limits.admit(request_id, caller, (requested or model).id, prompt_bound + output_bound)
-    hold = await _reserve(state, request_id, caller, worst(route), route, prompt_bound, output_bound, body, images)
-    admission = Admission(model, route, hold, prompt_bound, candidates=[Candidate(model, r) for r in routes])
-    state.admissions.add(request_id, caller, admission)   # settled or released when the request ends, whatever happens
-    return admission
+    route = max(routes, key=worst)
+    hold = await _hold(gateway, exchange, body, model, worst(route), route, prompt_bound, output_bound, images)
+    candidates = tuple(Candidate(model, r) for r in routes if serves is None or serves(r))
+    named = candidates[0].route if name_first else route
+    _grant(gateway, exchange, Admission(model, named, hold, prompt_bound, candidates))
 
 
-async def _reserve(state, request_id, caller, units, route, prompt_bound, output_bound, body, images=0) -> Hold:
+def _grant(gateway: Gateway, exchange: Exchange, admission: Admission) -> None:
+    exchange.admitted(admission)
+    gateway.admissions.add(exchange)   # settled or released when the request ends, whatever happens
+
+
+async def _hold(gateway: Gateway, exchange: Exchange, body: Body, requested: PublicModel, units: int,
+                route: Route, prompt_bound: int, output_bound: int, images: int = 0) -> Hold:
+    """Count the request against the rate limits of the `requested` model, then hold `units` of credit."""
+    caller = exchange.caller
+    await gateway.rate_limits.admit(exchange.request_id, caller, requested.id, prompt_bound + output_bound)
     key = caller.key
     if key.member is not None and key.member.role not in SPENDERS:
         raise PermissionDenied(f"a team member with the role {key.member.role} may not call models; a team owner or "
                                "admin can change the role", code="member_role_cannot_spend")
     now = utcnow()
-    budgets = await request_budgets(state, key, now)
+    budgets = await request_budgets(gateway, key, now)
     try:
-        return await state.book.reserve(request_id, caller.account.id, units, budgets,
-                                        credit_line_units=caller.account.credit_line_units)
+        return await gateway.book.reserve(exchange.request_id, caller.account.id, units, budgets,
+                                          credit_line_units=caller.account.credit_line_units)
     except InsufficientCredits as exc:
         raise PaymentRequired(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
                                               body, images)) from None
@@ -152,9 +153,9 @@ async def _reserve(state, request_id, caller, units, route, prompt_bound, output
         raise PaymentRequired(_limit_message(exc, key, now), code=f"{exc.budget.scope[0]}_limit_reached") from None
 
 
-def _limit_message(exc: LimitReached, key: KeyRecord, now) -> str:
+def _limit_message(exc: LimitReached, key: KeyRecord, now: datetime) -> str:
     """Which limit, what is left of it, what the request needs, and when the limit resets."""
-    if exc.budget.scope[0] == "member":
+    if exc.budget.scope[0] == "member" and key.member is not None:
         whose, reset = "this team member's", key.member.limit_reset
         never = "; it does not reset (a team owner or admin can raise it)"
     else:
@@ -162,11 +163,12 @@ def _limit_message(exc: LimitReached, key: KeyRecord, now) -> str:
     which = f"{reset} " if reset else ""
     resets = f"; it resets at {next_reset(reset, now).isoformat()}" if reset else never
     return (f"{whose} {which}spending limit is reached: {units_to_usd_str(max(exc.remaining_units, 0))} USD "
-            f"left of {units_to_usd_str(exc.budget.limit_units)} USD, and this request may cost up to "
+            f"left of {units_to_usd_str(exc.budget.limit_units or 0)} USD, and this request may cost up to "
             f"{units_to_usd_str(exc.needed_units)} USD{resets}")
 
 
-def _credit_message(available, units, route, prompt_bound, output_bound, body, images=0) -> str:
+def _credit_message(available: int, units: int, route: Route, prompt_bound: int, output_bound: int, body: Body,
+                    images: int = 0) -> str:
     made = f", {images} image(s)" if images else ""
     message = (f"insufficient credits: this request may cost up to {units_to_usd_str(units)} USD "
                f"({prompt_bound} input and {output_bound} output tokens at most{made}), "

@@ -9,47 +9,32 @@ Every attempt, and every route skipped, is recorded for the generation record.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from alltoken.errors import UpstreamError
 from alltoken.routing.router import Candidate, route_key
+from alltoken.runtime.exchange import Attempt, Exchange
+from alltoken.runtime.gateway import Gateway
 
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class Attempt:
-    route: str
-    status: str                  # ok | error | skipped
-    latency_ms: int = 0
-    error_code: str | None = None
-    reason: str | None = None    # why it was chosen or skipped
-
-    def as_dict(self) -> dict:
-        record = {"route": self.route, "status": self.status, "latency_ms": self.latency_ms}
-        if self.error_code is not None:
-            record["error_code"] = self.error_code
-        if self.reason is not None:
-            record["reason"] = self.reason
-        return record
-
-
-async def first_success(state, admission, attempt: Callable[[Candidate], Awaitable[T]], timeout: float,
-                        output_tokens: Callable[[T], int] | None = None, streaming: bool = False) -> T:
-    """The first candidate's answer that succeeds; admission.model/route name the one that served.
+async def first_success(gateway: Gateway, exchange: Exchange, attempt: Callable[[Candidate], Awaitable[T]],
+                        timeout: float, output_tokens: Callable[[T], int] | None = None,
+                        streaming: bool = False) -> T:
+    """The first candidate's answer that succeeds; exchange.model/route name the one that served.
 
     `output_tokens(result)` feeds the route's throughput statistics; for a stream the time to the
     first chunk is its time to first token (its throughput is recorded when it ends)."""
-    settings = state.settings
+    settings, health = gateway.settings, gateway.health
     last_error: UpstreamError | None = None
-    candidates = admission.candidates
+    candidates = exchange.admission.candidates
     for position, candidate in enumerate(candidates):
         key = route_key(candidate.route)
-        if not await state.health.admit(key):
-            admission.attempts.append(Attempt(key, "skipped", reason="breaker_open"))
+        if not await health.admit(key):
+            exchange.attempts.append(Attempt(key, "skipped", reason="breaker_open"))
             continue
-        admission.model, admission.route = candidate.model, candidate.route
+        exchange.model, exchange.route = candidate.model, candidate.route
         is_last = position == len(candidates) - 1
         for retry in range(settings.route_retries + 1 if is_last else 1):
             started = time.perf_counter()
@@ -59,19 +44,19 @@ async def first_success(state, admission, attempt: Callable[[Candidate], Awaitab
             except (UpstreamError, asyncio.TimeoutError) as exc:
                 last_error = _as_provider_error(exc, candidate)
             except BaseException:
-                state.health.release_probe(key)  # cancelled or crashed: the route was not judged
+                health.release_probe(key)  # cancelled or crashed: the route was not judged
                 raise
             else:
                 latency = _ms(started)
-                state.health.record(key, True, latency, ttft_ms=latency if streaming else None,
-                                    output_tokens=output_tokens(result) if output_tokens else 0)
-                admission.attempts.append(Attempt(key, "ok", latency, reason=_why(position, retry)))
+                health.record(key, True, latency, ttft_ms=latency if streaming else None,
+                              output_tokens=output_tokens(result) if output_tokens else 0)
+                exchange.attempts.append(Attempt(key, "ok", latency, reason=_why(position, retry)))
                 return result
-            admission.attempts.append(Attempt(key, "error", _ms(started), last_error.code, _why(position, retry)))
+            exchange.attempts.append(Attempt(key, "error", _ms(started), last_error.code, _why(position, retry)))
             if not route_fault(last_error):  # the caller's mistake, not the route's: its health is untouched
-                state.health.release_probe(key)
+                health.release_probe(key)
                 raise last_error
-            state.health.record(key, False, _ms(started), error=last_error.code)
+            health.record(key, False, _ms(started), error=last_error.code)
             wait = _backoff(last_error, retry, settings.max_retry_wait_seconds)
             if not is_last or not last_error.retryable or wait is None or retry == settings.route_retries:
                 break
@@ -86,7 +71,7 @@ def route_fault(error: UpstreamError) -> bool:
     return error.retryable or error.status >= 500 or error.status == 429
 
 
-def _as_provider_error(exc: Exception, candidate: Candidate) -> UpstreamError:
+def _as_provider_error(exc: BaseException, candidate: Candidate) -> UpstreamError:
     if isinstance(exc, UpstreamError):
         return exc
     return UpstreamError(504, f"provider {candidate.route.provider.id} did not answer in time",
@@ -95,9 +80,10 @@ def _as_provider_error(exc: Exception, candidate: Candidate) -> UpstreamError:
 
 def _backoff(error: UpstreamError, retry: int, max_wait: float) -> float | None:
     """Retry-After when the provider gave one (None if it asks for longer than we wait), else exponential."""
-    if error.retry_after is not None:
-        return error.retry_after if error.retry_after <= max_wait else None
-    return min(0.25 * 2**retry, max_wait)
+    asked: float | None = error.retry_after
+    if asked is not None:
+        return asked if asked <= max_wait else None
+    return min(0.25 * 2.0**retry, max_wait)
 
 
 def _why(position: int, retry: int) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from alltoken.accounts.cache import KeyRecord, MemberRecord
 from alltoken.billing.reservations import Budget
 from alltoken.periods import member_period_start, period_start
+from alltoken.runtime.gateway import Gateway
 
 
 def key_scope(key: KeyRecord) -> tuple[str, ...]:
@@ -20,33 +21,34 @@ def member_scope(account_id: str, user_id: str) -> tuple[str, ...]:
     return ("member", account_id, user_id)
 
 
-async def key_spend(state, key: KeyRecord, now: datetime) -> tuple[int, datetime | None]:
+async def key_spend(gateway: Gateway, key: KeyRecord, now: datetime) -> tuple[int, datetime | None]:
     """(spent, period start). Before the book knows it, a resetting limit counts the period's usage
     records, a plain one the key's total."""
     period = period_start(key.limit_reset, now)
-    known = state.book.spent_in_period(key_scope(key), period)
+    known = gateway.book.spent_in_period(key_scope(key), period)
     if known is not None:
         return known, period
     if period is None:
         return key.spent_units, None
-    return await state.loaders.key_spent_since(key.id, period), period
+    return await gateway.loaders.key_spent_since(key.id, period), period
 
 
-async def member_spend(state, account_id: str, member: MemberRecord, now: datetime) -> tuple[int, datetime]:
+async def member_spend(gateway: Gateway, account_id: str, member: MemberRecord,
+                       now: datetime) -> tuple[int, datetime]:
     """(spent, since): the member's spend in the team since their period started (or they joined)."""
     since = member_period_start(member.limit_reset, member.joined_at, now)
-    known = state.book.spent_in_period(member_scope(account_id, member.user_id), since)
+    known = gateway.book.spent_in_period(member_scope(account_id, member.user_id), since)
     if known is not None:
         return known, since
-    return await state.loaders.member_spent_since(account_id, member.user_id, since), since
+    return await gateway.loaders.member_spent_since(account_id, member.user_id, since), since
 
 
-async def request_budgets(state, key: KeyRecord, now: datetime) -> list[Budget]:
+async def request_budgets(gateway: Gateway, key: KeyRecord, now: datetime) -> list[Budget]:
     """The key's budget, and its member's when the member has a limit (unlimited members are not tracked)."""
-    spent, period = await key_spend(state, key, now)
+    spent, period = await key_spend(gateway, key, now)
     budgets = [Budget(key_scope(key), key.limit_units, spent, period)]
     member = key.member
     if member is not None and member.limit_units is not None:
-        spent, since = await member_spend(state, key.account_id, member, now)
+        spent, since = await member_spend(gateway, key.account_id, member, now)
         budgets.append(Budget(member_scope(key.account_id, member.user_id), member.limit_units, spent, since))
     return budgets

@@ -38,8 +38,8 @@ class ChangeBus:
         self._channel = channel(prefix)
         self._prefix = prefix
         self._on_nudge = on_nudge
-        self._task: asyncio.Task | None = None
-        self._sending: set[asyncio.Task] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self._lost = False
 
     def publish(self) -> None:

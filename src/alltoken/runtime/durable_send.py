@@ -7,19 +7,20 @@ whole response knows its usage and charge survive a crash of this process. Earli
 stream find nothing to wait for and pass straight through.
 """
 
-from alltoken.http.plumbing import REQUEST_ID_KEY
+from alltoken.analytics.usage_stream import DurableUsage
+from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
 
 
 class DurableUsageMiddleware:
-    def __init__(self, app, usage):
+    def __init__(self, app: ASGIApp, usage: DurableUsage):
         self.app = app
         self.usage = usage
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        async def send_when_durable(message):
+        async def send_when_durable(message: Message) -> None:
             if message["type"] == "http.response.body":
                 request_id = scope.get(REQUEST_ID_KEY)
                 if request_id is not None:

@@ -6,16 +6,19 @@ documents get bounds of their own (runtime/media_estimate.py); audio counts the 
 base64 data, far above the tokens any provider makes of it.
 """
 
+from typing import Any
+
 import orjson
 
-from alltoken.runtime.media_estimate import chat_file_data, chat_image_data, document_tokens, image_tokens
+from alltoken.providers.openai_request import file_data, image_url, is_data_url, utf8_token_bound
+from alltoken.runtime.media_estimate import document_tokens, image_tokens
 
 PER_MESSAGE_OVERHEAD = 8
 DEFAULT_OUTPUT_TOKENS = 4096
 IMAGE_PARTS = ("image_url", "input_image", "image")
 
 
-def prompt_token_bound(body: dict) -> int:
+def prompt_token_bound(body: dict[str, Any]) -> int:
     total = 0
     for message in body.get("messages", ()):
         total += PER_MESSAGE_OVERHEAD + _content_bound(message.get("content"))
@@ -28,36 +31,34 @@ def prompt_token_bound(body: dict) -> int:
     return total
 
 
-def _content_bound(content) -> int:
+def _content_bound(content: Any) -> int:
     if isinstance(content, str):
-        return len(content.encode())
+        return utf8_token_bound(content)
     if not isinstance(content, list):
         return 0
     total = 0
     for part in content:
         kind = part["type"]
         if kind in IMAGE_PARTS:
-            total += image_tokens(chat_image_data(part))
+            url = image_url(part)
+            total += image_tokens(url if url and is_data_url(url) else None)   # by URL: its size is unknown
         elif kind == "file":
-            total += document_tokens(chat_file_data(part))
+            total += document_tokens(file_data(part))
         else:  # text, input_audio, anything else: the bytes of its JSON
             total += len(orjson.dumps(part))
     return total
 
 
-def output_token_bound(body: dict, model_max_output: int | None, context_length: int | None) -> int:
+def output_token_bound(body: dict[str, Any], model_max_output: int | None, context_length: int | None) -> int:
     """The most tokens the request can produce: its own limit, capped by the model's when known.
     With neither, a default; the request's own limit is never cut below what it asked for,
     since the provider may honour it."""
-    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    requested: int | None = body.get("max_completion_tokens") or body.get("max_tokens")
     ceiling = model_max_output or context_length
     if requested:
         per_choice = min(requested, ceiling) if ceiling else requested
     else:
         per_choice = ceiling or DEFAULT_OUTPUT_TOKENS
-    return per_choice * (body.get("n") or 1)
+    choices: int = body.get("n") or 1
+    return per_choice * choices
 
-
-def rough_tokens(chars: int) -> int:
-    """About four characters a token: only for billing a stream the client abandoned."""
-    return (chars + 3) // 4

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.accounts.cache import AccountRecord, KeyRecord, MemberRecord
 from alltoken.accounts.networks import parse_networks
@@ -12,8 +12,9 @@ from alltoken.accounts.teams import member_spent_since
 from alltoken.billing.expiry import expiring_grants, write_off_expired
 from alltoken.billing.ledger import LedgerRow, balance_units, entries_after
 from alltoken.billing.reservations import Expiring
+from alltoken.config.rate_limits import Limits, RateLimitSettings
 from alltoken.limits.overrides import stored_overrides
-from alltoken.limits.policy import Limits, Overrides, RateLimitSettings, resolve
+from alltoken.limits.policy import Overrides, resolve
 from alltoken.routing.policy import RoutingPolicy
 from alltoken.routing.restrictions import ModelRestrictions
 from alltoken.store.models import (
@@ -29,7 +30,7 @@ from alltoken.store.models import (
 
 
 class Loaders:
-    def __init__(self, sessions: async_sessionmaker, rate_limits: RateLimitSettings | None = None):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], rate_limits: RateLimitSettings | None = None):
         self._sessions = sessions
         self._rate_limits = rate_limits or RateLimitSettings()
 
@@ -43,10 +44,11 @@ class Loaders:
                 .where(or_(ApiKey.secret_hash == secret_hash, ApiKey.previous_secret_hash == secret_hash)))).first()
             if row is None:
                 return None
-            *account, key, member = row
+            account, is_admin, terms_version, restriction, key, member = row
             overrides = await stored_overrides(session, key.id, key.account_id)
         limits = overrides.get(key.id, Overrides()).limits
-        return _key_record(key, member, limits), self._account_record(*account, overrides.get(key.account_id))
+        return _key_record(key, member, limits), self._account_record(account, is_admin, terms_version, restriction,
+                                                                      overrides.get(key.account_id))
 
     async def account(self, account_id: str) -> AccountRecord | None:
         async with self._sessions() as session:
@@ -54,9 +56,11 @@ class Loaders:
             if row is None:
                 return None
             overrides = await stored_overrides(session, account_id)
-        return self._account_record(*row, overrides.get(account_id))
+        account, is_admin, terms_version, restriction = row
+        return self._account_record(account, is_admin, terms_version, restriction, overrides.get(account_id))
 
-    def _account_record(self, account: Account, is_admin, terms_version, restriction, overrides) -> AccountRecord:
+    def _account_record(self, account: Account, is_admin: bool, terms_version: str | None,
+                        restriction: AccountRestriction | None, overrides: Overrides | None) -> AccountRecord:
         """With the rate limits in force: tier, the account's own overrides, and its state."""
         record = _account_record(account, is_admin, terms_version, restriction)
         return replace(record, rate_limits=resolve(self._rate_limits, overrides, account.status))

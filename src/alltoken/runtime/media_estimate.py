@@ -11,8 +11,9 @@ import base64
 import binascii
 import io
 import re
+from typing import Any
 
-from PIL import Image
+from alltoken.providers.openai_request import base64_payload
 
 IMAGE_TOKEN_ALLOWANCE = 40_000   # gpt-4o-mini bills ~36,800 tokens for a large high-detail image
 # Gemini tiles a large image into 768 x 768 squares of 258 tokens each, with no upper limit: above
@@ -45,21 +46,9 @@ def document_tokens(data: str | None) -> int:
     PDF small enough to count them, else DOCUMENT_TOKEN_ALLOWANCE (a reference such as a file id too)."""
     if data is None:
         return DOCUMENT_TOKEN_ALLOWANCE
-    payload = _base64_payload(data)
+    payload = base64_payload(data)
     pages = _pdf_pages(payload) if len(payload) <= COUNTED_DOCUMENT_CHARS else None
     return pages * PAGE_TOKEN_ALLOWANCE if pages else DOCUMENT_TOKEN_ALLOWANCE
-
-
-def text_tokens(text: str) -> int:
-    """No tokenizer makes more tokens than the UTF-8 bytes of a text."""
-    return len(text.encode())
-
-
-def _base64_payload(data: str) -> str:
-    """The base64 part of a data: URL, or the string itself."""
-    if data.startswith("data:"):
-        return data.partition(",")[2]
-    return data
 
 
 def _decoded(payload: str, chars: int | None = None) -> bytes | None:
@@ -71,7 +60,9 @@ def _decoded(payload: str, chars: int | None = None) -> bytes | None:
 
 
 def _pixel_size(data: str) -> tuple[int, int] | None:
-    head = _decoded(_base64_payload(data), HEADER_CHARS)
+    from PIL import Image  # here, not at import: a gateway loads Pillow only once it sees an image
+
+    head = _decoded(base64_payload(data), HEADER_CHARS)
     if not head:
         return None
     try:
@@ -93,23 +84,8 @@ def _pdf_pages(payload: str) -> int | None:
     return max(objects, *counts) if counts else objects or None
 
 
-def chat_image_data(part: dict) -> str | None:
-    """The data: URL of an OpenAI image part (image_url or input_image), None for an image by URL."""
-    reference = part.get("image_url")
-    url = reference.get("url") if isinstance(reference, dict) else reference
-    return url if isinstance(url, str) and url.startswith("data:") else None
-
-
-def chat_file_data(part: dict) -> str | None:
-    """The inline data of an OpenAI `file` part, None for a file id."""
-    file = part.get("file")
-    data = file.get("file_data") if isinstance(file, dict) else None
-    return data if isinstance(data, str) else None
-
-
-def anthropic_source_data(block: dict) -> str | None:
+def anthropic_source_data(block: dict[str, Any]) -> str | None:
     """The base64 data of an Anthropic image or document block, None for a url or file source."""
     source = block.get("source")
-    if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
-        return source["data"]
-    return None
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    return data if isinstance(data, str) else None

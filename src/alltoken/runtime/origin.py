@@ -9,8 +9,11 @@ MaxMind GeoIP2 database when one is configured. Lookups are cached per address.
 import ipaddress
 import re
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from alltoken.config import ConfigError, RegionSettings
+from alltoken.runtime.scope import Scope
 
 FORWARDED_FOR = b"x-forwarded-for"
 FORWARDED_PROTO = b"x-forwarded-proto"
@@ -28,11 +31,11 @@ class ClientOrigin:
         self._trusted = lru_cache(maxsize=4096)(self._is_trusted_proxy)
         self._country_of = lru_cache(maxsize=65536)(self._geoip_country)
 
-    def address(self, scope) -> str | None:
+    def address(self, scope: Scope) -> str | None:
         """The client's address: the direct peer, or, when that is a trusted proxy, the nearest
         address in X-Forwarded-For that is not one (None when that entry is not an address)."""
-        peer = scope.get("client")
-        peer = peer[0] if peer else None
+        client = scope.get("client")
+        peer: str | None = client[0] if client else None
         if peer is None or not self._proxies or not self._trusted(peer):
             return peer
         forwarded = _header(scope, FORWARDED_FOR)
@@ -44,15 +47,16 @@ class ClientOrigin:
                 return _normalized(hop)
         return _normalized(hops[0])
 
-    def scheme(self, scope) -> str:
+    def scheme(self, scope: Scope) -> str:
         """"https" or "http" as the client used it: the connection's own, or, when the direct peer is a
         trusted proxy, what that proxy says in X-Forwarded-Proto (the client's hop, its first entry)."""
         stated = _header(scope, FORWARDED_PROTO) if self._peer_is_trusted(scope) else None
         if stated:
             return stated.split(",")[0].strip().lower()
-        return scope.get("scheme", "http")
+        scheme: str = scope.get("scheme", "http")
+        return scheme
 
-    def country(self, scope) -> str | None:
+    def country(self, scope: Scope) -> str | None:
         """ISO 3166-1 alpha-2 code, upper case, or None when it cannot be told."""
         if self._country_header is not None and self._peer_is_trusted(scope):
             stated = _iso_code(_header(scope, self._country_header))
@@ -67,9 +71,11 @@ class ClientOrigin:
         if self._reader is not None:
             self._reader.close()
 
-    def _peer_is_trusted(self, scope) -> bool:
-        peer = scope.get("client")
-        return bool(peer) and bool(self._proxies) and self._trusted(peer[0])
+    def _peer_is_trusted(self, scope: Scope) -> bool:
+        client = scope.get("client")
+        if not client:
+            return False
+        return bool(self._proxies) and self._trusted(client[0])
 
     def _is_trusted_proxy(self, address: str) -> bool:
         parsed = _parse(address)
@@ -79,6 +85,8 @@ class ClientOrigin:
         import geoip2.errors
 
         reader = self._reader
+        if reader is None:
+            return None
         try:
             found = reader.city(address) if self._city_database else reader.country(address)
         except (geoip2.errors.AddressNotFoundError, ValueError):
@@ -86,7 +94,7 @@ class ClientOrigin:
         return _iso_code(found.country.iso_code or found.registered_country.iso_code)
 
 
-def _open_geoip(path):
+def _open_geoip(path: Path) -> Any:   # a geoip2 Reader (geoip2 has no type hints)
     import geoip2.database
     import maxminddb
 
@@ -101,10 +109,11 @@ def _open_geoip(path):
     return reader
 
 
-def _header(scope, name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            text: str = value.decode("latin-1")
+            return text
     return None
 
 
@@ -115,7 +124,7 @@ def _iso_code(value: str | None) -> str | None:
     return code if _ISO_CODE.match(code) and code not in _NOT_A_COUNTRY else None
 
 
-def _parse(address: str):
+def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(address)
     except ValueError:

@@ -7,21 +7,21 @@ corrected to the usage `finish` reports; a request that failed or was refused la
 its tokens back and still counts as a request. What a request took is settled when its response
 has ended, however it ended (RateLimitMiddleware): the token correction, the slot given back.
 
-Endpoints that cost are admitted through admission.admit_bounded, which calls `admit`. One that is
-not (images, when they land) calls `state.rate_limits.admit` itself before its credit hold; `finish`
-reports its tokens and the middleware does the rest.
+Endpoints that cost are admitted through runtime/admission.py, which calls `admit` before the
+credit hold; `finish` reports the tokens used and the middleware does the rest.
 """
 
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from alltoken.config.rate_limits import Limits
 from alltoken.errors import SharedStateUnavailable
-from alltoken.http.auth import Caller
-from alltoken.http.plumbing import REQUEST_ID_KEY
 from alltoken.limits.base import Gate, RateLimiter, Window
-from alltoken.limits.policy import Limits
+from alltoken.runtime.exchange import Caller
 from alltoken.runtime.rate_limit_errors import Limited, rate_limit_headers, refusal
+from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("alltoken.limits")
 
@@ -101,7 +101,7 @@ class RateLimits:
             self._limiter.sweep()
 
 
-def limits_in_force(caller: Caller) -> dict:
+def limits_in_force(caller: Caller) -> dict[str, Any]:
     """The calling key's rate limits, its account's, and its account's per model (GET /v1/key)."""
     limits = caller.account.rate_limits
     return {"key": limits.for_key(caller.key.rate_limits).as_dict(), "account": limits.account.as_dict(),
@@ -126,17 +126,17 @@ class RateLimitMiddleware:
     """Puts the x-ratelimit-* headers on a limited request's response, and settles what the request
     took once the response has ended, on every path: sent in full, failed, or the client gone."""
 
-    def __init__(self, app, rate_limits: RateLimits):
+    def __init__(self, app: ASGIApp, rate_limits: RateLimits):
         self.app = app
         self.rate_limits = rate_limits
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request_id = scope[REQUEST_ID_KEY]
         limits = self.rate_limits
 
-        async def send_with_headers(message):
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = limits.headers(request_id)
                 if headers:

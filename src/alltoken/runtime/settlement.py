@@ -1,6 +1,7 @@
 """No hold outlives its request: every admitted request is settled or released exactly once.
 
-Admission (runtime/admission.py) registers a request here as soon as its credit hold is taken, and
+Admission (runtime/admission.py) registers a request's exchange in the gateway's `admissions`
+(runtime/exchange.py: OpenAdmissions) as soon as its credit hold is taken, and
 `finish` (runtime/accounting.py) takes it out when it settles or releases the hold. The middleware
 wraps every request: when the response has ended, however it ended (sent, a crash in a handler or a
 translator, the task cancelled, the client gone before or during a stream), whatever is still
@@ -13,51 +14,30 @@ by driving the ASGI app in process (11.0 µs without the layer, 12.8 µs with it
 """
 
 import logging
-import time
+from typing import Any
 
-from alltoken.http.auth import Caller
-from alltoken.http.plumbing import REQUEST_ID_KEY
 from alltoken.runtime.accounting import Outcome, finish
-from alltoken.runtime.admission import Admission
+from alltoken.runtime.gateway import Gateway
+from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("alltoken.billing")
 
 CLIENT_GONE = 499       # nginx's "client closed request", as streams the client left are recorded
 
 
-class OpenAdmissions:
-    """Admitted requests whose hold is neither settled nor released yet, by request id."""
-
-    def __init__(self):
-        self._open: dict[str, tuple[Caller, Admission]] = {}
-
-    def add(self, request_id: str, caller: Caller, admission: Admission) -> None:
-        self._open[request_id] = (caller, admission)
-
-    def get(self, request_id: str) -> tuple[Caller, Admission] | None:
-        return self._open.get(request_id)
-
-    def take(self, request_id: str) -> tuple[Caller, Admission] | None:
-        return self._open.pop(request_id, None)
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-
 class SettleOnExitMiddleware:
     """Releases (and records as failed) the hold of a request that ended without settling it."""
 
-    def __init__(self, app, state):
+    def __init__(self, app: ASGIApp, gateway: Gateway):
         self.app = app
-        self.state = state
+        self.gateway = gateway
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        response: dict = {}
+        response: dict[str, Any] = {}
 
-        async def watch(message):
+        async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response["status"] = message["status"]
                 response["streamed"] = any(name == b"content-type" and value.startswith(b"text/event-stream")
@@ -69,21 +49,21 @@ class SettleOnExitMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            await self._close_abandoned(scope[REQUEST_ID_KEY], scope["path"], response, started)
+            await self._close_abandoned(scope[REQUEST_ID_KEY], scope["path"], response)
 
-    async def _close_abandoned(self, request_id: str, path: str, response: dict, started: float) -> None:
-        opened = self.state.admissions.get(request_id)
-        if opened is None:
+    async def _close_abandoned(self, request_id: str, path: str, response: dict[str, Any]) -> None:
+        exchange = self.gateway.admissions.get(request_id)
+        if exchange is None:
             return
-        caller, admission = opened
         outcome = _failure(response)
         log.warning("request %s ended without settling its hold (%s): released, recorded as failed",
                     request_id, outcome.error_code)
-        await finish(self.state, request_id, caller, admission, outcome, endpoint=endpoint_name(path),
-                     streamed=bool(response.get("streamed")), started=started)
+        # Recorded as the client saw it: the endpoint of its path, streamed if a stream had started.
+        exchange.endpoint, exchange.streamed = endpoint_name(path), bool(response.get("streamed"))
+        await finish(self.gateway, exchange, outcome)
 
 
-def _failure(response: dict) -> Outcome:
+def _failure(response: dict[str, Any]) -> Outcome:
     """How a request that never settled is recorded (at no cost), from what reached the client."""
     status = response.get("status")
     if status is None or (status < 400 and not response.get("complete")):   # no answer yet, or a cut stream

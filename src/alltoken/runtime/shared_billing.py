@@ -2,6 +2,7 @@
 process), the Redis ones when redis_url is set, so balances, limits and usage hold across processes."""
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.accounts.key_use import KeyUseLog
 from alltoken.analytics.recorder import UsageRecorder
@@ -25,8 +26,8 @@ def credit_book(settings: Settings, redis: Redis | None, loaders: Loaders,
                            hold_ttl=settings.upstream_timeout_seconds + HOLD_MARGIN_SECONDS, batcher=batcher)
 
 
-def usage_recorder(settings: Settings, redis: Redis | None, sessions, key_uses: KeyUseLog,
-                   batcher: RedisBatcher | None = None):
+def usage_recorder(settings: Settings, redis: Redis | None, sessions: async_sessionmaker[AsyncSession],
+                   key_uses: KeyUseLog, batcher: RedisBatcher | None = None) -> UsageRecorder | DurableUsage:
     local = UsageRecorder(sessions, interval=settings.usage_flush_interval, key_uses=key_uses)
     if redis is None:
         return local

@@ -9,13 +9,15 @@ next tick; the tick stays, so a lost nudge only delays a change.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.accounts.cache import AuthCache
 from alltoken.background import stop_tasks
 from alltoken.billing import ledger
-from alltoken.billing.reservations import LocalCreditBook
+from alltoken.billing.reservations import CreditBook
 from alltoken.runtime.change_bus import ChangeBus
 from alltoken.store.changes import changes_after, latest_change
 
@@ -23,15 +25,16 @@ log = logging.getLogger("alltoken.sync")
 
 
 class CacheSync:
-    def __init__(self, sessions: async_sessionmaker, book: LocalCreditBook, auth: AuthCache, interval: float,
-                 redis=None, redis_prefix: str = ""):
-        self._listeners = {}     # entity -> async callback, for changes other than keys and accounts
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], book: CreditBook, auth: AuthCache,
+                 interval: float, redis: Redis | None = None, redis_prefix: str = ""):
+        # entity -> async callback, for changes other than keys and accounts
+        self._listeners: dict[str, Callable[[], Awaitable[None]]] = {}
         self._sessions = sessions
         self._book = book
         self._auth = auth
         self._interval = interval
         self._change_cursor = 0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._failing = False
         self._nudged = asyncio.Event()
         self._bus = ChangeBus(redis, redis_prefix, self.nudge) if redis is not None else None
@@ -40,7 +43,7 @@ class CacheSync:
         """Read the change feed now (another process has just committed a change)."""
         self._nudged.set()
 
-    def on_change(self, entity: str, callback) -> None:
+    def on_change(self, entity: str, callback: Callable[[], Awaitable[None]]) -> None:
         self._listeners[entity] = callback
 
     async def start(self) -> None:

@@ -10,13 +10,14 @@ With no material version published, the check is one attribute test.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.terms import versions
 from alltoken.errors import PermissionDenied
-from alltoken.http.plumbing import add_response_header
 from alltoken.ids import utcnow
+from alltoken.runtime.scope import Scope, add_response_header
+from alltoken.store.models import TermsVersion
 
 WARNING_HEADER = b"x-alltoken-terms-warning"
 
@@ -30,14 +31,14 @@ class RequiredTerms:
     warning: bytes              # the header value while in grace
 
 
-def _required(row, grace: timedelta) -> RequiredTerms:
+def _required(row: TermsVersion, grace: timedelta) -> RequiredTerms:
     deadline = row.effective_at + grace
     warning = f'version="{row.version}"; accept-by="{deadline.isoformat()}"; accept="POST /api/terms/accept"'
     return RequiredTerms(row.version, row.effective_at, deadline, row.url, warning.encode("latin-1", "replace"))
 
 
 class TermsBook:
-    def __init__(self, sessions: async_sessionmaker, grace_days: float):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], grace_days: float):
         self._sessions = sessions
         self._grace = timedelta(days=grace_days)
         self._effective: dict[str, datetime] = {}      # version -> effective_at
@@ -65,13 +66,14 @@ class TermsBook:
                 return material
         return None
 
-    def check(self, account: AccountRecord, scope) -> None:
+    def check(self, account: AccountRecord, scope: Scope) -> None:
         """Let the request through (with a warning header while in grace) or raise 403 terms_not_accepted.
         Administrators' accounts run the platform and are not held to its customer terms."""
         if not self._material or account.is_admin:
             return
         now = utcnow()
-        owed = self.owed(self._effective.get(account.terms_version), now)
+        accepted = account.terms_version
+        owed = self.owed(self._effective.get(accepted) if accepted is not None else None, now)
         if owed is None:
             return
         if now < owed.deadline:

@@ -4,15 +4,17 @@ import asyncio
 import logging
 import signal
 import socket
+from typing import Any
 
 import uvicorn
 
 from alltoken import __version__
 from alltoken.accounts.bootstrap import CreatedAdmin, ensure_admin
 from alltoken.config import ConfigError, Settings
-from alltoken.runtime.state import GatewayState
+from alltoken.runtime.gateway import Gateway
 from alltoken.server.app import create_app
 from alltoken.server.console_site import console_directory, is_built
+from alltoken.server.logging_setup import configure_logging
 from alltoken.server.workers import run_workers
 from alltoken.store.db import DatabaseUrlError, session_factory
 from alltoken.store.migrate import upgrade_to_head
@@ -23,7 +25,7 @@ log = logging.getLogger("alltoken")
 def run_server(settings: Settings) -> int:
     configure_logging()
     try:
-        state = GatewayState.build(settings)
+        state = Gateway.build(settings)
     except (ConfigError, DatabaseUrlError) as exc:
         log.error("configuration error: %s", exc)
         return 2
@@ -37,10 +39,10 @@ def run_server(settings: Settings) -> int:
         log.error("cannot open the database %s: %s: %s", _safe_url(settings.database_url), type(exc).__name__, reason)
         return 2
     _announce(settings, state, admin)
-    options = dict(loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level="warning",
-                   server_header=False,
-                   proxy_headers=False,  # X-Forwarded-For is believed per regions.trusted_proxies only
-                   timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    options: dict[str, Any] = dict(
+        loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level="warning", server_header=False,
+        proxy_headers=False,  # X-Forwarded-For is believed per regions.trusted_proxies only
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds)
     if settings.workers > 1:
         return run_workers(settings, options)
     config = uvicorn.Config(create_app(settings, state), host=settings.host, port=settings.port, **options)
@@ -75,7 +77,7 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-async def _prepare_database(state: GatewayState) -> CreatedAdmin | None:
+async def _prepare_database(state: Gateway) -> CreatedAdmin | None:
     await upgrade_to_head(state.engine)
     state.schema_ready = True  # the server's start-up need not check again
     admin = await ensure_admin(session_factory(state.engine))
@@ -83,7 +85,7 @@ async def _prepare_database(state: GatewayState) -> CreatedAdmin | None:
     return admin
 
 
-def _announce(settings: Settings, state: GatewayState, admin: CreatedAdmin | None) -> None:
+def _announce(settings: Settings, state: Gateway, admin: CreatedAdmin | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     log.info("AllToken %s on %s (database %s)", __version__, base, _safe_url(settings.database_url))
     log.info("providers: %s; %d models", ", ".join(f"{p.id} ({p.type})" for p in settings.providers),
@@ -111,8 +113,3 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparseable)"
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)

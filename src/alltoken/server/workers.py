@@ -2,7 +2,7 @@
 
 The parent checks the configuration, migrates the database and creates the admin once, binds the
 socket, then starts N workers (spawned, not forked: each is a fresh interpreter with its own event
-loop). Every worker builds its own GatewayState from the same settings; what must hold across them
+loop). Every worker builds its own Gateway (runtime/gateway.py) from the same settings; what must hold across them
 (rate limits, cache invalidation, breakers, balances) lives in PostgreSQL and Redis, which is why
 more than one worker needs redis_url. SIGTERM (or SIGINT) to the parent drains every worker: each
 stops taking requests, finishes the ones in flight and flushes its usage records. A worker that
@@ -45,12 +45,12 @@ def run_workers(settings: Settings, server_options: dict) -> int:
 
 def worker_app():
     """The app of one worker process (uvicorn calls this in each one)."""
-    from alltoken.runtime.state import GatewayState
+    from alltoken.runtime.gateway import Gateway
     from alltoken.server.app import create_app
-    from alltoken.server.serve import configure_logging
+    from alltoken.server.logging_setup import configure_logging
 
     configure_logging()
     settings: Settings = pickle.loads(base64.b64decode(os.environ[_SETTINGS_ENV]))
-    state = GatewayState.build(settings)
+    state = Gateway.build(settings)
     state.schema_ready = True   # the parent migrated before starting the workers
     return create_app(settings, state)

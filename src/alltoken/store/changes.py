@@ -17,7 +17,7 @@ async def changes_after(session: AsyncSession, cursor: int) -> list[tuple[int, s
     rows = await session.execute(
         select(ChangeEvent.id, ChangeEvent.entity, ChangeEvent.entity_id).where(ChangeEvent.id > cursor)
         .order_by(ChangeEvent.id))
-    return [tuple(row) for row in rows]
+    return [(change_id, entity, entity_id) for change_id, entity, entity_id in rows]
 
 
 async def latest_change(session: AsyncSession) -> int:

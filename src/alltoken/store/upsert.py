@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 async def insert_ignoring_duplicates(session: AsyncSession, table: Table, rows: list[dict], unique: str) -> None:
     if not rows:
         return
-    dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=[unique]), rows)
 
 
@@ -33,7 +33,7 @@ async def insert_new(session: AsyncSession, table: Table, rows: list[dict], uniq
         if row[unique] not in seen:
             seen.add(row[unique])
             fresh.append(row)
-    if fresh and session.bind.dialect.name == "sqlite":   # its deferred transactions may still race: skip those
+    if fresh and session.get_bind().dialect.name == "sqlite":   # its deferred transactions may still race: skip those
         await insert_ignoring_duplicates(session, table, fresh, unique)
     elif fresh:
         await session.execute(insert(table), fresh)

@@ -70,7 +70,7 @@ def create_partition_sql(month: datetime) -> str:
 
 
 async def is_partitioned(session: AsyncSession) -> bool:
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return False
     kind = await session.execute(text("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(:table)"),
                                  {"table": TABLE})

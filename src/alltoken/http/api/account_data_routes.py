@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from alltoken import audit
 from alltoken.accounts import sessions
-from alltoken.accounts.deletion import delete_account
 from alltoken.accounts.export import export_account
 from alltoken.errors import Conflict
+from alltoken.governance.deletion import delete_account
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope
 from alltoken.http.client_address import client_address
 from alltoken.http.errors import bad_request

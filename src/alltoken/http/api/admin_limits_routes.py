@@ -5,12 +5,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken import audit
+from alltoken.config.rate_limits import Limits
 from alltoken.errors import NotFound
 from alltoken.http.api.admin_routes import actor_of, admin
 from alltoken.http.api.callers import AccountCaller
 from alltoken.http.errors import bad_request, not_found
 from alltoken.limits import overrides
-from alltoken.limits.policy import Limits, Overrides
+from alltoken.limits.policy import Overrides
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

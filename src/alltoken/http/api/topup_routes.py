@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-import stripe
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, PlainValidator, StrictBool
 
@@ -18,6 +17,7 @@ from alltoken.money import MoneyFormatError, units_to_usd_str, usd_to_units
 from alltoken.payments import auto_topup, receipts
 from alltoken.payments.amounts import UNITS_PER_CENT, AmountError, cents_to_usd_str, check_topup, parse_cents, quote
 from alltoken.payments.service import TopUps, TopUpsNotConfigured
+from alltoken.payments.stripe_api import signature_error, stripe_error
 
 router = APIRouter(tags=["billing"])
 
@@ -46,7 +46,7 @@ def _as_api_errors(param: str | None = None) -> Iterator[None]:
                        type="invalid_request_error", code="topups_not_configured") from None
     except (AmountError, auto_topup.AutoTopUpRefused, MoneyFormatError) as exc:
         raise bad_request(str(exc), param=param) from None
-    except stripe.StripeError as exc:
+    except stripe_error() as exc:
         raise ApiError(502, f"Stripe refused or did not answer: {exc.user_message or type(exc).__name__}",
                        type="api_error", code="stripe_error") from None
 
@@ -146,7 +146,7 @@ async def stripe_webhook(request: Request) -> dict:
     with _as_api_errors():
         try:
             await _topups(request).handle_webhook(payload, request.headers.get("stripe-signature"))
-        except stripe.SignatureVerificationError as exc:
+        except signature_error() as exc:
             raise bad_request(f"webhook signature not verified: {exc.user_message}",
                               code="invalid_signature") from None
         except ValueError as exc:

@@ -8,6 +8,8 @@ import base64
 import sys
 import time
 from array import array
+from collections.abc import Awaitable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,50 +17,53 @@ from starlette.responses import Response
 from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
 from alltoken.http.errors import bad_request, error_response
-from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id, served_headers
+from alltoken.http.gateway import gateway_of
+from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id
 from alltoken.http.v1.validation import validate_embeddings
-from alltoken.providers.base import EmbeddingCall, EmbeddingProvider
-from alltoken.routing.models import PublicModel
-from alltoken.runtime.accounting import Outcome, finish, with_cost
+from alltoken.providers.base import EmbeddingCall, EmbeddingProvider, EmbeddingResult
+from alltoken.routing.models import PublicModel, Route
+from alltoken.routing.router import Candidate
+from alltoken.runtime import lifecycle
+from alltoken.runtime.accounting import Outcome, with_cost
 from alltoken.runtime.admission import admit_bounded, resolve_model
-from alltoken.runtime.attempts import first_success
+from alltoken.runtime.exchange import Exchange
 
 
 @endpoint
 async def embeddings(request: Request) -> Response:
     started = time.perf_counter()
-    state = request.app.state.gateway
-    rid = request_id(request)
-    caller = await authenticate(request, state.auth)
+    gateway = gateway_of(request)
+    caller = await authenticate(request, gateway.auth)
     body, _ = await read_json_object(request)
     validate_embeddings(body)
-    model = resolve_model(state, body["model"], caller, kind="embedding")
-    if not any(isinstance(route.provider, EmbeddingProvider) for route in model.routes):
+    model = resolve_model(gateway, body["model"], caller, kind="embedding")
+    if not any(_embeds(route) for route in model.routes):
         raise bad_request(f"no provider of model '{model.id}' offers embeddings", param="model")
     _check_dimensions(body.get("dimensions"), model)
-    admission = await admit_bounded(state, rid, body, caller, model, input_token_bound(body["input"]), 0)
-    admission.candidates = [c for c in admission.candidates if isinstance(c.route.provider, EmbeddingProvider)]
-    context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started)
+    exchange = Exchange(request_id(request), caller, started, "embeddings")
+    await admit_bounded(gateway, exchange, body, model, input_token_bound(body["input"]), 0, serves=_embeds)
+    rid = exchange.request_id
 
-    def call(candidate):
-        return candidate.route.provider.embed(EmbeddingCall({**body, "model": candidate.route.upstream_model}, rid))
+    def call(candidate: Candidate) -> Awaitable[EmbeddingResult]:
+        provider = candidate.route.provider
+        assert isinstance(provider, EmbeddingProvider)   # the candidates are the routes that embed
+        return provider.embed(EmbeddingCall({**body, "model": candidate.route.upstream_model}, rid))
 
     try:
-        result = await first_success(state, admission, call, state.settings.upstream_timeout_seconds)
+        result, cost = await lifecycle.answer(gateway, exchange, call, lambda r: Outcome("ok", 200, r.usage))
     except UpstreamError as exc:
-        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="embeddings",
-                     streamed=False, **context)
-        return error_response(exc, served_headers(rid, admission.route))
-    headers = served_headers(rid, admission.route)
-    cost = await finish(outcome=Outcome("ok", 200, result.usage), endpoint="embeddings", streamed=False,
-                        **context)
+        return error_response(exc, exchange.served_headers())
     encode = _base64 if body.get("encoding_format") == "base64" else list
     return json_response({
         "object": "list", "model": model.id,
         "data": [{"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(result.vectors)],
         "usage": with_cost({"prompt_tokens": result.usage.prompt_tokens, "total_tokens": result.usage.prompt_tokens},
                            result.usage, cost),
-    }, headers=headers)
+    }, headers=exchange.served_headers())
+
+
+def _embeds(route: Route) -> bool:
+    return isinstance(route.provider, EmbeddingProvider)
 
 
 def _check_dimensions(dimensions: int | None, model: PublicModel) -> None:
@@ -68,7 +73,7 @@ def _check_dimensions(dimensions: int | None, model: PublicModel) -> None:
                           f"{model.max_dimensions} dimensions", param="dimensions", code="dimensions_too_large")
 
 
-def input_token_bound(inputs) -> int:
+def input_token_bound(inputs: Any) -> int:
     """No tokenizer makes more tokens than UTF-8 bytes; token-id inputs are their own count."""
     items = [inputs] if isinstance(inputs, str) else inputs
     if items and all(isinstance(i, int) for i in items):

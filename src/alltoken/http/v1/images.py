@@ -9,16 +9,19 @@ moderation-log record, written before the provider is called: failed calls have 
 """
 
 import time
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from alltoken.errors import UpstreamError
-from alltoken.http.auth import Caller, authenticate
+from alltoken.http.auth import authenticate
 from alltoken.http.errors import bad_request, error_response, forbidden
-from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id, served_headers
-from alltoken.http.v1.images_stream import open_image_stream
+from alltoken.http.gateway import gateway_of
+from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id
+from alltoken.http.v1.images_stream import relay_image_stream
 from alltoken.http.v1.validation import validate_images
 from alltoken.ids import utcnow
 from alltoken.images import moderation_log
@@ -26,20 +29,23 @@ from alltoken.images.estimate import bounds_as_usage, token_bounds
 from alltoken.images.params import ImageRequest
 from alltoken.images.uploads import read_image_form
 from alltoken.money import units_to_usd_number
-from alltoken.providers.image_base import ImageCall, ImageFile, image_support
+from alltoken.providers.image_base import ImageCall, ImageFile, ImageProvider, ImageResult, image_support
 from alltoken.routing.models import PublicModel, Route
-from alltoken.runtime.accounting import Outcome, finish
+from alltoken.routing.router import Candidate
+from alltoken.runtime import lifecycle
+from alltoken.runtime.accounting import Outcome
 from alltoken.runtime.admission import admissible_routes, admit_bounded, resolve_model
-from alltoken.runtime.attempts import first_success
+from alltoken.runtime.exchange import Caller, Exchange
+from alltoken.runtime.gateway import Gateway
 
 
 @endpoint
 async def generations(request: Request) -> Response:
     received, started = utcnow(), time.perf_counter()
-    state = request.app.state.gateway
-    caller = await authenticate(request, state.auth)
+    gateway = gateway_of(request)
+    caller = await authenticate(request, gateway.auth)
     body, _ = await read_json_object(request)
-    return await _serve(state, request_id(request), caller, received, started, "generations", body)
+    return await _serve(gateway, request_id(request), caller, received, started, "generations", body)
 
 
 @endpoint
@@ -54,43 +60,51 @@ async def variations(request: Request) -> Response:
 
 async def _with_uploads(request: Request, endpoint_name: str) -> Response:
     received, started = utcnow(), time.perf_counter()
-    state = request.app.state.gateway
-    caller = await authenticate(request, state.auth)
-    await _require_upload_warranty(state, caller)   # before a byte of the upload is read
-    async with read_image_form(request, state.settings.images, endpoint_name) as form:
-        return await _serve(state, request_id(request), caller, received, started, endpoint_name, form.params,
+    gateway = gateway_of(request)
+    caller = await authenticate(request, gateway.auth)
+    await _require_upload_warranty(gateway, caller)   # before a byte of the upload is read
+    async with read_image_form(request, gateway.settings.images, endpoint_name) as form:
+        return await _serve(gateway, request_id(request), caller, received, started, endpoint_name, form.params,
                             form.images, form.mask)
 
 
-async def _serve(state, rid: str, caller: Caller, received: datetime, started: float, endpoint_name: str,
-                 params: dict, images: tuple[ImageFile, ...] = (), mask: ImageFile | None = None) -> Response:
+async def _serve(gateway: Gateway, rid: str, caller: Caller, received: datetime, started: float,
+                 endpoint_name: str, params: dict[str, Any], images: tuple[ImageFile, ...] = (),
+                 mask: ImageFile | None = None) -> Response:
     wanted = ImageRequest.parse(validate_images(endpoint_name, params, form=endpoint_name != "generations"))
-    model = resolve_model(state, wanted.model, caller, kind="image")
+    model = resolve_model(gateway, wanted.model, caller, kind="image")
     routes = _serving_routes(model, caller, endpoint_name, wanted)
     prompt_bound, output_bound = token_bounds(wanted, (*images, *([mask] if mask else [])))
-    admission = await admit_bounded(state, rid, params, caller, model, prompt_bound, output_bound, routes=routes,
-                                    images=wanted.n, image_size=wanted.size)
+    exchange = Exchange(rid, caller, started, f"images.{endpoint_name}", streamed=wanted.stream)
+    await admit_bounded(gateway, exchange, params, model, prompt_bound, output_bound, routes=routes,
+                        images=wanted.n, image_size=wanted.size)
     record = moderation_log.ModerationRecord(rid, caller.account.id, model.id, wanted.moderation, received)
-    await moderation_log.write(state.sessions, record)   # if it fails, the request's hold is released on exit
-    context = dict(state=state, request_id=rid, caller=caller, admission=admission, started=started,
-                   endpoint=f"images.{endpoint_name}", streamed=wanted.stream)
+    await moderation_log.write(gateway.sessions, record)   # if it fails, the request's hold is released on exit
 
-    def image_call(candidate) -> ImageCall:
+    def image_call(candidate: Candidate) -> ImageCall:
         return ImageCall(endpoint_name, {**params, "model": candidate.route.upstream_model}, rid, images, mask)
 
     if wanted.stream:   # the uploads were sent in full before the provider's first event, so they may close then
-        return await open_image_stream(image_call, bounds_as_usage(wanted, prompt_bound, output_bound), **context)
+        return await relay_image_stream(gateway, exchange, image_call,
+                                        bounds_as_usage(wanted, prompt_bound, output_bound))
+
+    def call(candidate: Candidate) -> Awaitable[ImageResult]:
+        return image_provider(candidate).images(image_call(candidate))
+
     try:
-        result = await first_success(state, admission, lambda c: c.route.provider.images(image_call(c)),
-                                     state.settings.upstream_timeout_seconds)
+        result, cost = await lifecycle.answer(gateway, exchange, call, lambda r: Outcome("ok", 200, r.usage))
     except UpstreamError as exc:
-        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
-        return error_response(exc, served_headers(rid, admission.route))
-    cost = await finish(outcome=Outcome("ok", 200, result.usage), **context)
+        return error_response(exc, exchange.served_headers())
     body = result.body
     if isinstance(body.get("usage"), dict):
         body["usage"] = {**body["usage"], "cost": units_to_usd_number(cost)}
-    return json_response(body, headers=served_headers(rid, admission.route))
+    return json_response(body, headers=exchange.served_headers())
+
+
+def image_provider(candidate: Candidate) -> ImageProvider:
+    provider = candidate.route.provider
+    assert isinstance(provider, ImageProvider)   # the candidates are routes that make images (_serving_routes)
+    return provider
 
 
 def _serving_routes(model: PublicModel, caller: Caller, endpoint_name: str, wanted: ImageRequest) -> list[Route]:
@@ -121,8 +135,8 @@ def _serving_routes(model: PublicModel, caller: Caller, endpoint_name: str, want
     return routes
 
 
-async def _require_upload_warranty(state, caller: Caller) -> None:
-    rights = state.upload_rights
+async def _require_upload_warranty(gateway: Gateway, caller: Caller) -> None:
+    rights = gateway.upload_rights
     if not await rights.granted(caller.account.id):
         raise forbidden(
             "image edits and variations upload your images, so this account must first give the upload warranty "

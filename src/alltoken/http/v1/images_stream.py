@@ -9,59 +9,62 @@ charged the usage the provider reported, or else the request's reservation bound
 was asked for the whole image and bills the work it started.
 """
 
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.responses import Response
 
 from alltoken.errors import UpstreamError
 from alltoken.http.errors import error_response, stream_error
-from alltoken.http.plumbing import served_headers
-from alltoken.http.v1.streaming import SSE_HEADERS, RelayResponse, stream_crashed, with_first
+from alltoken.http.v1.streaming import RelayResponse, close, stream_crashed, with_first
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
-from alltoken.providers.image_base import ImageCall, images_usage
+from alltoken.providers.image_base import ImageCall, ImageProvider, images_usage
 from alltoken.providers.sse import encode_data
-from alltoken.routing.router import Candidate, route_key
-from alltoken.runtime.accounting import Outcome, finish
-from alltoken.runtime.attempts import first_success
+from alltoken.routing.router import Candidate
+from alltoken.runtime import lifecycle
+from alltoken.runtime.accounting import Outcome
+from alltoken.runtime.exchange import Exchange
+from alltoken.runtime.gateway import Gateway
+
+ImageEvent = dict[str, Any]
 
 
-async def open_image_stream(call_for: Callable[[Candidate], ImageCall], bounds: Usage, **context) -> Response:
+async def relay_image_stream(gateway: Gateway, exchange: Exchange, call_for: Callable[[Candidate], ImageCall],
+                             bounds: Usage) -> Response:
     """`call_for(candidate)` is the provider call; `bounds` the usage to charge a client that leaves early."""
-    state, admission, rid = context["state"], context["admission"], context["request_id"]
-
-    def first_event(candidate):
-        return with_first(candidate.route.provider.images_stream(call_for(candidate)))
+    def first_event(candidate: Candidate) -> Awaitable[tuple[AsyncIterator[ImageEvent], ImageEvent | None]]:
+        provider = candidate.route.provider
+        assert isinstance(provider, ImageProvider)   # the candidates are routes that make images
+        return with_first(provider.images_stream(call_for(candidate)))
 
     try:
-        events, first = await first_success(state, admission, first_event, state.settings.first_byte_timeout_seconds,
-                                            streaming=True)
+        events, first = await lifecycle.open_stream(gateway, exchange, first_event)
     except UpstreamError as exc:
-        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), **context)
-        return error_response(exc, served_headers(rid, admission.route))
-    relay = _ImageRelay(events, first, bounds, context)
-    return RelayResponse(relay.events(), media_type="text/event-stream",
-                         headers={**served_headers(rid, admission.route), **SSE_HEADERS})
+        return error_response(exc, exchange.served_headers())
+    relay = _ImageRelay(gateway, exchange, events, first, bounds)
+    return RelayResponse(relay.events(), exchange.served_headers())
 
 
 class _ImageRelay:
-    def __init__(self, events: AsyncIterator[dict], first: dict | None, bounds: Usage, context: dict):
+    def __init__(self, gateway: Gateway, exchange: Exchange, events: AsyncIterator[ImageEvent],
+                 first: ImageEvent | None, bounds: Usage):
+        self._gateway = gateway
+        self._exchange = exchange
         self._events = events
         self._first = first
         self._bounds = bounds
-        self._context = context
-        self._completed: dict | None = None
+        self._completed: ImageEvent | None = None
         self._settled = False
         self._ttft_ms: int | None = None
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncGenerator[bytes, None]:
         ended = False
         try:
             event = self._first
             while event is not None:
                 if self._ttft_ms is None:
-                    self._ttft_ms = self._elapsed_ms()
+                    self._ttft_ms = self._exchange.elapsed_ms()
                 if str(event.get("type", "")).endswith(".completed"):
                     self._completed = event
                 else:
@@ -73,40 +76,39 @@ class _ImageRelay:
             return
         except Exception as exc:
             await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
-            yield _error_event(stream_crashed(exc, self._context["endpoint"]))
+            yield _error_event(stream_crashed(exc, self._exchange.endpoint))
             return
         finally:
             if not ended and not self._settled:  # the client went away mid-stream
                 await self._settle(Outcome("cancelled", 499, self._usage() or self._bounds,
                                            error_code="client_disconnected", ttft_ms=self._ttft_ms))
-            await self._events.aclose()
+            await close(self._events)
         if self._completed is None:
             yield await self._failed(UpstreamError(502, "the provider ended the stream without the completed image",
                                                    code="upstream_malformed"))
             return
-        cost = await self._settle(Outcome("ok", 200, self._usage(), ttft_ms=self._ttft_ms))
-        usage = self._completed.get("usage") if isinstance(self._completed.get("usage"), dict) else {}
-        yield encode_data({**self._completed, "usage": {**usage, "cost": units_to_usd_number(cost)}})
+        completed = self._completed
+        cost = await self._settle(Outcome("ok", 200, _usage_of(completed), ttft_ms=self._ttft_ms))
+        reported = completed.get("usage")
+        usage = reported if isinstance(reported, dict) else {}
+        yield encode_data({**completed, "usage": {**usage, "cost": units_to_usd_number(cost)}})
 
     def _usage(self) -> Usage | None:
-        if self._completed is None:
-            return None
-        size = self._completed.get("size")
-        return images_usage({"usage": self._completed.get("usage"), "data": [self._completed]},
-                            size if isinstance(size, str) else None)
+        return _usage_of(self._completed) if self._completed is not None else None
 
     async def _failed(self, exc: UpstreamError) -> bytes:
-        await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
-        route = self._context["admission"].route
-        self._context["state"].health.record(route_key(route), False, self._elapsed_ms(), error=exc.code)
+        self._settled = True
+        await lifecycle.failed_mid_stream(self._gateway, self._exchange, exc, self._ttft_ms)
         return _error_event(exc)
 
     async def _settle(self, outcome: Outcome) -> int:
         self._settled = True
-        return await finish(outcome=outcome, **self._context)
+        return await lifecycle.settle(self._gateway, self._exchange, outcome)
 
-    def _elapsed_ms(self) -> int:
-        return int((time.perf_counter() - self._context["started"]) * 1000)
+
+def _usage_of(completed: ImageEvent) -> Usage:
+    size = completed.get("size")
+    return images_usage({"usage": completed.get("usage"), "data": [completed]}, size if isinstance(size, str) else None)
 
 
 def _error_event(exc: UpstreamError) -> bytes:

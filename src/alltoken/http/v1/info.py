@@ -4,15 +4,19 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.analytics.recorder import UsageEvent
 from alltoken.errors import AllTokenError
-from alltoken.http.auth import Caller, authenticate, bearer_token
+from alltoken.http.auth import authenticate, bearer_token
 from alltoken.http.errors import bad_request, not_found
+from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import endpoint, json_response
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_number, units_to_usd_str
 from alltoken.periods import next_reset
 from alltoken.runtime.admission import usable_routes
 from alltoken.runtime.budgets import key_spend, member_spend
+from alltoken.runtime.exchange import Caller
+from alltoken.runtime.gateway import Gateway
 from alltoken.runtime.rate_limits import limits_in_force
 from alltoken.store.models import UsageRecord
 
@@ -20,19 +24,19 @@ from alltoken.store.models import UsageRecord
 @endpoint
 async def list_models(request: Request) -> Response:
     """Every model, or with a valid key only those the caller may use, each with the routes it may take."""
-    state = request.app.state.gateway
-    caller = await _caller_if_any(request, state)
-    listed = [(model, usable_routes(model, caller) if caller else model.routes) for model in state.models.all()]
+    gateway = gateway_of(request)
+    caller = await _caller_if_any(request, gateway)
+    listed = [(model, usable_routes(model, caller) if caller else model.routes) for model in gateway.models.all()]
     return json_response({"object": "list", "data": [model_entry(m, routes) for m, routes in listed if routes]})
 
 
-async def _caller_if_any(request: Request, state) -> Caller | None:
+async def _caller_if_any(request: Request, gateway: Gateway) -> Caller | None:
     """The caller, when the request carries a key that passes. The list is public, so any other key
     (SDKs need one: a placeholder, a revoked key) gets the public list rather than an error."""
     if bearer_token(request) is None:
         return None
     try:
-        return await authenticate(request, state.auth)
+        return await authenticate(request, gateway.auth)
     except AllTokenError:
         return None
 
@@ -52,11 +56,11 @@ def model_entry(model, routes=None) -> dict:
 
 @endpoint
 async def credits(request: Request) -> Response:
-    state = request.app.state.gateway
-    caller = await authenticate(request, state.auth, allow_billing_hold=True)  # a held account sees what it owes
+    gateway = gateway_of(request)
+    caller = await authenticate(request, gateway.auth, allow_billing_hold=True)  # a held account sees what it owes
     account_id = caller.account.id
-    balance = await state.book.balance_units(account_id)
-    reserved = state.book.reserved_units(account_id)
+    balance = await gateway.book.balance_units(account_id)
+    reserved = gateway.book.reserved_units(account_id)
     return json_response({"data": {
         "account_id": account_id,
         "balance_usd": units_to_usd_str(balance),
@@ -69,14 +73,14 @@ async def credits(request: Request) -> Response:
 
 @endpoint
 async def current_key(request: Request) -> Response:
-    state = request.app.state.gateway
-    caller = await authenticate(request, state.auth)
+    gateway = gateway_of(request)
+    caller = await authenticate(request, gateway.auth)
     key = caller.key
     now = utcnow()
-    spent, _ = await key_spend(state, key, now)
+    spent, _ = await key_spend(gateway, key, now)
     member = None
     if key.member is not None:
-        member_spent, _ = await member_spend(state, key.account_id, key.member, now)
+        member_spent, _ = await member_spend(gateway, key.account_id, key.member, now)
         member = {"user_id": key.member.user_id, "role": key.member.role,
                   **_limit_fields(member_spent, key.member.limit_units, key.member.limit_reset, now)}
     return json_response({"data": {
@@ -104,14 +108,14 @@ def _limit_fields(spent: int, limit_units: int | None, reset: str | None, now) -
 
 @endpoint
 async def generation(request: Request) -> Response:
-    state = request.app.state.gateway
-    caller = await authenticate(request, state.auth)
+    gateway = gateway_of(request)
+    caller = await authenticate(request, gateway.auth)
     generation_id = request.query_params.get("id")
     if not generation_id:
         raise bad_request("query parameter 'id' is required (the x-request-id of a response)", param="id")
-    record = state.recorder.pending(generation_id)
+    record: UsageEvent | UsageRecord | None = gateway.recorder.pending(generation_id)
     if record is None:
-        async with state.sessions() as session:
+        async with gateway.sessions() as session:
             record = (await session.execute(select(UsageRecord).where(UsageRecord.id == generation_id))).scalar()
     if record is None or record.account_id != caller.account.id:
         raise not_found(f"no generation {generation_id} on this account", param="id")

@@ -5,23 +5,29 @@ Billing is the same as everywhere: the hold was taken at admission; usage comes 
 message_start and the cumulative message_delta; a failure costs nothing.
 """
 
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from typing import Any
 
 from starlette.responses import Response
 
 from alltoken.errors import UpstreamError
 from alltoken.http.errors import anthropic_body, anthropic_response
-from alltoken.http.plumbing import json_response, served_headers
+from alltoken.http.plumbing import json_response
 from alltoken.http.v1.messages_stream import event
-from alltoken.http.v1.streaming import SSE_HEADERS, RelayResponse, stream_crashed
+from alltoken.http.v1.streaming import RelayResponse, close, stream_crashed
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
-from alltoken.providers.anthropic.client import native_usage
-from alltoken.runtime.accounting import Outcome, finish
-from alltoken.runtime.attempts import first_success
-from alltoken.runtime.estimate import PER_MESSAGE_OVERHEAD, rough_tokens
-from alltoken.runtime.media_estimate import anthropic_source_data, document_tokens, image_tokens, text_tokens
+from alltoken.providers.anthropic.client import AnthropicProvider, native_usage
+from alltoken.providers.openai_request import rough_tokens, utf8_token_bound
+from alltoken.routing.router import Candidate
+from alltoken.runtime import lifecycle
+from alltoken.runtime.accounting import Outcome
+from alltoken.runtime.estimate import PER_MESSAGE_OVERHEAD
+from alltoken.runtime.exchange import Body, Exchange
+from alltoken.runtime.gateway import Gateway
+from alltoken.runtime.media_estimate import anthropic_source_data, document_tokens, image_tokens
+
+Event = tuple[str, dict[str, Any]]      # Anthropic's event name and data
 
 
 def native_prompt_bound(body: dict) -> int:
@@ -33,7 +39,7 @@ def native_prompt_bound(body: dict) -> int:
 
 def _bound(value) -> int:
     if isinstance(value, str):
-        return text_tokens(value)
+        return utf8_token_bound(value)
     if isinstance(value, list):
         return sum(_bound(item) for item in value)
     if isinstance(value, dict):
@@ -48,76 +54,70 @@ def _bound(value) -> int:
 def _document_bound(block: dict) -> int:
     """A PDF by its pages; a text or content source by its text; a url or file by the allowance."""
     source = block.get("source")
-    kind = source.get("type") if isinstance(source, dict) else None
-    if kind in ("text", "content"):
-        return _bound(source.get("data") if kind == "text" else source.get("content"))
+    if isinstance(source, dict) and source.get("type") in ("text", "content"):
+        return _bound(source.get("data") if source["type"] == "text" else source.get("content"))
     return document_tokens(anthropic_source_data(block)) + _bound(block.get("context"))
 
 
-async def native_message(body: dict, beta: str | None, **context) -> Response:
-    state, admission = context["state"], context["admission"]
+async def native_message(gateway: Gateway, exchange: Exchange, body: Body, beta: str | None) -> Response:
+    def call(candidate: Candidate) -> Awaitable[tuple[dict[str, Any], Usage]]:
+        return anthropic(candidate).native_message({**body, "model": candidate.route.upstream_model}, beta)
 
-    def call(candidate):
-        return candidate.route.provider.native_message({**body, "model": candidate.route.upstream_model}, beta)
+    def outcome(answer: tuple[dict[str, Any], Usage]) -> Outcome:
+        data, usage = answer
+        return Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
 
     try:
-        data, usage = await first_success(state, admission, call, state.settings.upstream_timeout_seconds,
-                                          output_tokens=lambda answer: answer[1].completion_tokens)
+        (data, _), cost = await lifecycle.answer(gateway, exchange, call, outcome,
+                                                 output_tokens=lambda answer: answer[1].completion_tokens)
     except UpstreamError as exc:
-        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
-                     streamed=False, **context)
-        return anthropic_response(exc, _headers(context))
-    outcome = Outcome("ok", 200, usage, finish_reason=data.get("stop_reason"))
-    cost = await finish(outcome=outcome, endpoint="messages", streamed=False, **context)
-    data["model"] = admission.model.id
+        return anthropic_response(exc, exchange.served_headers(anthropic=True))
+    data["model"] = exchange.model.id
     data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
-    return json_response(data, headers=_headers(context))
+    return json_response(data, headers=exchange.served_headers(anthropic=True))
 
 
-async def native_stream(body: dict, beta: str | None, **context) -> Response:
-    state, admission = context["state"], context["admission"]
-
-    async def first_event(candidate):
-        events = candidate.route.provider.native_stream({**body, "model": candidate.route.upstream_model}, beta)
+async def native_stream(gateway: Gateway, exchange: Exchange, body: Body, beta: str | None) -> Response:
+    async def first_event(candidate: Candidate) -> tuple[AsyncIterator[Event], Event]:
+        events = anthropic(candidate).native_stream({**body, "model": candidate.route.upstream_model}, beta)
         try:
             return events, await anext(events)
         except BaseException:
-            await events.aclose()
+            await close(events)
             raise
 
     try:
-        events, first = await first_success(state, admission, first_event,
-                                             state.settings.first_byte_timeout_seconds, streaming=True)
+        events, first = await lifecycle.open_stream(gateway, exchange, first_event)
     except UpstreamError as exc:
-        await finish(outcome=Outcome("error", exc.status, error_code=exc.code), endpoint="messages",
-                     streamed=True, **context)
-        return anthropic_response(exc, _headers(context))
-    relay = _NativeRelay(events, first, context)
-    return RelayResponse(relay.events(), media_type="text/event-stream",
-                         headers={**_headers(context), **SSE_HEADERS})
+        return anthropic_response(exc, exchange.served_headers(anthropic=True))
+    relay = _NativeRelay(gateway, exchange, events, first)
+    return RelayResponse(relay.events(), exchange.served_headers(anthropic=True))
 
 
-def _headers(context: dict) -> dict:
-    return served_headers(context["request_id"], context["admission"].route, anthropic=True)
+def anthropic(candidate: Candidate) -> AnthropicProvider:
+    provider = candidate.route.provider
+    assert isinstance(provider, AnthropicProvider)   # the pass-through's candidates are Anthropic routes
+    return provider
 
 
 _FINAL = ("message_delta", "message_stop")   # the cumulative usage is in message_delta; message_stop ends
 
 
 class _NativeRelay:
-    def __init__(self, events: AsyncIterator[tuple[str, dict]], first: tuple[str, dict], context: dict):
+    def __init__(self, gateway: Gateway, exchange: Exchange, events: AsyncIterator[Event], first: Event):
+        self._gateway = gateway
+        self._exchange = exchange
         self._events = events
         self._first = first
-        self._context = context
-        self._usage: dict = {}
+        self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
         self._ttft_ms: int | None = None
         self._chars = 0
         self._settled = False
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncGenerator[bytes, None]:
+        item: Event | None = self._first
         try:
-            item = self._first
             while item is not None:
                 name, data = item
                 kind = self._take(data)
@@ -138,21 +138,21 @@ class _NativeRelay:
             if not self._settled:  # the client went away before message_stop
                 await self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",
                                            ttft_ms=self._ttft_ms))
-            await self._events.aclose()
+            await close(self._events)
 
-    def _take(self, data: dict) -> str | None:
+    def _take(self, data: dict[str, Any]) -> str | None:
         """Track what billing needs; the event's type."""
         kind = data.get("type")
         if kind == "message_start":
             message = data.get("message") or {}
             self._usage.update(message.get("usage") or {})
-            message["model"] = self._context["admission"].model.id
+            message["model"] = self._exchange.model.id
         elif kind == "content_block_delta":
             delta = data.get("delta") or {}
             produced = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""
             self._chars += len(produced)
             if produced and self._ttft_ms is None:
-                self._ttft_ms = int((time.perf_counter() - self._context["started"]) * 1000)
+                self._ttft_ms = self._exchange.elapsed_ms()
         elif kind == "message_delta":
             self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
             self._stop_reason = (data.get("delta") or {}).get("stop_reason") or self._stop_reason
@@ -167,4 +167,4 @@ class _NativeRelay:
 
     async def _settle(self, outcome: Outcome) -> int:
         self._settled = True
-        return await finish(outcome=outcome, endpoint="messages", streamed=True, **self._context)
+        return await lifecycle.settle(self._gateway, self._exchange, outcome)

@@ -49,7 +49,7 @@ class AnthropicWire:
         out += self._close()
         counts = anthropic_usage(Usage.from_openai(usage), usage.get("cost"))
         out.append(event("message_delta", {"type": "message_delta",
-                                           "delta": {"stop_reason": STOP_REASONS.get(finish_reason, "end_turn"),
+                                           "delta": {"stop_reason": STOP_REASONS.get(finish_reason or "", "end_turn"),
                                                      "stop_sequence": None},
                                            "usage": counts}))
         out.append(event("message_stop", {"type": "message_stop"}))

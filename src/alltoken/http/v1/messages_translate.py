@@ -4,10 +4,13 @@ Pure functions. Requests to any model are translated; Anthropic-only features wi
 equivalent (documents, citations, server tools) are refused with a clear 400 rather than dropped.
 """
 
+from typing import Any
+
 import orjson
 
 from alltoken.http.errors import bad_request
 from alltoken.pricing import Usage
+from alltoken.providers.openai_request import call_arguments, data_url
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal",
                 "function_call": "tool_use"}
@@ -84,7 +87,7 @@ def _assistant(where: str, blocks: list[dict]) -> dict:
         elif kind not in ("thinking", "redacted_thinking"):   # another model's thinking is not sent on
             raise bad_request(f"{where}.content[{number}]: block type {kind!r} is not supported in assistant turns",
                               param=f"{where}.content[{number}].type")
-    message = {"role": "assistant", "content": "".join(texts) or None}
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
     return message
@@ -101,7 +104,7 @@ def _part(where: str, block: dict) -> dict:
 
 def _image_url(where: str, source: dict) -> str:
     if source["type"] == "base64":
-        return f"data:{source['media_type']};base64,{source['data']}"
+        return data_url(source["media_type"], source["data"])
     if source["type"] == "url":
         return source["url"]
     raise bad_request(f"{where}.source: an image from the Files API is supported only on Anthropic models; send a "
@@ -128,10 +131,10 @@ def _tool(index: int, tool: dict) -> dict:
 
 def _tool_choice(choice: dict) -> dict:
     kind = choice["type"]
-    mapped = {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+    mapped: str | dict[str, Any] | None = {"auto": "auto", "any": "required", "none": "none"}.get(kind)
     if kind == "tool":
         mapped = {"type": "function", "function": {"name": choice["name"]}}
-    result = {"tool_choice": mapped}
+    result: dict[str, Any] = {"tool_choice": mapped}
     if choice.get("disable_parallel_tool_use"):
         result["parallel_tool_calls"] = False
     return result
@@ -157,7 +160,7 @@ def to_message(chat: dict, usage: Usage, cost: float, request_id: str, public_mo
 
 def anthropic_usage(usage: Usage, cost: float | None = None) -> dict:
     """Anthropic counts input tokens without cache reads and writes; we count them inside."""
-    body = {"input_tokens": usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
+    body: dict[str, Any] = {"input_tokens": usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
             "output_tokens": usage.completion_tokens, "cache_creation_input_tokens": usage.cache_write_tokens,
             "cache_read_input_tokens": usage.cached_tokens}
     if cost is not None:
@@ -165,11 +168,8 @@ def anthropic_usage(usage: Usage, cost: float | None = None) -> dict:
     return body
 
 
-def _arguments(arguments) -> dict:
-    if isinstance(arguments, dict):
-        return arguments
+def _arguments(arguments: object) -> dict:
     try:
-        parsed = orjson.loads(arguments or "{}")
-    except orjson.JSONDecodeError:
+        return call_arguments(arguments)
+    except ValueError:
         return {}
-    return parsed if isinstance(parsed, dict) else {}

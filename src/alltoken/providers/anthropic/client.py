@@ -1,17 +1,19 @@
 """Anthropic Messages API (`POST {base_url}/v1/messages`) behind our OpenAI-shaped interface.
 
-Translation lives in anthropic_translate.py; this module sends requests, reads the named-event
-stream, and classifies upstream errors (shared/reference/provider-wire-formats.md, section 3).
+Translation lives in anthropic/translate.py; this module sends requests, reads the named-event
+stream, and reads Anthropic's error bodies (`{"type": "error", "error": {"type", "message"}}`,
+as Anthropic's API reference gives them) into providers/failures.py's categories.
 """
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from functools import lru_cache
 
 import orjson
 
 from alltoken.catalog.models import catalog_price
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.translate import (
@@ -24,13 +26,12 @@ from alltoken.providers.anthropic.translate import (
     to_messages_request,
 )
 from alltoken.providers.base import ChatCall, ChatResult, Provider
+from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.sse import read_events
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import parse_json, retry_after_seconds, transport_errors
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
-_CLIENT_ERRORS = (400, 404, 409, 413, 422)
 
 
 class AnthropicProvider(Provider):
@@ -40,7 +41,7 @@ class AnthropicProvider(Provider):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
         self._transport = transport
-        self._messages_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"
+        self._messages_url = provider_type(config).base_url(config) + "/v1/messages"
         self._headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if config.api_key:
             self._headers["x-api-key"] = config.api_key
@@ -102,8 +103,8 @@ class AnthropicProvider(Provider):
                     yield event.event or str(data.get("type")), data
                     if data.get("type") == "message_stop":
                         return
-            raise UpstreamError(502, f"provider {self.id} ended the stream before it was complete",
-                                code="upstream_stream_error", retryable=True)
+            raise upstream_failure(Failure.STREAM_ERROR, self.id,
+                                   message=f"provider {self.id} ended the stream before it was complete")
         finally:
             response.release()
 
@@ -132,41 +133,26 @@ def native_usage(usage: dict | None) -> Usage:
     return Usage.from_openai(openai_usage(usage))
 
 
-def anthropic_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
-    """Map an Anthropic HTTP error to ours. Client mistakes keep Anthropic's message; problems with
-    our own account (auth, billing) get a neutral one."""
+def anthropic_error(provider_id: str, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
+    """An Anthropic HTTP error as ours; an `overloaded_error` body is overload whatever its status."""
     kind, message = _error_detail(raw)
-    retry_after = retry_after_seconds(headers)
-    if status in _CLIENT_ERRORS:
-        return UpstreamError(status, message or f"provider {provider_id} rejected the request (HTTP {status})",
-                             type="invalid_request_error",
-                             code=kind if kind and kind != "invalid_request_error" else None)
-    if status in (401, 403):
-        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
-    if status == 402:
-        return UpstreamError(502, f"provider {provider_id} account cannot be billed", code="upstream_quota_exhausted")
-    if status == 429:
-        return UpstreamError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
-                             code="upstream_rate_limited", retryable=True, retry_after=retry_after)
-    if status == 529 or kind == "overloaded_error":
-        return UpstreamError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
-                             retryable=True, retry_after=retry_after)
-    if status == 504:
-        return UpstreamError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
-    if status == 408 or status >= 500:
-        return UpstreamError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
-                             retryable=True, retry_after=retry_after)
-    return UpstreamError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
+    failure = failure_of_status(status)
+    if kind == "overloaded_error" and failure in (Failure.SERVER_ERROR, Failure.REFUSED):
+        failure = Failure.OVERLOADED
+    return upstream_failure(failure, provider_id, status=status,
+                            message=message if failure is Failure.BAD_REQUEST else None,
+                            code=kind if kind != "invalid_request_error" else None,
+                            retry_after=retry_after_seconds(headers))
 
 
-def stream_error(provider_id: str, error) -> UpstreamError:
-    """An `error` event after HTTP 200 (typically overloaded_error, which would be a 529)."""
+def stream_error(provider_id: str, error: object) -> UpstreamError:
+    """An `error` event after HTTP 200 (typically overloaded_error, which would be a 529). Its message
+    is not passed on: it may describe our account."""
     kind = error.get("type") if isinstance(error, dict) else None
     if kind == "overloaded_error":
-        return UpstreamError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
-                             retryable=True)
-    return UpstreamError(502, f"provider {provider_id} failed mid-stream ({kind or 'unknown error'})",
-                         code="upstream_stream_error", retryable=True)
+        return upstream_failure(Failure.OVERLOADED, provider_id)
+    return upstream_failure(Failure.STREAM_ERROR, provider_id,
+                            message=f"provider {provider_id} failed mid-stream ({kind or 'unknown error'})")
 
 
 def _error_detail(raw: bytes) -> tuple[str | None, str | None]:

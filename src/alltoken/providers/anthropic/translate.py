@@ -33,6 +33,15 @@ from dataclasses import dataclass
 
 import orjson
 
+from alltoken.providers.openai_request import (
+    DataUrlError,
+    ToolCallIds,
+    call_arguments,
+    image_url,
+    is_data_url,
+    read_data_url,
+)
+
 DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024
 EFFORT_BUDGET_SHARE = {"minimal": 0.1, "low": 0.2, "medium": 0.5, "high": 0.8, "xhigh": 0.95}
@@ -49,7 +58,6 @@ FINISH_REASONS = {
     "refusal": "content_filter",
 }
 
-_DATA_URL = re.compile(r"^data:([^;,]+)((?:;[^;,]+)*),(.*)$", re.DOTALL)
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 _PASSED_THROUGH = ("temperature", "top_p", "top_k")
 
@@ -140,7 +148,7 @@ def system_blocks(messages: list[dict], json_object: bool = False) -> list[dict]
 def to_anthropic_messages(messages: list[dict]) -> list[dict]:
     """User, assistant and tool messages as alternating Anthropic turns; empty ones dropped,
     consecutive tool results (and anything else of the same role) merged into one turn."""
-    ids = _ToolIds()
+    ids = _tool_ids()
     turns: list[dict] = []
     for index, message in enumerate(messages):
         role = message.get("role")
@@ -191,7 +199,7 @@ def _content_block(part: dict, where: str) -> dict | None:
     if kind in ("text", "refusal"):  # refusal: an assistant part sent back, kept as its text
         block = {"type": "text", "text": part[kind]} if part[kind] else None
     elif kind == "image_url":
-        block = image_block(part.get("image_url"), where)
+        block = image_block(image_url(part), where)
     elif kind == "file":
         block = _document_block(part.get("file"), where)
     elif kind == "input_audio":
@@ -211,15 +219,13 @@ def _text_blocks(content, where: str) -> list[dict]:
     return blocks
 
 
-def image_block(image_url: dict | str, where: str) -> dict:
-    """An OpenAI image_url as an Anthropic image block: data URLs inline (base64), http(s) URLs
+def image_block(url: str | None, where: str) -> dict:
+    """An OpenAI image URL as an Anthropic image block: data URLs inline (base64), http(s) URLs
     by reference (Anthropic fetches them itself)."""
-    url = image_url["url"] if isinstance(image_url, dict) else image_url
     if not url:
         raise TranslationError(f"{where}.image_url.url is required", where)
-    if url.startswith("data:"):
-        media_type, data = _parse_data_url(url, where)
-        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    if is_data_url(url):
+        return {"type": "image", "source": _base64_source(url, where)}
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
     raise TranslationError(f"{where}.image_url.url must be a data: URL or an https URL", where)
@@ -227,27 +233,28 @@ def image_block(image_url: dict | str, where: str) -> dict:
 
 def _document_block(file: dict, where: str) -> dict:
     data_url = file.get("file_data")
-    if data_url is None or not data_url.startswith("data:"):
+    if data_url is None or not is_data_url(data_url):
         raise TranslationError(f"{where}: only inline files (file.file_data as a data: URL) are supported "
                                "for Anthropic models", where)
-    media_type, data = _parse_data_url(data_url, where)
-    return {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    return {"type": "document", "source": _base64_source(data_url, where)}
 
 
-def _parse_data_url(url: str, where: str) -> tuple[str, str]:
-    match = _DATA_URL.match(url)
-    if not match or ";base64" not in match.group(2):
-        raise TranslationError(f"{where}: data URLs must be base64-encoded (data:<type>;base64,...)", where)
-    return match.group(1), match.group(3)
+def _base64_source(url: str, where: str) -> dict:
+    try:
+        data_url = read_data_url(url)
+    except DataUrlError as exc:
+        raise TranslationError(f"{where}: {exc}", where) from None
+    return {"type": "base64", "media_type": data_url.mime, "data": data_url.data}
 
 
-def _assistant_blocks(message: dict, index: int, ids: "_ToolIds") -> list[dict]:
+def _assistant_blocks(message: dict, index: int, ids: ToolCallIds) -> list[dict]:
     where = f"messages[{index}]"
     blocks = _thinking_blocks(message.get("thinking_blocks"), f"{where}.thinking_blocks")
     blocks += _content_blocks(message.get("content"), f"{where}.content")
-    ids.start_turn()
-    for number, call in enumerate(message.get("tool_calls") or ()):
-        blocks.append(_tool_use_block(call, index, number, ids))
+    calls = message.get("tool_calls") or []
+    call_ids = ids.for_calls(index, [call.get("id") for call in calls])
+    for number, (call, call_id) in enumerate(zip(calls, call_ids)):
+        blocks.append(_tool_use_block(call, call_id, f"{where}.tool_calls[{number}]"))
     return blocks
 
 
@@ -264,31 +271,26 @@ def _thinking_blocks(blocks: list[dict] | None, where: str) -> list[dict]:
     return kept
 
 
-def _tool_use_block(call: dict, index: int, number: int, ids: "_ToolIds") -> dict:
-    where = f"messages[{index}].tool_calls[{number}]"
+def _tool_use_block(call: dict, call_id: str, where: str) -> dict:
     function = call.get("function")
     if function is None:
         raise TranslationError(f"{where}: only function tool calls are supported for Anthropic models", where)
-    return {"type": "tool_use", "id": ids.for_call(call.get("id"), index, number), "name": function["name"],
+    return {"type": "tool_use", "id": call_id, "name": function["name"],
             "input": _arguments_object(function.get("arguments"), where)}
 
 
-def _arguments_object(arguments: str | dict | None, where: str) -> dict:
-    if arguments is None or arguments == "":
-        return {}
-    if isinstance(arguments, dict):
-        return arguments
+def _arguments_object(arguments: object, where: str) -> dict:
     try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
+        return call_arguments(arguments)
+    except ValueError:
         raise TranslationError(f"{where}.function.arguments must be a JSON object", where) from None
-    if not isinstance(value, dict):
-        raise TranslationError(f"{where}.function.arguments must be a JSON object", where)
-    return value
 
 
-def _tool_result_block(message: dict, where: str, ids: "_ToolIds") -> dict:
-    block = {"type": "tool_result", "tool_use_id": ids.for_result(message.get("tool_call_id"), where)}
+def _tool_result_block(message: dict, where: str, ids: ToolCallIds) -> dict:
+    tool_use_id = ids.for_result(message.get("tool_call_id"))
+    if tool_use_id is None:
+        raise TranslationError(f"{where}.tool_call_id does not match any tool call", f"{where}.tool_call_id")
+    block: dict = {"type": "tool_result", "tool_use_id": tool_use_id}
     content = message.get("content")
     if isinstance(content, str):
         if content:
@@ -300,38 +302,9 @@ def _tool_result_block(message: dict, where: str, ids: "_ToolIds") -> dict:
     return block
 
 
-class _ToolIds:
-    """Tool-use ids as Anthropic accepts them (^[A-Za-z0-9_-]+$), consistent between a call and its result."""
-
-    def __init__(self):
-        self._open: list[str] = []
-        self._seen: set[str] = set()
-
-    def start_turn(self) -> None:
-        self._open = []
-
-    def for_call(self, raw, index: int, number: int) -> str:
-        tool_id = _clean_id(raw) or f"toolu_{index}_{number}"
-        self._open.append(tool_id)
-        self._seen.add(tool_id)
-        return tool_id
-
-    def for_result(self, raw, where: str) -> str:
-        tool_id = _clean_id(raw)
-        if tool_id in self._open:
-            self._open.remove(tool_id)
-            return tool_id
-        if tool_id and tool_id in self._seen:
-            return tool_id
-        if self._open:
-            return self._open.pop(0)
-        if tool_id:
-            return tool_id
-        raise TranslationError(f"{where}.tool_call_id does not match any tool call", f"{where}.tool_call_id")
-
-
-def _clean_id(raw: str | None) -> str:
-    return _UNSAFE_ID_CHARS.sub("_", raw) if raw else ""
+def _tool_ids() -> ToolCallIds:
+    """Tool-use ids as Anthropic accepts them (^[A-Za-z0-9_-]+$)."""
+    return ToolCallIds(lambda raw: _UNSAFE_ID_CHARS.sub("_", raw), lambda index, number: f"toolu_{index}_{number}")
 
 
 def stop_sequences(stop: str | list[str] | None) -> list[str]:

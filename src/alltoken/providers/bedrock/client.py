@@ -1,24 +1,23 @@
 """AWS Bedrock Runtime: Converse and ConverseStream, and InvokeModel for Titan Text Embeddings,
 signed with SigV4.
 
-Translation lives in bedrock_translate; this module is the wire: signing (botocore), the HTTP
+Translation lives in bedrock/translate.py; this module is the wire: signing (botocore), the HTTP
 calls, the binary AWS event stream of ConverseStream (botocore's decoder) and Bedrock's errors.
 Titan embeds one text a call, so a list of inputs is that many calls, INVOCATIONS_IN_FLIGHT at a
-time; usage is the sum of their inputTextTokenCount.
+time; usage is the sum of their inputTextTokenCount. botocore (~0.15 s to import) is imported when a
+Bedrock provider is made, so a gateway without one never loads it.
 """
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import aiohttp
 import orjson
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
 from yarl import URL
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
@@ -38,6 +37,7 @@ from alltoken.providers.bedrock.translate import (
     to_converse,
     to_titan_bodies,
 )
+from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.image_fetch import fetch_images
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import (
@@ -48,16 +48,25 @@ from alltoken.providers.upstream import (
     transport_errors,
 )
 
-DEFAULT_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
+if TYPE_CHECKING:
+    from botocore.eventstream import EventStreamMessage
+
 SIGNING_NAME = "bedrock"        # the endpoint prefix is bedrock-runtime, the signing name is not
 INVOCATIONS_IN_FLIGHT = 16      # per request: Bedrock throttles embedding models by requests per minute
 
+# Bedrock names its failures (x-amzn-ErrorType, or an exception frame mid-stream); a name not here is
+# a failure on Bedrock's side, worth another try. Without a name, the HTTP status decides.
 _CLIENT_MISTAKES = {"ValidationException": 400, "ResourceNotFoundException": 404}
-_AUTH_FAILURES = {"AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
-                  "IncompleteSignatureException", "MissingAuthenticationTokenException", "ExpiredTokenException"}
-_RATE_LIMITS = {"ThrottlingException", "ServiceQuotaExceededException"}
-_UNAVAILABLE = {"ServiceUnavailableException": "upstream_overloaded",
-                "ModelNotReadyException": "upstream_model_not_ready"}
+_NAMED_FAILURES = {
+    **{name: Failure.BAD_REQUEST for name in _CLIENT_MISTAKES},
+    **{name: Failure.AUTH for name in ("AccessDeniedException", "UnrecognizedClientException",
+                                       "InvalidSignatureException", "IncompleteSignatureException",
+                                       "MissingAuthenticationTokenException", "ExpiredTokenException")},
+    "ThrottlingException": Failure.RATE_LIMITED, "ServiceQuotaExceededException": Failure.RATE_LIMITED,
+    "ServiceUnavailableException": Failure.OVERLOADED,
+    "ModelNotReadyException": Failure.MODEL_NOT_READY,
+    "ModelTimeoutException": Failure.TIMEOUT,
+}
 
 
 class BedrockProvider(Provider, EmbeddingProvider):
@@ -66,12 +75,11 @@ class BedrockProvider(Provider, EmbeddingProvider):
 
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
-        if not config.region:
-            raise ValueError(f"provider {config.id}: bedrock needs a region (for example us-east-1)")
-        if not (config.aws_access_key_id and config.aws_secret_access_key):
-            raise ValueError(f"provider {config.id}: bedrock needs aws_access_key_id and aws_secret_access_key")
         self._transport = transport
-        self._base_url = (config.base_url or DEFAULT_BASE_URL.format(region=config.region)).rstrip("/")
+        self._base_url = provider_type(config).base_url(config)
+        from botocore.auth import SigV4Auth
+        from botocore.credentials import Credentials
+
         token = config.options.get("aws_session_token")
         self._signer = SigV4Auth(Credentials(config.aws_access_key_id, config.aws_secret_access_key,
                                              str(token) if token else None), SIGNING_NAME, config.region)
@@ -95,8 +103,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
                     for chunk in translator.feed(event_type, event):
                         yield chunk
             if not translator.finished:
-                raise UpstreamError(502, f"provider {self.id} ended the stream early", code="upstream_stream_error",
-                                    retryable=True)
+                raise upstream_failure(Failure.STREAM_ERROR, self.id,
+                                       message=f"provider {self.id} ended the stream early")
         finally:
             response.release()
 
@@ -110,7 +118,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
     async def _invoke_titan(self, url: str, body: dict) -> tuple[list[float], int]:
         answer = from_titan(await self._post(url, orjson.dumps(body)))
         if answer is None:
-            raise UpstreamError(502, f"provider {self.id} sent a malformed embedding", code="upstream_malformed")
+            raise upstream_failure(Failure.MALFORMED, self.id, message=f"provider {self.id} sent a malformed embedding",
+                                   retryable=False)
         return answer
 
     async def _post(self, url: str, payload: bytes) -> dict:
@@ -140,6 +149,8 @@ class BedrockProvider(Provider, EmbeddingProvider):
     def _signed_headers(self, url: str, payload: bytes, accept: str) -> dict[str, str]:
         """SigV4 by botocore; it encodes the already-encoded path once more for the canonical URI,
         as every AWS service but S3 expects."""
+        from botocore.awsrequest import AWSRequest
+
         request = AWSRequest(method="POST", url=url, data=payload,
                              headers={"Content-Type": "application/json", "Accept": accept})
         self._signer.add_auth(request)
@@ -147,18 +158,20 @@ class BedrockProvider(Provider, EmbeddingProvider):
 
     async def _events(self, content: aiohttp.StreamReader) -> AsyncIterator[tuple[str, dict]]:
         """(event type, payload) per frame; exception and error frames raise."""
+        from botocore.eventstream import EventStreamBuffer, ParserError
+
         frames = EventStreamBuffer()
         async for data in content.iter_any():
             try:
                 frames.add_data(data)
                 messages = list(frames)
             except ParserError as exc:
-                raise UpstreamError(502, f"provider {self.id} sent a malformed event stream",
-                                    code="upstream_malformed", retryable=True) from exc
+                raise upstream_failure(Failure.MALFORMED, self.id,
+                                       message=f"provider {self.id} sent a malformed event stream") from exc
             for message in messages:
                 yield self._event(message)
 
-    def _event(self, message: EventStreamMessage) -> tuple[str, dict]:
+    def _event(self, message: "EventStreamMessage") -> tuple[str, dict]:
         headers = message.headers
         kind = headers.get(":message-type")
         if kind == "event":
@@ -179,27 +192,23 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Upstre
     return bedrock_error(provider_id, name, message, status=status, retry_after=retry_after_seconds(headers))
 
 
-def bedrock_error(provider_id: str, name: str, message, *, status: int | None = None,
+def bedrock_error(provider_id: str, name: str, message: object, *, status: int | None = None,
                   retry_after: float | None = None, mid_stream: bool = False) -> UpstreamError:
-    """Bedrock's exceptions mapped to ours: client mistakes keep their message, our own
-    credential problems get a neutral one, overload and throttling are retryable."""
-    where = " mid-stream" if mid_stream else ""
-    kept = str(message) if message else f"provider {provider_id} rejected the request ({name or status})"
-    if name in _CLIENT_MISTAKES or (not name and status in (400, 404, 413, 422)):
-        return UpstreamError(_CLIENT_MISTAKES.get(name, status or 400), kept, type="invalid_request_error",
-                             code=name or None)
-    if name in _AUTH_FAILURES or (not name and status in (401, 403)):
-        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
-    if name in _RATE_LIMITS or (not name and status == 429):
-        return UpstreamError(429, f"provider {provider_id} is rate limiting requests{where}", type="rate_limit_error",
-                             code="upstream_rate_limited", retryable=True, retry_after=retry_after)
-    if name in _UNAVAILABLE:
-        return UpstreamError(503, f"provider {provider_id} is temporarily unavailable{where}", code=_UNAVAILABLE[name],
-                             retryable=True, retry_after=retry_after)
-    if name == "ModelTimeoutException" or status == 504:
-        return UpstreamError(504, f"provider {provider_id} timed out{where}", code="upstream_timeout", retryable=True)
-    return UpstreamError(502, f"provider {provider_id} failed{where} ({name or f'HTTP {status}'})",
-                         code="upstream_stream_error" if mid_stream else "upstream_error", retryable=True)
+    """A Bedrock failure by its exception name (else its HTTP status) as ours."""
+    if name:
+        failure = _NAMED_FAILURES.get(name, Failure.SERVER_ERROR)
+    else:
+        failure = failure_of_status(status or 500)
+    if failure is Failure.BAD_REQUEST:
+        kept = str(message) if message else f"provider {provider_id} rejected the request ({name or status})"
+        return upstream_failure(failure, provider_id, status=_CLIENT_MISTAKES.get(name, status or 400),
+                                message=kept, code=name or None)
+    if failure in (Failure.SERVER_ERROR, Failure.REFUSED):
+        where = " mid-stream" if mid_stream else ""
+        return upstream_failure(Failure.STREAM_ERROR if mid_stream else failure, provider_id, status=status,
+                                message=f"provider {provider_id} failed{where} ({name or f'HTTP {status}'})",
+                                retry_after=retry_after)
+    return upstream_failure(failure, provider_id, status=status, retry_after=retry_after)
 
 
 def _json_or_empty(raw: bytes) -> dict:

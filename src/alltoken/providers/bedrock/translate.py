@@ -3,11 +3,10 @@ between OpenAI embeddings and Amazon Titan Text Embeddings bodies (InvokeModel).
 
 No I/O here: images named by https URL are fetched by the caller and passed in as bytes. Requests
 have been checked against their schema (http/v1/schemas/), so their types are not checked again.
-Wire format: shared/reference/provider-wire-formats.md section 5; mapping rules: section 8.
+Wire format: AWS's Amazon Bedrock Runtime API reference (Converse, ConverseStream, InvokeModel).
 """
 
 import base64
-import binascii
 import re
 import time
 from collections.abc import Mapping
@@ -16,6 +15,15 @@ import orjson
 
 from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
+from alltoken.providers.failures import Failure, upstream_failure
+from alltoken.providers.openai_request import (
+    DataUrlError,
+    ToolCallIds,
+    call_arguments,
+    image_url,
+    is_data_url,
+    read_data_url,
+)
 
 FetchedImages = Mapping[str, tuple[str, bytes]]     # https URL -> (mime type, bytes)
 
@@ -40,7 +48,6 @@ NOVA_REASONING_EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "h
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 
 _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 
 
 def invalid(message: str, param: str | None = None) -> UpstreamError:
@@ -56,7 +63,7 @@ def https_image_urls(body: dict) -> list[str]:
     for message in body.get("messages") or []:
         content = message.get("content")
         for part in content if isinstance(content, list) else []:
-            url = _image_url(part)
+            url = image_url(part) if part["type"] == "image_url" else None
             if url and url.lower().startswith("https://"):
                 urls[url] = None
     return list(urls)
@@ -87,7 +94,7 @@ def _split_messages(messages: list[dict], images: FetchedImages) -> tuple[list[d
     """System blocks (every system/developer message, in order) and alternating user/assistant turns."""
     system: list[dict] = []
     turns: list[dict] = []
-    ids = _ToolIds()
+    ids = _tool_ids()
     for index, message in enumerate(messages):
         role = message.get("role")
         where = f"messages[{index}]"
@@ -145,23 +152,19 @@ def _content_part(part: dict, images: FetchedImages, where: str) -> dict | None:
     if kind == "text":
         return {"text": part["text"]} if part["text"] else None
     if kind == "image_url":
-        return _image_block(_image_url(part), images, where)
+        return _image_block(image_url(part), images, where)
     raise invalid(f"{where}: the bedrock provider takes text and image_url parts, not {kind!r}", param=where)
-
-
-def _image_url(part: dict) -> str | None:
-    if part["type"] != "image_url":
-        return None
-    image = part["image_url"]
-    return image["url"] if isinstance(image, dict) else image
 
 
 def _image_block(url: str | None, images: FetchedImages, where: str) -> dict:
     if not url:
         raise invalid(f"{where}: image_url.url is required", param=where)
-    match = _DATA_URL.match(url)
-    if match:
-        mime, data = match["mime"].lower(), _checked_base64(match["data"], where)
+    if is_data_url(url):
+        try:
+            data_url = read_data_url(url)
+        except DataUrlError as exc:
+            raise invalid(f"{where}: {exc}", param=where) from None
+        mime, data = data_url.mime, data_url.data
     elif url in images:
         mime, raw = images[url]
         data = base64.b64encode(raw).decode("ascii")
@@ -173,71 +176,41 @@ def _image_block(url: str | None, images: FetchedImages, where: str) -> dict:
     return {"image": {"format": image_format, "source": {"bytes": data}}}
 
 
-def _checked_base64(data: str, where: str) -> str:
-    compact = "".join(data.split())
-    try:
-        base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid(f"{where}: the data URL is not valid base64", param=where) from None
-    return compact
+def _tool_ids() -> ToolCallIds:
+    """Bedrock tool ids: [a-zA-Z0-9_-]{1,64}."""
+    return ToolCallIds(lambda raw: _TOOL_ID_UNSAFE.sub("_", raw)[:64],
+                       lambda index, number: f"tooluse_m{index}c{number}")
 
 
-class _ToolIds:
-    """Bedrock tool ids: [a-zA-Z0-9_-]{1,64}. Ids are rewritten the same way wherever they appear;
-    a missing id gets a stable synthetic one, and a tool result without an id answers the oldest
-    call still unanswered."""
-
-    def __init__(self):
-        self._pending: list[str] = []
-
-    def for_call(self, raw, message_index: int, call_index: int) -> str:
-        tool_id = self.safe(raw) if raw else f"tooluse_m{message_index}c{call_index}"
-        self._pending.append(tool_id)
-        return tool_id
-
-    def for_result(self, raw) -> str:
-        tool_id = self.safe(raw) if raw else (self._pending[0] if self._pending else "tooluse_unmatched")
-        if tool_id in self._pending:
-            self._pending.remove(tool_id)
-        return tool_id
-
-    @staticmethod
-    def safe(raw) -> str:
-        return _TOOL_ID_UNSAFE.sub("_", str(raw))[:64]
-
-
-def _assistant_blocks(message: dict, index: int, ids: _ToolIds, where: str) -> list[dict]:
+def _assistant_blocks(message: dict, index: int, ids: ToolCallIds, where: str) -> list[dict]:
     blocks = [{"text": text} for text in _texts(message.get("content"), where) if text]
     calls = message.get("tool_calls") or []
     if not calls and message.get("function_call"):
         calls = [{"type": "function", "function": message["function_call"]}]
-    for number, call in enumerate(calls):
+    call_ids = ids.for_calls(index, [call.get("id") for call in calls])
+    for number, (call, call_id) in enumerate(zip(calls, call_ids)):
         function = call.get("function") or {}
-        blocks.append({"toolUse": {"toolUseId": ids.for_call(call.get("id"), index, number),
+        blocks.append({"toolUse": {"toolUseId": call_id,
                                    "name": function.get("name") or "",
                                    "input": _arguments(function.get("arguments"), f"{where}.tool_calls[{number}]")}})
     return blocks
 
 
-def _arguments(raw: str | dict | None, where: str):
-    if raw is None or raw == "":
-        return {}
-    if isinstance(raw, dict):
-        return raw
+def _arguments(raw: object, where: str) -> dict:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise invalid(f"{where}.function.arguments is not valid JSON", param=f"{where}.function.arguments") from None
+        return call_arguments(raw)
+    except ValueError as exc:
+        raise invalid(f"{where}.function.arguments {exc}", param=f"{where}.function.arguments") from None
 
 
-def _tool_result(message: dict, ids: _ToolIds, images: FetchedImages, where: str) -> dict:
+def _tool_result(message: dict, ids: ToolCallIds, images: FetchedImages, where: str) -> dict:
     raw_id = message.get("tool_call_id") if message.get("role") == "tool" else None
     content = message.get("content")
     if isinstance(content, list):
         blocks = _user_blocks(content, images, where)
     else:
         blocks = [{"text": content}] if content else []
-    return {"toolResult": {"toolUseId": ids.for_result(raw_id), "content": blocks}}
+    return {"toolResult": {"toolUseId": ids.for_result(raw_id) or "tooluse_unmatched", "content": blocks}}
 
 
 def _json_object_instruction(body: dict) -> list[dict]:
@@ -337,7 +310,7 @@ def _reasoning_fields(body: dict) -> dict | None:
 
 
 def finish_reason(stop_reason: str | None) -> str:
-    """Section 8; values newer than our model map to 'stop'."""
+    """Bedrock's stopReason as OpenAI's finish_reason; values newer than FINISH_REASONS map to 'stop'."""
     return FINISH_REASONS.get(stop_reason or "", "stop")
 
 
@@ -435,8 +408,8 @@ class StreamTranslator:
 
     def _tool_arguments(self, block_index: int, tool_use: dict) -> list[dict]:
         if block_index not in self._tool_index:
-            raise UpstreamError(502, "provider sent tool input for a tool call it never started",
-                                code="upstream_malformed", retryable=True)
+            raise upstream_failure(Failure.MALFORMED, "bedrock",
+                                   message="provider sent tool input for a tool call it never started")
         fragment = tool_use.get("input") or ""
         call = {"index": self._tool_index[block_index], "function": {"arguments": fragment}}
         return [self._chunk({"tool_calls": [call]})] if fragment else []

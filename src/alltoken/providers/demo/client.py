@@ -18,6 +18,7 @@ from alltoken.pricing import Usage
 from alltoken.providers.base import ChatCall, ChatResult, EmbeddingCall, EmbeddingProvider, EmbeddingResult, Provider
 from alltoken.providers.demo.images import SUPPORT, make_images, stream_images
 from alltoken.providers.image_base import ImageCall, ImageProvider, ImageResult, ImageSupport
+from alltoken.providers.openai_request import texts
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 DEFAULT_MAX_TOKENS = 4096
@@ -147,9 +148,4 @@ def _tool_call(body: dict) -> dict | None:
 
 
 def _text_of(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(part["text"] for part in content if part["type"] == "text")
-    return ""
+    return " ".join(texts(message.get("content")))

@@ -12,11 +12,13 @@ import io
 import math
 import time
 from collections.abc import AsyncIterator
-
-from PIL import Image, ImageDraw, ImageOps
+from typing import TYPE_CHECKING
 
 from alltoken.errors import UpstreamError
 from alltoken.providers.image_base import ENDPOINTS, ImageCall, ImageFile, ImageResult, ImageSupport, images_usage
+
+if TYPE_CHECKING:   # Pillow is imported when the first picture is made, not with the gateway
+    from PIL import Image
 
 SUPPORT = ImageSupport(endpoints=frozenset(ENDPOINTS), moderation=frozenset({"generations"}),
                        streaming=frozenset({"generations", "edits"}))
@@ -83,7 +85,9 @@ def demo_usage(call: ImageCall, count_tokens) -> dict:
             "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0}}
 
 
-def _picture(call: ImageCall, prompt: str, index: int, size: tuple[int, int]) -> Image.Image:
+def _picture(call: ImageCall, prompt: str, index: int, size: tuple[int, int]) -> "Image.Image":
+    from PIL import Image, ImageOps
+
     if call.endpoint == "generations":
         return _drawn(prompt, index, size)
     base = _opened(call.images[0], size)
@@ -98,8 +102,10 @@ def _picture(call: ImageCall, prompt: str, index: int, size: tuple[int, int]) ->
     return Image.composite(base, tinted, keep)
 
 
-def _drawn(prompt: str, index: int, size: tuple[int, int]) -> Image.Image:
+def _drawn(prompt: str, index: int, size: tuple[int, int]) -> "Image.Image":
     """Concentric rectangles in two colours taken from the prompt."""
+    from PIL import Image, ImageDraw
+
     picture = Image.new("RGB", size, _colour(prompt, index))
     draw = ImageDraw.Draw(picture)
     accent = _colour(prompt[::-1], index + 1)
@@ -109,7 +115,9 @@ def _drawn(prompt: str, index: int, size: tuple[int, int]) -> Image.Image:
     return picture
 
 
-def _opened(upload: ImageFile, size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+def _opened(upload: ImageFile, size: tuple[int, int], mode: str = "RGB") -> "Image.Image":
+    from PIL import Image, ImageOps
+
     upload.file.seek(0)
     with Image.open(upload.file) as image:
         return ImageOps.exif_transpose(image).convert(mode).resize(size)
@@ -142,7 +150,7 @@ def _input_tokens(upload: ImageFile) -> int:
     return 65 + 129 * math.ceil(width / 512) * math.ceil(height / 512)
 
 
-def _encode(picture: Image.Image, image_format: str) -> str:
+def _encode(picture: "Image.Image", image_format: str) -> str:
     out = io.BytesIO()
     picture.save(out, format=image_format)
     return base64.b64encode(out.getvalue()).decode()

@@ -1,6 +1,6 @@
 """Google Gemini API (generativelanguage): transport, errors, stream reading and embeddings.
 
-Translation lives in gemini_translate; https image URLs are fetched here first, through
+Translation lives in gemini/translate.py; https image URLs are fetched here first, through
 image_fetch, because Gemini takes image bytes inline.
 """
 
@@ -11,6 +11,7 @@ from urllib.parse import quote
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
@@ -21,6 +22,7 @@ from alltoken.providers.base import (
     EmbeddingResult,
     Provider,
 )
+from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.gemini.translate import (
     EMBED_BATCH_LIMIT,
     StreamTranslator,
@@ -42,7 +44,6 @@ from alltoken.providers.upstream import (
     transport_errors,
 )
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 EMBED_BATCHES_IN_FLIGHT = 4     # an input list of the gateway's maximum size is 21 batches
 _RETRY_DELAY = re.compile(r"([\d.]+)s")
 
@@ -52,11 +53,9 @@ class GeminiProvider(Provider, EmbeddingProvider):
 
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
-        if not config.api_key:
-            raise ValueError(f"provider {config.id}: gemini needs an api_key")
         self._transport = transport
-        self._models_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models/"
-        self._headers = {"Content-Type": "application/json", "x-goog-api-key": config.api_key}
+        self._models_url = provider_type(config).base_url(config) + "/v1beta/models/"
+        self._headers = {"Content-Type": "application/json", "x-goog-api-key": config.api_key or ""}
 
     async def chat(self, call: ChatCall) -> ChatResult:
         request = await self._native_request(call)
@@ -101,7 +100,8 @@ class GeminiProvider(Provider, EmbeddingProvider):
         data = await self._post(self._url(model, "batchEmbedContents"), request)
         vectors = embedding_vectors(data)
         if vectors is None or len(vectors) != len(texts):
-            raise UpstreamError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
+            raise upstream_failure(Failure.MALFORMED, self.id, message=f"provider {self.id} sent malformed embeddings",
+                                   retryable=False)
         return vectors, embedding_prompt_tokens(data, texts)
 
     async def _post(self, url: str, request: dict) -> dict:
@@ -162,36 +162,29 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Upstre
     return error_from_body(provider_id, {**error, "code": status}, retry_after_seconds(headers))
 
 
-def error_from_body(provider_id: str, error, retry_after: float | None, *, mid_stream: bool = False) -> UpstreamError:
-    """Map a Google RPC error ({code, message, status, details}) to ours. Client mistakes keep
-    their message; our own key, billing or region problems get a neutral one."""
+# Gemini's 503 is UNAVAILABLE ("the model is overloaded"); 499 is CANCELLED, worth another try.
+STATUS_FAILURES = {503: Failure.OVERLOADED, 499: Failure.SERVER_ERROR}
+
+
+def error_from_body(provider_id: str, error: object, retry_after: float | None, *,
+                    mid_stream: bool = False) -> UpstreamError:
+    """A Google RPC error ({code, message, status, details}) as ours. Our own key, billing or region
+    problems are reported by their RPC status or reason, whatever the HTTP status."""
     error = error if isinstance(error, dict) else {"message": str(error)}
     status = error.get("code") if isinstance(error.get("code"), int) else 500
     rpc_status = error.get("status") or ""
     message = error.get("message") or f"provider {provider_id} answered HTTP {status}"
-    retry_after = _retry_delay(error) or retry_after
-    if status in (401, 403) or "API_KEY_INVALID" in _reasons(error):
-        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
-    if rpc_status == "FAILED_PRECONDITION":
-        return UpstreamError(502, f"provider {provider_id} cannot serve this account or region now",
-                             code="upstream_unavailable", retryable=True)
-    if status in (400, 404, 409, 413, 422) and not mid_stream:
-        return UpstreamError(status, message, type="invalid_request_error", code=rpc_status.lower() or None)
-    if status == 429:
-        return UpstreamError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
-                             code="upstream_rate_limited", retryable=True, retry_after=retry_after)
-    if status == 402:
-        return UpstreamError(502, f"provider {provider_id} account is out of credits", code="upstream_quota_exhausted")
-    if status == 503:
-        return UpstreamError(503, f"provider {provider_id} is overloaded", code="upstream_overloaded",
-                             retryable=True, retry_after=retry_after)
-    if status == 504:
-        return UpstreamError(504, f"provider {provider_id} timed out", code="upstream_timeout", retryable=True)
-    if mid_stream:
-        return UpstreamError(502, f"provider {provider_id} failed mid-stream: {message}",
-                             code="upstream_stream_error", retryable=True)
-    return UpstreamError(502, f"provider {provider_id} failed with HTTP {status}", code="upstream_error",
-                         retryable=status >= 500 or status in (408, 499), retry_after=retry_after)
+    failure = failure_of_status(status, STATUS_FAILURES)
+    if "API_KEY_INVALID" in _reasons(error):
+        failure = Failure.AUTH
+    elif rpc_status == "FAILED_PRECONDITION" and failure is not Failure.AUTH:
+        failure = Failure.UNAVAILABLE
+    elif mid_stream and failure in (Failure.BAD_REQUEST, Failure.SERVER_ERROR, Failure.REFUSED):
+        return upstream_failure(Failure.STREAM_ERROR, provider_id,
+                                message=f"provider {provider_id} failed mid-stream: {message}")
+    return upstream_failure(failure, provider_id, status=status,
+                            message=message if failure is Failure.BAD_REQUEST else None,
+                            code=rpc_status.lower() or None, retry_after=_retry_delay(error) or retry_after)
 
 
 def _reasons(error: dict) -> set[str]:

@@ -26,7 +26,8 @@ types are not checked again here:
   not requested. Gemini 2.5 Pro cannot turn thinking off: "none" there is Gemini's 400.
 
 Response (Gemini -> OpenAI): thought parts -> reasoning_content, text -> content, functionCall ->
-tool_calls; finish reasons per section 8 of the wire-format reference; usage: prompt =
+tool_calls; finishReason STOP -> stop (tool_calls when the candidate called tools), MAX_TOKENS ->
+length, the safety, recitation and blocklist reasons -> content_filter; usage: prompt =
 promptTokenCount (+ toolUsePromptTokenCount), completion = candidates + thoughts, reasoning =
 thoughtsTokenCount, cached = cachedContentTokenCount.
 
@@ -34,7 +35,7 @@ Embeddings: each input text is one request of a batchEmbedContents call (at most
 EMBED_BATCH_LIMIT a call); `dimensions` -> outputDimensionality (Gemini truncates the vector;
 gemini-embedding-001 does not re-normalize a truncated one, and it is passed on as sent).
 Usage: the answer's usageMetadata.promptTokenCount; when it is missing, an estimate of
-CHARS_PER_TOKEN characters a token is billed (countTokens would cost a further call, and its
+four characters a token (`rough_tokens`) is billed (countTokens would cost a further call, and its
 rate limit, per batch).
 """
 
@@ -47,6 +48,15 @@ from collections.abc import Mapping
 import orjson
 
 from alltoken.errors import UpstreamError
+from alltoken.providers.failures import Failure, upstream_failure
+from alltoken.providers.openai_request import (
+    DataUrlError,
+    call_arguments,
+    image_url,
+    is_data_url,
+    read_data_url,
+    rough_tokens,
+)
 
 THOUGHT_SEPARATOR = "__thought__"
 # Google's documented value for replayed Gemini 3 calls whose signature was lost.
@@ -62,7 +72,6 @@ _FINISH_REASONS = {
 }
 _TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
-_DATA_URL = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.DOTALL)
 _GEMINI_MAJOR = re.compile(r"(?:models/)?gemini-(\d+)")
 
 
@@ -78,8 +87,8 @@ def image_urls(body: dict) -> list[str]:
     for message in body.get("messages") or []:
         content = message.get("content")
         for part in content if isinstance(content, list) else ():
-            url = _image_url(part) if part["type"] == "image_url" else None
-            if url and not url.startswith("data:") and url not in urls:
+            url = image_url(part) if part["type"] == "image_url" else None
+            if url and not is_data_url(url) and url not in urls:
                 urls.append(url)
     return urls
 
@@ -172,7 +181,7 @@ def _content_part(part: dict, images: Mapping, where: str) -> dict | None:
     if kind == "text":
         return {"text": part["text"]} if part["text"] else None
     if kind == "image_url":
-        return _image_part(_image_url(part), images, where)
+        return _image_part(image_url(part), images, where)
     if kind == "input_audio":
         audio = part["input_audio"]
         return {"inlineData": {"mimeType": _AUDIO_TYPES[audio["format"]], "data": audio["data"]}}
@@ -184,15 +193,10 @@ def _content_part(part: dict, images: Mapping, where: str) -> dict | None:
     raise invalid(f"{where}: content part type {kind!r} is not supported for Gemini", param=where)
 
 
-def _image_url(part: dict) -> str:
-    image = part["image_url"]
-    return image["url"] if isinstance(image, dict) else image
-
-
-def _image_part(url: str, images: Mapping, where: str) -> dict:
+def _image_part(url: str | None, images: Mapping, where: str) -> dict:
     if not url:
         raise invalid(f"{where}: image_url.url is required", param=where)
-    if url.startswith("data:"):
+    if is_data_url(url):
         return _data_url_part(url, where)
     if url not in images:
         raise invalid(f"{where}: image URL was not fetched", param=where)
@@ -201,10 +205,11 @@ def _image_part(url: str, images: Mapping, where: str) -> dict:
 
 
 def _data_url_part(url: str, where: str) -> dict:
-    match = _DATA_URL.fullmatch(url)
-    if not match:
-        raise invalid(f"{where}: expected a base64 data URL (data:<type>;base64,...)", param=where)
-    return {"inlineData": {"mimeType": match["mime"].lower(), "data": match["data"]}}
+    try:
+        data_url = read_data_url(url)
+    except DataUrlError as exc:
+        raise invalid(f"{where}: {exc}", param=where) from None
+    return {"inlineData": {"mimeType": data_url.mime, "data": data_url.data}}
 
 
 def _assistant_parts(message: dict, call_names: dict, needs_signatures: bool, where: str) -> list[dict]:
@@ -229,18 +234,11 @@ def _assistant_parts(message: dict, call_names: dict, needs_signatures: bool, wh
     return parts
 
 
-def _arguments(arguments: str | dict | None, where: str, number: int) -> dict:
-    if isinstance(arguments, dict):
-        return arguments
-    if arguments in (None, ""):
-        return {}
+def _arguments(arguments: object, where: str, number: int) -> dict:
     try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        raise invalid(f"{where}.tool_calls[{number}].function.arguments is not valid JSON", param=where) from None
-    if not isinstance(value, dict):
-        raise invalid(f"{where}.tool_calls[{number}].function.arguments must be a JSON object", param=where)
-    return value
+        return call_arguments(arguments)
+    except ValueError as exc:
+        raise invalid(f"{where}.tool_calls[{number}].function.arguments {exc}", param=where) from None
 
 
 def _tool_result_parts(message: dict, call_names: dict, images: Mapping, where: str) -> list[dict]:
@@ -578,8 +576,8 @@ class StreamTranslator:
     def final_chunks(self) -> list[dict]:
         """The closing usage chunk; raises if the stream ended before any candidate finished."""
         if not self._finished:
-            raise UpstreamError(502, "the Gemini stream ended before the answer was finished",
-                                code="upstream_stream_error", retryable=True)
+            raise upstream_failure(Failure.STREAM_ERROR, "gemini",
+                                   message="the Gemini stream ended before the answer was finished")
         if self._usage is None:
             return []
         return [{"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
@@ -620,7 +618,6 @@ class StreamTranslator:
 # ------------------------------------------------------------------------------------- embeddings
 
 EMBED_BATCH_LIMIT = 100      # batchEmbedContents: "at most 100 requests can be in one batch"
-CHARS_PER_TOKEN = 4          # Google's rule of thumb for Gemini tokenizers
 
 
 def to_batch_embed_request(model: str, texts: list[str], dimensions: int | None) -> dict:
@@ -640,9 +637,9 @@ def embedding_vectors(data: dict) -> list[list[float]] | None:
 
 
 def embedding_prompt_tokens(data: dict, texts: list[str]) -> int:
-    """usageMetadata.promptTokenCount when Gemini sends it (the reference does not list it, but the
+    """usageMetadata.promptTokenCount when Gemini sends it (Google's API reference does not list it, but the
     API has been sending it); otherwise an estimate of four characters a token, which is then
     what gets billed."""
     meta = data.get("usageMetadata")
     reported = _count(meta.get("promptTokenCount")) if isinstance(meta, dict) else 0
-    return reported or sum((len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN for text in texts)
+    return reported or sum(rough_tokens(len(text)) for text in texts)

@@ -4,12 +4,13 @@ Our canonical shape is this wire format, so translation is a pass-through; the w
 asking for usage on streams, and classifying upstream errors.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import orjson
 
 from alltoken.config import ProviderConfig
+from alltoken.config.provider_types import provider_type
 from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
@@ -20,21 +21,18 @@ from alltoken.providers.base import (
     EmbeddingResult,
     Provider,
 )
+from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.openai.images import OpenAIImages
 from alltoken.providers.sse import read_events
 from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import parse_json, retry_after_seconds, transport_errors
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
 
 class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
     def __init__(self, config: ProviderConfig, transport: Transport):
         super().__init__(config)
-        if config.type == "openai_compatible" and not config.base_url:
-            raise ValueError(f"provider {config.id}: openai_compatible needs a base_url")
         self._transport = transport
-        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._base_url = provider_type(config).base_url(config)
         self._chat_url = self._base_url + "/chat/completions"
         self._embeddings_url = self._base_url + "/embeddings"
         self._auth_headers = {}
@@ -82,7 +80,8 @@ class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
         items = sorted(data.get("data") or [], key=lambda item: item.get("index", 0))
         vectors = [item.get("embedding") for item in items]
         if not all(isinstance(v, list) for v in vectors) or len(vectors) != _input_count(call.body["input"]):
-            raise UpstreamError(502, f"provider {self.id} sent malformed embeddings", code="upstream_malformed")
+            raise upstream_failure(Failure.MALFORMED, self.id, message=f"provider {self.id} sent malformed embeddings",
+                                   retryable=False)
         return EmbeddingResult(vectors, Usage(prompt_tokens=Usage.from_openai(data.get("usage")).prompt_tokens))
 
     def _embedding_body(self, body: dict) -> dict:
@@ -118,41 +117,33 @@ class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
         """The upstream's chunks (already parsed, error events raised) as our canonical chunks."""
         return chunks
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> UpstreamError:
-        return upstream_error(self.id, status, raw, headers)
+    # What a status means at this upstream where it differs from failures.STATUS_FAILURES.
+    status_failures: Mapping[int, Failure] = {}
+
+    def _upstream_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        return classify_upstream_error(self.id, status, self._error_detail(raw), headers, self.status_failures)
+
+    def _error_detail(self, raw: bytes) -> dict[str, str]:
+        """message/type/code/param of an error body."""
+        return _error_detail(raw)
 
 
-def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
-    return classify_upstream_error(provider_id, status, _error_detail(raw), headers)
+def classify_upstream_error(provider_id: str, status: int, detail: dict[str, str], headers: Mapping[str, str],
+                            overrides: Mapping[int, Failure] | None = None) -> UpstreamError:
+    """An upstream HTTP error (its body read into message/type/code/param) as ours: client mistakes keep their
+    message; a 429 that says the account is out of quota is not a rate limit (waiting will not help)."""
+    failure = failure_of_status(status, overrides)
+    if failure is Failure.RATE_LIMITED and "insufficient_quota" in (detail.get("code"), detail.get("type")):
+        failure = Failure.QUOTA
+    message = detail.get("message") if failure is Failure.BAD_REQUEST else None
+    return upstream_failure(failure, provider_id, status=status, message=message, code=detail.get("code"),
+                            param=detail.get("param"), retry_after=retry_after_seconds(headers))
 
 
-def classify_upstream_error(provider_id: str, status: int, detail: dict, headers) -> UpstreamError:
-    """Map an upstream HTTP error (its body read into message/type/code/param) to ours. Client mistakes
-    keep their message; our own credential or quota problems are not the caller's business and get a
-    neutral one."""
-    message = detail.get("message") or f"provider {provider_id} answered HTTP {status}"
-    retry_after = retry_after_seconds(headers)
-    if status in (400, 404, 409, 413, 422):
-        return UpstreamError(status, message, type="invalid_request_error", code=detail.get("code"),
-                             param=detail.get("param"))
-    if status in (401, 403):
-        return UpstreamError(502, f"provider {provider_id} refused AllToken's credentials", code="upstream_auth")
-    if status == 429:
-        if "insufficient_quota" in (detail.get("code"), detail.get("type")):
-            return UpstreamError(502, f"provider {provider_id} account is out of quota",
-                                 code="upstream_quota_exhausted")
-        return UpstreamError(429, f"provider {provider_id} is rate limiting requests", type="rate_limit_error",
-                             code="upstream_rate_limited", retryable=True, retry_after=retry_after)
-    if status == 408 or status >= 500:
-        return UpstreamError(502 if status != 504 else 504, f"provider {provider_id} failed with HTTP {status}",
-                             code="upstream_error", retryable=True, retry_after=retry_after)
-    return UpstreamError(502, f"provider {provider_id} answered HTTP {status}", code="upstream_error")
-
-
-def mid_stream_error(provider_id: str, error) -> UpstreamError:
+def mid_stream_error(provider_id: str, error: object) -> UpstreamError:
     message = error.get("message") if isinstance(error, dict) else str(error)
-    return UpstreamError(502, f"provider {provider_id} failed mid-stream: {message}", code="upstream_stream_error",
-                         retryable=True)
+    return upstream_failure(Failure.STREAM_ERROR, provider_id,
+                            message=f"provider {provider_id} failed mid-stream: {message}")
 
 
 def _error_detail(raw: bytes) -> dict:

@@ -1,5 +1,5 @@
 """OpenAI's Images API, and servers that speak it: generations as JSON, edits and variations as
-multipart forms (shared/reference/provider-wire-formats.md, section 2).
+multipart forms (OpenAI's Images API reference).
 
 Parameters go upstream exactly as the client sent them, `model` aside; the one exception is
 `response_format: b64_json` to a GPT image model, which OpenAI rejects as unknown although it is

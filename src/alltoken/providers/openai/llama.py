@@ -1,12 +1,12 @@
 """Meta's Llama API through its OpenAI-compatible endpoint (`https://api.llama.com/compat/v1`).
 
-The compat endpoint takes and returns OpenAI's shapes (shared/reference/provider-wire-formats.md section 7).
+The compat endpoint takes and returns OpenAI's shapes (Meta's Llama API documentation, "OpenAI compatibility").
 What differs, and what this module does about it:
-- a stream request without `Accept: text/event-stream` is refused with 400 (llama-api-quirks): OpenAIProvider
+- a stream request without `Accept: text/event-stream` is refused with 400 (seen from the API): OpenAIProvider
   always sends that header on streams, and follows the 307 redirect the API has answered streams with;
 - `response_format` works only as `json_schema` (LiteLLM's Llama API notes), so JSON mode asks for any object;
 - tool calls may lack `type` and usage may come as the native API's `metrics` list or on the last content chunk
-  (section 7.2): both are put in OpenAI's places, usage in our final `choices: []` chunk;
+  (both seen from the API): both are put in OpenAI's places, usage in our final `choices: []` chunk;
 - 503 means the service is over capacity: retryable.
 """
 
@@ -16,12 +16,10 @@ from collections.abc import AsyncIterator
 import orjson
 
 from alltoken.config import ProviderConfig
-from alltoken.errors import UpstreamError
-from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, upstream_error
+from alltoken.config.provider_types import provider_type
+from alltoken.providers.failures import Failure
+from alltoken.providers.openai.client import OpenAIProvider
 from alltoken.providers.transport import Transport
-from alltoken.providers.upstream import retry_after_seconds
-
-DEFAULT_BASE_URL = "https://api.llama.com/compat/v1"
 
 ANY_JSON_OBJECT = {"type": "json_schema", "json_schema": {"name": "json_object", "schema": {"type": "object"}}}
 METRIC_NAMES = {"num_prompt_tokens": "prompt_tokens", "num_completion_tokens": "completion_tokens",
@@ -30,7 +28,7 @@ METRIC_NAMES = {"num_prompt_tokens": "prompt_tokens", "num_completion_tokens": "
 
 class LlamaProvider(OpenAIProvider):
     def __init__(self, config: ProviderConfig, transport: Transport):
-        super().__init__(dataclasses.replace(config, base_url=config.base_url or DEFAULT_BASE_URL), transport)
+        super().__init__(dataclasses.replace(config, base_url=provider_type(config).base_url(config)), transport)
 
     def _upstream_body(self, body: dict, *, stream: bool) -> dict:
         return to_llama_request(super()._upstream_body(body, stream=stream))
@@ -46,14 +44,10 @@ class LlamaProvider(OpenAIProvider):
         for ours in stream.finish():
             yield ours
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> UpstreamError:
-        if status == 503:
-            return UpstreamError(503, f"provider {self.id} is over capacity; try again shortly",
-                                 code="upstream_overloaded", retryable=True, retry_after=retry_after_seconds(headers))
-        problem = problem_detail(raw)
-        if problem:
-            return classify_upstream_error(self.id, status, problem, headers)
-        return upstream_error(self.id, status, raw, headers)
+    status_failures = {503: Failure.OVERLOADED}   # the service is over capacity
+
+    def _error_detail(self, raw: bytes) -> dict[str, str]:
+        return problem_detail(raw) or super()._error_detail(raw)
 
 
 def to_llama_request(body: dict) -> dict:

@@ -1,7 +1,7 @@
 """Mistral chat completions (`POST https://api.mistral.ai/v1/chat/completions`): a dialect of OpenAI's.
 
-What differs, and what this module does about it (shared/reference/provider-wire-formats.md section 6;
-Mistral's request model is mistralai/client-python `models/chatcompletionrequest.py`):
+What differs, and what this module does about it (Mistral's API reference, and its request model in
+the mistralai/client-python SDK, `models/chatcompletionrequest.py`):
 - the server answers 422 `extra_forbidden` for any field its model lacks, so requests keep only its fields;
 - tool-call ids must be exactly 9 characters [A-Za-z0-9], so other ids are rewritten, the same way every turn;
 - `tool_choice: "required"` is `"any"`, `max_completion_tokens` is `max_tokens`, `seed` is `random_seed`;
@@ -18,12 +18,11 @@ from collections.abc import AsyncIterator
 import orjson
 
 from alltoken.config import ProviderConfig
-from alltoken.errors import UpstreamError
-from alltoken.providers.openai.client import OpenAIProvider, classify_upstream_error, mid_stream_error
+from alltoken.config.provider_types import provider_type
+from alltoken.providers.failures import Failure, upstream_failure
+from alltoken.providers.openai.client import OpenAIProvider, mid_stream_error
+from alltoken.providers.openai_request import ToolCallIds, texts
 from alltoken.providers.transport import Transport
-from alltoken.providers.upstream import retry_after_seconds
-
-DEFAULT_BASE_URL = "https://api.mistral.ai/v1"
 
 # Every top-level field of Mistral's ChatCompletionRequest. Other OpenAI fields are dropped, because the server
 # refuses them: logit_bias, logprobs, top_logprobs, user, safety_identifier, service_tier, store, modalities,
@@ -54,7 +53,7 @@ class MistralProvider(OpenAIProvider):
                                         "modalities", "audio", "verbosity", "web_search_options"))
 
     def __init__(self, config: ProviderConfig, transport: Transport):
-        super().__init__(dataclasses.replace(config, base_url=config.base_url or DEFAULT_BASE_URL), transport)
+        super().__init__(dataclasses.replace(config, base_url=provider_type(config).base_url(config)), transport)
 
     def _embedding_body(self, body: dict) -> dict:
         """Mistral takes only its own fields (422 otherwise); `dimensions` is `output_dimension`."""
@@ -77,11 +76,10 @@ class MistralProvider(OpenAIProvider):
         for ours in stream.finish():
             yield ours
 
-    def _upstream_error(self, status: int, raw: bytes, headers) -> UpstreamError:
-        if status == 503:  # "Service tier capacity exceeded for this model."
-            return UpstreamError(503, f"provider {self.id} is over capacity; try again shortly",
-                                 code="upstream_overloaded", retryable=True, retry_after=retry_after_seconds(headers))
-        return classify_upstream_error(self.id, status, mistral_error_detail(raw), headers)
+    status_failures = {503: Failure.OVERLOADED}   # "Service tier capacity exceeded for this model."
+
+    def _error_detail(self, raw: bytes) -> dict[str, str]:
+        return mistral_error_detail(raw)
 
 
 # ------------------------------------------------------------------------------------------------ requests
@@ -128,9 +126,9 @@ def to_mistral_messages(messages: list[dict]) -> list[dict]:
     """System and developer messages become one leading system message (Mistral's templates expect one, first);
     tool-call ids are rewritten to Mistral's format; a conversation ending on the assistant continues it."""
     system_texts = [text for m in messages
-                    if m.get("role") in ("system", "developer") and (text := _text(m.get("content")))]
+                    if m.get("role") in ("system", "developer") and (text := "".join(texts(m.get("content"))))]
     converted = [{"role": "system", "content": "\n\n".join(system_texts)}] if system_texts else []
-    ids = _ToolCallIds()
+    ids = _tool_call_ids()
     for position, message in enumerate(messages):
         role = message.get("role")
         if role in ("system", "developer"):
@@ -141,24 +139,18 @@ def to_mistral_messages(messages: list[dict]) -> list[dict]:
         mistral = {k: message[k] for k in MESSAGE_FIELDS.get(role, message) if message.get(k) is not None}
         if isinstance(mistral.get("content"), list):
             mistral["content"] = [_content_part(part) for part in mistral["content"]]
-        if role == "assistant" and message.get("tool_calls"):
-            calls = message["tool_calls"]
-            mistral["tool_calls"] = [_call_to_mistral(call, call_id)
-                                     for call, call_id in zip(calls, ids.for_calls(position, calls))]
+        if role == "assistant":
+            calls = message.get("tool_calls") or []
+            call_ids = ids.for_calls(position, [call.get("id") for call in calls])
+            if calls:
+                mistral["tool_calls"] = [_call_to_mistral(call, call_id) for call, call_id in zip(calls, call_ids)]
         elif role == "tool":
-            mistral["tool_call_id"] = ids.for_result(message.get("tool_call_id") or "")
+            answered = ids.for_result(message.get("tool_call_id"))
+            mistral["tool_call_id"] = answered or mistral_tool_call_id("unanswerable")
         converted.append(mistral)
     if converted and converted[-1]["role"] == "assistant" and not converted[-1].get("tool_calls"):
         converted[-1]["prefix"] = True
     return converted
-
-
-def _text(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
 
 
 def _content_part(part: dict) -> dict:
@@ -192,26 +184,8 @@ def mistral_tool_call_id(client_id: str) -> str:
     return "".join(letters)
 
 
-class _ToolCallIds:
-    """Ids for one conversation's tool calls. A call that came without an id gets one from its position in the
-    conversation (stable as the conversation grows), and a result whose id matches no open call answers the
-    next open call, in order."""
-
-    def __init__(self):
-        self._open: list[str] = []
-
-    def for_calls(self, position: int, calls: list[dict]) -> list[str]:
-        self._open = [mistral_tool_call_id(call.get("id") or f"call-{position}-{n}") for n, call in enumerate(calls)]
-        return list(self._open)
-
-    def for_result(self, client_id: str) -> str:
-        call_id = mistral_tool_call_id(client_id) if client_id else None
-        if call_id in self._open:
-            self._open.remove(call_id)
-            return call_id
-        if self._open:
-            return self._open.pop(0)
-        return call_id or mistral_tool_call_id("unanswerable")
+def _tool_call_ids() -> ToolCallIds:
+    return ToolCallIds(mistral_tool_call_id, lambda index, number: mistral_tool_call_id(f"call-{index}-{number}"))
 
 
 # ----------------------------------------------------------------------------------------------- responses
@@ -236,16 +210,16 @@ def split_content(content) -> tuple[str | None, str | None]:
     """(text, reasoning) from Mistral content: a string, or chunks of `text` and `thinking`."""
     if not isinstance(content, list):
         return content, None
-    texts, thoughts = [], []
+    said, thoughts = [], []
     for chunk in content:
         if not isinstance(chunk, dict):
             continue
         if chunk.get("type") == "text":
-            texts.append(chunk.get("text") or "")
+            said.append(chunk.get("text") or "")
         elif chunk.get("type") == "thinking":
             thinking = chunk.get("thinking")
-            thoughts.append(thinking if isinstance(thinking, str) else _text(thinking))
-    return ("".join(texts) if texts else None), ("".join(thoughts) if thoughts else None)
+            thoughts.append(thinking if isinstance(thinking, str) else "".join(texts(thinking)))
+    return ("".join(said) if said else None), ("".join(thoughts) if thoughts else None)
 
 
 def _call_from_mistral(call: dict, fallback_key: str) -> dict:
@@ -266,8 +240,8 @@ def _arguments(arguments) -> str:
 
 def _finish_reason(provider_id: str, reason: str | None) -> str | None:
     if reason == "error":
-        raise UpstreamError(502, f"provider {provider_id} failed while generating", code="upstream_error",
-                            retryable=True)
+        raise upstream_failure(Failure.SERVER_ERROR, provider_id,
+                               message=f"provider {provider_id} failed while generating")
     return FINISH_REASONS.get(reason, reason)
 
 

@@ -9,7 +9,7 @@ untouched to Anthropic models; the translation for other models refuses them (40
 
 from alltoken.http.v1.schemas.chat import INT32, ROUTING
 from alltoken.http.v1.schemas.json_schema import JSON_SCHEMA
-from alltoken.http.v1.schemas.nodes import Arr, Bool, Either, Int, Num, Obj, Str, Tagged
+from alltoken.http.v1.schemas.nodes import Arr, Bool, Either, Int, Node, Num, Obj, Str, Tagged
 
 CACHE_CONTROL = Obj({"type": Str(enum=("ephemeral",)), "ttl": Str(enum=("5m", "1h"))}, required=("type",))
 TEXT_BLOCK = Obj({"text": Str(), "cache_control": CACHE_CONTROL, "citations": Arr(Obj())}, required=("text",))
@@ -64,7 +64,7 @@ TOOL = Tagged("type", {
                    "cache_control": CACHE_CONTROL, "strict": Bool(), "input_examples": Arr(Obj())},
                   required=("name", "input_schema")),
 }, others=Obj({"name": Str()}), default="custom", what="a tool object")
-_PARALLEL = {"disable_parallel_tool_use": Bool()}
+_PARALLEL: dict[str, Node] = {"disable_parallel_tool_use": Bool()}
 TOOL_CHOICE = Tagged("type", {
     "auto": Obj(_PARALLEL), "any": Obj(_PARALLEL), "none": Obj(),
     "tool": Obj({"name": Str(), **_PARALLEL}, required=("name",)),

@@ -202,15 +202,12 @@ class Either(Node):
     """One of several kinds of JSON value (a string or an array of parts): the first alternative
     whose kind the value has decides."""
 
-    __slots__ = ("options",)
+    __slots__ = ("options", "types")
 
     def __init__(self, *options: Node, what: str | None = None, nullable: bool = False):
         self.options = options
+        self.types = tuple(t for option in options for t in option.types)
         super().__init__(what or " or ".join(option.what for option in options), nullable)
-
-    @property
-    def types(self) -> tuple[type, ...]:
-        return tuple(t for option in self.options for t in option.types)
 
     def check(self, value) -> None:
         kind = type(value)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.service import get_account
+from alltoken.accounts.service import DELETED_STATUS, get_account
 from alltoken.analytics.rollups import detach_rollups
 from alltoken.errors import Conflict
 from alltoken.ids import utcnow
@@ -32,7 +32,6 @@ from alltoken.store.models import (
     UserSession,
 )
 
-DELETED_STATUS = "deleted"
 ERASED_PASSWORD = "!erased"          # not a hash any password verifies against
 
 

@@ -1,10 +1,13 @@
-"""Everything a running gateway process holds, opened at start and closed at shutdown."""
+"""The running gateway: everything a server process holds, built in one place (`build`), opened
+when the server starts (`open`) and closed when it stops (`close`), background tasks in one list."""
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.sign_up_throttle import SignUpThrottle
@@ -30,10 +33,10 @@ from alltoken.routing import overrides
 from alltoken.routing.health import BreakerSettings, HealthBook
 from alltoken.routing.models import ModelTable, build_model_table
 from alltoken.routing.shared_breakers import SharedHealthBook
+from alltoken.runtime.exchange import OpenAdmissions
 from alltoken.runtime.loaders import Loaders
 from alltoken.runtime.origin import ClientOrigin
 from alltoken.runtime.rate_limits import RateLimits
-from alltoken.runtime.settlement import OpenAdmissions
 from alltoken.runtime.shared_billing import credit_book, usage_recorder
 from alltoken.runtime.sync import CacheSync
 from alltoken.runtime.terms_gate import TermsBook
@@ -44,14 +47,14 @@ from alltoken.store.redis_client import open_redis
 from alltoken.store.usage_partitions import keep_months_ahead
 
 
-@dataclass
-class GatewayState:
+@dataclass(eq=False)
+class Gateway:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     transport: Transport
     providers: dict[str, Provider]
-    models: ModelTable
+    models: ModelTable                 # swapped whole when run-time routes change (routing/overrides.py)
     auth: AuthCache
     book: CreditBook
     recorder: UsageRecorder | DurableUsage
@@ -62,16 +65,16 @@ class GatewayState:
     terms: TermsBook
     rate_limits: RateLimits
     sign_ups: SignUpThrottle
-    topups: TopUps | None = None       # card top-ups (payments/); built by build()
-    upload_rights: UploadRights | None = None   # who gave the image-upload warranty (terms §4.8)
+    topups: TopUps                     # card top-ups (payments/)
+    upload_rights: UploadRights        # who gave the image-upload warranty (terms §4.8)
     redis: Redis | None = None         # shared state, when settings.redis_url is set (store/redis_client.py)
     admissions: OpenAdmissions = field(default_factory=OpenAdmissions)   # holds of requests in progress
     shortfalls: ShortfallTally = field(default_factory=ShortfallTally)   # settlements capped (metrics)
-    schema_ready: bool = False
-    _background: list[asyncio.Task] = field(default_factory=list, repr=False)
+    schema_ready: bool = False         # `alltoken serve` migrates before binding; an embedding app may not have
+    background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> "GatewayState":
+    def build(cls, settings: Settings) -> "Gateway":
         """Everything that can fail on bad configuration fails here, before the server binds."""
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
@@ -92,18 +95,18 @@ class GatewayState:
         health = SharedHealthBook(breaker, redis, settings.redis_prefix) if redis else HealthBook(breaker)
         terms = TermsBook(sessions, settings.terms.grace_days)
         limiter = RedisRateLimiter(redis, settings.redis_prefix, batcher=batcher) if redis else LocalRateLimiter()
-        state = cls(settings, engine, sessions, transport, providers, models, auth, book, recorder, sync, health,
-                    loaders, origin=ClientOrigin(settings.regions), terms=terms,
-                    rate_limits=RateLimits(limiter), sign_ups=SignUpThrottle(limiter, settings.sign_up),
-                    topups=TopUps(settings.stripe, sessions, auth, book),
-                    upload_rights=UploadRights(sessions, terms.current),
-                    redis=redis)
-        sync.on_change("routes", lambda: overrides.refresh(state))
-        sync.on_change("terms", state.terms.refresh)
-        return state
+        gateway = cls(settings=settings, engine=engine, sessions=sessions, transport=transport, providers=providers,
+                      models=models, auth=auth, book=book, recorder=recorder, sync=sync, health=health,
+                      loaders=loaders, origin=ClientOrigin(settings.regions), terms=terms,
+                      rate_limits=RateLimits(limiter), sign_ups=SignUpThrottle(limiter, settings.sign_up),
+                      topups=TopUps(settings.stripe, sessions, auth, book),
+                      upload_rights=UploadRights(sessions, terms.current), redis=redis)
+        sync.on_change("routes", lambda: overrides.refresh(gateway))
+        sync.on_change("terms", terms.refresh)
+        return gateway
 
-    async def start(self) -> None:
-        if not self.schema_ready:  # `alltoken serve` migrates before binding; an embedding app may not have
+    async def open(self) -> None:
+        if not self.schema_ready:
             await upgrade_to_head(self.engine)
         await overrides.refresh(self)  # routes set at run time by an earlier process
         await self.terms.refresh()
@@ -112,24 +115,25 @@ class GatewayState:
         await self.sync.start()
         await self.health.start()
         self.recorder.start()
-        self._background = [
-            asyncio.create_task(expiry_loop(self.sessions, 60.0, self.book.write_off_expired), name="promo-expiry"),
-            asyncio.create_task(overrides.price_schedule_loop(self), name="price-schedule"),
-            asyncio.create_task(low_balance_loop(self), name="low-balance-alerts"),
-            asyncio.create_task(outbox_loop(self), name="notifications-outbox"),
-            asyncio.create_task(purge_loop(self.sessions, self.settings.images.moderation_log_retention_days,
-                                           self.settings.images.purge_interval_seconds), name="moderation-log-purge"),
-            asyncio.create_task(retention_loop(self.engine, self.sessions, self.settings.retention),
-                                name="retention-purge"),
-            asyncio.create_task(self.rate_limits.sweep_loop(), name="rate-limit-sweep"),
-            asyncio.create_task(keep_months_ahead(self.sessions), name="usage-partitions"),
-        ]
+        settings, sessions = self.settings, self.sessions
+        self._run("promo-expiry", expiry_loop(sessions, 60.0, self.book.write_off_expired))
+        self._run("price-schedule", overrides.price_schedule_loop(self))
+        self._run("low-balance-alerts", low_balance_loop(settings, sessions, self.book))
+        self._run("notifications-outbox", outbox_loop(settings, sessions))
+        self._run("moderation-log-purge", purge_loop(sessions, settings.images.moderation_log_retention_days,
+                                                     settings.images.purge_interval_seconds))
+        self._run("retention-purge", retention_loop(self.engine, sessions, settings.retention))
+        self._run("rate-limit-sweep", self.rate_limits.sweep_loop())
+        self._run("usage-partitions", keep_months_ahead(sessions))
         if self.topups.enabled:
-            self._background.append(asyncio.create_task(self.topups.auto_topup_loop(), name="auto-topup"))
+            self._run("auto-topup", self.topups.auto_topup_loop())
+
+    def _run(self, name: str, loop: Coroutine[Any, Any, None]) -> None:
+        self.background.append(asyncio.create_task(loop, name=name))
 
     async def close(self) -> None:
         """Runs after the server stopped taking requests and in-flight ones finished."""
-        await stop_tasks(*self._background)
+        await stop_tasks(*self.background)
         await self.rate_limits.close()
         await self.recorder.close(deadline_seconds=self.settings.shutdown_grace_seconds)
         await self.book.close()
