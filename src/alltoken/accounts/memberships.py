@@ -24,7 +24,7 @@ class Membership:
 
 async def memberships(session: AsyncSession, user: User) -> list[Membership]:
     """The personal account first, then the teams by name."""
-    own = await session.get(Account, user.account_id)
+    own = await session.get_one(Account, user.account_id)
     found = [Membership(own.id, own.name, own.kind, "owner")]
     rows = await session.execute(
         select(Account, TeamMember.role).join(TeamMember, TeamMember.account_id == Account.id)

@@ -280,8 +280,8 @@ class LocalCreditBook:
                 funds.committed += amount_units
                 if promo_expires_at is not None:
                     funds.expiring[entry_id] = (promo_expires_at, amount_units)
-                elif request_id and funds.expiring:
-                    funds.expiring.pop(written_off_grant(request_id), None)
+                elif request_id and funds.expiring and (grant_id := written_off_grant(request_id)) is not None:
+                    funds.expiring.pop(grant_id, None)
             self.cursor = entry_id
 
     async def write_off_expired(self, account_id: str) -> None:

@@ -4,7 +4,11 @@ The price charged for a request is the one in effect when it was admitted; a lat
 touches a charge already made (ledger entries are immutable).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def parse_schedule(pricing) -> list[tuple[datetime | None, dict]]:
@@ -21,9 +25,9 @@ def parse_schedule(pricing) -> list[tuple[datetime | None, dict]]:
     return sorted(schedule, key=lambda entry: entry[0])
 
 
-def in_effect(schedule: list[tuple[datetime | None, object]], now: datetime):
+def in_effect(schedule: Sequence[tuple[datetime | None, T]], now: datetime) -> T | None:
     """The value of the latest entry that has started by `now` (None if none has)."""
-    current = None
+    current: T | None = None
     for starts, value in schedule:
         if starts is None or starts <= now:
             current = value
