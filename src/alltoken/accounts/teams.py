@@ -51,7 +51,7 @@ async def members(session: AsyncSession, account_id: str) -> list[tuple[TeamMemb
     rows = await session.execute(select(TeamMember, User).join(User, User.id == TeamMember.user_id)
                                  .where(TeamMember.account_id == account_id)
                                  .order_by(TeamMember.created_at, TeamMember.user_id))
-    return list(rows.tuples())
+    return [(member, user) for member, user in rows]
 
 
 async def member(session: AsyncSession, account_id: str, user_id: str) -> TeamMember:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -47,7 +48,8 @@ class CatalogEntry:
     catalog_version: str
 
     def price_at(self, now: datetime, region: str | None = None) -> Price:
-        return in_effect(self.versions, now).for_region(region)
+        version = in_effect(self.versions, now) or self.versions[0][1]   # the first is in effect from always
+        return version.for_region(region)
 
     @property
     def price(self) -> Price:
@@ -72,7 +74,7 @@ def _read_file(path: Path) -> list[CatalogEntry]:
     return [_entry(item, provider, version, path.name) for item in data["models"]]
 
 
-def _entry(item: dict, provider: str, version: str, filename: str) -> CatalogEntry:
+def _entry(item: dict[str, Any], provider: str, version: str, filename: str) -> CatalogEntry:
     try:
         versions = _price_versions(item)
     except (KeyError, ValueError, TypeError) as exc:
@@ -94,7 +96,7 @@ def _entry(item: dict, provider: str, version: str, filename: str) -> CatalogEnt
     )
 
 
-def _price_versions(item: dict) -> tuple[tuple[datetime | None, PriceVersion], ...]:
+def _price_versions(item: dict[str, Any]) -> tuple[tuple[datetime | None, PriceVersion], ...]:
     """`pricing` (+ `region_pricing`) in effect now, then each of `price_changes` from its `from` on.
     A change restates its regional prices: one it leaves out charges the default from then on."""
     current = {"pricing": item["pricing"], "region_pricing": item.get("region_pricing")}
@@ -102,7 +104,7 @@ def _price_versions(item: dict) -> tuple[tuple[datetime | None, PriceVersion], .
     return tuple((starts, _version(table)) for starts, table in [(None, current), *changes])
 
 
-def _version(table: dict) -> PriceVersion:
+def _version(table: dict[str, Any]) -> PriceVersion:
     unknown = set(table) - {"pricing", "region_pricing"}
     if unknown:
         raise ValueError(f"a price change takes 'from', 'pricing' and 'region_pricing', not {sorted(unknown)}")

@@ -1,20 +1,27 @@
-"""What every admin command module shares: settings, output, the admin-command decorator, option parsing.
+"""What every command module shares: settings, output, the admin-command decorator, option parsing.
 
-Kept apart from cli.py so that command modules (cli/terms.py, ...) can use it without importing cli.py,
-which registers them (`python -m alltoken.cli.main` would otherwise import cli.py twice).
+Light to import (the configuration is read only when a command runs): `alltoken --help` imports every
+command module to list them.
 """
 
 import functools
 from datetime import datetime
+from typing import TYPE_CHECKING, overload
 
 import click
 import orjson
 
-from alltoken.config import Settings, load_settings
+if TYPE_CHECKING:
+    from alltoken.config import Settings
 
 
-def settings_of(ctx: click.Context) -> Settings:
-    return load_settings(ctx.obj.get("config"))
+def settings_of(ctx: click.Context) -> "Settings":
+    from alltoken.config import ConfigError, load_settings
+
+    try:
+        return load_settings(ctx.obj.get("config"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def emit(ctx: click.Context, payload: dict, human: str) -> None:
@@ -49,6 +56,10 @@ def split_list(value: str | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()] if value else None
 
 
+@overload
+def parse_time(value: str, flag: str) -> datetime: ...
+@overload
+def parse_time(value: str | None, flag: str) -> datetime | None: ...
 def parse_time(value: str | None, flag: str) -> datetime | None:
     if value is None:
         return None

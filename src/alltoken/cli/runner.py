@@ -1,5 +1,5 @@
 """Runs one admin CLI action: open the database, migrate, act in one transaction. Our errors end the command
-in cli/errors.py; a service's ValueError (bad input: a malformed amount, a database URL) ends it here the same way."""
+in cli/main.py; a service's ValueError (bad input: a malformed amount, a database URL) ends it here the same way."""
 
 import asyncio
 

@@ -1,35 +1,11 @@
-"""`alltoken users ...` and `alltoken teams ...`: people, team accounts, members, roles and limits."""
-
-import sys
+"""`alltoken teams ...`: team accounts, their members, roles and spending limits (people: users.py)."""
 
 import click
 
 from alltoken.accounts.roles import ROLES
-from alltoken.cli.common import admin_command as _admin_command
+from alltoken.cli.common import admin_command
 
 RESET_CHOICES = click.Choice(["daily", "weekly", "monthly", "never"])
-
-
-@click.group()
-def users():
-    """Create users: people who hold a personal account and may join teams."""
-
-
-@users.command("create")
-@click.option("--email", required=True)
-@click.option("--name", help="Name of the user's personal account.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input "
-                                                     "(else one is generated and shown once).")
-@_admin_command
-async def users_create(session, email, name, password_stdin):
-    from alltoken.accounts.users import check_password, create_user
-
-    password = check_password(sys.stdin.readline().rstrip("\r\n")) if password_stdin else None
-    new = await create_user(session, email, password, name=name)
-    user = new.user
-    shown = f"\n\n    password: {new.password}\n\nStore it now: it is shown only this once." if new.password else ""
-    return ({"id": user.id, "email": user.email, "account_id": user.account_id, "password": new.password},
-            f"created user {user.id} ({user.email}) with personal account {user.account_id}{shown}")
 
 
 @click.group()
@@ -41,7 +17,7 @@ def teams():
 @click.option("--name", required=True)
 @click.option("--owner-email", required=True, help="An existing user, who becomes the team's owner.")
 @click.option("--email", help="The team's contact email (default: the owner's, tagged +team-...).")
-@_admin_command
+@admin_command
 async def teams_create(session, name, owner_email, email):
     from alltoken.accounts.teams import create_team
 
@@ -52,7 +28,7 @@ async def teams_create(session, name, owner_email, email):
 
 @teams.command("show")
 @click.argument("team_id")
-@_admin_command(audited=False)
+@admin_command(audited=False)
 async def teams_show(session, team_id):
     view = await _team(session, team_id)
     lines = [f"{view['id']} {view['name']}: balance {view['balance_usd']} USD"]
@@ -67,7 +43,7 @@ async def teams_show(session, team_id):
 @click.option("--limit-usd", help="The member's own spending limit in the team, in USD.")
 @click.option("--limit-reset", type=click.Choice(["daily", "weekly", "monthly"]),
               help="Start the limit afresh every UTC day, ISO week or month.")
-@_admin_command
+@admin_command
 async def teams_add_member(session, team_id, email, role, limit_usd, limit_reset):
     from alltoken.accounts.teams import add_member
 
@@ -81,7 +57,7 @@ async def teams_add_member(session, team_id, email, role, limit_usd, limit_reset
 @click.option("--limit-usd", help="The new limit in USD.")
 @click.option("--limit-reset", type=RESET_CHOICES, help="daily, weekly, monthly, or never.")
 @click.option("--no-limit", is_flag=True, help="Remove the member's limit.")
-@_admin_command
+@admin_command
 async def teams_set_limit(session, team_id, email, limit_usd, limit_reset, no_limit):
     """Set a member's spending limit; running servers apply it within a second."""
     if no_limit == bool(limit_usd or limit_reset):
@@ -98,7 +74,7 @@ async def teams_set_limit(session, team_id, email, limit_usd, limit_reset, no_li
 @click.option("--team", "team_id", required=True)
 @click.option("--email", required=True, help="The member's email.")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@_admin_command
+@admin_command
 async def teams_set_role(session, team_id, email, role):
     return await _update(session, team_id, email, {"role": role})
 
@@ -106,7 +82,7 @@ async def teams_set_role(session, team_id, email, role):
 @teams.command("remove-member")
 @click.option("--team", "team_id", required=True)
 @click.option("--email", required=True, help="The member's email.")
-@_admin_command
+@admin_command
 async def teams_remove_member(session, team_id, email):
     """Remove a member and revoke their keys in the team."""
     from alltoken.accounts.teams import remove_member
@@ -141,8 +117,8 @@ def _summary(member: dict) -> str:
 
 async def _member_view(session, team_id: str, row, user):
     """Spend read from the usage records written so far (the CLI has no server's in-memory book)."""
+    from alltoken.accounts.team_views import member_view
     from alltoken.accounts.teams import member_spent_since
-    from alltoken.http.api.team_views import member_view
     from alltoken.ids import utcnow
     from alltoken.periods import member_period_start
 
@@ -152,9 +128,9 @@ async def _member_view(session, team_id: str, row, user):
 
 
 async def _team(session, team_id: str) -> dict:
+    from alltoken.accounts.team_views import team_view
     from alltoken.accounts.teams import get_team, members
     from alltoken.billing.ledger import balance_units
-    from alltoken.http.api.team_views import team_view
 
     account = await get_team(session, team_id)
     views = [await _member_view(session, team_id, row, user) for row, user in await members(session, team_id)]

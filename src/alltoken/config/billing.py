@@ -1,5 +1,6 @@
 """Money settings: the platform fee on provider prices (`markup:`) and card top-ups (`stripe:`)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alltoken.config.values import ConfigError, basis_points, hundredths
@@ -10,22 +11,23 @@ class Markup:
     """The platform fee on provider prices, in basis points (100 = 1%): the most specific wins."""
 
     default: int = 0
-    providers: dict = field(default_factory=dict)   # provider id -> basis points
-    models: dict = field(default_factory=dict)      # public model id -> basis points
+    providers: dict[str, int] = field(default_factory=dict)   # provider id -> basis points
+    models: dict[str, int] = field(default_factory=dict)      # public model id -> basis points
 
     def for_route(self, model_id: str, provider_id: str) -> int:
         return self.models.get(model_id, self.providers.get(provider_id, self.default))
 
 
-def markup(raw) -> Markup:
+def markup(raw: object) -> Markup:
     """`markup: {percent: "5", providers: {openai: "3"}, models: {"acme/x": "0"}}`, percents as decimals."""
     if raw is None:
         return Markup()
     if not isinstance(raw, dict) or set(raw) - {"percent", "providers", "models"}:
         raise ConfigError("markup: expected a mapping with percent, providers and models")
+    section = raw
 
-    def table(name: str) -> dict:
-        entries = raw.get(name) or {}
+    def table(name: str) -> dict[str, int]:
+        entries = section.get(name) or {}
         if not isinstance(entries, dict):
             raise ConfigError(f"markup.{name}: expected a mapping of id to percent")
         return {str(key): basis_points(value, f"markup {name}.{key}") for key, value in entries.items()}
@@ -56,7 +58,7 @@ _STRIPE_KEYS = {"secret_key", "webhook_secret", "api_base", "success_url", "canc
                 "minimum_usd", "auto_topup_interval_seconds"}
 
 
-def stripe(raw, env) -> StripeSettings:
+def stripe(raw: object, env: Mapping[str, str]) -> StripeSettings:
     raw = raw or {}
     if not isinstance(raw, dict) or set(raw) - _STRIPE_KEYS:
         raise ConfigError(f"stripe: expected a mapping with any of {', '.join(sorted(_STRIPE_KEYS))}")

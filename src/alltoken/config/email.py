@@ -1,6 +1,8 @@
 """Outgoing email (`smtp:`) and the low-balance alerts sent by it (`alerts:`)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from alltoken.config.values import ConfigError
 
@@ -24,11 +26,12 @@ _SMTP_ENV = {"host": "ALLTOKEN_SMTP_HOST", "port": "ALLTOKEN_SMTP_PORT", "userna
              "timeout_seconds": "ALLTOKEN_SMTP_TIMEOUT_SECONDS"}
 
 
-def smtp(raw, env) -> SmtpSettings | None:
+def smtp(raw: object, env: Mapping[str, str]) -> SmtpSettings | None:
     """`smtp: {host, port, username, password, security, from, timeout_seconds}`; ALLTOKEN_SMTP_* win."""
     if raw is not None and (not isinstance(raw, dict) or set(raw) - set(_SMTP_ENV)):
         raise ConfigError(f"smtp: expected a mapping with any of {', '.join(_SMTP_ENV)}")
-    values = {**(raw or {}), **{name: env[var] for name, var in _SMTP_ENV.items() if env.get(var)}}
+    given: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    values = {**given, **{name: env[var] for name, var in _SMTP_ENV.items() if env.get(var)}}
     if not values.get("host"):
         if values:
             raise ConfigError("smtp: host is required (or leave smtp out to send no email)")
@@ -57,15 +60,15 @@ class AlertSettings:
     top_up_url: str | None = None
 
 
-def alerts(raw, env) -> AlertSettings:
+def alerts(raw: object, env: Mapping[str, str]) -> AlertSettings:
     if raw is not None and (not isinstance(raw, dict) or set(raw) - {"interval_seconds", "top_up_url"}):
         raise ConfigError("alerts: expected a mapping with interval_seconds and top_up_url")
-    raw = raw or {}
-    given = env.get("ALLTOKEN_ALERTS_INTERVAL_SECONDS") or raw.get("interval_seconds", 60)
+    section: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    given = env.get("ALLTOKEN_ALERTS_INTERVAL_SECONDS") or section.get("interval_seconds", 60)
     try:
         interval = float(given)
     except (TypeError, ValueError):
         interval = 0.0
     if interval <= 0:
         raise ConfigError(f"alerts.interval_seconds must be a number of seconds more than 0, got {given!r}")
-    return AlertSettings(interval, str(raw["top_up_url"]) if raw.get("top_up_url") else None)
+    return AlertSettings(interval, str(section["top_up_url"]) if section.get("top_up_url") else None)

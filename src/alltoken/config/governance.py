@@ -4,7 +4,9 @@
 import ipaddress
 import re
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Any
 
 from alltoken.config.rate_limits import RateLimitSettings
 from alltoken.config.values import ConfigError
@@ -16,7 +18,7 @@ class RegionSettings:
 
     blocked_countries: frozenset[str] = frozenset()     # ISO 3166-1 alpha-2, upper case
     country_header: str | None = None                   # e.g. CF-IPCountry; believed from trusted proxies only
-    trusted_proxies: tuple = ()                         # ipaddress networks
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()   # ipaddress networks
     geoip_database: Path | None = None                  # a MaxMind GeoIP2/GeoLite2 Country (or City) file
     unknown_country: str = "allow"                      # allow | block: a request whose country is not known
 
@@ -42,7 +44,7 @@ class RetentionSettings:
 MIN_USAGE_RETENTION_DAYS = 32
 
 
-def usage_retention(section: dict) -> dict:
+def usage_retention(section: dict[str, Any]) -> dict[str, Any]:
     days = section.get("usage_days")
     if days is not None and (isinstance(days, bool) or not isinstance(days, (int, float))
                              or days < MIN_USAGE_RETENTION_DAYS):
@@ -58,7 +60,7 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 REGION_KEYS = {"blocked_countries", "country_header", "trusted_proxies", "geoip_database", "unknown_country"}
 
 
-def regions(raw: dict) -> RegionSettings:
+def regions(raw: dict[str, Any]) -> RegionSettings:
     countries = raw.get("blocked_countries") or []
     if not isinstance(countries, list) or not all(isinstance(c, str) and _COUNTRY.match(c) for c in countries):
         raise ConfigError(f"regions.blocked_countries: a list of ISO 3166-1 alpha-2 codes (e.g. [CU, IR]), "
@@ -81,7 +83,7 @@ def regions(raw: dict) -> RegionSettings:
                           Path(str(database)) if database is not None else None, unknown)
 
 
-def rate_limits(raw) -> RateLimitSettings:
+def rate_limits(raw: object) -> RateLimitSettings:
     try:
         return RateLimitSettings.parse(raw)
     except ValueError as exc:

@@ -21,7 +21,7 @@ class ImageSettings:
     purge_interval_seconds: float = 3600.0       # how often records past retention are deleted
 
 
-def images(raw) -> ImageSettings:
+def images(raw: object) -> ImageSettings:
     if raw is None:
         return ImageSettings()
     known = {name: type(value) for name, value in ImageSettings().__dict__.items()}

@@ -28,11 +28,11 @@ class Limits:
         """No limit above `cap`'s (a field with no limit gets the cap's)."""
         return Limits(*(_lowest(getattr(self, name), getattr(cap, name)) for name in LIMIT_FIELDS))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int | None]:
         return {name: getattr(self, name) for name in LIMIT_FIELDS}
 
     @classmethod
-    def parse(cls, raw, where: str) -> "Limits":
+    def parse(cls, raw: object, where: str) -> "Limits":
         if raw is None:
             return NO_LIMITS
         if not isinstance(raw, Mapping) or set(raw) - set(LIMIT_FIELDS):
@@ -46,11 +46,11 @@ class Limits:
 NO_LIMITS = Limits()
 
 
-def _first(value, fallback):
+def _first(value: int | None, fallback: int | None) -> int | None:
     return fallback if value is None else value
 
 
-def _lowest(value, cap):
+def _lowest(value: int | None, cap: int | None) -> int | None:
     if value is None or cap is None:
         return cap if value is None else value
     return min(value, cap)
@@ -63,7 +63,7 @@ class Tier:
     models: Mapping[str, Limits] = field(default_factory=dict)   # the account's use of one model
 
     @classmethod
-    def parse(cls, raw, where: str) -> "Tier":
+    def parse(cls, raw: object, where: str) -> "Tier":
         if raw is None:
             return cls()
         if not isinstance(raw, Mapping) or set(raw) - set(SCOPES):
@@ -86,7 +86,7 @@ class RateLimitSettings:
     reduced: Tier = DEFAULT_REDUCED      # caps for accounts in the rate_limited state
 
     @classmethod
-    def parse(cls, raw) -> "RateLimitSettings":
+    def parse(cls, raw: object) -> "RateLimitSettings":
         """The config file's `rate_limits:` section; ValueError says what is wrong."""
         if raw is None:
             return cls()

@@ -105,7 +105,7 @@ def parse_model(entry: object) -> ModelConfig:
                        context_length=entry.get("context_length"), max_output_tokens=entry.get("max_output_tokens"))
 
 
-def breaker(raw: object) -> dict[str, float]:
+def breaker(raw: object) -> dict[str, Any]:
     if raw is None:
         return {}
     known = {"consecutive_failures": int, "failure_rate": float, "min_requests": int,

@@ -3,8 +3,10 @@ settings and checks live in its module of this package."""
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -42,7 +44,7 @@ class Settings:
     first_byte_timeout_seconds: float = 120.0   # a route that has not started answering by then is failed over
     route_retries: int = 1                      # extra tries of the last route after a retryable failure
     max_retry_wait_seconds: float = 5.0         # longer Retry-After than this: give up instead of waiting
-    breaker: dict = field(default_factory=dict)  # routing.health.BreakerSettings fields
+    breaker: dict[str, Any] = field(default_factory=dict)  # routing.health.BreakerSettings fields
     markup: Markup = field(default_factory=lambda: Markup())   # platform fee on provider prices
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)   # tiers and reduced limits
     key_rotation_grace_seconds: int = 86400     # how long a rotated key's old secret keeps working
@@ -60,23 +62,24 @@ class Settings:
     config_path: Path | None = None
 
 
-def load_settings(config_path: str | None = None, overrides: dict | None = None, env: dict | None = None) -> Settings:
-    env = os.environ if env is None else env
-    path = _config_path(config_path, env)
-    raw = _read_yaml(path, env) if path else {}
+def load_settings(config_path: str | None = None, overrides: dict[str, Any] | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    environ: Mapping[str, str] = os.environ if env is None else env
+    path = _config_path(config_path, environ)
+    raw = _read_yaml(path, environ) if path else {}
     settings = Settings(config_path=path)
     _apply_scalars(settings, raw, source="config file")
-    _apply_scalars(settings, _env_scalars(env), source="environment")
+    _apply_scalars(settings, _env_scalars(environ), source="environment")
     _apply_scalars(settings, {k: v for k, v in (overrides or {}).items() if v is not None}, source="flag")
-    settings.providers = routing.providers(raw.get("providers"), env)
+    settings.providers = routing.providers(raw.get("providers"), environ)
     settings.models = routing.models(raw.get("models"))
     settings.breaker = routing.breaker(raw.get("breaker"))
     settings.markup = billing.markup(raw.get("markup"))
     settings.rate_limits = governance.rate_limits(raw.get("rate_limits"))
-    settings.stripe = billing.stripe(raw.get("stripe"), env)
-    settings.smtp = email.smtp(raw.get("smtp"), env)
+    settings.stripe = billing.stripe(raw.get("stripe"), environ)
+    settings.smtp = email.smtp(raw.get("smtp"), environ)
     settings.sign_up = sign_up.sign_up(section(raw, "sign_up", sign_up.KEYS), settings.smtp is not None)
-    settings.alerts = email.alerts(raw.get("alerts"), env)
+    settings.alerts = email.alerts(raw.get("alerts"), environ)
     settings.images = images.images(raw.get("images"))
     settings.regions = governance.regions(section(raw, "regions", governance.REGION_KEYS))
     terms = section(raw, "terms", {"grace_days"})
@@ -93,7 +96,7 @@ def load_settings(config_path: str | None = None, overrides: dict | None = None,
     return settings
 
 
-def _config_path(flag: str | None, env) -> Path | None:
+def _config_path(flag: str | None, env: Mapping[str, str]) -> Path | None:
     chosen = flag or env.get("ALLTOKEN_CONFIG")
     if chosen:
         path = Path(chosen)
@@ -104,7 +107,7 @@ def _config_path(flag: str | None, env) -> Path | None:
     return default if default.is_file() else None
 
 
-def _read_yaml(path: Path, env) -> dict:
+def _read_yaml(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     text = _ENV_REF.sub(lambda m: env.get(m.group(1), ""), path.read_text())
     try:
         data = yaml.safe_load(text) or {}
@@ -115,7 +118,7 @@ def _read_yaml(path: Path, env) -> dict:
     return data
 
 
-def _env_scalars(env) -> dict:
+def _env_scalars(env: Mapping[str, str]) -> dict[str, str]:
     names = {"database_url": "ALLTOKEN_DATABASE_URL", "redis_url": "ALLTOKEN_REDIS_URL",
              "redis_prefix": "ALLTOKEN_REDIS_PREFIX",
              "host": "ALLTOKEN_HOST", "port": "ALLTOKEN_PORT", "workers": "ALLTOKEN_WORKERS",
@@ -124,7 +127,8 @@ def _env_scalars(env) -> dict:
     return {key: env[var] for key, var in names.items() if env.get(var)}
 
 
-_SCALARS = {"database_url": str, "redis_url": str, "redis_prefix": str, "host": str, "port": int, "workers": int,
+_SCALARS: dict[str, Callable[[Any], Any]] = {
+            "database_url": str, "redis_url": str, "redis_prefix": str, "host": str, "port": int, "workers": int,
             "shutdown_grace_seconds": float, "usage_flush_interval": float,
             "cache_refresh_interval": float, "upstream_timeout_seconds": float,
             "first_byte_timeout_seconds": float, "route_retries": int, "max_retry_wait_seconds": float,
@@ -133,13 +137,14 @@ _SCALARS = {"database_url": str, "redis_url": str, "redis_prefix": str, "host": 
             "console_dir": str, "console_url": str, "secure_cookies": boolean}
 
 
-def _apply_scalars(settings: Settings, values: dict, source: str) -> None:
+def _apply_scalars(settings: Settings, values: Mapping[str, Any], source: str) -> None:
     for key, kind in _SCALARS.items():
         if key in values and values[key] is not None:
             try:
                 setattr(settings, key, kind(values[key]))
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{key} from {source}: expected {kind.__name__}, got {values[key]!r}") from exc
+                expected = getattr(kind, "__name__", str(kind))
+                raise ConfigError(f"{key} from {source}: expected {expected}, got {values[key]!r}") from exc
 
 
 def _check(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 whether a new user verifies their email before their account makes API keys."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from alltoken.config.values import ConfigError
 
@@ -15,7 +16,7 @@ class SignUpSettings:
     email_verification: bool = False   # resolved at load: on by default when smtp is configured
 
 
-def sign_up(raw: dict, smtp_configured: bool) -> SignUpSettings:
+def sign_up(raw: dict[str, Any], smtp_configured: bool) -> SignUpSettings:
     limits = {key: raw.get(key, getattr(SignUpSettings, key)) for key in ("per_address_per_hour", "per_minute")}
     for key, value in limits.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

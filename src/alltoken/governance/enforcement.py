@@ -6,6 +6,8 @@ data plane checks on every request from its cache; every change is also kept as 
 running process through the change feed. Termination is final and revokes the account's keys.
 The audit entry is written by the caller (CLI or API), in the same transaction."""
 
+from typing import Literal, get_args
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +19,8 @@ from alltoken.ids import utcnow
 from alltoken.store.changes import record_change
 from alltoken.store.models import Account, EnforcementAction
 
-STATES = ("active", "warned", "rate_limited", "suspended", "terminated")
+State = Literal["active", "warned", "rate_limited", "suspended", "terminated"]
+STATES: tuple[State, ...] = get_args(State)
 
 # What the account is told, by state: a subject, and what it means for them and what to do.
 _MESSAGES = {

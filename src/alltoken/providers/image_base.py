@@ -87,7 +87,7 @@ def image_support(provider, upstream_model: str) -> ImageSupport:
 def images_usage(body: dict, requested_size: str | None) -> Usage:
     """Usage of an OpenAI-shape images response: its `usage` tokens (GPT image models; output
     tokens without details are image tokens), and the images made, for per-image prices."""
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    usage = body["usage"] if isinstance(body.get("usage"), dict) else {}
     input_details = usage.get("input_tokens_details") or {}
     output_details = usage.get("output_tokens_details") or {}
     output_tokens = _count(usage.get("output_tokens"))

@@ -132,7 +132,7 @@ async def _vetted_address(host: str, port: int) -> IpAddress:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         raise _refused("names a host that does not resolve") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses or not all(address_allowed(a) for a in addresses):
         raise _refused("points to a private or reserved address")
     return addresses[0]

@@ -1,6 +1,6 @@
 """Server-sent events: decode an upstream byte stream, encode our own events."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 import orjson
@@ -12,7 +12,7 @@ class SseEvent:
     data: str
 
 
-async def read_events(lines: AsyncIterator[bytes]) -> AsyncIterator[SseEvent]:
+async def read_events(lines: AsyncIterable[bytes]) -> AsyncIterator[SseEvent]:
     """Yield one event per blank-line-terminated block (per the WHATWG event-stream rules)."""
     event_name: str | None = None
     data: list[str] = []

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from alltoken.errors import UpstreamError
+from alltoken.providers.failures import Failure, upstream_failure
 from alltoken.routing.router import Candidate, route_key
 from alltoken.runtime.exchange import Attempt, Exchange
 from alltoken.runtime.gateway import Gateway
@@ -42,7 +43,7 @@ async def first_success(gateway: Gateway, exchange: Exchange, attempt: Callable[
                 async with asyncio.timeout(timeout):
                     result = await attempt(candidate)
             except (UpstreamError, asyncio.TimeoutError) as exc:
-                last_error = _as_provider_error(exc, candidate)
+                last_error = _as_upstream_error(exc, candidate)
             except BaseException:
                 health.release_probe(key)  # cancelled or crashed: the route was not judged
                 raise
@@ -71,11 +72,11 @@ def route_fault(error: UpstreamError) -> bool:
     return error.retryable or error.status >= 500 or error.status == 429
 
 
-def _as_provider_error(exc: BaseException, candidate: Candidate) -> UpstreamError:
+def _as_upstream_error(exc: BaseException, candidate: Candidate) -> UpstreamError:
     if isinstance(exc, UpstreamError):
         return exc
-    return UpstreamError(504, f"provider {candidate.route.provider.id} did not answer in time",
-                         code="upstream_timeout", retryable=True)
+    provider = candidate.route.provider.id
+    return upstream_failure(Failure.TIMEOUT, provider, message=f"provider {provider} did not answer in time")
 
 
 def _backoff(error: UpstreamError, retry: int, max_wait: float) -> float | None:

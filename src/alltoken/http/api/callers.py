@@ -13,6 +13,7 @@ from alltoken.accounts.cache import KeyRecord
 from alltoken.accounts.roles import BILLING, CONFIRMED, KEYS, MANAGE, OWN, READ
 from alltoken.http.auth import authenticate, check_account
 from alltoken.http.errors import forbidden, unauthorized
+from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.store.models import TeamMember
 
@@ -35,7 +36,18 @@ class AccountCaller:
     @property
     def actor(self) -> str:
         """How the audit log names this caller."""
-        return f"user:{self.signed_in.user_id}" if self.signed_in else f"key:{self.key.id}"
+        if self.signed_in is not None:
+            return f"user:{self.signed_in.user_id}"
+        if self.key is None:
+            raise RuntimeError("an account caller holds a console session or an API key")
+        return f"key:{self.key.id}"
+
+    @property
+    def console_session(self) -> sessions.SignedIn:
+        """The caller's console session, for an endpoint whose scope refuses keys."""
+        if self.signed_in is None:
+            raise session_required()
+        return self.signed_in
 
     @property
     def restricted(self) -> bool:
@@ -50,7 +62,7 @@ def is_restricted(key: KeyRecord) -> bool:
 async def account_caller(request: Request) -> AccountCaller:
     if _has_key(request):
         # An account on a billing hold may still top up and read its billing: that is how it gets out.
-        caller = await authenticate(request, request.app.state.gateway.auth, allow_billing_hold=True)
+        caller = await authenticate(request, gateway_of(request).auth, allow_billing_hold=True)
         member_id = caller.key.member.user_id if caller.key.member else None
         role = await _member_role(request, caller.account.id, member_id) if member_id else None
         return AccountCaller(caller.account.id, key=caller.key, is_admin=caller.account.is_admin, role=role,
@@ -59,7 +71,9 @@ async def account_caller(request: Request) -> AccountCaller:
     if request.method not in _SAFE_METHODS:
         _check_csrf(request, signed_in)
         # A suspended or terminated account's people may still sign in and read why, not change things.
-        account = await request.app.state.gateway.loaders.account(signed_in.account_id)
+        account = await gateway_of(request).loaders.account(signed_in.account_id)
+        if account is None:
+            raise RuntimeError(f"the session's account {signed_in.account_id} did not load")
         check_account(account, allow_billing_hold=True)
     return AccountCaller(signed_in.account_id, signed_in=signed_in, is_admin=signed_in.is_admin, role=signed_in.role,
                          member_id=signed_in.user_id if signed_in.in_team else None,
@@ -68,7 +82,7 @@ async def account_caller(request: Request) -> AccountCaller:
 
 async def _member_role(request: Request, account_id: str, user_id: str) -> str:
     """Read afresh, so a change of role applies at once."""
-    async with request.app.state.gateway.sessions() as session:
+    async with gateway_of(request).sessions() as session:
         membership = await session.get(TeamMember, (account_id, user_id))
     if membership is None:
         raise forbidden("this key's owner is no longer a member of the team", code="not_a_member")
@@ -86,7 +100,7 @@ async def session_user(request: Request) -> sessions.SignedIn:
 async def signed_in_user(request: Request) -> sessions.SignedIn:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        async with request.app.state.gateway.sessions.begin() as session:
+        async with gateway_of(request).sessions.begin() as session:
             found = await sessions.find(session, token)
         if found is not None:
             return found
@@ -129,6 +143,18 @@ def requires(action: str | None, code: str | None = None, *, session_only: bool 
         authorize(caller, action or (READ if request.method in _SAFE_METHODS else MANAGE), code)
         return caller
     return allowed
+
+
+async def admin(request: Request) -> AccountCaller:
+    """A Bearer API key of an administrator's account, or an administrator's console session (CSRF-checked
+    on changes, as every account-scoped endpoint)."""
+    caller = await account_caller(request)
+    if not caller.is_admin:
+        raise forbidden("the management API's admin endpoints need an administrator: sign in to the console as "
+                        "one, or send an API key of an administrator's account", code="admin_only")
+    if caller.restricted and request.method not in ("GET", "HEAD"):
+        authorize(caller, MANAGE)   # refused: a restricted key only reads, an administrator's too
+    return caller
 
 
 # An endpoint parameter `caller: AccountScope` gets the caller, either way, and the account it acts on; any

@@ -1,6 +1,6 @@
 """API key operations shared by the account's own endpoints and the admin ones: each runs in one
-transaction with its audit entry, and applies at once in this process (in the others within a poll
-of the change feed); `owner` confines an operation to one account's keys."""
+transaction with its audit entry (`audited`, as `actor`), and applies at once in this process (in the others
+within a poll of the change feed); `owner` confines an operation to one account's keys."""
 
 from contextlib import contextmanager
 from datetime import datetime
@@ -8,11 +8,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from alltoken import audit
 from alltoken.accounts import terms
 from alltoken.accounts.key_hygiene import account_keys, describe_key, get_key, revoke_all_keys, rotate_key
 from alltoken.accounts.roles import CONFIRMED
 from alltoken.accounts.service import create_key, get_account, revoke_key
+from alltoken.http.api.audited import Change
 from alltoken.http.api.callers import AccountCaller, authorize
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import forbidden
@@ -58,8 +58,8 @@ class CreatedKey(KeyView):
 
 
 class Rotation(BaseModel):
-    grace_seconds: int | None = Field(None, ge=0, description="How long the old secret keeps working "
-                                                              "(default: the server's key_rotation_grace_seconds)")
+    grace_seconds: int | None = Field(default=None, ge=0, description="How long the old secret keeps working "
+                                      "(default: the server's key_rotation_grace_seconds)")
 
 
 class RevokedKeys(BaseModel):
@@ -80,21 +80,21 @@ async def show_key(state, key_id: str, owner: str | None = None) -> KeyView:
             return KeyView(**describe_key(await get_key(session, key_id, owner)))
 
 
-async def create(state, account_id: str, spec: KeyCreate, actor: str, address: str | None,
+async def create(state, audited: Change, actor: str, account_id: str, spec: KeyCreate,
                  needs_terms: bool = False, user_id: str | None = None) -> CreatedKey:
     """`needs_terms`: the account makes its own key, so it must have accepted the terms in effect (or accept
     them now with `accept_terms`); an administrator making a key for an account need not. `user_id`: the
     team member whose key it is."""
-    async with state.sessions.begin() as session:
+    async with audited.begin(actor) as tx:
         with service_errors(), terms_refusal(account_id):
-            accepted = await terms.require_current(session, account_id, spec.accept_terms) if needs_terms else None
-            new = await create_key(session, account_id, **spec.model_dump(exclude={"accept_terms"}), user_id=user_id)
-            await session.flush()
+            accepted = await terms.require_current(tx.session, account_id, spec.accept_terms) if needs_terms else None
+            new = await create_key(tx.session, account_id, **spec.model_dump(exclude={"accept_terms"}),
+                                   user_id=user_id)
+            await tx.session.flush()
         if accepted is not None:
-            await audit.record(session, actor, "terms.accept", account_id, {"version": accepted.version}, address)
-        await audit.record(session, actor, "keys.create", account_id,
-                           {"key_id": new.row.id, **_details(spec), **({"member": user_id} if user_id else {})},
-                           address)
+            await tx.audit("terms.accept", account_id, {"version": accepted.version})
+        await tx.audit("keys.create", account_id,
+                       {"key_id": new.row.id, **_details(spec), **({"member": user_id} if user_id else {})})
     if accepted is not None:
         state.auth.drop_account(account_id)   # this process at once; the others through the change feed
     return CreatedKey(**describe_key(new.row), key=new.secret, terms_accepted=accepted.version if accepted else None)
@@ -120,34 +120,33 @@ def terms_refusal(account_id: str):
                         + ' Or send "accept_terms": true with this request.', code="terms_not_accepted") from None
 
 
-async def rotate(state, key_id: str, rotation: Rotation, actor: str, address: str | None,
+async def rotate(state, audited: Change, actor: str, key_id: str, rotation: Rotation,
                  owner: str | None = None) -> CreatedKey:
     grace = state.settings.key_rotation_grace_seconds if rotation.grace_seconds is None else rotation.grace_seconds
-    async with state.sessions.begin() as session:
+    async with audited.begin(actor) as tx:
         with service_errors():
-            new = await rotate_key(session, await get_key(session, key_id, owner), grace)
-        await audit.record(session, actor, "keys.rotate", key_id, {"grace_seconds": grace}, address)
+            new = await rotate_key(tx.session, await get_key(tx.session, key_id, owner), grace)
+        await tx.audit("keys.rotate", key_id, {"grace_seconds": grace})
     state.auth.drop_key(key_id)
     return CreatedKey(**describe_key(new.row), key=new.secret)
 
 
-async def revoke(state, key_id: str, actor: str, address: str | None, owner: str | None = None) -> KeyView:
-    async with state.sessions.begin() as session:
+async def revoke(state, audited: Change, actor: str, key_id: str, owner: str | None = None) -> KeyView:
+    async with audited.begin(actor) as tx:
         with service_errors():
-            await get_key(session, key_id, owner)
-            row = await revoke_key(session, key_id)
-        await audit.record(session, actor, "keys.revoke", key_id, address=address)
+            await get_key(tx.session, key_id, owner)
+            row = await revoke_key(tx.session, key_id)
+        await tx.audit("keys.revoke", key_id)
     state.auth.drop_key(key_id)
     return KeyView(**describe_key(row))
 
 
-async def revoke_all(state, account_id: str, actor: str, address: str | None, keep: str | None = None) -> RevokedKeys:
-    async with state.sessions.begin() as session:
+async def revoke_all(state, audited: Change, actor: str, account_id: str, keep: str | None = None) -> RevokedKeys:
+    async with audited.begin(actor) as tx:
         with service_errors():
-            await get_account(session, account_id)
-        revoked = await revoke_all_keys(session, account_id, keep=keep)
-        await audit.record(session, actor, "keys.revoke-all", account_id,
-                           {"revoked": revoked, **({"kept": keep} if keep else {})}, address)
+            await get_account(tx.session, account_id)
+        revoked = await revoke_all_keys(tx.session, account_id, keep=keep)
+        await tx.audit("keys.revoke-all", account_id, {"revoked": revoked, **({"kept": keep} if keep else {})})
     for key_id in revoked:
         state.auth.drop_key(key_id)
     return RevokedKeys(account_id=account_id, revoked=revoked)

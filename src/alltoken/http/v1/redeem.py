@@ -1,5 +1,5 @@
 """Redeeming a code for the caller's account: POST /v1/credits/redeem here, and POST /api/billing/redeem
-(http/api/redeem_routes.py) through the same `redeem_for_account`."""
+(http/api/billing/redeem.py) through the same `redeem_for_account`."""
 
 from starlette.requests import Request
 from starlette.responses import Response

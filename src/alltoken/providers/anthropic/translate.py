@@ -30,6 +30,7 @@ APIs differ:
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -37,6 +38,7 @@ from alltoken.providers.openai_request import (
     DataUrlError,
     ToolCallIds,
     call_arguments,
+    file_data,
     image_url,
     is_data_url,
     read_data_url,
@@ -120,7 +122,7 @@ def _sampling_fields(body: dict) -> dict:
 def _tool_fields(body: dict) -> dict:
     if not body.get("tools"):
         return {}  # Anthropic refuses tool_choice without tools
-    fields = {"tools": to_anthropic_tools(body["tools"])}
+    fields: dict[str, Any] = {"tools": to_anthropic_tools(body["tools"])}
     choice = to_anthropic_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
     if choice:
         fields["tool_choice"] = choice
@@ -201,7 +203,7 @@ def _content_block(part: dict, where: str) -> dict | None:
     elif kind == "image_url":
         block = image_block(image_url(part), where)
     elif kind == "file":
-        block = _document_block(part.get("file"), where)
+        block = _document_block(file_data(part), where)
     elif kind == "input_audio":
         raise TranslationError(f"{where}: audio input is not supported by Anthropic models", where)
     else:
@@ -231,8 +233,7 @@ def image_block(url: str | None, where: str) -> dict:
     raise TranslationError(f"{where}.image_url.url must be a data: URL or an https URL", where)
 
 
-def _document_block(file: dict, where: str) -> dict:
-    data_url = file.get("file_data")
+def _document_block(data_url: str | None, where: str) -> dict:
     if data_url is None or not is_data_url(data_url):
         raise TranslationError(f"{where}: only inline files (file.file_data as a data: URL) are supported "
                                "for Anthropic models", where)
@@ -332,7 +333,7 @@ def to_anthropic_tools(tools: list[dict]) -> list[dict]:
 
 def to_anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
     if choice is None or choice == "auto":
-        result = {"type": "auto"}
+        result: dict[str, Any] = {"type": "auto"}
     elif choice == "none":
         return {"type": "none"}
     elif choice == "required":
@@ -432,7 +433,7 @@ def to_chat_completion(data: dict, created: int, include_reasoning: bool = True)
             thinking_blocks.append({"type": "redacted_thinking", "data": block.get("data") or ""})
         elif kind == "tool_use":
             tool_calls.append(tool_call(block))
-    message = {"role": "assistant", "content": "".join(texts) if texts or not tool_calls else None,
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not tool_calls else None,
                "refusal": None}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -492,7 +493,7 @@ class StreamTranslator:
         self._id = ""
         self._model = ""
         self._usage: dict = {}
-        self._tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool_calls index
+        self._tool_index: dict[Any, int] = {}  # Anthropic block index -> OpenAI tool_calls index
         self.finished = False
 
     def feed(self, event: dict) -> list[dict]:
@@ -502,7 +503,7 @@ class StreamTranslator:
             "content_block_delta": self._block_delta,
             "message_delta": self._message_delta,
             "message_stop": self._message_stop,
-        }.get(event.get("type"))
+        }.get(str(event.get("type")))
         return handler(event) if handler else []  # ping, content_block_stop, new event types
 
     def _message_start(self, event: dict) -> list[dict]:

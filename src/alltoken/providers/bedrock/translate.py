@@ -10,6 +10,7 @@ import base64
 import re
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -183,7 +184,7 @@ def _tool_ids() -> ToolCallIds:
 
 
 def _assistant_blocks(message: dict, index: int, ids: ToolCallIds, where: str) -> list[dict]:
-    blocks = [{"text": text} for text in _texts(message.get("content"), where) if text]
+    blocks: list[dict[str, Any]] = [{"text": text} for text in _texts(message.get("content"), where) if text]
     calls = message.get("tool_calls") or []
     if not calls and message.get("function_call"):
         calls = [{"type": "function", "function": message["function_call"]}]
@@ -339,7 +340,9 @@ def _count(value) -> int:
 def from_converse(data: dict, model: str, response_id: str) -> tuple[dict, Usage]:
     """An OpenAI chat.completion for a Converse response, and its usage."""
     blocks = ((data.get("output") or {}).get("message") or {}).get("content") or []
-    texts, reasoning, calls = [], [], []
+    texts: list[str] = []
+    reasoning: list[str] = []
+    calls: list[dict] = []
     for block in blocks:
         if "text" in block:
             texts.append(block["text"])

@@ -10,6 +10,7 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
@@ -37,7 +38,7 @@ class DemoProvider(Provider, EmbeddingProvider, ImageProvider):
 
     async def chat(self, call: ChatCall) -> ChatResult:
         reply = _Reply.build(call.body)
-        message = {"role": "assistant", "content": reply.text or None}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if reply.tool_call:
             message["tool_calls"] = [reply.tool_call]
         body = {

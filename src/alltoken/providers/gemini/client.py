@@ -5,7 +5,7 @@ image_fetch, because Gemini takes image bytes inline.
 """
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 import orjson
@@ -125,7 +125,7 @@ class GeminiProvider(Provider, EmbeddingProvider):
         return f"{self._models_url}{quote(model.removeprefix('models/'), safe='')}:{method}"
 
 
-async def read_payloads(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def read_payloads(lines: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     """JSON payloads of an `alt=sse` stream: each event's data lines, and also an error object that
     arrives bare over several lines with no `data:` prefix (seen from the API; the official SDK
     accepts it too)."""
@@ -171,7 +171,8 @@ def error_from_body(provider_id: str, error: object, retry_after: float | None, 
     """A Google RPC error ({code, message, status, details}) as ours. Our own key, billing or region
     problems are reported by their RPC status or reason, whatever the HTTP status."""
     error = error if isinstance(error, dict) else {"message": str(error)}
-    status = error.get("code") if isinstance(error.get("code"), int) else 500
+    code = error.get("code")
+    status = code if isinstance(code, int) else 500
     rpc_status = error.get("status") or ""
     message = error.get("message") or f"provider {provider_id} answered HTTP {status}"
     failure = failure_of_status(status, STATUS_FAILURES)
@@ -189,7 +190,7 @@ def error_from_body(provider_id: str, error: object, retry_after: float | None, 
 
 def _reasons(error: dict) -> set[str]:
     details = error.get("details")
-    return {d.get("reason") for d in details if isinstance(d, dict)} if isinstance(details, list) else set()
+    return {str(d.get("reason")) for d in details if isinstance(d, dict)} if isinstance(details, list) else set()
 
 
 def _retry_delay(error: dict) -> float | None:

@@ -44,6 +44,7 @@ import binascii
 import re
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -225,7 +226,8 @@ def _assistant_parts(message: dict, call_names: dict, needs_signatures: bool, wh
             raise invalid(f"{where}.tool_calls[{number}].function.name is required", param=where)
         if call.get("id"):
             call_names[call["id"]] = name
-        part = {"functionCall": {"name": name, "args": _arguments(function.get("arguments"), where, number)}}
+        part: dict[str, Any] = {"functionCall": {"name": name,
+                                                 "args": _arguments(function.get("arguments"), where, number)}}
         signature = _signature_from_id(call.get("id"))
         if signature or (needs_signatures and not signed):
             part["thoughtSignature"] = signature or SKIP_SIGNATURE
@@ -255,8 +257,8 @@ def _tool_result_parts(message: dict, call_names: dict, images: Mapping, where: 
             text_pieces.append(part or "")
         elif part["type"] == "text":
             text_pieces.append(part["text"])
-        else:
-            extra.append(_content_part(part, images, f"{where}.content[{number}]"))
+        elif native := _content_part(part, images, f"{where}.content[{number}]"):
+            extra.append(native)
     return [{"functionResponse": {"name": name, "response": _result_object("".join(text_pieces))}}, *extra]
 
 
@@ -318,14 +320,14 @@ def _generation_config(body: dict) -> dict:
 
 
 def _response_format(response_format: dict | None) -> dict:
-    kind = response_format["type"] if response_format else None
-    if kind in (None, "text"):
+    if not response_format or response_format["type"] == "text":
         return {}
+    kind = response_format["type"]
     if kind == "json_object":
         return {"responseMimeType": "application/json"}
     if kind == "json_schema":
         schema = response_format["json_schema"].get("schema")
-        native = {"responseMimeType": "application/json"}
+        native: dict[str, Any] = {"responseMimeType": "application/json"}
         if schema:
             native["responseSchema"] = gemini_schema(schema)
         return native
@@ -349,7 +351,7 @@ def _thinking_config(body: dict) -> dict | None:
 
 def _needs_signatures(model: str) -> bool:
     match = _GEMINI_MAJOR.match(model)
-    return bool(match) and int(match[1]) >= 3
+    return match is not None and int(match[1]) >= 3
 
 
 # ------------------------------------------------------------------------------------- JSON Schema
@@ -454,7 +456,7 @@ def _narrow(out: dict, source: dict) -> None:
             out["format"] = "enum"
         else:
             del out["enum"]
-    if "format" in out and out["format"] not in _FORMATS.get(out.get("type"), ()):
+    if "format" in out and out["format"] not in _FORMATS.get(str(out.get("type")), ()):
         del out["format"]
     if "required" in out:
         out["required"] = [name for name in out["required"] if name in (out.get("properties") or {})]
@@ -476,7 +478,9 @@ def to_openai_completion(data: dict, model: str, call_offset: int = 0) -> dict:
 
 
 def _choice(candidate: dict, number: int, call_offset: int) -> dict:
-    text, thoughts, calls = [], [], []
+    text: list[str] = []
+    thoughts: list[str] = []
+    calls: list[dict] = []
     for part in (candidate.get("content") or {}).get("parts") or []:
         if "functionCall" in part:
             calls.append(tool_call(part, call_offset + len(calls)))
@@ -633,7 +637,7 @@ def embedding_vectors(data: dict) -> list[list[float]] | None:
     if not isinstance(embeddings, list):
         return None
     vectors = [e.get("values") if isinstance(e, dict) else None for e in embeddings]
-    return vectors if all(isinstance(v, list) for v in vectors) else None
+    return [v for v in vectors if isinstance(v, list)] if all(isinstance(v, list) for v in vectors) else None
 
 
 def embedding_prompt_tokens(data: dict, texts: list[str]) -> int:

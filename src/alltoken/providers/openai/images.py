@@ -7,12 +7,14 @@ what those models always return. Uploads stream from their temporary files.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import orjson
 from aiohttp import payload
 
+from alltoken.config import ProviderConfig
+from alltoken.errors import UpstreamError
 from alltoken.providers.image_base import (
     NO_IMAGES,
     ImageCall,
@@ -22,6 +24,7 @@ from alltoken.providers.image_base import (
     ImageSupport,
     images_usage,
 )
+from alltoken.providers.transport import Transport
 from alltoken.providers.upstream import parse_json, transport_errors
 
 GPT_IMAGE = ImageSupport(endpoints=frozenset({"generations", "edits"}), moderation=frozenset({"generations"}),
@@ -43,8 +46,19 @@ def openai_image_support(upstream_model: str) -> ImageSupport:
 
 
 class OpenAIImages(ImageProvider):
-    """Mixed into OpenAIProvider, which supplies `id`, `_transport`, `_base_url`, `_auth_headers`,
-    `_upstream_error` and `_upstream_chunks`."""
+    """Mixed into OpenAIProvider, which supplies what is declared here."""
+
+    id: str
+    config: ProviderConfig
+    _transport: Transport
+    _base_url: str
+    _auth_headers: dict[str, str]
+
+    def _upstream_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        raise NotImplementedError
+
+    def _upstream_chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict]:
+        raise NotImplementedError
 
     def image_support(self, upstream_model: str) -> ImageSupport:
         return openai_image_support(upstream_model) if self.config.type in IMAGE_TYPES else NO_IMAGES

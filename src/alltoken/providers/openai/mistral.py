@@ -14,6 +14,7 @@ import hashlib
 import re
 import string
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
@@ -127,7 +128,7 @@ def to_mistral_messages(messages: list[dict]) -> list[dict]:
     tool-call ids are rewritten to Mistral's format; a conversation ending on the assistant continues it."""
     system_texts = [text for m in messages
                     if m.get("role") in ("system", "developer") and (text := "".join(texts(m.get("content"))))]
-    converted = [{"role": "system", "content": "\n\n".join(system_texts)}] if system_texts else []
+    converted: list[dict[str, Any]] = [{"role": "system", "content": "\n\n".join(system_texts)}] if system_texts else []
     ids = _tool_call_ids()
     for position, message in enumerate(messages):
         role = message.get("role")
@@ -136,7 +137,7 @@ def to_mistral_messages(messages: list[dict]) -> list[dict]:
         if role == "function":  # OpenAI's deprecated function result
             message = {"role": "tool", "name": message.get("name"), "content": message.get("content") or ""}
             role = "tool"
-        mistral = {k: message[k] for k in MESSAGE_FIELDS.get(role, message) if message.get(k) is not None}
+        mistral = {k: message[k] for k in MESSAGE_FIELDS.get(str(role), message) if message.get(k) is not None}
         if isinstance(mistral.get("content"), list):
             mistral["content"] = [_content_part(part) for part in mistral["content"]]
         if role == "assistant":
@@ -242,7 +243,7 @@ def _finish_reason(provider_id: str, reason: str | None) -> str | None:
     if reason == "error":
         raise upstream_failure(Failure.SERVER_ERROR, provider_id,
                                message=f"provider {provider_id} failed while generating")
-    return FINISH_REASONS.get(reason, reason)
+    return FINISH_REASONS.get(reason, reason) if reason is not None else None
 
 
 def normalize_usage(usage):

@@ -9,7 +9,7 @@ member's limits can take (billing/reservations.py); what a request cost beyond t
 - ledger_entries.uncollected_units: on the request's usage entry, outside amount_units, so the
   balance stays the sum of amount_units;
 - ix_ledger_uncollected, partial on uncollected_units > 0: the admin list of accounts with
-  uncollected cost reads only those entries (http/api/admin_uncollected_routes.py).
+  uncollected cost reads only those entries (http/api/admin/uncollected.py).
 On PostgreSQL, adding a column with a constant default changes no rows (and reaches every monthly
 partition of usage_records).
 """
