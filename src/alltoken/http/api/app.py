@@ -23,12 +23,13 @@ from alltoken.http.api import (
 from alltoken.http.api.auth.sign_up_gate import SignUpGate
 from alltoken.http.errors import ApiError, bad_request, error_response
 from alltoken.http.security_headers import SecurityHeadersMiddleware
+from alltoken.runtime.gateway import Gateway
 
 # One router per URL prefix: /api/auth/*, /api/account/*, /api/billing/*, ... (paths never overlap across them).
 _PREFIXES = (auth, account, billing, stripe_webhook, team, teams, invitations, terms, studio, catalog, usage, admin)
 
 
-def create_management_api(state) -> FastAPI:
+def create_management_api(state: Gateway) -> FastAPI:
     # No interactive docs page: it would load Swagger UI's script from a CDN onto the console's origin. The
     # OpenAPI document is here for any viewer or client generator (docs/management-api.md). Paths are exact:
     # no redirect adds or drops a trailing slash (it would be built from the request's Host header).

@@ -9,13 +9,14 @@ import math
 from alltoken.accounts.sign_up_throttle import Throttled
 from alltoken.errors import AllTokenError, SharedStateUnavailable
 from alltoken.http.errors import ApiError, error_response
+from alltoken.runtime.gateway import Gateway
 
 SIGN_UP_PATH = "/auth/signup"
 SIGN_UP_COUNTED = "alltoken.sign_up_counted"
 
 
 class SignUpGate:
-    def __init__(self, app, state):
+    def __init__(self, app, state: Gateway):
         self.app = app
         self._state = state
 
