@@ -24,7 +24,6 @@ from redis.exceptions import RedisError
 from alltoken.billing import redis_book_scripts as scripts
 from alltoken.billing.reservations import (
     BalanceLoader,
-    BillingUnavailable,
     Budget,
     EntryFeed,
     ExpiringLoader,
@@ -36,6 +35,7 @@ from alltoken.billing.reservations import (
     no_expiring,
     no_write_off,
 )
+from alltoken.errors import BillingUnavailable
 from alltoken.ids import utcnow
 from alltoken.store.redis_batch import RedisBatcher
 

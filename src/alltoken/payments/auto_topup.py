@@ -45,7 +45,7 @@ async def ensure_profile(session: AsyncSession, account_id: str) -> BillingProfi
     await insert_ignoring_duplicates(session, BillingProfile.__table__, [{
         "account_id": account_id, "auto_topup_enabled": False, "auto_topup_threshold_units": 0,
         "auto_topup_amount_units": 0, "auto_topup_pending": False, "updated_at": utcnow()}], unique="account_id")
-    return await session.get(BillingProfile, account_id, populate_existing=True)
+    return await session.get_one(BillingProfile, account_id, populate_existing=True)
 
 
 async def read_config(session: AsyncSession, account_id: str) -> AutoTopUpConfig:
