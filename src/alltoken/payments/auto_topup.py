@@ -114,4 +114,6 @@ async def stalled_claims(session: AsyncSession, started_before: datetime) -> lis
         .join(BillingProfile, BillingProfile.account_id == Payment.account_id)
         .where(Payment.kind == "auto", Payment.status == "processing", Payment.stripe_payment_intent_id.is_(None),
                Payment.created_at < started_before))
-    return [Claim(*row) for row in rows]
+    # A claim is made only for a profile with a saved card, so both ids are there.
+    return [Claim(payment, customer_id, method_id) for payment, customer_id, method_id in rows
+            if customer_id is not None and method_id is not None]

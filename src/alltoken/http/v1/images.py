@@ -21,13 +21,13 @@ from alltoken.http.auth import authenticate
 from alltoken.http.errors import bad_request, error_response, forbidden
 from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id
+from alltoken.http.v1.image_uploads import read_image_form
 from alltoken.http.v1.images_stream import relay_image_stream
 from alltoken.http.v1.validation import validate_images
 from alltoken.ids import utcnow
 from alltoken.images import moderation_log
 from alltoken.images.estimate import bounds_as_usage, token_bounds
 from alltoken.images.params import ImageRequest
-from alltoken.images.uploads import read_image_form
 from alltoken.money import units_to_usd_number
 from alltoken.providers.image_base import ImageCall, ImageFile, ImageProvider, ImageResult, image_support
 from alltoken.routing.models import PublicModel, Route

@@ -10,10 +10,10 @@ The bytes are read again only to stream them to the provider.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
@@ -55,7 +55,7 @@ async def read_image_form(request: Request, limits: ImageSettings, endpoint: str
         await form.close()
 
 
-async def _parse(request: Request, limits: ImageSettings):
+async def _parse(request: Request, limits: ImageSettings) -> FormData:
     async with contextlib.aclosing(_counted(request.stream(), limits.max_request_bytes)) as stream:
         parser = MultiPartParser(request.headers, stream, max_files=limits.max_images + 2, max_fields=MAX_FIELDS,
                                  max_part_size=MAX_FIELD_BYTES)
@@ -67,7 +67,7 @@ async def _parse(request: Request, limits: ImageSettings):
             raise TooLarge(f"the upload is more than {limits.max_request_bytes} bytes, the limit") from None
 
 
-async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
     received = 0
     async for chunk in stream:
         received += len(chunk)
@@ -76,7 +76,7 @@ async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[by
         yield chunk
 
 
-async def _checked(form, limits: ImageSettings, endpoint: str) -> ImageForm:
+async def _checked(form: FormData, limits: ImageSettings, endpoint: str) -> ImageForm:
     params: dict[str, str] = {}
     images: list[tuple[str, UploadFile]] = []
     masks: list[UploadFile] = []
@@ -97,8 +97,8 @@ async def _checked(form, limits: ImageSettings, endpoint: str) -> ImageForm:
     _check_counts(images, masks, limits, endpoint)
     for name, upload in images:
         _check_bytes(upload, name, limits.max_image_bytes)
-    for mask in masks:
-        _check_bytes(mask, "mask", limits.max_mask_bytes)
+    for mask_upload in masks:
+        _check_bytes(mask_upload, "mask", limits.max_mask_bytes)
     checked = [await _inspected(upload, name) for name, upload in images]
     mask = await _inspected(masks[0], "mask") if masks else None
     if mask is not None:
@@ -143,7 +143,7 @@ def _read_header(upload: UploadFile) -> ImageFile | None:
             width, height = image.size
             if image.format in ("JPEG", "WEBP") and image.getexif().get(0x0112) in _ROTATED:
                 width, height = height, width
-            return ImageFile(file, upload.size or 0, image.format, width, height, image.has_transparency_data)
+            return ImageFile(file, upload.size or 0, str(image.format), width, height, image.has_transparency_data)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return None
     finally:
