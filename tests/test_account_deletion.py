@@ -15,8 +15,9 @@ from sqlalchemy import insert, select
 from alltoken import audit
 from alltoken.accounts import terms
 from alltoken.accounts.export import export_account
-from alltoken.accounts.service import Conflict, create_account, create_key
+from alltoken.accounts.service import create_account, create_key
 from alltoken.billing import ledger
+from alltoken.errors import Conflict
 from alltoken.governance.deletion import ERASED_PASSWORD, delete_account, tombstone_email
 from alltoken.governance.retention import purge_expired
 from alltoken.money import usd_to_units

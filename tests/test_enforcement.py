@@ -9,7 +9,8 @@ import pytest
 
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.keys import hash_key
-from alltoken.accounts.service import Conflict, NotFound, create_account, create_key
+from alltoken.accounts.service import create_account, create_key
+from alltoken.errors import Conflict, NotFound
 from alltoken.governance import notifications
 from alltoken.governance.enforcement import history, notices, set_state
 from alltoken.runtime.loaders import Loaders

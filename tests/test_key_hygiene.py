@@ -12,8 +12,9 @@ from alltoken.accounts.key_hygiene import describe_key, get_key, revoke_all_keys
 from alltoken.accounts.key_use import KeyUseLog
 from alltoken.accounts.keys import hash_key
 from alltoken.accounts.networks import allows, parse_networks
-from alltoken.accounts.service import Conflict, NotFound, create_account, create_key, revoke_key
+from alltoken.accounts.service import create_account, create_key, revoke_key
 from alltoken.analytics.recorder import UsageRecorder
+from alltoken.errors import Conflict, NotFound
 from alltoken.runtime.loaders import Loaders
 from alltoken.store.db import session_factory
 from alltoken.store.models import ApiKey

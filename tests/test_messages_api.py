@@ -4,7 +4,8 @@ import anthropic
 import httpx
 import pytest
 
-from alltoken.http.errors import ApiError
+from alltoken.errors import InvalidRequest
+from alltoken.http.errors import shape
 from alltoken.http.v1.messages_translate import to_chat_request, to_message
 from alltoken.http.v1.validation import validate_messages
 from alltoken.pricing import Usage
@@ -117,10 +118,10 @@ def test_request_translation_covers_system_images_tools_and_results():
 ])
 def test_untranslatable_requests_are_refused_clearly(body):
     """By the schema (a wrong shape) or by the translation (a valid request another provider cannot take)."""
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         validate_messages(body)
         to_chat_request(body)
-    assert caught.value.status == 400
+    assert shape(caught.value).status == 400
 
 
 def test_response_translation_keeps_reasoning_tool_calls_and_cache_counts():

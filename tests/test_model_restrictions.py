@@ -8,7 +8,8 @@ import pytest
 
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.keys import hash_key
-from alltoken.accounts.service import NotFound, create_account, create_key, set_routing_policy
+from alltoken.accounts.service import create_account, create_key, set_routing_policy
+from alltoken.errors import NotFound
 from alltoken.governance.model_restrictions import clear, restrict, restrictions
 from alltoken.routing.policy import RoutingPolicy
 from alltoken.routing.restrictions import ModelRestrictions

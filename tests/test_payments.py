@@ -11,8 +11,8 @@ from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.service import create_account
 from alltoken.billing.ledger import balance_units, grant
 from alltoken.config import ConfigError, load_settings
+from alltoken.errors import PermissionDenied
 from alltoken.http.auth import check_account
-from alltoken.http.errors import ApiError
 from alltoken.ids import utcnow
 from alltoken.payments import auto_topup, outcomes
 from alltoken.payments.amounts import AmountError, check_topup, parse_cents, quote
@@ -67,11 +67,11 @@ def test_stripe_settings(tmp_path):
 
 def test_an_admins_suspension_wins_over_a_billing_hold():
     held = AccountRecord(id="a", status="active", status_reason=None, billing_hold="a payment failed")
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(PermissionDenied) as refused:
         check_account(held)
     assert refused.value.code == "billing_suspended"
     check_account(held, allow_billing_hold=True)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(PermissionDenied) as refused:
         check_account(AccountRecord(id="a", status="suspended", status_reason="abuse", billing_hold="x"),
                        allow_billing_hold=True)
     assert refused.value.code == "account_suspended"

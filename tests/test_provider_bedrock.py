@@ -16,9 +16,10 @@ from botocore.credentials import Credentials
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
 from alltoken.config import ProviderConfig, load_settings
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers import image_fetch
-from alltoken.providers.base import ChatCall, ProviderError
+from alltoken.providers.base import ChatCall
 from alltoken.providers.bedrock.client import BedrockProvider, bedrock_error, upstream_error
 from alltoken.providers.bedrock.translate import (
     JSON_OBJECT_INSTRUCTION,
@@ -87,7 +88,7 @@ def test_empty_content_is_dropped_and_turns_of_one_role_merge():
 
 
 def test_a_request_with_no_content_is_refused_clearly():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         convert(messages=[{"role": "system", "content": "only a system prompt"}])
     assert caught.value.status == 400 and caught.value.param == "messages"
 
@@ -122,7 +123,7 @@ def test_image_data_urls_become_image_blocks_with_bytes():
     ("https://example.com/cat.png", "data URLs or https URLs"),      # not fetched by the caller
 ])
 def test_images_bedrock_cannot_take_are_refused_with_a_400(url, reason):
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         convert(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}])
     assert caught.value.status == 400 and reason in caught.value.message
 
@@ -220,7 +221,7 @@ def test_foreign_tool_ids_are_made_safe_the_same_way_on_both_sides():
 
 
 def test_tool_arguments_that_are_not_json_are_a_400():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         convert(messages=_tool_history(arguments="{not json"), tools=[WEATHER_TOOL])
     assert caught.value.status == 400 and "arguments" in caught.value.param
 
@@ -250,7 +251,7 @@ def test_reasoning_effort_maps_to_each_familys_switch(model, effort, expected):
 
 
 def test_more_than_one_choice_is_refused():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         convert(messages=[user("x")], n=2)
     assert caught.value.status == 400 and caught.value.param == "n"
 
@@ -338,7 +339,7 @@ def test_stream_events_become_openai_chunks_keyed_by_block_index():
 
 
 def test_tool_input_for_a_block_never_started_is_malformed():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         _stream([("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{}"}}})])
     assert caught.value.code == "upstream_malformed"
 
@@ -629,7 +630,7 @@ async def test_a_wrong_secret_key_fails_the_signature_and_is_a_neutral_502(bedro
     transport = Transport()
     try:
         provider = BedrockProvider(_config(bedrock.base_url, secret="not-the-secret"), transport)
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(UpstreamError) as caught:
             await provider.chat(ChatCall({"model": NOVA_UPSTREAM, "messages": [user("x")]}, "req-0"))
     finally:
         await transport.close()
@@ -758,7 +759,7 @@ async def test_invocations_run_a_bounded_number_at_a_time_in_order_and_stop_at_t
         nonlocal in_flight, most
         started.append(n)
         if n < 0:
-            raise ProviderError(429, "slow down")
+            raise UpstreamError(429, "slow down")
         in_flight += 1
         most = max(most, in_flight)
         await asyncio.sleep(0.001 * (n % 3))
@@ -767,6 +768,6 @@ async def test_invocations_run_a_bounded_number_at_a_time_in_order_and_stop_at_t
 
     assert await all_or_first_error([invocation(n) for n in range(10)], 3) == list(range(10)) and most == 3
     started.clear()
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         await all_or_first_error([invocation(n) for n in (-1, 1, 2, 3)], 1)
     assert caught.value.status == 429 and started[0] == -1 and 3 not in started    # the rest were cancelled

@@ -17,8 +17,9 @@ import pytest
 from aiohttp import web
 
 from alltoken.config import ProviderConfig
+from alltoken.errors import UpstreamError
 from alltoken.providers import image_fetch
-from alltoken.providers.base import ChatCall, ProviderError
+from alltoken.providers.base import ChatCall
 from alltoken.providers.gemini.client import GeminiProvider, error_from_body, read_payloads, upstream_error
 from alltoken.providers.gemini.translate import (
     SKIP_SIGNATURE,
@@ -85,7 +86,7 @@ def test_empty_messages_are_dropped_and_unicode_is_kept():
 
 
 def test_a_conversation_with_nothing_but_system_messages_is_a_clear_400():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         request([{"role": "system", "content": "alone"}])
     assert caught.value.status == 400 and "at least one" in caught.value.message
 
@@ -103,7 +104,7 @@ def test_images_become_inline_data_from_data_urls_and_fetched_https_urls():
 
 def test_an_unfetched_or_malformed_image_is_refused():
     for url in ("https://images.example/x.png", "data:image/png,notbase64"):
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(UpstreamError) as caught:
             request([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}])
         assert caught.value.status == 400
 
@@ -140,7 +141,7 @@ def test_openrouter_style_reasoning_and_no_thinking_config_by_default():
     native = request([{"role": "user", "content": "x"}], reasoning={"max_tokens": 2000, "exclude": True})
     assert native["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 2000, "includeThoughts": False}
     assert "generationConfig" not in request([{"role": "user", "content": "x"}])
-    with pytest.raises(ProviderError):
+    with pytest.raises(UpstreamError):
         request([{"role": "user", "content": "x"}], reasoning_effort="enormous")
 
 
@@ -193,7 +194,7 @@ def test_a_tool_result_with_an_image_sends_the_image_after_the_response():
 
 
 def test_a_tool_result_for_an_unknown_call_is_a_400():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         request([{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "nope", "content": "1"}])
     assert caught.value.status == 400 and "tool_call_id" in caught.value.message
 
@@ -360,7 +361,7 @@ def test_a_very_long_stream_is_relayed_piece_by_piece():
 
 def test_a_stream_that_ends_before_finishing_is_an_error():
     _, translator = _stream([{"candidates": [{"content": {"parts": [{"text": "cut"}]}}]}])
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         translator.final_chunks()
     assert caught.value.status == 502
 
@@ -431,7 +432,7 @@ def test_which_addresses_an_image_may_come_from(address, allowed):
     ("https://no-such-host.invalid/x.png", "does not resolve")])
 async def test_image_urls_that_are_refused_before_any_connection(url, reason):
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(UpstreamError) as caught:
             await image_fetch.fetch_image(session, url)
     assert caught.value.status == 400 and reason in caught.value.message
     assert caught.value.code == "invalid_image_url"
@@ -444,7 +445,7 @@ async def test_a_host_with_any_private_address_is_refused(monkeypatch):
         return [(2, 1, 6, "", ("93.184.215.14", port)), (2, 1, 6, "", ("10.0.0.5", port))]
     monkeypatch.setattr(loop, "getaddrinfo", resolve)
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(ProviderError, match="private or reserved"):
+        with pytest.raises(UpstreamError, match="private or reserved"):
             await image_fetch.fetch_image(session, "https://rebind.example/x.png")
 
 
@@ -527,7 +528,7 @@ async def test_a_request_naming_more_image_urls_than_allowed_is_refused_before_a
         return await real_fetch(session, url, **options)
     monkeypatch.setattr(image_fetch, "fetch_image", counted)
     urls = [f"{base}/cat.png?copy={number}" for number in range(4)]
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         await image_fetch.fetch_images(session, urls, image_fetch.ImageFetchLimits(max_images=3))
     assert (caught.value.status, caught.value.code) == (400, "too_many_image_urls") and fetched == []
     assert "names 4 image URLs; at most 3" in caught.value.message
@@ -546,7 +547,7 @@ async def test_the_images_of_a_request_stop_downloading_at_its_byte_budget(image
             super().take(size)
     monkeypatch.setattr(image_fetch, "_Budget", Counted)
     urls = [f"{base}/large.png?copy={number}" for number in range(10)]
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         await image_fetch.fetch_images(session, urls, image_fetch.ImageFetchLimits(max_bytes=1024 * 1024))
     assert (caught.value.status, caught.value.code) == (413, "images_too_large")
     assert "larger than 1 MB together" in caught.value.message
@@ -564,7 +565,7 @@ async def test_an_image_is_fetched_from_the_vetted_address_with_the_certificate_
                                          ("/to-http", "must use https"), ("/missing.png", "HTTP 404")])
 async def test_fetched_images_are_refused_for_type_size_and_redirects(image_server, path, reason):
     session, base = image_server
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         await image_fetch.fetch_image(session, base + path, max_bytes=4096)
     assert caught.value.status == 400 and reason in caught.value.message
 
@@ -611,7 +612,7 @@ async def test_a_loopback_image_url_never_reaches_the_upstream(upstream):
     body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "https://127.0.0.1/secret.png"}}]}]}
     try:
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(UpstreamError) as caught:
             await provider.chat(ChatCall(body, "req-2"))
     finally:
         await transport.close()

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.openai.mistral import (
     MistralStream,
     from_mistral_response,
@@ -194,7 +194,7 @@ def test_model_length_is_length_and_cached_tokens_land_where_openai_clients_look
 
 
 def test_finish_reason_error_is_a_provider_error():
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(UpstreamError) as caught:
         from_mistral_response("mistral", {"choices": [{"index": 0, "finish_reason": "error", "message": {}}]})
     assert caught.value.status == 502 and caught.value.retryable
 
@@ -253,9 +253,9 @@ def test_stream_incremental_tool_call_fragments_continue_their_call():
 
 
 def test_stream_error_object_and_error_finish_raise():
-    with pytest.raises(ProviderError):
+    with pytest.raises(UpstreamError):
         _translate([_stream_chunk({"content": "a"}), {"object": "error", "message": "boom", "type": "x"}])
-    with pytest.raises(ProviderError):
+    with pytest.raises(UpstreamError):
         _translate([_stream_chunk({"content": "a"}, "error")])
 
 

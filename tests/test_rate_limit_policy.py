@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from alltoken.accounts.keys import hash_key
-from alltoken.accounts.service import NotFound, create_account, create_key
+from alltoken.accounts.service import create_account, create_key
 from alltoken.config import ConfigError, load_settings
 from alltoken.config.rate_limits import Limits, RateLimitSettings
+from alltoken.errors import NotFound
 from alltoken.limits import overrides
 from alltoken.limits.policy import Overrides, resolve
 from alltoken.runtime.loaders import Loaders

@@ -8,9 +8,10 @@ import secrets
 import pytest
 import pytest_asyncio
 
+from alltoken.errors import SharedStateUnavailable
 from alltoken.limits.base import Gate
 from alltoken.limits.redis_backend import RedisRateLimiter
-from alltoken.store.redis_client import SharedStateUnavailable, open_redis
+from alltoken.store.redis_client import open_redis
 
 from .cluster import REDIS_URL
 from .limiter_helpers import Clock, window

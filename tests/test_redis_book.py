@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from alltoken.billing.ledger import LedgerRow
 from alltoken.billing.redis_book import RedisCreditBook
-from alltoken.billing.reservations import BillingUnavailable, Budget, InsufficientCredits, LimitReached, Settlement
+from alltoken.billing.reservations import Budget, InsufficientCredits, LimitReached, Settlement
+from alltoken.errors import BillingUnavailable
+from alltoken.http.errors import shape
 from alltoken.store.redis_client import open_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -283,7 +285,7 @@ async def test_unreachable_redis_fails_closed_and_recovers(books):
     down = RedisCreditBook(open_redis("redis://127.0.0.1:1/2"), "test-down:", ledger.balance, ledger.entries_after)
     with pytest.raises(BillingUnavailable) as caught:
         await down.reserve("r1", "a", 100)
-    assert caught.value.status == 503 and caught.value.code == "billing_unavailable"
+    assert shape(caught.value).status == 503 and caught.value.code == "billing_unavailable"
     book = books(ledger)
     await book._redis.connection_pool.disconnect()  # a dropped connection is reopened by the next command
     assert (await book.reserve("r2", "a", 100)).units == 100

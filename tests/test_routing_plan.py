@@ -5,7 +5,8 @@ import random
 import pytest
 
 from alltoken.config import ProviderConfig
-from alltoken.http.errors import ApiError
+from alltoken.errors import InvalidRequest
+from alltoken.http.errors import shape
 from alltoken.http.v1.validation import validate_chat
 from alltoken.pricing import Price
 from alltoken.providers.demo.client import DemoProvider
@@ -80,10 +81,10 @@ def test_fallback_models_follow_and_allow_fallbacks_false_keeps_only_the_first()
 ])
 def test_bad_preferences_are_400(body):
     """Types are refused with the rest of the request's schema; values (a negative price) when read."""
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         validate_chat({"model": "x/m", "messages": [{"role": "user", "content": "hi"}], **body})
         parse_preferences(body)
-    assert caught.value.status == 400
+    assert shape(caught.value).status == 400
 
 
 class Clock:

@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import inspect, select
 
 from alltoken.accounts.cache import AuthCache
-from alltoken.accounts.service import Conflict, NotFound, create_account, create_key, revoke_key
+from alltoken.accounts.service import create_account, create_key, revoke_key
 from alltoken.analytics.events import UsageEvent
 from alltoken.analytics.recorder import UsageRecorder
 from alltoken.billing import ledger
 from alltoken.billing.ledger import Charge
 from alltoken.billing.reservations import LocalCreditBook
+from alltoken.errors import Conflict, NotFound
 from alltoken.runtime.loaders import Loaders
 from alltoken.runtime.sync import CacheSync
 from alltoken.store.db import session_factory

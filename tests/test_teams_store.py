@@ -8,7 +8,7 @@ from alembic import command
 from alltoken.accounts.cache import AuthCache
 from alltoken.accounts.invitations import invite
 from alltoken.accounts.keys import hash_key
-from alltoken.accounts.service import Conflict, NotFound, create_account, create_key
+from alltoken.accounts.service import create_account, create_key
 from alltoken.accounts.teams import (
     NotAllowed,
     add_member,
@@ -21,6 +21,7 @@ from alltoken.accounts.teams import (
 from alltoken.accounts.users import create_user
 from alltoken.analytics.recorder import UsageRecorder
 from alltoken.billing.reservations import LocalCreditBook
+from alltoken.errors import Conflict, NotFound
 from alltoken.runtime.loaders import Loaders
 from alltoken.runtime.sync import CacheSync
 from alltoken.store.changes import changes_after, latest_change

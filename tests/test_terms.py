@@ -10,9 +10,10 @@ import pytest
 
 from alltoken.accounts import terms
 from alltoken.accounts.cache import AccountRecord
-from alltoken.accounts.service import Conflict, NotFound, create_account
+from alltoken.accounts.service import create_account
 from alltoken.config import ConfigError, load_settings
-from alltoken.http.errors import ApiError
+from alltoken.errors import Conflict, NotFound, PermissionDenied
+from alltoken.http.errors import shape
 from alltoken.runtime.loaders import Loaders
 from alltoken.runtime.scope import RESPONSE_HEADERS_KEY
 from alltoken.runtime.terms_gate import WARNING_HEADER, TermsBook
@@ -100,11 +101,11 @@ async def test_the_gate_warns_in_grace_refuses_after_and_spares_administrators(e
                                  terms_version=accepted), scope)
         return scope.get(RESPONSE_HEADERS_KEY, [])
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(PermissionDenied) as refused:
         check(None)           # never accepted: "old" was due 29 days ago
-    assert refused.value.status == 403 and refused.value.code == "terms_not_accepted"
+    assert shape(refused.value).status == 403 and refused.value.code == "terms_not_accepted"
     assert "version old" in refused.value.message and "alltoken terms accept --account acct_x" in refused.value.message
-    with pytest.raises(ApiError):
+    with pytest.raises(PermissionDenied):
         check("unknown-version")
     [(name, value)] = check("old")   # "minor" is not material; "recent" is within its grace day
     assert name == WARNING_HEADER and b'version="recent"' in value and b"accept-by=" in value

@@ -1,10 +1,17 @@
 """Budget periods for limits that reset (keys', team members'): calendar days, ISO weeks and months, in UTC."""
 
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 RESETS = ("daily", "weekly", "monthly")
 
 
+@overload
+def period_start(reset: str, now: datetime) -> datetime: ...
+@overload
+def period_start(reset: None, now: datetime) -> None: ...
+@overload
+def period_start(reset: str | None, now: datetime) -> datetime | None: ...
 def period_start(reset: str | None, now: datetime) -> datetime | None:
     """Start of the period `now` falls in (None for a limit that never resets)."""
     if reset is None:
@@ -21,8 +28,6 @@ def period_start(reset: str | None, now: datetime) -> datetime | None:
 
 def next_reset(reset: str, now: datetime) -> datetime:
     start = period_start(reset, now)
-    if start is None:
-        raise ValueError("a limit that never resets has no next reset")
     if reset == "daily":
         return start + timedelta(days=1)
     if reset == "weekly":

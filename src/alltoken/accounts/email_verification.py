@@ -28,7 +28,7 @@ async def confirm(session: AsyncSession, token: str, now: datetime | None = None
     user_id = await emailed_tokens.redeem(session, EmailVerificationToken, token, now)
     if user_id is None:
         raise InvalidToken()
-    user = await session.get(User, user_id)
+    user = await session.get_one(User, user_id)
     user.email_verified_at = user.email_verified_at or now
     await emailed_tokens.retire_all(session, EmailVerificationToken, user_id, now)
     return user_id

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alltoken.store.dml import changed_rows
+
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -32,10 +34,9 @@ async def redeem(session: AsyncSession, table, token: str, now: datetime) -> str
     """Use the token up and return its user id; None when it is unknown, used or expired. The conditional
     UPDATE makes a token good once even when two requests bring it at the same moment."""
     hashed = digest(token)
-    claimed = await session.execute(
-        update(table).where(table.token_hash == hashed, table.used_at.is_(None), table.expires_at > now)
-        .values(used_at=now))
-    if claimed.rowcount != 1:
+    claimed = await changed_rows(session, update(table).where(
+        table.token_hash == hashed, table.used_at.is_(None), table.expires_at > now).values(used_at=now))
+    if claimed != 1:
         return None
     return (await session.execute(select(table.user_id).where(table.token_hash == hashed))).scalar_one()
 

@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts.roles import check_role
-from alltoken.accounts.service import Conflict, NotFound, normalized_email, parse_limit
+from alltoken.accounts.service import normalized_email, parse_limit
 from alltoken.accounts.teams import check_owner_power, get_team
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import new_id, utcnow
 from alltoken.store.models import TeamInvitation, TeamMember, User
 

@@ -7,7 +7,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts import keys
-from alltoken.accounts.service import Conflict, NewKey, NotFound
+from alltoken.accounts.service import NewKey
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.store.changes import record_change

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.service import DELETED_STATUS, NotFound
+from alltoken.accounts.service import DELETED_STATUS
+from alltoken.errors import NotFound
 from alltoken.store.models import Account, TeamMember, User
 
 
@@ -23,7 +24,7 @@ class Membership:
 
 async def memberships(session: AsyncSession, user: User) -> list[Membership]:
     """The personal account first, then the teams by name."""
-    own = await session.get(Account, user.account_id)
+    own = await session.get_one(Account, user.account_id)
     found = [Membership(own.id, own.name, own.kind, "owner")]
     rows = await session.execute(
         select(Account, TeamMember.role).join(TeamMember, TeamMember.account_id == Account.id)

@@ -48,7 +48,7 @@ async def redeem(session: AsyncSession, token: str, new_password_hash: str, now:
     user_id = await emailed_tokens.redeem(session, PasswordResetToken, token, now)
     if user_id is None:
         raise InvalidToken()
-    user = await session.get(User, user_id)
+    user = await session.get_one(User, user_id)
     account = await session.get(Account, user.account_id)
     if account is None or account.status == "deleted":
         raise InvalidToken()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts import keys
 from alltoken.accounts.networks import parse_networks
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import new_id, utcnow
 from alltoken.money import usd_to_units
 from alltoken.periods import RESETS
@@ -19,14 +20,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
 
 # An erased account keeps its row (the ledger refers to it) with this status (governance/deletion.py).
 DELETED_STATUS = "deleted"
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
 
 
 def normalized_email(email: str) -> str:

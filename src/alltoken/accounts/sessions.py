@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.ids import utcnow
+from alltoken.store.dml import changed_rows
 from alltoken.store.models import TeamMember, User, UserSession
 
 LIFETIME = timedelta(days=14)
@@ -97,4 +98,4 @@ async def close_all(session: AsyncSession, user_id: str, keep_token: str | None 
     query = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
     if keep_token is not None:
         query = query.where(UserSession.token_hash != _digest(keep_token))
-    return (await session.execute(query.values(revoked_at=utcnow()))).rowcount
+    return await changed_rows(session, query.values(revoked_at=utcnow()))

@@ -124,7 +124,7 @@ def _throttled_until(until: datetime) -> Throttled:
 async def _counted(session: AsyncSession, subject: str, allowed: int, now: datetime) -> bool:
     """One statement: a new window, or one more attempt in the current one while it is under `allowed`."""
     expired = _counts.c.window_start <= now - WINDOW
-    upsert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (upsert(_counts).values(subject=subject, window_start=now, attempts=1)
                  .on_conflict_do_update(
                      index_elements=[_counts.c.subject],
@@ -154,6 +154,6 @@ async def _forget_expired(session: AsyncSession, now: datetime) -> None:
     """Delete counts whose window has passed; on PostgreSQL only those no other attempt holds right now
     (SKIP LOCKED), so the clean-up never waits on, or deadlocks with, a sign-in."""
     stale = select(SignInCount.subject).where(SignInCount.window_start <= now - WINDOW)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stale = stale.with_for_update(skip_locked=True)
     await session.execute(delete(SignInCount).where(SignInCount.subject.in_(stale)))

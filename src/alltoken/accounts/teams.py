@@ -12,8 +12,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts.roles import check_role, may_act_on
-from alltoken.accounts.service import Conflict, NotFound, create_account, get_account, parse_limit
+from alltoken.accounts.service import create_account, get_account, parse_limit
 from alltoken.accounts.users import user_by_email
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.store.changes import record_change
@@ -50,7 +51,7 @@ async def members(session: AsyncSession, account_id: str) -> list[tuple[TeamMemb
     rows = await session.execute(select(TeamMember, User).join(User, User.id == TeamMember.user_id)
                                  .where(TeamMember.account_id == account_id)
                                  .order_by(TeamMember.created_at, TeamMember.user_id))
-    return [tuple(row) for row in rows]
+    return [(member, user) for member, user in rows]
 
 
 async def member(session: AsyncSession, account_id: str, user_id: str) -> TeamMember:

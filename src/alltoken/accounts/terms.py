@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alltoken.accounts.service import Conflict, NotFound, get_account
+from alltoken.accounts.service import get_account
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import utcnow
 from alltoken.store.changes import record_change
 from alltoken.store.models import TermsAcceptance, TermsVersion
@@ -84,21 +85,27 @@ async def accept(session: AsyncSession, account_id: str, *, image_uploads: bool 
     return row
 
 
-async def accepts_current(session: AsyncSession, account_id: str) -> bool:
+async def owed_version(session: AsyncSession, account_id: str) -> TermsVersion | None:
+    """The version in effect when the account has not accepted it (nor a later one); else None."""
     current = await current_version(session)
     if current is None:
-        return True
+        return None
     latest = await latest_acceptance(session, account_id)
-    return latest is not None and latest[1].effective_at >= current.effective_at
+    return None if latest is not None and latest[1].effective_at >= current.effective_at else current
+
+
+async def accepts_current(session: AsyncSession, account_id: str) -> bool:
+    return await owed_version(session, account_id) is None
 
 
 async def require_current(session: AsyncSession, account_id: str, accept_now: bool) -> TermsAcceptance | None:
     """For actions that need the current version accepted (creating a key through the API): accept it
     now when asked (returns the acceptance), else refuse with TermsNotAccepted."""
-    if await accepts_current(session, account_id):
+    owed = await owed_version(session, account_id)
+    if owed is None:
         return None
     if not accept_now:
-        raise TermsNotAccepted(await current_version(session))
+        raise TermsNotAccepted(owed)
     return await accept(session, account_id)
 
 

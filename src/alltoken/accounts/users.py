@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts.passwords import hash_password
-from alltoken.accounts.service import Conflict, NotFound, create_account
+from alltoken.accounts.service import create_account
+from alltoken.errors import Conflict, NotFound
 from alltoken.ids import new_id, utcnow
 from alltoken.store.models import User
 

@@ -8,10 +8,8 @@ uncollected cost what capped it (balance, key, member); never an account or any 
 from collections.abc import Iterator
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from starlette.requests import Request
-from starlette.responses import Response
 
 from alltoken.billing.reservations import ShortfallTally
 from alltoken.money import UNITS_PER_USD
@@ -87,8 +85,3 @@ def metrics_registry(state: Measured) -> CollectorRegistry:
     registry.register(RouteHealthCollector(state))
     registry.register(UncollectedCollector(state))
     return registry
-
-
-async def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics_registry
-    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")

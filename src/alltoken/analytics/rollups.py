@@ -40,7 +40,7 @@ async def add_to_rollups(session: AsyncSession, rows: list[dict]) -> None:
     if not rows:
         return
     table = UsageDaily.__table__
-    dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = dialect_insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=[column.name for column in table.primary_key],

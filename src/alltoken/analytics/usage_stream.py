@@ -23,6 +23,7 @@ import socket
 import time
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import orjson
 import redis.asyncio as redis
@@ -163,8 +164,9 @@ class DurableUsage:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def _read_new(self) -> list:
-        replies = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=self._max_batch,
+    async def _read_new(self) -> list[Any]:
+        # redis-py types stream replies as the union of their RESP2 and RESP3 shapes; ours is RESP2's
+        replies: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: ">"}, count=self._max_batch,
                                                block=max(int(self._interval * 1000), 1))
         return replies[0][1] if replies else []
 
@@ -174,14 +176,15 @@ class DurableUsage:
         total, start = 0, "0-0"
         while True:
             if own:
-                replies = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
+                replies: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
                                                        count=self._max_batch)
                 entries = replies[0][1] if replies else []
                 start = entries[-1][0] if entries else start
                 done = not entries
             else:
-                start, entries, *_ = await self._redis.xautoclaim(self._stream, GROUP, self._consumer,
+                claimed: Any = await self._redis.xautoclaim(self._stream, GROUP, self._consumer,
                                                                   self._claim_idle_ms, start, count=self._max_batch)
+                start, entries, *_ = claimed
                 done = start in ("0-0", b"0-0")
             await self._write(entries)
             total += len(entries)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alltoken.accounts.service import get_account, normalized_email
 from alltoken.ids import utcnow
 from alltoken.money import usd_to_units
+from alltoken.store.dml import changed_rows
 from alltoken.store.models import Account, BalanceAlert, LedgerEntry
 from alltoken.store.upsert import insert_ignoring_duplicates
 
@@ -73,22 +74,22 @@ def _ledger_balance(account_id: str):
 
 async def trigger(session: AsyncSession, account_id: str, now: datetime) -> bool:
     """Record that the balance fell below the threshold; False if it is not below, or already was."""
-    result = await session.execute(
-        update(BalanceAlert)
+    changed = await changed_rows(
+        session, update(BalanceAlert)
         .where(BalanceAlert.account_id == account_id, BalanceAlert.triggered_at.is_(None),
                _ledger_balance(account_id) < BalanceAlert.threshold_units)
         .values(triggered_at=now, notified_at=None, sending_until=None))
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def rearm(session: AsyncSession, account_id: str) -> bool:
     """The balance is back at or above the threshold: the next fall sends a new email."""
-    result = await session.execute(
-        update(BalanceAlert)
+    changed = await changed_rows(
+        session, update(BalanceAlert)
         .where(BalanceAlert.account_id == account_id, BalanceAlert.triggered_at.is_not(None),
                _ledger_balance(account_id) >= BalanceAlert.threshold_units)
         .values(triggered_at=None, notified_at=None, sending_until=None))
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def due_emails(session: AsyncSession, now: datetime) -> list[DueEmail]:
@@ -104,13 +105,13 @@ async def due_emails(session: AsyncSession, now: datetime) -> list[DueEmail]:
 
 async def claim_email(session: AsyncSession, account_id: str, now: datetime, lease: timedelta) -> bool:
     """Take the right to send this alert's email for `lease`; exactly one process wins it."""
-    result = await session.execute(
-        update(BalanceAlert)
+    changed = await changed_rows(
+        session, update(BalanceAlert)
         .where(BalanceAlert.account_id == account_id, BalanceAlert.triggered_at.is_not(None),
                BalanceAlert.notified_at.is_(None),
                (BalanceAlert.sending_until.is_(None)) | (BalanceAlert.sending_until < now))
         .values(sending_until=now + lease))
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def email_sent(session: AsyncSession, account_id: str, now: datetime) -> None:

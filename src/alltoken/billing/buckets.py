@@ -102,7 +102,8 @@ def _spend(buckets: Buckets, units: int, at: datetime) -> None:
 
 
 def _write_off(grants: dict[int, PromoGrant], entry: Entry) -> None:
-    grant = grants.get(written_off_grant(entry.request_id or ""))
+    grant_id = written_off_grant(entry.request_id or "")
+    grant = grants.get(grant_id) if grant_id is not None else None
     if grant is not None:
         grant.remaining += entry.amount_units   # the expiry entry is minus what was left
         grant.written_off = True

@@ -72,7 +72,7 @@ async def expiring_grants(session: AsyncSession, account_id: str, up_to_id: int)
         select(LedgerEntry.id, LedgerEntry.expires_at, LedgerEntry.amount_units)
         .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "promo", LedgerEntry.expires_at.is_not(None),
                LedgerEntry.id <= up_to_id, not_yet))
-    return {grant_id: (expires_at, amount) for grant_id, expires_at, amount in rows}
+    return {grant_id: (expires_at, amount) for grant_id, expires_at, amount in rows if expires_at is not None}
 
 
 async def expiry_loop(sessions: async_sessionmaker, interval: float, write_off) -> None:

@@ -101,5 +101,5 @@ async def serialize_ledger_writes(session: AsyncSession) -> None:
     let usage writers check which records are new before inserting them: store/upsert.insert_new).
 
     SQLite has one writer at a time already; PostgreSQL sequences do not, hence the advisory lock."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(7226001)"))

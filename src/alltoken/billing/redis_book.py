@@ -24,7 +24,6 @@ from redis.exceptions import RedisError
 from alltoken.billing import redis_book_scripts as scripts
 from alltoken.billing.reservations import (
     BalanceLoader,
-    BillingUnavailable,
     Budget,
     EntryFeed,
     ExpiringLoader,
@@ -36,6 +35,7 @@ from alltoken.billing.reservations import (
     no_expiring,
     no_write_off,
 )
+from alltoken.errors import BillingUnavailable
 from alltoken.ids import utcnow
 from alltoken.store.redis_batch import RedisBatcher
 
@@ -198,7 +198,7 @@ class RedisCreditBook:
                 if not entries:
                     return
                 for start in range(0, len(entries), _APPLY_BATCH):
-                    args = [self._prefix, _MARKER_TTL_MS]
+                    args: list[str | int] = [self._prefix, _MARKER_TTL_MS]
                     for entry_id, account_id, amount, request_id, expires in entries[start:start + _APPLY_BATCH]:
                         args += [entry_id, account_id, amount, request_id or "", _ms(expires) if expires else ""]
                     cursor = int(await self._apply(args=args))
@@ -208,14 +208,15 @@ class RedisCreditBook:
     async def _shared_cursor(self) -> int:
         key = self._prefix + "cursor"
         await self._redis.set(key, self.cursor, nx=True)
-        return int(await self._redis.get(key))
+        stored = await self._redis.get(key)
+        return self.cursor if stored is None else int(stored)   # None only if the key was deleted in between
 
     async def _load(self, account_id: str) -> None:
         for _ in range(_LOAD_TRIES):
             await self.catch_up()  # a grant made a moment ago is in the sum
             cursor = await self._shared_cursor()
             total = await self._load_balance(account_id, cursor)
-            args = [self._prefix, account_id, cursor, total]
+            args: list[str | int] = [self._prefix, account_id, cursor, total]
             for grant_id, (expires, amount) in (await self._load_expiring(account_id, cursor)).items():
                 args += [grant_id, _ms(expires), amount]
             if await self._load_script(args=args):

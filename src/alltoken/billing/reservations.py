@@ -22,7 +22,6 @@ from typing import Protocol
 
 from alltoken.billing.buckets import written_off_grant
 from alltoken.billing.ledger import LedgerRow
-from alltoken.http.errors import ApiError
 from alltoken.ids import utcnow
 
 log = logging.getLogger("alltoken.credits")
@@ -43,16 +42,6 @@ class LimitReached(Exception):
         self.budget = budget
         self.remaining_units = remaining_units
         self.needed_units = needed_units
-
-
-class BillingUnavailable(ApiError):
-    """The shared credit book (Redis) cannot be reached: nothing is reserved or read, the request fails
-    closed with a 503 and the next one tries again."""
-
-    def __init__(self):
-        super().__init__(503, "billing is unavailable right now (the shared credit store cannot be reached); "
-                         "nothing was charged, retry shortly", type="server_error", code="billing_unavailable",
-                         headers={"retry-after": "1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +280,8 @@ class LocalCreditBook:
                 funds.committed += amount_units
                 if promo_expires_at is not None:
                     funds.expiring[entry_id] = (promo_expires_at, amount_units)
-                elif request_id and funds.expiring:
-                    funds.expiring.pop(written_off_grant(request_id), None)
+                elif request_id and funds.expiring and (grant_id := written_off_grant(request_id)) is not None:
+                    funds.expiring.pop(grant_id, None)
             self.cursor = entry_id
 
     async def write_off_expired(self, account_id: str) -> None:

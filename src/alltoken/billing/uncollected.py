@@ -39,5 +39,5 @@ async def accounts_with_uncollected(session: AsyncSession, limit: int) -> list[U
 async def account_uncollected(session: AsyncSession, account_id: str) -> int:
     total = await session.scalar(select(func.coalesce(func.sum(LedgerEntry.uncollected_units), 0))
                                  .where(LedgerEntry.account_id == account_id, _UNCOLLECTED))
-    return int(total)
+    return int(total or 0)
 

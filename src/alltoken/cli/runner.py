@@ -1,15 +1,14 @@
-"""Runs one admin CLI action: open the database, migrate, act in one transaction, report errors plainly."""
+"""Runs one admin CLI action: open the database, migrate, act in one transaction. Our errors end the command
+in cli/main.py; a service's ValueError (bad input: a malformed amount, a database URL) ends it here the same way."""
 
 import asyncio
 
 import click
 
 from alltoken import audit
-from alltoken.accounts.service import Conflict, NotFound
 from alltoken.config import Settings
-from alltoken.money import MoneyFormatError
 from alltoken.runtime.change_bus import announce
-from alltoken.store.db import DatabaseUrlError, create_engine, session_factory
+from alltoken.store.db import create_engine, session_factory
 from alltoken.store.migrate import upgrade_to_head
 from alltoken.store.redis_client import open_redis
 
@@ -17,7 +16,7 @@ from alltoken.store.redis_client import open_redis
 def run_admin(action, settings: Settings, audit_action: str | None, after_commit=None, **kwargs) -> tuple[dict, str]:
     try:
         return asyncio.run(_run(action, settings, audit_action, after_commit, kwargs))
-    except (NotFound, Conflict, MoneyFormatError, DatabaseUrlError, ValueError) as exc:
+    except ValueError as exc:   # MoneyFormatError and DatabaseUrlError too
         raise click.ClickException(str(exc)) from None
 
 

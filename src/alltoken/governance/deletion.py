@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.service import DELETED_STATUS, Conflict, get_account
+from alltoken.accounts.service import DELETED_STATUS, get_account
 from alltoken.analytics.rollups import detach_rollups
+from alltoken.errors import Conflict
 from alltoken.ids import utcnow
 from alltoken.store.changes import record_change
 from alltoken.store.models import (

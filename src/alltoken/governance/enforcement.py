@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alltoken.accounts.key_hygiene import revoke_all_keys
-from alltoken.accounts.service import Conflict, NotFound, get_account
+from alltoken.accounts.service import get_account
+from alltoken.errors import Conflict, NotFound
 from alltoken.governance import notifications
 from alltoken.ids import utcnow
 from alltoken.store.changes import record_change

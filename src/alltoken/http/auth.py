@@ -6,7 +6,7 @@ from alltoken.accounts import keys
 from alltoken.accounts.cache import AccountRecord, AuthCache, KeyRecord
 from alltoken.accounts.networks import allows
 from alltoken.http.client_address import client_address
-from alltoken.http.errors import ApiError, forbidden, unauthorized
+from alltoken.http.errors import forbidden, unauthorized
 from alltoken.ids import utcnow
 from alltoken.runtime.exchange import Caller
 
@@ -74,5 +74,4 @@ def check_account(account: AccountRecord, allow_billing_hold: bool = False) -> N
         raise forbidden(f"this account was terminated{reason}. Termination is final: its API keys are revoked and "
                         "it cannot be restored. Contact support if you believe this is a mistake.",
                         code="account_terminated")
-    raise ApiError(403, f"this account is {account.status}{reason}", type="permission_error",
-                   code=f"account_{account.status}")
+    raise forbidden(f"this account is {account.status}{reason}", code=f"account_{account.status}")

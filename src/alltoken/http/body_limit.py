@@ -6,23 +6,21 @@ than its limit in memory. Before: a 300 MB unauthenticated /api login took the s
 300 MB chunked /v1 body to 813 MB, because bodies were read whole before any check.
 
 The refusal is a 413 in the route's error shape (Anthropic's on /v1/messages, else the `{"error": ...}` one
-/v1 and /api share), sent by this middleware; the application then gets BodyTooLarge from `receive` (an
-ApiError, so handlers treat it as a refusal, not a crash), and whatever it answers to that is dropped.
+/v1 and /api share), sent by this middleware; the application then gets BodyTooLarge from `receive` (a
+TooLarge, so handlers treat it as a refusal, not a crash), and whatever it answers to that is dropped.
 """
 
 from alltoken.config import ImageSettings
-from alltoken.http.errors import ApiError
+from alltoken.errors import TooLarge
+from alltoken.http.errors import error_response
 from alltoken.http.plumbing import MAX_BODY_BYTES
 
 API_BODY_BYTES = 1024 * 1024   # the management API takes small JSON documents only
 _CONTENT_LENGTH = b"content-length"
 
 
-class BodyTooLarge(ApiError):
+class BodyTooLarge(TooLarge):
     """The 413; raised from `receive` once the body passed its limit (when it has gone out already)."""
-
-    def __init__(self, message: str):
-        super().__init__(413, message, type="invalid_request_error", code="request_too_large")
 
 
 class BodyLimitMiddleware:
@@ -83,7 +81,7 @@ def _declared_length(scope) -> int | None:
 async def _refuse(scope, send, error: BodyTooLarge) -> None:
     """The 413 in the route's error shape; `connection: close` so the server stops taking in the rest."""
     anthropic = scope["path"] == "/v1/messages" or scope["path"].startswith("/v1/messages/")
-    response = error.anthropic_response() if anthropic else error.response()
+    response = error_response(error, anthropic=anthropic)
     response.headers["connection"] = "close"
     await send({"type": "http.response.start", "status": response.status_code,
                 "headers": response.raw_headers})

@@ -9,7 +9,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alltoken.http.errors import ApiError, bad_request, too_large
+from alltoken.errors import AllTokenError
+from alltoken.http.errors import ApiError, anthropic_response, bad_request, error_response, not_found, too_large
 from alltoken.ids import new_request_id
 from alltoken.runtime.scope import REQUEST_ID_KEY, RESPONSE_HEADERS_KEY
 
@@ -53,19 +54,19 @@ Handler = Callable[[Request], Awaitable[Response]]
 def endpoint(handler: Handler) -> Handler:
     """Every failure becomes an error in OpenAI's shape; a crash is logged without its message,
     which could quote request content."""
-    return _guarded(handler, ApiError.response)
+    return _guarded(handler, error_response)
 
 
 def anthropic_endpoint(handler: Handler) -> Handler:
     """The same, with errors in Anthropic's shape."""
-    return _guarded(handler, ApiError.anthropic_response)
+    return _guarded(handler, anthropic_response)
 
 
-def _guarded(handler: Handler, render: Callable[[ApiError], Response]) -> Handler:
+def _guarded(handler: Handler, render: Callable[[AllTokenError], Response]) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
-        except ApiError as exc:
+        except AllTokenError as exc:
             return render(exc)
         except Exception as exc:
             log_crash(exc, request.url.path)
@@ -117,12 +118,11 @@ class RequestContextMiddleware:
 async def not_found_handler(request: Request, exc) -> Response:
     status = getattr(exc, "status_code", 404)
     if status == 405:
-        return ApiError(405, f"{request.method} is not allowed on {request.url.path}", type="invalid_request_error",
-                        code="method_not_allowed").response()
-    return ApiError(404, f"no such endpoint: {request.method} {request.url.path}", type="not_found_error",
-                    code="unknown_endpoint").response()
+        return error_response(ApiError(405, f"{request.method} is not allowed on {request.url.path}",
+                                       type="invalid_request_error", code="method_not_allowed"))
+    return error_response(not_found(f"no such endpoint: {request.method} {request.url.path}", code="unknown_endpoint"))
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     log_crash(exc, request.url.path)
-    return internal_error().response()
+    return error_response(internal_error())

@@ -5,7 +5,8 @@ so a server without it pays nothing per request.
 """
 
 from alltoken.config import RegionSettings
-from alltoken.http.errors import ApiError, forbidden
+from alltoken.errors import PermissionDenied
+from alltoken.http.errors import error_response
 from alltoken.runtime.origin import ClientOrigin
 
 GATED_PREFIXES = ("/v1", "/api")
@@ -16,9 +17,9 @@ class RegionPolicy:
     def __init__(self, settings: RegionSettings):
         self._blocked = settings.blocked_countries
         self._block_unknown = settings.unknown_country == "block"
-        self._refusals: dict[str, ApiError] = {}
+        self._refusals: dict[str, PermissionDenied] = {}
 
-    def refusal(self, country: str | None) -> ApiError | None:
+    def refusal(self, country: str | None) -> PermissionDenied | None:
         """The 403 for a request or sign-up from `country` (None: not known), or None when allowed."""
         if country is None:
             return _UNKNOWN if self._block_unknown else None
@@ -26,16 +27,16 @@ class RegionPolicy:
             return None
         refused = self._refusals.get(country)
         if refused is None:
-            refused = self._refusals[country] = forbidden(
+            refused = self._refusals[country] = PermissionDenied(
                 f"AllToken is not available in your country or region ({country}): export-control and sanctions "
                 "laws do not allow us to serve it. If you think this is wrong, contact support.",
                 code="region_blocked")
         return refused
 
 
-_UNKNOWN = forbidden("AllToken could not determine your country or region, and this server serves only requests "
-                     "whose country it knows (sanctions compliance). If you think this is wrong, contact support.",
-                     code="region_blocked")
+_UNKNOWN = PermissionDenied("AllToken could not determine your country or region, and this server serves only "
+                            "requests whose country it knows (sanctions compliance). If you think this is wrong, "
+                            "contact support.", code="region_blocked")
 
 
 class RegionGate:
@@ -50,8 +51,7 @@ class RegionGate:
         if scope["type"] == "http" and _gated(scope["path"]):
             refused = self._policy.refusal(self._origin.country(scope))
             if refused is not None:
-                anthropic = scope["path"].startswith(_ANTHROPIC_PATHS)
-                response = refused.anthropic_response() if anthropic else refused.response()
+                response = error_response(refused, anthropic=scope["path"].startswith(_ANTHROPIC_PATHS))
                 return await response(scope, receive, send)
         await self.app(scope, receive, send)
 

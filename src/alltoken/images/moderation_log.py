@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.ids import utcnow
+from alltoken.store.dml import changed_rows
 from alltoken.store.models import ImageModerationLog
 
 log = logging.getLogger("alltoken.images")
@@ -87,8 +88,7 @@ def parse_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 async def purge(session: AsyncSession, older_than: datetime) -> int:
-    result = await session.execute(delete(ImageModerationLog).where(ImageModerationLog.created_at < older_than))
-    return result.rowcount or 0
+    return await changed_rows(session, delete(ImageModerationLog).where(ImageModerationLog.created_at < older_than))
 
 
 async def purge_loop(sessions: async_sessionmaker, retention_days: int, interval: float) -> None:

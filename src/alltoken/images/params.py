@@ -3,7 +3,7 @@ checked against its schema (http/v1/schemas/images.py). All of them go upstream 
 
 from dataclasses import dataclass
 
-from alltoken.http.errors import bad_request
+from alltoken.errors import InvalidRequest
 
 _UNSET = object()
 
@@ -25,7 +25,7 @@ class ImageRequest:
         """`params` as checked: a form's numbers and booleans already read as such."""
         n, stream = params.get("n") or 1, params.get("stream") is True
         if stream and n > 1:
-            raise bad_request("a streamed request makes one image: set 'n' to 1, or leave out 'stream'", param="n")
+            raise InvalidRequest("a streamed request makes one image: set 'n' to 1, or leave out 'stream'", param="n")
         moderation = params.get("moderation", _UNSET)
         prompt = params.get("prompt") or ""
         return cls(model=params["model"], n=n, size=params.get("size"), quality=params.get("quality"),

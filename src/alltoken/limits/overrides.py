@@ -6,8 +6,8 @@ from dataclasses import replace
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alltoken.accounts.service import NotFound
 from alltoken.config.rate_limits import NO_LIMITS, Limits, RateLimitSettings
+from alltoken.errors import NotFound
 from alltoken.ids import utcnow
 from alltoken.limits.policy import Overrides, resolve
 from alltoken.store.changes import record_change
@@ -32,8 +32,8 @@ def changed(current: Overrides, *, clear: bool = False, tier: str | None = None,
     if model is not None:
         base = NO_LIMITS if clear else current.models.get(model, NO_LIMITS)
         return replace(current, models={**current.models, model: replace(base, **given)})
-    base = Overrides() if clear else current
-    return replace(base, tier=tier or base.tier, limits=replace(base.limits, **given))
+    stored = Overrides() if clear else current
+    return replace(stored, tier=tier or stored.tier, limits=replace(stored.limits, **given))
 
 
 async def store(session: AsyncSession, settings: RateLimitSettings, kind: str, subject_id: str,

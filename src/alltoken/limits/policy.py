@@ -48,7 +48,7 @@ def resolve(settings: RateLimitSettings, stored: Overrides | None, status: str) 
                     "using the default tier", tier_name)
         tier_name = None
     tier_name = tier_name or settings.default_tier
-    tier = settings.tiers.get(tier_name) if tier_name else Tier()
+    tier = settings.tiers[tier_name] if tier_name else Tier()
     account = stored.limits.over(tier.account)
     models = {**tier.models, **{model: limits.over(tier.models.get(model, NO_LIMITS))
                                 for model, limits in stored.models.items()}}

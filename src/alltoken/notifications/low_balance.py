@@ -64,21 +64,23 @@ class LowBalanceAlerts:
     async def _send_due(self, now: datetime) -> None:
         async with self._sessions() as session:
             due = await alerts.due_emails(session, now)
-        if due and self._mailer is None:
+        if not due:
+            return
+        if self._mailer is None:
             if not self._said_no_smtp:
                 log.warning("low-balance alerts are recorded but not emailed: no smtp host is configured")
                 self._said_no_smtp = True
             return
         for email in due:
-            await self._send(email, now)
+            await self._send(self._mailer, email, now)
 
-    async def _send(self, email: alerts.DueEmail, now: datetime) -> None:
+    async def _send(self, mailer: Mailer, email: alerts.DueEmail, now: datetime) -> None:
         async with self._sessions.begin() as session:
             if not await alerts.claim_email(session, email.account_id, now, SEND_LEASE):
                 return  # another process has it
             balance = await balance_units(session, email.account_id)
         try:
-            await self._mailer.send(email.recipient, f"AllToken: low balance on account {email.account_id}",
+            await mailer.send(email.recipient, f"AllToken: low balance on account {email.account_id}",
                                     self.text(email, balance))
         except Exception as exc:  # the server's reply may quote the message: log only the kind of failure
             log.warning("low-balance email for account %s failed, will retry: %s", email.account_id,

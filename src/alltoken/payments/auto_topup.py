@@ -45,7 +45,7 @@ async def ensure_profile(session: AsyncSession, account_id: str) -> BillingProfi
     await insert_ignoring_duplicates(session, BillingProfile.__table__, [{
         "account_id": account_id, "auto_topup_enabled": False, "auto_topup_threshold_units": 0,
         "auto_topup_amount_units": 0, "auto_topup_pending": False, "updated_at": utcnow()}], unique="account_id")
-    return await session.get(BillingProfile, account_id, populate_existing=True)
+    return await session.get_one(BillingProfile, account_id, populate_existing=True)
 
 
 async def read_config(session: AsyncSession, account_id: str) -> AutoTopUpConfig:
@@ -114,4 +114,6 @@ async def stalled_claims(session: AsyncSession, started_before: datetime) -> lis
         .join(BillingProfile, BillingProfile.account_id == Payment.account_id)
         .where(Payment.kind == "auto", Payment.status == "processing", Payment.stripe_payment_intent_id.is_(None),
                Payment.created_at < started_before))
-    return [Claim(*row) for row in rows]
+    # A claim is made only for a profile with a saved card, so both ids are there.
+    return [Claim(payment, customer_id, method_id) for payment, customer_id, method_id in rows
+            if customer_id is not None and method_id is not None]

@@ -18,7 +18,7 @@ PAYMENT_DISPUTED = "payment_disputed"
 
 
 async def set_hold(session: AsyncSession, account_id: str, code: str, reason: str) -> None:
-    account = await session.get(Account, account_id)
+    account = await session.get_one(Account, account_id)
     if account.billing_hold is None:
         account.billing_hold_since = utcnow()
     account.billing_hold, account.billing_hold_reason = code, reason   # the latest reason is the one to show
@@ -27,7 +27,7 @@ async def set_hold(session: AsyncSession, account_id: str, code: str, reason: st
 
 
 async def lift_hold_if_restored(session: AsyncSession, account_id: str) -> bool:
-    account = await session.get(Account, account_id)
+    account = await session.get_one(Account, account_id)
     if account.billing_hold is None or await balance_units(session, account_id) < 0:
         return False
     account.billing_hold = account.billing_hold_reason = account.billing_hold_since = None

@@ -119,7 +119,7 @@ async def dispute_closed(session: AsyncSession, payment: Payment, dispute_id: st
                             note=f"dispute {dispute_id} of card payment {payment.id} closed in the account's favour"))
     payment.disputed_units -= units
     await session.flush()
-    account = await session.get(Account, payment.account_id)
+    account = await session.get_one(Account, payment.account_id)
     if account.billing_hold == PAYMENT_DISPUTED and not payment.disputed_units:
         await lift_hold_if_restored(session, payment.account_id)
     return True

@@ -19,7 +19,7 @@ async def billing_hold(session: AsyncSession, account_id: str) -> dict | None:
     if account is None or account.billing_hold is None:
         return None
     return {"code": account.billing_hold, "reason": account.billing_hold_reason,
-            "since": account.billing_hold_since.isoformat()}
+            "since": account.billing_hold_since.isoformat() if account.billing_hold_since else None}
 
 
 def _receipt(payment: Payment) -> dict:

@@ -146,7 +146,8 @@ class TopUps:
             return
         async with self.sessions.begin() as session:
             payment = await outcomes.locked_payment(session, claim.payment.id)
-            await outcomes.apply_intent(session, payment, intent)
+            if payment is not None:   # the claim's own row: nothing deletes it
+                await outcomes.apply_intent(session, payment, intent)
         await self._refresh(claim.payment.account_id)
 
     async def _refresh(self, account_id: str) -> None:

@@ -12,6 +12,7 @@ from alltoken.store.models import Payment
 
 if TYPE_CHECKING:
     import stripe
+    from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
 # Our payment id rides on the Checkout Session and its PaymentIntent, so any event finds its payment.
 PAYMENT_ID = "alltoken_payment_id"
@@ -38,7 +39,10 @@ class StripeApi:
     def __init__(self, settings: StripeSettings):
         import stripe
 
+        if not (settings.secret_key and settings.success_url and settings.cancel_url):   # config refuses this first
+            raise ValueError("Stripe needs a secret key, a success_url and a cancel_url")
         self._settings = settings
+        self._success_url, self._cancel_url = settings.success_url, settings.cancel_url
         self._http = stripe.AIOHTTPClient(timeout=30)
         self._client = stripe.StripeClient(settings.secret_key, base_addresses={"api": settings.api_base},
                                            http_client=self._http, max_network_retries=2)
@@ -64,13 +68,17 @@ class StripeApi:
         line_items = [_line("AllToken credit", payment.total_cents - payment.tax_cents, payment.currency)]
         if payment.tax_cents:
             line_items.append(_line("Tax", payment.tax_cents, payment.currency))
-        session = await self._client.v1.checkout.sessions.create_async(params={
+        params: SessionCreateParams = {
             "mode": "payment", "customer": customer_id, "client_reference_id": payment.account_id,
             "line_items": line_items, "metadata": metadata,
             "payment_intent_data": {"setup_future_usage": "off_session", "metadata": metadata,
                                     "description": _description(payment)},
-            "success_url": self._settings.success_url, "cancel_url": self._settings.cancel_url,
-        }, options={"idempotency_key": f"alltoken-checkout-{payment.id}"})
+            "success_url": self._success_url, "cancel_url": self._cancel_url,
+        }
+        session = await self._client.v1.checkout.sessions.create_async(
+            params=params, options={"idempotency_key": f"alltoken-checkout-{payment.id}"})
+        if session.url is None:
+            raise ValueError(f"Stripe answered checkout session {session.id} without its URL")
         return session.id, session.url
 
     async def charge_off_session(self, payment: Payment, customer_id: str, payment_method_id: str) -> dict:
@@ -85,21 +93,22 @@ class StripeApi:
                 "metadata": _metadata(payment), "description": _description(payment),
             }, options={"idempotency_key": f"alltoken-auto-topup-{payment.id}"})
         except stripe.CardError as declined:  # a decline still created the PaymentIntent: the error carries it
-            intent = ((declined.json_body or {}).get("error") or {}).get("payment_intent")
-            if not isinstance(intent, dict):
+            error = declined.json_body.get("error") if isinstance(declined.json_body, dict) else None
+            declined_intent = error.get("payment_intent") if isinstance(error, dict) else None
+            if not isinstance(declined_intent, dict):
                 raise
-            return intent
+            return declined_intent
         return intent.to_dict()
 
     async def retrieve_payment_intent(self, intent_id: str) -> dict:
         return (await self._client.v1.payment_intents.retrieve_async(intent_id)).to_dict()
 
 
-def _metadata(payment: Payment) -> dict:
+def _metadata(payment: Payment) -> dict[str, str]:
     return {PAYMENT_ID: payment.id, ACCOUNT_ID: payment.account_id}
 
 
-def _line(name: str, cents: int, currency: str) -> dict:
+def _line(name: str, cents: int, currency: str) -> "SessionCreateParamsLineItem":
     return {"quantity": 1, "price_data": {"currency": currency, "unit_amount": cents, "product_data": {"name": name}}}
 
 

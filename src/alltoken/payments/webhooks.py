@@ -75,7 +75,7 @@ async def apply_event(session: AsyncSession, event: dict, payment_id: str) -> st
 async def _first_delivery(session: AsyncSession, event: dict) -> bool:
     """Record the event id; False if it was recorded already. The first write of the transaction, so on
     SQLite it takes the write lock, and on PostgreSQL a concurrent delivery waits for this one."""
-    dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = await session.execute(
         dialect_insert(StripeEvent).values(id=event["id"], type=event["type"], received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id))

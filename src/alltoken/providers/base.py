@@ -25,21 +25,6 @@ class ChatResult:
     usage: Usage
 
 
-class ProviderError(Exception):
-    """An upstream failure, already classified for the client and for the router."""
-
-    def __init__(self, status: int, message: str, *, type: str = "upstream_error", code: str | None = None,
-                 param: str | None = None, retryable: bool = False, retry_after: float | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.type = type
-        self.code = code
-        self.param = param
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
 class Provider(ABC):
     # OpenAI request parameters this provider cannot honour (they are dropped or refused); a request
     # with `provider.require_parameters` skips providers that would drop one it uses.
@@ -62,7 +47,7 @@ class Provider(ABC):
     def chat_stream(self, call: ChatCall) -> AsyncIterator[dict]:
         """OpenAI chunk objects; the last one has `choices: []` and the full `usage`.
 
-        Raises ProviderError before the first chunk for failures the router may retry."""
+        Raises UpstreamError before the first chunk for failures the router may retry."""
 
     async def start(self) -> None:
         """Open connections; called once the event loop runs."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 
 
 class Failure(Enum):
@@ -86,13 +86,13 @@ def failure_of_status(status: int, overrides: Mapping[int, Failure] | None = Non
 
 def upstream_failure(failure: Failure, provider_id: str, *, status: int | None = None, message: str | None = None,
                      code: str | None = None, param: str | None = None, retry_after: float | None = None,
-                     retryable: bool | None = None) -> ProviderError:
+                     retryable: bool | None = None) -> UpstreamError:
     """The error for one upstream failure. `status`, `code` and `param` are the upstream's; `message`
     replaces the table's (a bad request keeps the upstream's own when it gave one); `retryable`
     overrides the table where a caller knows better."""
     category = CATEGORIES[failure]
     text = message or category.message.format(provider=provider_id, status=status)
-    return ProviderError(category.status or status or 502, text, type=category.type,
+    return UpstreamError(category.status or status or 502, text, type=category.type,
                          code=category.code or code, param=param if failure is Failure.BAD_REQUEST else None,
                          retryable=category.retryable if retryable is None else retryable,
                          retry_after=retry_after if category.waits else None)

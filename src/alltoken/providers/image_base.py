@@ -71,12 +71,12 @@ class ImageProvider(ABC):
 
     @abstractmethod
     async def images(self, call: ImageCall) -> ImageResult:
-        """One generation, edit or variation; raises ProviderError like chat does."""
+        """One generation, edit or variation; raises UpstreamError like chat does."""
 
     @abstractmethod
     def images_stream(self, call: ImageCall) -> AsyncIterator[dict]:
         """OpenAI's image stream events (`*.partial_image`, then `*.completed` with `usage`), for
-        an endpoint in `streaming`. Raises ProviderError before the first event for failures the
+        an endpoint in `streaming`. Raises UpstreamError before the first event for failures the
         router may retry, and mid-stream for a broken stream."""
 
 

@@ -4,7 +4,7 @@ The URL is the caller's, so the fetch must not become a way into our own network
 is resolved once, every address it resolves to must be public, and the connection goes to that
 vetted address (TLS still checks the certificate against the host name), so a DNS answer that
 changes between the check and the connect cannot slip through. Redirects are followed by hand and
-vetted the same way. Every refusal is a ProviderError 400 that says why.
+vetted the same way. Every refusal is a UpstreamError 400 that says why.
 
 Nor may a small request make the gateway download (and hold, and send on) a great deal: a request
 names at most `ImageFetchLimits.max_images` image URLs (refused with 400 before anything is
@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 3
@@ -49,7 +49,7 @@ class _Budget:
     def take(self, size: int) -> None:
         self.left -= size
         if self.left < 0:
-            raise ProviderError(413, f"the images this request names by URL are larger than "
+            raise UpstreamError(413, f"the images this request names by URL are larger than "
                                      f"{_megabytes(self.limit)} together, the most fetched for one request; "
                                      "send fewer or smaller images", type="invalid_request_error",
                                 code="images_too_large", param="messages")
@@ -60,7 +60,7 @@ async def fetch_images(session: aiohttp.ClientSession, urls: list[str],
     """url -> (mime type, bytes) of every image of a request, fetched at once within the request's limits;
     the first refusal stops the other fetches and is raised."""
     if len(urls) > limits.max_images:
-        raise ProviderError(400, f"this request names {len(urls)} image URLs; at most {limits.max_images} are "
+        raise UpstreamError(400, f"this request names {len(urls)} image URLs; at most {limits.max_images} are "
                                  "fetched for one request: send fewer, or send them inline as data: URLs",
                             type="invalid_request_error", code="too_many_image_urls", param="messages")
     budget = _Budget(limits)
@@ -74,7 +74,7 @@ async def fetch_images(session: aiohttp.ClientSession, urls: list[str],
 
 async def fetch_image(session: aiohttp.ClientSession, url: str, *, max_bytes: int = MAX_IMAGE_BYTES,
                       timeout: float = FETCH_TIMEOUT_SECONDS, budget: _Budget | None = None) -> tuple[str, bytes]:
-    """(mime_type, bytes) of the image at an https URL, or ProviderError 400 (413 past the `budget`)."""
+    """(mime_type, bytes) of the image at an https URL, or UpstreamError 400 (413 past the `budget`)."""
     budget = budget or _Budget(ImageFetchLimits(max_bytes=max_bytes))
     try:
         async with asyncio.timeout(timeout):
@@ -189,5 +189,5 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
 
-def _refused(reason: str) -> ProviderError:
-    return ProviderError(400, f"image URL {reason}", type="invalid_request_error", code="invalid_image_url")
+def _refused(reason: str) -> UpstreamError:
+    return UpstreamError(400, f"image URL {reason}", type="invalid_request_error", code="invalid_image_url")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.failures import Failure, upstream_failure
 
 T = TypeVar("T")
@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 class transport_errors:
     """`async with transport_errors(provider_id):` turns timeouts and connection failures into
-    retryable ProviderErrors (504 and 502)."""
+    retryable UpstreamErrors (504 and 502)."""
 
     def __init__(self, provider_id: str):
         self._provider_id = provider_id
@@ -51,7 +51,7 @@ def text_inputs(provider_id: str, body: dict) -> list[str]:
         return [inputs]
     if all(isinstance(item, str) for item in inputs):
         return list(inputs)
-    raise ProviderError(400, f"provider {provider_id} embeds text only: send `input` as a string or an array of "
+    raise UpstreamError(400, f"provider {provider_id} embeds text only: send `input` as a string or an array of "
                         "strings, not token ids", type="invalid_request_error", code="invalid_request", param="input")
 
 
@@ -71,7 +71,7 @@ def retry_after_seconds(headers) -> float | None:
 
 async def all_or_first_error(calls: list[Coroutine[Any, Any, T]], limit: int) -> list[T]:
     """Results of `calls` in order, at most `limit` in flight. The first failure cancels the
-    rest and is raised as itself, so a ProviderError reaches the client unchanged."""
+    rest and is raised as itself, so a UpstreamError reaches the client unchanged."""
     slots = asyncio.Semaphore(limit)
 
     async def in_slot(call: Coroutine[Any, Any, T]) -> T:

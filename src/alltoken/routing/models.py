@@ -1,5 +1,6 @@
 """Public models and their routes: built once at start from the catalog and the config file."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,7 +49,7 @@ class ModelTable:
 
 
 def build_model_table(settings: Settings, providers: dict[str, Provider],
-                      overrides: list[ModelConfig] = (), now: datetime | None = None) -> ModelTable:
+                      overrides: Sequence[ModelConfig] = (), now: datetime | None = None) -> ModelTable:
     """Catalog models for every configured provider of their family, then the config's own models,
     then routes set at run time through the management API (each replacing a model of the same id).
     A public id offered by several families (a Claude model natively and on Bedrock) gets one route

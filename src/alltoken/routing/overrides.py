@@ -13,6 +13,7 @@ from alltoken.ids import utcnow
 from alltoken.providers.base import Provider
 from alltoken.routing.models import ModelTable, build_model_table, next_price_change
 from alltoken.store.changes import record_change
+from alltoken.store.dml import changed_rows
 from alltoken.store.models import ModelRoutes
 
 
@@ -56,8 +57,7 @@ async def set_routes(state: ModelHost, model_id: str, definition: dict, actor: s
 
 async def clear_routes(state: ModelHost, model_id: str, actor: str, address: str | None = None) -> bool:
     async with state.sessions.begin() as session:
-        result = await session.execute(delete(ModelRoutes).where(ModelRoutes.model_id == model_id))
-        if not result.rowcount:
+        if not await changed_rows(session, delete(ModelRoutes).where(ModelRoutes.model_id == model_id)):
             return False
         await record_change(session, "routes", model_id)
         await audit.record(session, actor, "routes.clear", f"model:{model_id}", address=address)

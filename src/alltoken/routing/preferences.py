@@ -5,7 +5,7 @@ the request (http/v1/schemas/chat.py); the values are read here."""
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from alltoken.http.errors import bad_request
+from alltoken.errors import InvalidRequest
 
 SORTS = ("price", "throughput", "latency")
 VARIANTS = {"floor": "price", "nitro": "throughput"}
@@ -66,7 +66,7 @@ def _per_token(max_price: dict, field: str) -> int | None:
     except InvalidOperation:
         usd_per_million = Decimal(-1)
     if not usd_per_million.is_finite() or usd_per_million < 0:
-        raise bad_request(f"provider.max_price.{field} must be a non-negative number of USD per million tokens",
-                          param=f"provider.max_price.{field}")
+        raise InvalidRequest(f"provider.max_price.{field} must be a non-negative number of USD per million tokens",
+                             param=f"provider.max_price.{field}")
     return int(usd_per_million * _UNITS_PER_USD_PER_MILLION)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from alltoken.accounts.cache import AccountRecord, KeyRecord
 from alltoken.accounts.roles import SPENDERS
 from alltoken.billing.reservations import Hold, InsufficientCredits, LimitReached
-from alltoken.http.errors import bad_request, forbidden, not_found, payment_required
+from alltoken.errors import InvalidRequest, NotFound, PaymentRequired, PermissionDenied
 from alltoken.ids import utcnow
 from alltoken.money import units_to_usd_str
 from alltoken.periods import next_reset
@@ -28,15 +28,15 @@ _ARTICLE = {"chat": "a chat", "embedding": "an embedding", "image": "an image"}
 def resolve_model(gateway: Gateway, model_id: str, caller: Caller, kind: str = "chat") -> PublicModel:
     model = gateway.models.get(model_id)
     if model is None:
-        raise not_found(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
-                        param="model", code="model_not_found")
+        raise NotFound(f"model '{model_id}' does not exist or is not enabled here; GET /v1/models lists them",
+                       param="model", code="model_not_found")
     if model.kind != kind:
-        raise bad_request(f"model '{model_id}' is {_ARTICLE.get(model.kind, model.kind)} model; "
-                          f"it cannot serve {_SERVES[kind]}",
-                          param="model", code="wrong_model_kind")
+        raise InvalidRequest(f"model '{model_id}' is {_ARTICLE.get(model.kind, model.kind)} model; "
+                             f"it cannot serve {_SERVES[kind]}",
+                             param="model", code="wrong_model_kind")
     refusal = model_refusal(model, caller)
     if refusal is not None:
-        raise forbidden(refusal, code="model_not_allowed")
+        raise PermissionDenied(refusal, code="model_not_allowed")
     return model
 
 
@@ -79,8 +79,8 @@ async def admit(gateway: Gateway, exchange: Exchange, body: Body) -> None:
     if not candidates and any(s.reason == "account_policy" for s in skipped):
         admissible_routes(models[0], caller)  # raises the account-policy 403
     if not candidates:
-        raise not_found(f"no route for model '{model_id}' matches the routing preferences "
-                        f"({', '.join(sorted({s.reason for s in skipped}))})", param="provider", code="no_route")
+        raise NotFound(f"no route for model '{model_id}' matches the routing preferences "
+                       f"({', '.join(sorted({s.reason for s in skipped}))})", param="provider", code="no_route")
     prompt_bound = prompt_token_bound(body)
     bounds = {m.id: _chat_bounds(body, m, prompt_bound) for m in models}
     worst = max(candidates, key=lambda c: worst_case_units(c.route.price, *bounds[c.model.id]))
@@ -102,8 +102,8 @@ def admissible_routes(model: PublicModel, caller: Caller) -> list[Route]:
     """The model's routes the account's routing policy allows, in order; 403 if none."""
     routes = _policy_routes(model, caller.account)
     if not routes:
-        raise forbidden(f"this account's routing policy allows no provider of model '{model.id}'",
-                        code="provider_not_allowed")
+        raise PermissionDenied(f"this account's routing policy allows no provider of model '{model.id}'",
+                               code="provider_not_allowed")
     return routes
 
 
@@ -139,18 +139,18 @@ async def _hold(gateway: Gateway, exchange: Exchange, body: Body, requested: Pub
     await gateway.rate_limits.admit(exchange.request_id, caller, requested.id, prompt_bound + output_bound)
     key = caller.key
     if key.member is not None and key.member.role not in SPENDERS:
-        raise forbidden(f"a team member with the role {key.member.role} may not call models; a team owner or "
-                        "admin can change the role", code="member_role_cannot_spend")
+        raise PermissionDenied(f"a team member with the role {key.member.role} may not call models; a team owner or "
+                               "admin can change the role", code="member_role_cannot_spend")
     now = utcnow()
     budgets = await request_budgets(gateway, key, now)
     try:
         return await gateway.book.reserve(exchange.request_id, caller.account.id, units, budgets,
                                           credit_line_units=caller.account.credit_line_units)
     except InsufficientCredits as exc:
-        raise payment_required(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
-                                               body, images)) from None
+        raise PaymentRequired(_credit_message(exc.available_units, units, route, prompt_bound, output_bound,
+                                              body, images)) from None
     except LimitReached as exc:
-        raise payment_required(_limit_message(exc, key, now), code=f"{exc.budget.scope[0]}_limit_reached") from None
+        raise PaymentRequired(_limit_message(exc, key, now), code=f"{exc.budget.scope[0]}_limit_reached") from None
 
 
 def _limit_message(exc: LimitReached, key: KeyRecord, now: datetime) -> str:

@@ -11,7 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
+from alltoken.providers.failures import Failure, upstream_failure
 from alltoken.routing.router import Candidate, route_key
 from alltoken.runtime.exchange import Attempt, Exchange
 from alltoken.runtime.gateway import Gateway
@@ -27,7 +28,7 @@ async def first_success(gateway: Gateway, exchange: Exchange, attempt: Callable[
     `output_tokens(result)` feeds the route's throughput statistics; for a stream the time to the
     first chunk is its time to first token (its throughput is recorded when it ends)."""
     settings, health = gateway.settings, gateway.health
-    last_error: ProviderError | None = None
+    last_error: UpstreamError | None = None
     candidates = exchange.admission.candidates
     for position, candidate in enumerate(candidates):
         key = route_key(candidate.route)
@@ -41,8 +42,8 @@ async def first_success(gateway: Gateway, exchange: Exchange, attempt: Callable[
             try:
                 async with asyncio.timeout(timeout):
                     result = await attempt(candidate)
-            except (ProviderError, asyncio.TimeoutError) as exc:
-                last_error = _as_provider_error(exc, candidate)
+            except (UpstreamError, asyncio.TimeoutError) as exc:
+                last_error = _as_upstream_error(exc, candidate)
             except BaseException:
                 health.release_probe(key)  # cancelled or crashed: the route was not judged
                 raise
@@ -61,24 +62,24 @@ async def first_success(gateway: Gateway, exchange: Exchange, attempt: Callable[
             if not is_last or not last_error.retryable or wait is None or retry == settings.route_retries:
                 break
             await asyncio.sleep(wait)
-    raise last_error or ProviderError(503, "no route is available for this model right now: every route's circuit "
+    raise last_error or UpstreamError(503, "no route is available for this model right now: every route's circuit "
                                            "breaker is open; try again shortly", code="no_route_available")
 
 
-def route_fault(error: ProviderError) -> bool:
+def route_fault(error: UpstreamError) -> bool:
     """A failure of the route (fall back, count it against the breaker), not of the request.
     Our credentials or quota at one provider are its fault too: another route may well work."""
     return error.retryable or error.status >= 500 or error.status == 429
 
 
-def _as_provider_error(exc: BaseException, candidate: Candidate) -> ProviderError:
-    if isinstance(exc, ProviderError):
+def _as_upstream_error(exc: BaseException, candidate: Candidate) -> UpstreamError:
+    if isinstance(exc, UpstreamError):
         return exc
-    return ProviderError(504, f"provider {candidate.route.provider.id} did not answer in time",
-                         code="upstream_timeout", retryable=True)
+    provider = candidate.route.provider.id
+    return upstream_failure(Failure.TIMEOUT, provider, message=f"provider {provider} did not answer in time")
 
 
-def _backoff(error: ProviderError, retry: int, max_wait: float) -> float | None:
+def _backoff(error: UpstreamError, retry: int, max_wait: float) -> float | None:
     """Retry-After when the provider gave one (None if it asks for longer than we wait), else exponential."""
     asked: float | None = error.retry_after
     if asked is not None:

@@ -3,7 +3,7 @@ try the candidate routes (runtime/attempts.py), then settle or release the hold 
 (runtime/accounting.py). An endpoint is a recipe around it: validate, build the upstream request,
 admit (runtime/admission.py), `answer` or `open_stream`, render.
 
-A failure of every route is settled (at no cost) and recorded before its ProviderError reaches the
+A failure of every route is settled (at no cost) and recorded before its UpstreamError reaches the
 endpoint, which renders it in its own shape. A stream's relay settles once when it ends (`settle`);
 whatever is left unsettled, however the request ended, the settle-on-exit guard releases
 (runtime/settlement.py).
@@ -12,7 +12,7 @@ whatever is left unsettled, however the request ended, the settle-on-exit guard 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.routing.router import Candidate, route_key
 from alltoken.runtime.accounting import Outcome, finish
 from alltoken.runtime.attempts import first_success
@@ -29,7 +29,7 @@ async def answer(gateway: Gateway, exchange: Exchange, attempt: Callable[[Candid
     try:
         result = await first_success(gateway, exchange, attempt, gateway.settings.upstream_timeout_seconds,
                                      output_tokens=output_tokens)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await settle(gateway, exchange, failed(exc))
         raise
     return result, await settle(gateway, exchange, outcome(result))
@@ -41,7 +41,7 @@ async def open_stream(gateway: Gateway, exchange: Exchange, first: Callable[[Can
     try:
         return await first_success(gateway, exchange, first, gateway.settings.first_byte_timeout_seconds,
                                    streaming=True)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         await settle(gateway, exchange, failed(exc))
         raise
 
@@ -51,11 +51,11 @@ async def settle(gateway: Gateway, exchange: Exchange, outcome: Outcome) -> int:
     return await finish(gateway, exchange, outcome)
 
 
-async def failed_mid_stream(gateway: Gateway, exchange: Exchange, exc: ProviderError, ttft_ms: int | None) -> None:
+async def failed_mid_stream(gateway: Gateway, exchange: Exchange, exc: UpstreamError, ttft_ms: int | None) -> None:
     """The upstream failed after the first byte: the request costs nothing, and the route's health hears of it."""
     await settle(gateway, exchange, Outcome("error", exc.status, error_code=exc.code, ttft_ms=ttft_ms))
     gateway.health.record(route_key(exchange.route), False, exchange.elapsed_ms(), error=exc.code)
 
 
-def failed(exc: ProviderError) -> Outcome:
+def failed(exc: UpstreamError) -> Outcome:
     return Outcome("error", exc.status, error_code=exc.code)

@@ -4,7 +4,7 @@ and the 429 naming the limit it hit, with a Retry-After of when it would fit."""
 import math
 from dataclasses import dataclass
 
-from alltoken.http.errors import ApiError
+from alltoken.errors import RateLimited
 from alltoken.limits.base import Decision, Gate, Verdict, Window
 
 _OWNERS = {"key": "this key's", "account": "this account's"}
@@ -36,13 +36,12 @@ def rate_limit_headers(limited: list[Limited], verdict: Verdict) -> dict[str, st
     return headers
 
 
-def refusal(limited: list[Limited], verdict: Verdict, tokens: int, headers: dict[str, str]) -> ApiError:
+def refusal(limited: list[Limited], verdict: Verdict, tokens: int, headers: dict[str, str]) -> RateLimited:
     """The 429 for the limit that keeps the request out longest."""
     item, decision = max(((i, d) for i, d in decisions(limited, verdict) if not d.allowed),
                          key=lambda pair: pair[1].retry_after)
     wait = max(math.ceil(decision.retry_after), 1)
-    return ApiError(429, _message(item, decision, tokens, wait), type=item.kind, code="rate_limit_exceeded",
-                    headers={"retry-after": str(wait), **headers})
+    return RateLimited(_message(item, decision, tokens, wait), limit=item.kind, retry_after=wait, standing=headers)
 
 
 def _message(item: Limited, decision: Decision, tokens: int, wait: int) -> str:

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from alltoken.config.rate_limits import Limits
-from alltoken.http.errors import shared_state_unavailable
+from alltoken.errors import SharedStateUnavailable
 from alltoken.limits.base import Gate, RateLimiter, Window
 from alltoken.runtime.exchange import Caller
 from alltoken.runtime.rate_limit_errors import Limited, rate_limit_headers, refusal
 from alltoken.runtime.scope import REQUEST_ID_KEY, ASGIApp, Message, Receive, Scope, Send
-from alltoken.store.redis_client import SharedStateUnavailable
 
 log = logging.getLogger("alltoken.limits")
 
@@ -57,10 +56,8 @@ class RateLimits:
             return
         windows = [item.ask for item in limited if isinstance(item.ask, Window)]
         gates = [item.ask for item in limited if isinstance(item.ask, Gate)]
-        try:
-            verdict = await self._limiter.admit(windows, gates)
-        except SharedStateUnavailable as exc:   # fail closed: a limit nobody can count is not waived
-            raise shared_state_unavailable(exc.what) from None
+        # Unreachable shared state raises SharedStateUnavailable: a limit nobody can count is not waived.
+        verdict = await self._limiter.admit(windows, gates)
         headers = rate_limit_headers(limited, verdict)
         if not verdict.allowed:
             raise refusal(limited, verdict, tokens, headers)

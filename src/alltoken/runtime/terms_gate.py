@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alltoken.accounts.cache import AccountRecord
 from alltoken.accounts.terms import versions
-from alltoken.http.errors import forbidden
+from alltoken.errors import PermissionDenied
 from alltoken.ids import utcnow
 from alltoken.runtime.scope import Scope, add_response_header
 from alltoken.store.models import TermsVersion
@@ -79,8 +79,8 @@ class TermsBook:
         if now < owed.deadline:
             add_response_header(scope, WARNING_HEADER, owed.warning)
             return
-        raise forbidden(not_accepted_message(owed.version, account.id, owed.url, owed.deadline),
-                        code="terms_not_accepted")
+        raise PermissionDenied(not_accepted_message(owed.version, account.id, owed.url, owed.deadline),
+                               code="terms_not_accepted")
 
 
 def not_accepted_message(version: str, account_id: str, url: str | None, deadline: datetime | None = None) -> str:

@@ -8,16 +8,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
-from alltoken.analytics.metrics import metrics, metrics_registry
+from alltoken.analytics.metrics import metrics_registry
 from alltoken.analytics.usage_stream import DurableUsage
 from alltoken.config import Settings
 from alltoken.http.api.app import create_management_api
 from alltoken.http.body_limit import BodyLimitMiddleware
 from alltoken.http.ops import health
+from alltoken.http.ops.metrics import metrics
+from alltoken.http.ops.status import status
 from alltoken.http.plumbing import RequestContextMiddleware, not_found_handler, server_error_handler
 from alltoken.http.region_gate import RegionGate, RegionPolicy
 from alltoken.http.v1.routes import ROUTES as V1_ROUTES
-from alltoken.routing.status import status
 from alltoken.runtime.durable_send import DurableUsageMiddleware
 from alltoken.runtime.gateway import Gateway
 from alltoken.runtime.rate_limits import RateLimitMiddleware

@@ -4,6 +4,7 @@ Privacy: no table has a column for prompt, completion or image content.
 """
 
 from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     text,
@@ -45,6 +47,7 @@ class UtcDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime}
+    __table__: ClassVar[Table]   # every model here is mapped to a Table (SQLAlchemy types it as any FromClause)
 
 
 class Account(Base):

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError, TimeoutError
 
+from alltoken.errors import SharedStateUnavailable
+
 # A call that cannot reach Redis fails fast (and the feature using it answers 503) instead of
 # holding a request for the default minutes-long socket timeouts.
 CONNECT_TIMEOUT_SECONDS = 2.0
@@ -30,14 +32,6 @@ def open_redis(url: str) -> redis.Redis:
         socket_timeout=SOCKET_TIMEOUT_SECONDS, health_check_interval=30, max_connections=MAX_CONNECTIONS,
         timeout=SOCKET_TIMEOUT_SECONDS)
     return redis.Redis.from_pool(pool)
-
-
-class SharedStateUnavailable(Exception):
-    """Redis could not be reached: what needs shared state fails closed (a 503) until it is back."""
-
-    def __init__(self, what: str):
-        super().__init__(f"{what}: the shared state store (Redis) is unreachable")
-        self.what = what
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from alltoken.accounts import invitations, sessions
 from alltoken.accounts.teams import get_team
+from alltoken.errors import AllTokenError
 from alltoken.http.api.account.memberships import MembershipView
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, session_user
@@ -54,7 +55,7 @@ async def accept_invitation(body: InvitationToken, request: Request, audited: Au
                 team = await get_team(tx.session, row.account_id)
             await tx.audit("team.invite_accept", row.account_id, {"invitation_id": row.id, "role": joined.role})
             await sessions.switch_account(tx.session, request.cookies[SESSION_COOKIE], row.account_id)
-    except ApiError as refused:   # recorded too: a wrong address or a used link may be someone probing
+    except AllTokenError as refused:   # recorded too: a wrong address or a used link may be someone probing
         async with audited.begin(actor) as tx:
             await tx.audit("team.invite_refused", signed_in.user_id, {"code": refused.code})
         raise

@@ -16,6 +16,7 @@ from alltoken.http.api.audited import Change
 from alltoken.http.api.callers import AccountCaller, authorize
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.errors import forbidden
+from alltoken.runtime.gateway import Gateway
 from alltoken.runtime.terms_gate import not_accepted_message
 
 
@@ -67,20 +68,20 @@ class RevokedKeys(BaseModel):
     revoked: list[str]
 
 
-async def list_keys(state, account_id: str) -> list[KeyView]:
+async def list_keys(state: Gateway, account_id: str) -> list[KeyView]:
     async with state.sessions() as session:
         with service_errors():
             await get_account(session, account_id)
             return [KeyView(**describe_key(row)) for row in await account_keys(session, account_id)]
 
 
-async def show_key(state, key_id: str, owner: str | None = None) -> KeyView:
+async def show_key(state: Gateway, key_id: str, owner: str | None = None) -> KeyView:
     async with state.sessions() as session:
         with service_errors():
             return KeyView(**describe_key(await get_key(session, key_id, owner)))
 
 
-async def create(state, audited: Change, actor: str, account_id: str, spec: KeyCreate,
+async def create(state: Gateway, audited: Change, actor: str, account_id: str, spec: KeyCreate,
                  needs_terms: bool = False, user_id: str | None = None) -> CreatedKey:
     """`needs_terms`: the account makes its own key, so it must have accepted the terms in effect (or accept
     them now with `accept_terms`); an administrator making a key for an account need not. `user_id`: the
@@ -100,7 +101,7 @@ async def create(state, audited: Change, actor: str, account_id: str, spec: KeyC
     return CreatedKey(**describe_key(new.row), key=new.secret, terms_accepted=accepted.version if accepted else None)
 
 
-async def check_terms_acceptance(state, caller: AccountCaller, accept_terms: bool) -> None:
+async def check_terms_acceptance(state: Gateway, caller: AccountCaller, accept_terms: bool) -> None:
     """Accepting the terms along with a new key is accepting them (accounts/roles.py, CONFIRMED); asked of the
     caller only when the account owes them (administrators' accounts never do)."""
     if not accept_terms or caller.is_admin:
@@ -120,7 +121,7 @@ def terms_refusal(account_id: str):
                         + ' Or send "accept_terms": true with this request.', code="terms_not_accepted") from None
 
 
-async def rotate(state, audited: Change, actor: str, key_id: str, rotation: Rotation,
+async def rotate(state: Gateway, audited: Change, actor: str, key_id: str, rotation: Rotation,
                  owner: str | None = None) -> CreatedKey:
     grace = state.settings.key_rotation_grace_seconds if rotation.grace_seconds is None else rotation.grace_seconds
     async with audited.begin(actor) as tx:
@@ -131,7 +132,7 @@ async def rotate(state, audited: Change, actor: str, key_id: str, rotation: Rota
     return CreatedKey(**describe_key(new.row), key=new.secret)
 
 
-async def revoke(state, audited: Change, actor: str, key_id: str, owner: str | None = None) -> KeyView:
+async def revoke(state: Gateway, audited: Change, actor: str, key_id: str, owner: str | None = None) -> KeyView:
     async with audited.begin(actor) as tx:
         with service_errors():
             await get_key(tx.session, key_id, owner)
@@ -141,7 +142,8 @@ async def revoke(state, audited: Change, actor: str, key_id: str, owner: str | N
     return KeyView(**describe_key(row))
 
 
-async def revoke_all(state, audited: Change, actor: str, account_id: str, keep: str | None = None) -> RevokedKeys:
+async def revoke_all(state: Gateway, audited: Change, actor: str, account_id: str,
+                     keep: str | None = None) -> RevokedKeys:
     async with audited.begin(actor) as tx:
         with service_errors():
             await get_account(tx.session, account_id)

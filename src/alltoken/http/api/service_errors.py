@@ -1,18 +1,15 @@
-"""Control-plane errors as API errors: a missing id is 404, a state conflict 409, bad input 400."""
+"""Control-plane bad input: a ValueError from a service (MoneyFormatError too) is a 400. NotFound and
+Conflict are our errors already (http/errors.py renders them)."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from alltoken.accounts.service import Conflict, NotFound
-from alltoken.http.errors import ApiError, bad_request, not_found
+from alltoken.http.errors import bad_request
 
 
 @contextmanager
-def service_errors():
+def service_errors() -> Iterator[None]:
     try:
         yield
-    except NotFound as exc:
-        raise not_found(str(exc)) from None
-    except Conflict as exc:
-        raise ApiError(409, str(exc), type="invalid_request_error", code="conflict") from None
-    except ValueError as exc:   # MoneyFormatError too
+    except ValueError as exc:
         raise bad_request(str(exc)) from None

@@ -15,6 +15,7 @@ from alltoken.http.api.callers import StudioScope
 from alltoken.http.api.key_actions import CreatedKey, check_terms_acceptance, terms_refusal
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.gateway import gateway_of
+from alltoken.runtime.gateway import Gateway
 
 router = APIRouter(prefix="/studio", tags=["studio"])
 
@@ -64,7 +65,7 @@ async def audit_studio_keys_revoked(tx: AuditedTransaction, key_ids: list[str], 
         await tx.audit("keys.revoke", key_id, details)
 
 
-def forget_keys(state, key_ids: list[str]) -> None:
+def forget_keys(state: Gateway, key_ids: list[str]) -> None:
     """Revoked keys stop working in this process at once; in the others through the change feed."""
     for key_id in key_ids:
         state.auth.drop_key(key_id)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from alltoken.accounts import terms
-from alltoken.accounts.service import NotFound
+from alltoken.errors import NotFound
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountScope, ConfirmedOwnerScope
 from alltoken.http.errors import not_found

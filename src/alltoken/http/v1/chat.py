@@ -6,13 +6,14 @@ from collections.abc import Awaitable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
-from alltoken.http.errors import provider_error_response
+from alltoken.http.errors import error_response
 from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id
 from alltoken.http.v1.streaming import relay_stream
 from alltoken.http.v1.validation import validate_chat
-from alltoken.providers.base import ChatCall, ChatResult, ProviderError
+from alltoken.providers.base import ChatCall, ChatResult
 from alltoken.routing.router import Candidate
 from alltoken.runtime import lifecycle
 from alltoken.runtime.accounting import Outcome, with_cost
@@ -37,8 +38,8 @@ async def chat_completions(request: Request) -> Response:
         return await relay_stream(gateway, exchange, upstream(body), body)
     try:
         result, cost = await complete(gateway, exchange, upstream(body))
-    except ProviderError as exc:
-        return provider_error_response(exc, exchange.served_headers())
+    except UpstreamError as exc:
+        return error_response(exc, exchange.served_headers())
     result.body["id"] = exchange.request_id
     result.body["model"] = exchange.model.id
     result.body["usage"] = with_cost(result.body.get("usage"), result.usage, cost)
@@ -52,7 +53,7 @@ def upstream(body: Body) -> Body:
 
 async def complete(gateway: Gateway, exchange: Exchange, upstream_body: Body) -> tuple[ChatResult, int]:
     """A non-streamed completion from the first route that answers, settled and recorded, with its
-    cost. A ProviderError (every route failed) is recorded, costs nothing, and is raised."""
+    cost. A UpstreamError (every route failed) is recorded, costs nothing, and is raised."""
     def call(candidate: Candidate) -> Awaitable[ChatResult]:
         route = candidate.route
         return route.provider.chat(ChatCall({**upstream_body, "model": route.upstream_model}, exchange.request_id))

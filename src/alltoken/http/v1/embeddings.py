@@ -14,12 +14,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
-from alltoken.http.errors import bad_request, provider_error_response
+from alltoken.http.errors import bad_request, error_response
 from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id
 from alltoken.http.v1.validation import validate_embeddings
-from alltoken.providers.base import EmbeddingCall, EmbeddingProvider, EmbeddingResult, ProviderError
+from alltoken.providers.base import EmbeddingCall, EmbeddingProvider, EmbeddingResult
 from alltoken.routing.models import PublicModel, Route
 from alltoken.routing.router import Candidate
 from alltoken.runtime import lifecycle
@@ -50,8 +51,8 @@ async def embeddings(request: Request) -> Response:
 
     try:
         result, cost = await lifecycle.answer(gateway, exchange, call, lambda r: Outcome("ok", 200, r.usage))
-    except ProviderError as exc:
-        return provider_error_response(exc, exchange.served_headers())
+    except UpstreamError as exc:
+        return error_response(exc, exchange.served_headers())
     encode = _base64 if body.get("encoding_format") == "base64" else list
     return json_response({
         "object": "list", "model": model.id,

@@ -16,19 +16,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
-from alltoken.http.errors import bad_request, forbidden, provider_error_response
+from alltoken.http.errors import bad_request, error_response, forbidden
 from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import endpoint, json_response, read_json_object, request_id
+from alltoken.http.v1.image_uploads import read_image_form
 from alltoken.http.v1.images_stream import relay_image_stream
 from alltoken.http.v1.validation import validate_images
 from alltoken.ids import utcnow
 from alltoken.images import moderation_log
 from alltoken.images.estimate import bounds_as_usage, token_bounds
 from alltoken.images.params import ImageRequest
-from alltoken.images.uploads import read_image_form
 from alltoken.money import units_to_usd_number
-from alltoken.providers.base import ProviderError
 from alltoken.providers.image_base import ImageCall, ImageFile, ImageProvider, ImageResult, image_support
 from alltoken.routing.models import PublicModel, Route
 from alltoken.routing.router import Candidate
@@ -93,8 +93,8 @@ async def _serve(gateway: Gateway, rid: str, caller: Caller, received: datetime,
 
     try:
         result, cost = await lifecycle.answer(gateway, exchange, call, lambda r: Outcome("ok", 200, r.usage))
-    except ProviderError as exc:
-        return provider_error_response(exc, exchange.served_headers())
+    except UpstreamError as exc:
+        return error_response(exc, exchange.served_headers())
     body = result.body
     if isinstance(body.get("usage"), dict):
         body["usage"] = {**body["usage"], "cost": units_to_usd_number(cost)}

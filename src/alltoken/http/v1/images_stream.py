@@ -14,11 +14,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from alltoken.http.errors import provider_error_response
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import error_response, stream_error
 from alltoken.http.v1.streaming import RelayResponse, close, stream_crashed, with_first
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
-from alltoken.providers.base import ProviderError
 from alltoken.providers.image_base import ImageCall, ImageProvider, images_usage
 from alltoken.providers.sse import encode_data
 from alltoken.routing.router import Candidate
@@ -40,8 +40,8 @@ async def relay_image_stream(gateway: Gateway, exchange: Exchange, call_for: Cal
 
     try:
         events, first = await lifecycle.open_stream(gateway, exchange, first_event)
-    except ProviderError as exc:
-        return provider_error_response(exc, exchange.served_headers())
+    except UpstreamError as exc:
+        return error_response(exc, exchange.served_headers())
     relay = _ImageRelay(gateway, exchange, events, first, bounds)
     return RelayResponse(relay.events(), exchange.served_headers())
 
@@ -71,7 +71,7 @@ class _ImageRelay:
                     yield encode_data(event)
                 event = await anext(self._events, None)
             ended = True
-        except ProviderError as exc:
+        except UpstreamError as exc:
             yield await self._failed(exc)
             return
         except Exception as exc:
@@ -84,7 +84,7 @@ class _ImageRelay:
                                            error_code="client_disconnected", ttft_ms=self._ttft_ms))
             await close(self._events)
         if self._completed is None:
-            yield await self._failed(ProviderError(502, "the provider ended the stream without the completed image",
+            yield await self._failed(UpstreamError(502, "the provider ended the stream without the completed image",
                                                    code="upstream_malformed"))
             return
         completed = self._completed
@@ -96,7 +96,7 @@ class _ImageRelay:
     def _usage(self) -> Usage | None:
         return _usage_of(self._completed) if self._completed is not None else None
 
-    async def _failed(self, exc: ProviderError) -> bytes:
+    async def _failed(self, exc: UpstreamError) -> bytes:
         self._settled = True
         await lifecycle.failed_mid_stream(self._gateway, self._exchange, exc, self._ttft_ms)
         return _error_event(exc)
@@ -111,6 +111,5 @@ def _usage_of(completed: ImageEvent) -> Usage:
     return images_usage({"usage": completed.get("usage"), "data": [completed]}, size if isinstance(size, str) else None)
 
 
-def _error_event(exc: ProviderError) -> bytes:
-    return encode_data({"type": "error", "error": {"message": exc.message, "type": exc.type, "code": exc.code,
-                                                   "param": None}})
+def _error_event(exc: UpstreamError) -> bytes:
+    return encode_data({"type": "error", "error": stream_error(exc)})

@@ -5,8 +5,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from alltoken.analytics.recorder import UsageEvent
+from alltoken.errors import AllTokenError
 from alltoken.http.auth import authenticate, bearer_token
-from alltoken.http.errors import ApiError, bad_request, not_found
+from alltoken.http.errors import bad_request, not_found
 from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import endpoint, json_response
 from alltoken.ids import utcnow
@@ -36,7 +37,7 @@ async def _caller_if_any(request: Request, gateway: Gateway) -> Caller | None:
         return None
     try:
         return await authenticate(request, gateway.auth)
-    except ApiError:
+    except AllTokenError:
         return None
 
 

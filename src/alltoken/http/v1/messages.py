@@ -8,8 +8,9 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alltoken.errors import UpstreamError
 from alltoken.http.auth import authenticate
-from alltoken.http.errors import bad_request, from_provider_error
+from alltoken.http.errors import anthropic_response, bad_request
 from alltoken.http.gateway import gateway_of
 from alltoken.http.plumbing import anthropic_endpoint, json_response, read_json_object, request_id
 from alltoken.http.v1.chat import complete, upstream
@@ -20,7 +21,6 @@ from alltoken.http.v1.streaming import relay_stream
 from alltoken.http.v1.validation import validate_count_tokens, validate_messages
 from alltoken.money import units_to_usd_number
 from alltoken.providers.anthropic.client import AnthropicProvider
-from alltoken.providers.base import ProviderError
 from alltoken.routing.models import PublicModel, Route
 from alltoken.routing.preferences import split_variant
 from alltoken.runtime.admission import admissible_routes, admit, admit_bounded, resolve_model
@@ -48,8 +48,8 @@ async def messages(request: Request) -> Response:
                                   wire_for=lambda public: AnthropicWire(rid, public))
     try:
         result, cost = await complete(gateway, exchange, upstream(chat))
-    except ProviderError as exc:
-        return from_provider_error(exc).anthropic_response(exchange.served_headers(anthropic=True))
+    except UpstreamError as exc:
+        return anthropic_response(exc, exchange.served_headers(anthropic=True))
     return json_response(to_message(result.body, result.usage, units_to_usd_number(cost), rid, exchange.model.id),
                          headers=exchange.served_headers(anthropic=True))
 
@@ -80,9 +80,6 @@ async def count_tokens(request: Request) -> Response:
     if not isinstance(route.provider, AnthropicProvider):
         raise bad_request(f"token counting is available for Anthropic models; {model.id} is served by "
                           f"{route.provider.id}", param="model")
-    try:
-        counted = await route.provider.native_count_tokens({**body, "model": route.upstream_model},
-                                                           request.headers.get("anthropic-beta"))
-    except ProviderError as exc:
-        raise from_provider_error(exc) from None
+    counted = await route.provider.native_count_tokens({**body, "model": route.upstream_model},
+                                                       request.headers.get("anthropic-beta"))
     return json_response(counted, headers=served_headers(request_id(request), route, anthropic=True))

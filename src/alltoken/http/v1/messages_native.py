@@ -10,14 +10,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from alltoken.http.errors import from_provider_error
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import anthropic_body, anthropic_response
 from alltoken.http.plumbing import json_response
 from alltoken.http.v1.messages_stream import event
 from alltoken.http.v1.streaming import RelayResponse, close, stream_crashed
 from alltoken.money import units_to_usd_number
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.client import AnthropicProvider, native_usage
-from alltoken.providers.base import ProviderError
 from alltoken.providers.openai_request import rough_tokens, utf8_token_bound
 from alltoken.routing.router import Candidate
 from alltoken.runtime import lifecycle
@@ -70,8 +70,8 @@ async def native_message(gateway: Gateway, exchange: Exchange, body: Body, beta:
     try:
         (data, _), cost = await lifecycle.answer(gateway, exchange, call, outcome,
                                                  output_tokens=lambda answer: answer[1].completion_tokens)
-    except ProviderError as exc:
-        return from_provider_error(exc).anthropic_response(exchange.served_headers(anthropic=True))
+    except UpstreamError as exc:
+        return anthropic_response(exc, exchange.served_headers(anthropic=True))
     data["model"] = exchange.model.id
     data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
     return json_response(data, headers=exchange.served_headers(anthropic=True))
@@ -88,8 +88,8 @@ async def native_stream(gateway: Gateway, exchange: Exchange, body: Body, beta: 
 
     try:
         events, first = await lifecycle.open_stream(gateway, exchange, first_event)
-    except ProviderError as exc:
-        return from_provider_error(exc).anthropic_response(exchange.served_headers(anthropic=True))
+    except UpstreamError as exc:
+        return anthropic_response(exc, exchange.served_headers(anthropic=True))
     relay = _NativeRelay(gateway, exchange, events, first)
     return RelayResponse(relay.events(), exchange.served_headers(anthropic=True))
 
@@ -128,12 +128,12 @@ class _NativeRelay:
                         data["usage"] = {**(data.get("usage") or {}), "cost": units_to_usd_number(cost)}
                 yield event(name, data)
                 item = await anext(self._events, None)
-        except ProviderError as exc:
+        except UpstreamError as exc:
             await self._settle(Outcome("error", exc.status, error_code=exc.code, ttft_ms=self._ttft_ms))
-            yield event("error", from_provider_error(exc).anthropic_body())
+            yield event("error", anthropic_body(exc))
         except Exception as exc:
             await self._settle(Outcome("error", 500, error_code="internal_error", ttft_ms=self._ttft_ms))
-            yield event("error", from_provider_error(stream_crashed(exc, "messages")).anthropic_body())
+            yield event("error", anthropic_body(stream_crashed(exc, "messages")))
         finally:
             if not self._settled:  # the client went away before message_stop
                 await self._settle(Outcome("cancelled", 499, self._usage_so_far(), error_code="client_disconnected",

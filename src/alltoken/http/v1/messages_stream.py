@@ -5,10 +5,10 @@ message_stop. Errors mid-stream are an `error` event, as Anthropic sends them.""
 import orjson
 from starlette.responses import Response
 
-from alltoken.http.errors import from_provider_error
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import anthropic_body, anthropic_response
 from alltoken.http.v1.messages_translate import STOP_REASONS, anthropic_usage
 from alltoken.pricing import Usage
-from alltoken.providers.base import ProviderError
 
 
 def event(name: str, payload: dict) -> bytes:
@@ -41,8 +41,8 @@ class AnthropicWire:
             out += self._tool_call(call)
         return b"".join(out)
 
-    def error(self, exc: ProviderError) -> bytes:
-        return event("error", from_provider_error(exc).anthropic_body())
+    def error(self, exc: UpstreamError) -> bytes:
+        return event("error", anthropic_body(exc))
 
     def finish(self, usage: dict, finish_reason: str | None) -> bytes:
         out = [] if self._started else [self._message_start()]
@@ -55,8 +55,8 @@ class AnthropicWire:
         out.append(event("message_stop", {"type": "message_stop"}))
         return b"".join(out)
 
-    def http_error(self, exc: ProviderError, headers: dict) -> Response:
-        return from_provider_error(exc).anthropic_response(headers)
+    def http_error(self, exc: UpstreamError, headers: dict) -> Response:
+        return anthropic_response(exc, headers)
 
     def _message_start(self) -> bytes:
         # Input counts are known only at the end (OpenAI-style usage); message_delta carries them.

@@ -18,10 +18,11 @@ from typing import Any, Protocol, TypeVar
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from alltoken.http.errors import provider_error_response
+from alltoken.errors import UpstreamError
+from alltoken.http.errors import error_response, stream_error
 from alltoken.http.plumbing import log_crash
 from alltoken.pricing import Usage
-from alltoken.providers.base import ChatCall, ProviderError
+from alltoken.providers.base import ChatCall
 from alltoken.providers.openai_request import rough_tokens
 from alltoken.providers.sse import DONE, encode_data
 from alltoken.routing.router import Candidate, route_key
@@ -43,13 +44,13 @@ class Wire(Protocol):
     def chunk(self, chunk: Chunk) -> bytes:
         """Bytes for one canonical chunk (ids and model already rewritten)."""
 
-    def error(self, exc: ProviderError) -> bytes:
+    def error(self, exc: UpstreamError) -> bytes:
         """The closing bytes after a mid-stream failure."""
 
     def finish(self, usage: dict[str, Any], finish_reason: str | None) -> bytes:
         """The closing bytes: usage (with cost) and the end marker."""
 
-    def http_error(self, exc: ProviderError, headers: dict[str, str]) -> Response:
+    def http_error(self, exc: UpstreamError, headers: dict[str, str]) -> Response:
         """A failure before the first byte, as a plain HTTP error."""
 
 
@@ -63,16 +64,15 @@ class OpenAIWire:
     def chunk(self, chunk: Chunk) -> bytes:
         return encode_data(chunk)
 
-    def error(self, exc: ProviderError) -> bytes:
-        error = {"message": exc.message, "type": exc.type, "code": exc.code, "param": None}
-        return encode_data({"error": error}) + DONE
+    def error(self, exc: UpstreamError) -> bytes:
+        return encode_data({"error": stream_error(exc)}) + DONE
 
     def finish(self, usage: dict[str, Any], finish_reason: str | None) -> bytes:
         return encode_data({"id": self._request_id, "object": "chat.completion.chunk", "created": int(time.time()),
                             "model": self._public_model, "choices": [], "usage": usage}) + DONE
 
-    def http_error(self, exc: ProviderError, headers: dict[str, str]) -> Response:
-        return provider_error_response(exc, headers)
+    def http_error(self, exc: UpstreamError, headers: dict[str, str]) -> Response:
+        return error_response(exc, headers)
 
 
 WireFor = Callable[[str], Wire]     # the wire format for a public model id
@@ -91,7 +91,7 @@ async def relay_stream(gateway: Gateway, exchange: Exchange, upstream_body: Body
 
     try:
         chunks, first = await lifecycle.open_stream(gateway, exchange, first_chunk)
-    except ProviderError as exc:
+    except UpstreamError as exc:
         return make_wire(exchange.model.id).http_error(exc, exchange.served_headers())
     relay = _Relay(gateway, exchange, chunks, first, body, make_wire(exchange.model.id))
     return RelayResponse(relay.events(), exchange.served_headers())
@@ -113,10 +113,10 @@ class RelayResponse(StreamingResponse):
             await self._relay.aclose()
 
 
-def stream_crashed(exc: Exception, where: str) -> ProviderError:
+def stream_crashed(exc: Exception, where: str) -> UpstreamError:
     """What the client is told when our own code fails part way through a stream (logged without content)."""
     log_crash(exc, where)
-    return ProviderError(500, "internal error part way through the stream; the request was not billed",
+    return UpstreamError(500, "internal error part way through the stream; the request was not billed",
                          type="server_error", code="internal_error")
 
 
@@ -162,7 +162,7 @@ class _Relay:
                     yield self._wire.chunk(chunk)
                 chunk = await anext(self._chunks, None)
             completed = True
-        except ProviderError as exc:
+        except UpstreamError as exc:
             self._settled = True
             await lifecycle.failed_mid_stream(self._gateway, self._exchange, exc, self._ttft_ms)
             yield self._wire.error(exc)

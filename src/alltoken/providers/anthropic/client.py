@@ -14,6 +14,7 @@ import orjson
 from alltoken.catalog.models import catalog_price
 from alltoken.config import ProviderConfig
 from alltoken.config.provider_types import provider_type
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.anthropic.translate import (
     ModelTraits,
@@ -24,7 +25,7 @@ from alltoken.providers.anthropic.translate import (
     to_chat_completion,
     to_messages_request,
 )
-from alltoken.providers.base import ChatCall, ChatResult, Provider, ProviderError
+from alltoken.providers.base import ChatCall, ChatResult, Provider
 from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.sse import read_events
 from alltoken.providers.transport import Transport
@@ -72,7 +73,7 @@ class AnthropicProvider(Provider):
         return await self._post(self._messages_url + "/count_tokens", body, self._native_headers(beta))
 
     async def _post(self, url: str, request: dict, headers: dict) -> dict:
-        """One non-streaming call; an error answer (HTTP or an error body) becomes a ProviderError."""
+        """One non-streaming call; an error answer (HTTP or an error body) becomes a UpstreamError."""
         if url == self._messages_url:
             request = {**request, "stream": False}
         async with transport_errors(self.id):
@@ -114,7 +115,7 @@ class AnthropicProvider(Provider):
         try:
             return to_messages_request(body, model_traits(body["model"]))
         except TranslationError as exc:
-            raise ProviderError(400, exc.message, type="invalid_request_error", param=exc.param) from None
+            raise UpstreamError(400, exc.message, type="invalid_request_error", param=exc.param) from None
 
 
 @lru_cache(maxsize=256)
@@ -132,7 +133,7 @@ def native_usage(usage: dict | None) -> Usage:
     return Usage.from_openai(openai_usage(usage))
 
 
-def anthropic_error(provider_id: str, status: int, raw: bytes, headers: Mapping[str, str]) -> ProviderError:
+def anthropic_error(provider_id: str, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
     """An Anthropic HTTP error as ours; an `overloaded_error` body is overload whatever its status."""
     kind, message = _error_detail(raw)
     failure = failure_of_status(status)
@@ -144,7 +145,7 @@ def anthropic_error(provider_id: str, status: int, raw: bytes, headers: Mapping[
                             retry_after=retry_after_seconds(headers))
 
 
-def stream_error(provider_id: str, error: object) -> ProviderError:
+def stream_error(provider_id: str, error: object) -> UpstreamError:
     """An `error` event after HTTP 200 (typically overloaded_error, which would be a 529). Its message
     is not passed on: it may describe our account."""
     kind = error.get("type") if isinstance(error, dict) else None

@@ -18,6 +18,7 @@ from yarl import URL
 
 from alltoken.config import ProviderConfig
 from alltoken.config.provider_types import provider_type
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -26,7 +27,6 @@ from alltoken.providers.base import (
     EmbeddingProvider,
     EmbeddingResult,
     Provider,
-    ProviderError,
 )
 from alltoken.providers.bedrock.translate import (
     FetchedImages,
@@ -123,7 +123,7 @@ class BedrockProvider(Provider, EmbeddingProvider):
         return answer
 
     async def _post(self, url: str, payload: bytes) -> dict:
-        """A signed JSON call; HTTP errors become ProviderErrors. Signing here, as the call is sent,
+        """A signed JSON call; HTTP errors become UpstreamErrors. Signing here, as the call is sent,
         keeps the date fresh for calls that waited for a slot."""
         async with transport_errors(self.id):
             async with self._transport.session.post(URL(url, encoded=True), data=payload,
@@ -184,7 +184,7 @@ class BedrockProvider(Provider, EmbeddingProvider):
                             mid_stream=True)
 
 
-def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
     """An HTTP error from Bedrock: the exception name is in x-amzn-ErrorType (or the body's __type)."""
     detail = _json_or_empty(raw)
     name = headers.get("x-amzn-ErrorType", "").split(":")[0] or str(detail.get("__type", "")).split("#")[-1]
@@ -193,7 +193,7 @@ def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> Provid
 
 
 def bedrock_error(provider_id: str, name: str, message: object, *, status: int | None = None,
-                  retry_after: float | None = None, mid_stream: bool = False) -> ProviderError:
+                  retry_after: float | None = None, mid_stream: bool = False) -> UpstreamError:
     """A Bedrock failure by its exception name (else its HTTP status) as ours."""
     if name:
         failure = _NAMED_FAILURES.get(name, Failure.SERVER_ERROR)

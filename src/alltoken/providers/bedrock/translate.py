@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
-from alltoken.providers.base import ProviderError
 from alltoken.providers.failures import Failure, upstream_failure
 from alltoken.providers.openai_request import (
     DataUrlError,
@@ -51,8 +51,8 @@ JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing e
 _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
 
-def invalid(message: str, param: str | None = None) -> ProviderError:
-    return ProviderError(400, message, type="invalid_request_error", code="invalid_request", param=param)
+def invalid(message: str, param: str | None = None) -> UpstreamError:
+    return UpstreamError(400, message, type="invalid_request_error", code="invalid_request", param=param)
 
 
 # ---------------------------------------------------------------- request

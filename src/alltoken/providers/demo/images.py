@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.image_base import ENDPOINTS, ImageCall, ImageFile, ImageResult, ImageSupport, images_usage
 
 if TYPE_CHECKING:   # Pillow is imported when the first picture is made, not with the gateway
@@ -156,5 +156,5 @@ def _encode(picture: "Image.Image", image_format: str) -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
-def _invalid(message: str, param: str) -> ProviderError:
-    return ProviderError(400, message, type="invalid_request_error", code="invalid_value", param=param)
+def _invalid(message: str, param: str) -> UpstreamError:
+    return UpstreamError(400, message, type="invalid_request_error", code="invalid_value", param=param)

@@ -12,6 +12,7 @@ import orjson
 
 from alltoken.config import ProviderConfig
 from alltoken.config.provider_types import provider_type
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -20,7 +21,6 @@ from alltoken.providers.base import (
     EmbeddingProvider,
     EmbeddingResult,
     Provider,
-    ProviderError,
 )
 from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.gemini.translate import (
@@ -105,7 +105,7 @@ class GeminiProvider(Provider, EmbeddingProvider):
         return vectors, embedding_prompt_tokens(data, texts)
 
     async def _post(self, url: str, request: dict) -> dict:
-        """A non-streaming call; HTTP errors and error bodies become ProviderErrors."""
+        """A non-streaming call; HTTP errors and error bodies become UpstreamErrors."""
         async with transport_errors(self.id):
             async with self._transport.session.post(url, data=orjson.dumps(request), headers=self._headers) as response:
                 raw = await response.read()
@@ -150,7 +150,7 @@ async def read_payloads(lines: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         yield b"\n".join(bare)
 
 
-def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> ProviderError:
+def upstream_error(provider_id: str, status: int, raw: bytes, headers) -> UpstreamError:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -167,7 +167,7 @@ STATUS_FAILURES = {503: Failure.OVERLOADED, 499: Failure.SERVER_ERROR}
 
 
 def error_from_body(provider_id: str, error: object, retry_after: float | None, *,
-                    mid_stream: bool = False) -> ProviderError:
+                    mid_stream: bool = False) -> UpstreamError:
     """A Google RPC error ({code, message, status, details}) as ours. Our own key, billing or region
     problems are reported by their RPC status or reason, whatever the HTTP status."""
     error = error if isinstance(error, dict) else {"message": str(error)}

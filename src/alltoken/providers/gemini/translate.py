@@ -48,7 +48,7 @@ from typing import Any
 
 import orjson
 
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.failures import Failure, upstream_failure
 from alltoken.providers.openai_request import (
     DataUrlError,
@@ -76,8 +76,8 @@ _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
 _GEMINI_MAJOR = re.compile(r"(?:models/)?gemini-(\d+)")
 
 
-def invalid(message: str, param: str | None = None) -> ProviderError:
-    return ProviderError(400, message, type="invalid_request_error", code="invalid_request", param=param)
+def invalid(message: str, param: str | None = None) -> UpstreamError:
+    return UpstreamError(400, message, type="invalid_request_error", code="invalid_request", param=param)
 
 
 # ---------------------------------------------------------------------------------------- request

@@ -11,6 +11,7 @@ import orjson
 
 from alltoken.config import ProviderConfig
 from alltoken.config.provider_types import provider_type
+from alltoken.errors import UpstreamError
 from alltoken.pricing import Usage
 from alltoken.providers.base import (
     ChatCall,
@@ -19,7 +20,6 @@ from alltoken.providers.base import (
     EmbeddingProvider,
     EmbeddingResult,
     Provider,
-    ProviderError,
 )
 from alltoken.providers.failures import Failure, failure_of_status, upstream_failure
 from alltoken.providers.openai.images import OpenAIImages
@@ -120,7 +120,7 @@ class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
     # What a status means at this upstream where it differs from failures.STATUS_FAILURES.
     status_failures: Mapping[int, Failure] = {}
 
-    def _upstream_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> ProviderError:
+    def _upstream_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
         return classify_upstream_error(self.id, status, self._error_detail(raw), headers, self.status_failures)
 
     def _error_detail(self, raw: bytes) -> dict[str, str]:
@@ -129,7 +129,7 @@ class OpenAIProvider(Provider, EmbeddingProvider, OpenAIImages):
 
 
 def classify_upstream_error(provider_id: str, status: int, detail: dict[str, str], headers: Mapping[str, str],
-                            overrides: Mapping[int, Failure] | None = None) -> ProviderError:
+                            overrides: Mapping[int, Failure] | None = None) -> UpstreamError:
     """An upstream HTTP error (its body read into message/type/code/param) as ours: client mistakes keep their
     message; a 429 that says the account is out of quota is not a rate limit (waiting will not help)."""
     failure = failure_of_status(status, overrides)
@@ -140,7 +140,7 @@ def classify_upstream_error(provider_id: str, status: int, detail: dict[str, str
                             param=detail.get("param"), retry_after=retry_after_seconds(headers))
 
 
-def mid_stream_error(provider_id: str, error: object) -> ProviderError:
+def mid_stream_error(provider_id: str, error: object) -> UpstreamError:
     message = error.get("message") if isinstance(error, dict) else str(error)
     return upstream_failure(Failure.STREAM_ERROR, provider_id,
                             message=f"provider {provider_id} failed mid-stream: {message}")

@@ -14,7 +14,7 @@ import orjson
 from aiohttp import payload
 
 from alltoken.config import ProviderConfig
-from alltoken.providers.base import ProviderError
+from alltoken.errors import UpstreamError
 from alltoken.providers.image_base import (
     NO_IMAGES,
     ImageCall,
@@ -54,7 +54,7 @@ class OpenAIImages(ImageProvider):
     _base_url: str
     _auth_headers: dict[str, str]
 
-    def _upstream_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> ProviderError:
+    def _upstream_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
         raise NotImplementedError
 
     def _upstream_chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict]:

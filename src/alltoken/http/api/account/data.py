@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from alltoken.accounts import sessions
 from alltoken.accounts.export import export_account
-from alltoken.accounts.service import Conflict
+from alltoken.errors import Conflict
 from alltoken.governance.deletion import delete_account
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import SESSION_COOKIE, AccountCaller, ConfirmedOwnerScope

@@ -15,6 +15,7 @@ from alltoken.http.api.callers import AccountScope
 from alltoken.http.api.service_errors import service_errors
 from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
+from alltoken.runtime.gateway import Gateway
 
 router = APIRouter(prefix="/account", tags=["account"])
 
@@ -52,7 +53,7 @@ async def account_notices(request: Request, caller: AccountScope) -> Notices:
                            **await billing_and_terms(state, session, caller.account_id))
 
 
-async def billing_and_terms(state, session: AsyncSession, account_id: str) -> dict:
+async def billing_and_terms(state: Gateway, session: AsyncSession, account_id: str) -> dict:
     account = await get_account(session, account_id)
     latest = await terms.latest_acceptance(session, account_id)
     owed = state.terms.owed(latest[1].effective_at if latest else None, utcnow())

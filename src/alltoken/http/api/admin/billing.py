@@ -3,12 +3,13 @@
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, field_validator
 
-from alltoken.accounts.service import NotFound, get_account
+from alltoken.accounts.service import get_account
 from alltoken.billing import corrections
+from alltoken.errors import NotFound
 from alltoken.http.api.audited import Audited, Change
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.ledger_views import TransactionQuery, transaction_query, transactions_json
-from alltoken.http.errors import ApiError, bad_request, not_found
+from alltoken.http.errors import bad_request, not_found
 from alltoken.http.gateway import gateway_of
 from alltoken.money import units_to_usd_str
 
@@ -74,8 +75,7 @@ async def _correct(request: Request, audited: Change, actor: str, write, account
     except NotFound:
         raise _no_account(account_id) from None
     except corrections.RefundTooLarge as exc:
-        raise ApiError(400, str(exc), type="invalid_request_error", code="refund_exceeds_paid_credit",
-                       param="amount_usd") from None
+        raise bad_request(str(exc), param="amount_usd", code="refund_exceeds_paid_credit") from None
     except ValueError as exc:  # MoneyFormatError too
         raise bad_request(str(exc), param="amount_usd") from None
     await state.book.catch_up()  # this process spends with the new balance at once
@@ -93,5 +93,5 @@ async def _existing(session, account_id: str) -> None:
         raise _no_account(account_id) from None
 
 
-def _no_account(account_id: str) -> ApiError:
+def _no_account(account_id: str) -> NotFound:
     return not_found(f"no account {account_id}", param="account_id", code="account_not_found")

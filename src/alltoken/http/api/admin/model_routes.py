@@ -13,6 +13,7 @@ from alltoken.http.errors import bad_request, not_found
 from alltoken.http.gateway import gateway_of
 from alltoken.routing import overrides
 from alltoken.routing.status import route_statuses
+from alltoken.runtime.gateway import Gateway
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -78,7 +79,7 @@ async def routes_health(request: Request, _: AccountCaller = Depends(admin)) -> 
     return {"routes": route_statuses(gateway_of(request))}
 
 
-def _view(state, model_id: str) -> ModelRoutesView:
+def _view(state: Gateway, model_id: str) -> ModelRoutesView:
     model = state.models.get(model_id)
     if model is None:
         raise not_found(f"no model '{model_id}'", param="model_id", code="model_not_found")

@@ -4,8 +4,8 @@ Read, replace, clear; every change is audited and reaches every running process 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alltoken.accounts.service import NotFound
 from alltoken.config.rate_limits import Limits
+from alltoken.errors import NotFound
 from alltoken.http.api.audited import Audited, Change
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.errors import bad_request, not_found

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from alltoken.accounts import terms
-from alltoken.accounts.service import Conflict
+from alltoken.errors import Conflict
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.callers import AccountCaller, admin
 from alltoken.http.api.terms import TermsVersionView, version_view

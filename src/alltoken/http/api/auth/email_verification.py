@@ -11,6 +11,7 @@ from alltoken.http.api.auth.password_work import throttle_refusal
 from alltoken.http.api.callers import AccountCaller, session_user
 from alltoken.http.errors import bad_request, forbidden
 from alltoken.http.gateway import gateway_of
+from alltoken.runtime.gateway import Gateway
 
 router = APIRouter(prefix="/auth/email-verification", tags=["console sign-in"])
 THROTTLE = "verify:"      # verification emails are counted apart from sign-ins and reset emails
@@ -62,12 +63,12 @@ def send_verification(settings, background: BackgroundTasks, recipient: str, tok
     background.add_task(emailed_links.send, settings, recipient, *email_verification.verification_email(link))
 
 
-def must_verify(state, verified: bool) -> bool:
+def must_verify(state: Gateway, verified: bool) -> bool:
     """The server asks for verification and the user has not given it."""
     return state.settings.sign_up.email_verification and not verified
 
 
-def require_verified_email(state, caller: AccountCaller) -> None:
+def require_verified_email(state: Gateway, caller: AccountCaller) -> None:
     """A console session may make API keys once its user's email is verified, where the server asks for it.
     (An API key is already past this: only a verified user, or an administrator, made its account's first.)"""
     if caller.signed_in is not None and must_verify(state, caller.signed_in.email_verified):

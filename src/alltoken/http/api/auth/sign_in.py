@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from alltoken.accounts import email_verification, passwords, sessions, sign_in_throttle, studio_keys, terms
-from alltoken.accounts.service import Conflict, create_account, normalized_email
+from alltoken.accounts.service import create_account, normalized_email
+from alltoken.errors import Conflict, SharedStateUnavailable
 from alltoken.http.api.audited import Audited
 from alltoken.http.api.auth import password_work
 from alltoken.http.api.auth.email_verification import must_verify, send_verification
@@ -28,7 +29,6 @@ from alltoken.http.errors import ApiError, bad_request
 from alltoken.http.gateway import gateway_of
 from alltoken.ids import new_id, utcnow
 from alltoken.store.models import User
-from alltoken.store.redis_client import SharedStateUnavailable
 
 router = APIRouter(prefix="/auth", tags=["console sign-in"])
 

@@ -7,15 +7,16 @@ is too busy to hash the password."""
 import math
 
 from alltoken.accounts.sign_up_throttle import Throttled
-from alltoken.http.errors import ApiError, shared_state_unavailable
-from alltoken.store.redis_client import SharedStateUnavailable
+from alltoken.errors import AllTokenError, SharedStateUnavailable
+from alltoken.http.errors import ApiError, error_response
+from alltoken.runtime.gateway import Gateway
 
 SIGN_UP_PATH = "/auth/signup"
 SIGN_UP_COUNTED = "alltoken.sign_up_counted"
 
 
 class SignUpGate:
-    def __init__(self, app, state):
+    def __init__(self, app, state: Gateway):
         self.app = app
         self._state = state
 
@@ -26,7 +27,7 @@ class SignUpGate:
             except Throttled as refused:
                 return await _answer(send, _throttled(refused.seconds))
             except SharedStateUnavailable:
-                return await _answer(send, shared_state_unavailable("the sign-up limit"))
+                return await _answer(send, SharedStateUnavailable("the sign-up limit"))
         await self.app(scope, receive, send)
 
 
@@ -42,7 +43,7 @@ def _throttled(seconds: float) -> ApiError:
                     headers={"retry-after": str(wait)})
 
 
-async def _answer(send, error: ApiError) -> None:
-    response = error.response()
+async def _answer(send, error: AllTokenError) -> None:
+    response = error_response(error)
     await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -24,6 +24,7 @@ from alltoken.http.errors import bad_request, forbidden
 from alltoken.http.gateway import gateway_of
 from alltoken.ids import utcnow
 from alltoken.runtime.budgets import member_spend
+from alltoken.runtime.gateway import Gateway
 from alltoken.runtime.loaders import member_record
 from alltoken.store.models import TeamMember, User
 
@@ -123,7 +124,7 @@ async def delete_member(user_id: str, audited: Audited,
     return Removed(user_id=user_id, revoked_keys=revoked)
 
 
-async def _member_view(state, account_id: str, row: TeamMember, user: User) -> MemberView:
+async def _member_view(state: Gateway, account_id: str, row: TeamMember, user: User) -> MemberView:
     now = utcnow()
     spent, since = await member_spend(state, account_id, member_record(row), now)
     return member_view(row, user, spent, since, now)

@@ -1,7 +1,7 @@
 """POST /v1/images/generations (JSON), /edits and /variations (multipart form fields): OpenAI's Images
 requests (openai-python's `types/image_generate_params.py`, `image_edit_params.py`,
 `image_create_variation_params.py`). The files of an edit or variation are checked by
-images/uploads.py.
+http/v1/image_uploads.py.
 
 Form fields arrive as text: `form_values` reads the numbers and booleans the schema expects out of
 them (for checking only; the fields go upstream as they were sent). `moderation` is any short
