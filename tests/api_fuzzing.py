@@ -16,10 +16,15 @@ Excluded, because they would end the run itself rather than because they fail:
 - POST /api/account/keys/revoke-all: revokes the run's own key.
 - POST /api/auth/logout and /api/auth/logout-everywhere: end the run's console session.
 Each has its own tests (test_account_deletion.py, test_console_sessions.py, test_console_account_scope.py).
+
+The fuzzing itself; each of tests/test_api_fuzz_{key,session,admin}.py runs it as one caller, on a gateway
+of its own, so that the three can run at the same time in a parallel run.
 """
 
-import httpx
-import pytest
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import FlakyFailure, HypothesisException
@@ -39,21 +44,23 @@ FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database
                 suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
+@contextmanager
+def fuzzed_gateway(workdir: Path) -> Iterator[Gateway]:
     """A fully configured server: card top-ups (a fake Stripe) and email. Without them, top-ups answer
     501 topups_not_configured and reset emails 503 email_unavailable by design (tested in their own files)."""
     stripe = FakeStripe().start()
     # Reset emails go to a closed port: the request is still answered (202); the send fails in the background.
     closed = {"host": "127.0.0.1", "port": 9, "security": "none", "from": "fuzz@alltoken.test", "timeout_seconds": 1}
-    gateway = Gateway(tmp_path_factory.mktemp("fuzz"), {"smtp": closed, **stripe_config(stripe)}).start()
-    yield gateway
-    gateway.stop()
-    stripe.stop()
+    gateway = Gateway(workdir, {"smtp": closed, **stripe_config(stripe)}).start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        stripe.stop()
 
 
-@pytest.fixture(scope="module")
-def schema(gateway):
+def api_schema(gateway: Gateway):
+    """The management API's operations as the gateway publishes them, less the DESTRUCTIVE ones."""
     return schemathesis.openapi.from_url(gateway.url + "/api/openapi.json", timeout=60).exclude(path_regex=DESTRUCTIVE)
 
 
@@ -102,22 +109,3 @@ def _fuzz(operation, mode, base_url: str, headers: dict, cookies: dict | None) -
             return None
         return f"{type(cause).__name__}: {str(cause)[:500]}"
     return None
-
-
-def test_no_server_error_with_an_api_key(gateway, schema):
-    _, key = gateway.new_key(usd="5")
-    assert server_errors(schema.exclude(path_regex=ADMIN), gateway.url,
-                         {"Authorization": f"Bearer {key}"}) == []
-
-
-def test_no_server_error_with_a_console_session(gateway, schema):
-    answer = httpx.post(gateway.url + "/api/auth/signup", json={
-        "email": "fuzz-console@example.com", "password": "a long fuzzing password", "accept_terms": True}, timeout=30)
-    assert answer.status_code == 201, answer.text
-    assert server_errors(schema.exclude(path_regex=ADMIN), gateway.url,
-                         {"x-csrf-token": answer.json()["csrf_token"]}, dict(answer.cookies)) == []
-
-
-def test_no_server_error_with_an_admin_key(gateway, schema):
-    assert server_errors(schema.include(path_regex=ADMIN), gateway.url,
-                         {"Authorization": f"Bearer {gateway.admin_key()}"}) == []

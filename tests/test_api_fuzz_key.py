@@ -1,0 +1,22 @@
+"""Schema-driven fuzzing of the management API with an API key of an ordinary account (tests/api_fuzzing.py)."""
+
+import pytest
+
+from .api_fuzzing import ADMIN, api_schema, fuzzed_gateway, server_errors
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    with fuzzed_gateway(tmp_path_factory.mktemp("fuzz")) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def schema(gateway):
+    return api_schema(gateway)
+
+
+def test_no_server_error_with_an_api_key(gateway, schema):
+    _, key = gateway.new_key(usd="5")
+    assert server_errors(schema.exclude(path_regex=ADMIN), gateway.url,
+                         {"Authorization": f"Bearer {key}"}) == []
