@@ -19,6 +19,9 @@ from .fakes.anthropic_upstream import FakeAnthropic
 from .fakes.openai_upstream import API_KEY, FakeOpenAI
 from .fakes.smtp_inbox import running_inbox
 from .harness import Gateway
+from .password_cost import use_test_cost
+
+use_test_cost()   # the in-process CLI and helpers hash as the forked gateways do
 
 # The longest test modules, longest first (summed test times in a parallel run, about 140 s down to 30 s):
 # they start first, so a parallel run (scripts/test: a module at a time per process, in this order) ends on
