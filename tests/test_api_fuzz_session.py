@@ -17,6 +17,8 @@ def schema(gateway):
     return api_schema(gateway)
 
 
+# A few thousand requests: minutes on a busy machine, longer than the suite's default per-test timeout.
+@pytest.mark.timeout(300)
 def test_no_server_error_with_a_console_session(gateway, schema):
     answer = httpx.post(gateway.url + "/api/auth/signup", json={
         "email": "fuzz-console@example.com", "password": "a long fuzzing password", "accept_terms": True}, timeout=30)
