@@ -226,7 +226,7 @@ def run_all(jobs: list) -> list:
 
 def test_every_operation_has_exactly_one_documented_policy(world):
     served = {(method.upper(), "/api" + path)
-              for path, item in httpx.get(world.gateway.url + "/api/openapi.json").json()["paths"].items()
+              for path, item in httpx.get(world.gateway.url + "/api/openapi.json", timeout=30).json()["paths"].items()
               for method in item}
     documented = documented_operations()
     assert served - documented.keys() == set(), "operations without a row in docs/authorization.md"
