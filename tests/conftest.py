@@ -69,6 +69,22 @@ def smtp_config(port: int, sender: str = "accounts@alltoken.test") -> dict:
     return {"host": "127.0.0.1", "port": port, "security": "none", "from": sender}
 
 
+@pytest.fixture(scope="module")
+def fuzz_gateway(tmp_path_factory):
+    """A gateway for one schema-fuzzing module (tests/api_fuzzing.py): each module fuzzes its own."""
+    from .api_fuzzing import fuzzed_gateway  # schemathesis, only where a module fuzzes
+
+    with fuzzed_gateway(tmp_path_factory.mktemp("fuzz")) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def fuzz_schema(fuzz_gateway):
+    from .api_fuzzing import api_schema
+
+    return api_schema(fuzz_gateway)
+
+
 @pytest.fixture(scope="session")
 def fake_anthropic():
     fake = FakeAnthropic().start()

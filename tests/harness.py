@@ -78,18 +78,8 @@ class Gateway:
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen([*ALLTOKEN, *argv], cwd=self.workdir, env=self.env, stdout=log,
                                                 stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                if self.process.returncode == 1 and _port_in_use(self.log()[log_start:]):
-                    raise PortTaken()
-                raise RuntimeError(f"gateway exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/health/ready", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+        if wait_for(lambda: self._ready(log_start), timeout):
+            return self
         self.process.kill()                  # not left running behind the failed test
         self.process.wait()
         raise RuntimeError(f"gateway did not become ready:\n{self.log()}")
@@ -99,6 +89,17 @@ class Gateway:
         process, instead of migrating it at every start."""
         if self.env["ALLTOKEN_DATABASE_URL"] == f"sqlite:///{self.db_path}" and not self.db_path.exists():
             shutil.copyfile(migrated_sqlite(), self.db_path)
+
+    def _ready(self, log_start: int) -> bool:
+        """Whether the started server answers /health/ready; raises if it exited instead."""
+        if self.process.poll() is not None:
+            if self.process.returncode == 1 and _port_in_use(self.log()[log_start:]):
+                raise PortTaken()
+            raise RuntimeError(f"gateway exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return httpx.get(self.url + "/health/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def stop(self, timeout: float = 30) -> int:
         if self.process is None or self.process.poll() is not None:

@@ -2,22 +2,11 @@
 
 import pytest
 
-from .api_fuzzing import ADMIN, api_schema, fuzzed_gateway, server_errors
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
-    with fuzzed_gateway(tmp_path_factory.mktemp("fuzz")) as gateway:
-        yield gateway
-
-
-@pytest.fixture(scope="module")
-def schema(gateway):
-    return api_schema(gateway)
+from .api_fuzzing import ADMIN, server_errors
 
 
 # A few thousand requests: minutes on a busy machine, longer than the suite's default per-test timeout.
 @pytest.mark.timeout(300)
-def test_no_server_error_with_an_admin_key(gateway, schema):
-    assert server_errors(schema.include(path_regex=ADMIN), gateway.url,
-                         {"Authorization": f"Bearer {gateway.admin_key()}"}) == []
+def test_no_server_error_with_an_admin_key(fuzz_gateway, fuzz_schema):
+    assert server_errors(fuzz_schema.include(path_regex=ADMIN), fuzz_gateway.url,
+                         {"Authorization": f"Bearer {fuzz_gateway.admin_key()}"}) == []

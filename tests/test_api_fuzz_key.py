@@ -2,23 +2,12 @@
 
 import pytest
 
-from .api_fuzzing import ADMIN, api_schema, fuzzed_gateway, server_errors
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
-    with fuzzed_gateway(tmp_path_factory.mktemp("fuzz")) as gateway:
-        yield gateway
-
-
-@pytest.fixture(scope="module")
-def schema(gateway):
-    return api_schema(gateway)
+from .api_fuzzing import ADMIN, server_errors
 
 
 # A few thousand requests: minutes on a busy machine, longer than the suite's default per-test timeout.
 @pytest.mark.timeout(300)
-def test_no_server_error_with_an_api_key(gateway, schema):
-    _, key = gateway.new_key(usd="5")
-    assert server_errors(schema.exclude(path_regex=ADMIN), gateway.url,
+def test_no_server_error_with_an_api_key(fuzz_gateway, fuzz_schema):
+    _, key = fuzz_gateway.new_key(usd="5")
+    assert server_errors(fuzz_schema.exclude(path_regex=ADMIN), fuzz_gateway.url,
                          {"Authorization": f"Bearer {key}"}) == []

@@ -104,14 +104,21 @@ def test_sigkill_mid_load_loses_no_usage_of_a_completed_response(nodes, fake_ope
     fake_openai.default.chunk_delay = 0.02
     victim = nodes[1]
 
+    served, well_into_the_load = 0, asyncio.Event()
+
     async def one(client: httpx.AsyncClient, gate: asyncio.Semaphore) -> tuple[str | None, bool]:
+        nonlocal served
         async with gate:
             try:
                 async with client.stream("POST", "/v1/chat/completions", json=body) as response:
                     text = (await response.aread()).decode()
-                    return response.headers.get("x-request-id"), response.status_code == 200 and "[DONE]" in text
+                    done = response.status_code == 200 and "[DONE]" in text
             except httpx.HTTPError:
                 return None, False
+            served += done
+            if served >= 150:
+                well_into_the_load.set()
+            return response.headers.get("x-request-id"), done
 
     _seen_by_every_node(nodes, key)
 
@@ -119,8 +126,7 @@ def test_sigkill_mid_load_loses_no_usage_of_a_completed_response(nodes, fake_ope
         gate = asyncio.Semaphore(60)
         async with nodes.async_client(key) as client:
             requests = [asyncio.create_task(one(client, gate)) for _ in range(600)]
-            while sum(task.done() and task.result()[1] for task in requests) < 150:   # well into the load
-                await asyncio.sleep(0.05)
+            await asyncio.wait_for(well_into_the_load.wait(), timeout=120)
             victim.process.kill()   # SIGKILL: no shutdown, no flush
             return await asyncio.gather(*requests)
 

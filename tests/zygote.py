@@ -15,11 +15,11 @@ A status is what subprocess.Popen.returncode would be: the exit code, or -N for 
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
-import time
 import traceback
 
 # What `alltoken serve` imports, also lazily (uvicorn's loop, protocol and lifespan implementations).
@@ -164,12 +164,14 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
+        # A pidfd turns readable when its process exits; the zygote then reaps it on our next poll.
+        if self.poll() is None:
+            exited, _, _ = select.select([self._pidfd], [], [], timeout)
+            if not exited:
                 raise subprocess.TimeoutExpired(["alltoken", "serve"], timeout)
-            time.sleep(0.02)
-        return self.returncode
+        returncode = self.poll()
+        assert returncode is not None
+        return returncode
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
